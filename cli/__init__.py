@@ -1,0 +1,1 @@
+"""The tfp-arch command line."""

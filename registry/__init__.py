@@ -1,0 +1,1 @@
+"""Discovery of tfp_arch architectures (placeholder)."""

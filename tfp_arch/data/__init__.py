@@ -1,0 +1,7 @@
+"""Data sets: built-in synthetic ones, file loaders and data spec strings."""
+
+from tfp_arch.data.dataset import Dataset
+from tfp_arch.data.errors import DataError
+from tfp_arch.data.synthetic import SYNTHETIC, make_synthetic
+
+__all__ = ["SYNTHETIC", "DataError", "Dataset", "make_synthetic"]

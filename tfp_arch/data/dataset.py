@@ -1,0 +1,78 @@
+"""A data set split into a training and a test part."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+__all__ = ["Dataset"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Training and test arrays with what is known about them.
+
+    Attributes:
+        name: where the data came from (the data spec).
+        x_train: training inputs, shape (n, ...) float32.
+        x_test: test inputs.
+        y_train: training targets (shape (n,) or (n, k)), or None for data without targets.
+        y_test: test targets, or None.
+        kind: `"regression"`, `"classification"`, `"density"` or `"images"`.
+        feature_names: names of the input columns, when known.
+        target_name: name of the target column, when known.
+        labels_train: class labels kept for plots of unsupervised models (not used in training).
+        labels_test: the same for the test part.
+    """
+
+    name: str
+    x_train: np.ndarray
+    x_test: np.ndarray
+    y_train: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    kind: str = "regression"
+    feature_names: list[str] = field(default_factory=list)
+    target_name: str | None = None
+    labels_train: np.ndarray | None = None
+    labels_test: np.ndarray | None = None
+
+    @property
+    def supervised(self) -> bool:
+        """Whether the data have targets."""
+        return self.y_train is not None
+
+    @property
+    def num_features(self) -> int:
+        """Number of input columns (the product of the trailing shape for images)."""
+        return int(np.prod(self.x_train.shape[1:]))
+
+    def as_unsupervised(self) -> "Dataset":
+        """All columns (inputs, then the target) as x and no targets; labels kept for plots."""
+        if not self.supervised:
+            return self
+        x_train, x_test = self.x_train, self.x_test
+        if self.kind == "classification" or x_train.ndim > 2:
+            return replace(self, y_train=None, y_test=None, labels_train=self.y_train, labels_test=self.y_test)
+        names = list(self.feature_names) + ([self.target_name] if self.target_name else [])
+        return replace(
+            self,
+            x_train=np.column_stack([x_train, self.y_train]).astype("float32"),
+            x_test=np.column_stack([x_test, self.y_test]).astype("float32"),
+            y_train=None,
+            y_test=None,
+            kind="density",
+            feature_names=names if len(names) == x_train.shape[1] + 1 else [],
+            target_name=None,
+        )
+
+
+def holdout(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded train/test index split with `fraction` of the rows (at least one) held out."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"the hold-out fraction must be in (0, 1); got test={fraction}")
+    order = np.random.default_rng(seed).permutation(n)
+    n_test = max(1, int(round(n * fraction)))
+    if n_test >= n:
+        raise ValueError(f"cannot hold out {n_test} of {n} rows and keep any for training")
+    return np.sort(order[n_test:]), np.sort(order[:n_test])

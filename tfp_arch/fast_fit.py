@@ -1,0 +1,86 @@
+"""Feeding NumPy arrays to `fit` through `tf.data`, the fast path for small models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = ["as_dataset", "is_array_like", "to_numpy_arrays"]
+
+
+def is_array_like(x: Any) -> bool:
+    """Whether `x` is an array, or a tuple/list of arrays (as for a conditional model)."""
+    if isinstance(x, (np.ndarray, tf.Tensor)):
+        return True
+    return isinstance(x, (tuple, list)) and len(x) > 0 and all(
+        isinstance(item, (np.ndarray, tf.Tensor)) for item in x
+    )
+
+
+def to_numpy_arrays(x: Any) -> Any:
+    """Convert an array or a tuple of arrays to float32 NumPy, keeping integer labels integral."""
+    if isinstance(x, (tuple, list)):
+        return tuple(to_numpy_arrays(item) for item in x)
+    array = np.asarray(x)
+    return array if np.issubdtype(array.dtype, np.integer) else array.astype("float32")
+
+
+def _length(x: Any) -> int:
+    return len(x[0]) if isinstance(x, tuple) else len(x)
+
+
+def _take(x: Any, index: slice | np.ndarray) -> Any:
+    return tuple(item[index] for item in x) if isinstance(x, tuple) else x[index]
+
+
+def _make(x: Any, y: Any, weight: Any, batch_size: int, shuffle: bool) -> tf.data.Dataset:
+    parts = (x,) if y is None and weight is None else (x, y) if weight is None else (x, y, weight)
+    dataset = tf.data.Dataset.from_tensor_slices(parts if len(parts) > 1 else parts[0])
+    if shuffle:
+        seed = int(np.random.randint(0, 2**31 - 1))
+        dataset = dataset.shuffle(_length(x), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def as_dataset(
+    x: Any, y: Any, batch_size: int, fit_kwargs: dict[str, Any]
+) -> tuple[tf.data.Dataset, dict[str, Any]]:
+    """Turn `fit`'s array arguments into a `tf.data.Dataset` and the `fit` arguments left over.
+
+    Handles `shuffle`, `sample_weight`, `validation_split` (the last fraction, as Keras does) and
+    array `validation_data`; everything else is passed on to `keras.Model.fit` untouched.
+
+    Args:
+        x: inputs (an array or a tuple of arrays).
+        y: targets or None.
+        batch_size: examples per batch.
+        fit_kwargs: the other arguments given to `fit`.
+
+    Returns:
+        The training dataset and the remaining keyword arguments for `keras.Model.fit`.
+    """
+    kwargs = dict(fit_kwargs)
+    shuffle = kwargs.pop("shuffle", True)
+    weight = kwargs.pop("sample_weight", None)
+    split = kwargs.pop("validation_split", 0.0) or 0.0
+    if not 0.0 <= split < 1.0:
+        raise ValueError(f"Invalid value for argument `validation_split`: expected [0, 1). Received: {split}")
+    if split:
+        n = _length(x)
+        cut = int(n * (1.0 - split))
+        head, tail = slice(0, cut), slice(cut, n)
+        val = (_take(x, tail), None if y is None else y[tail], None if weight is None else weight[tail])
+        x, y = _take(x, head), None if y is None else y[head]
+        weight = None if weight is None else weight[head]
+        kwargs["validation_data"] = _make(*val, batch_size, shuffle=False)
+    validation = kwargs.get("validation_data")
+    if isinstance(validation, tuple) and all(is_array_like(part) for part in validation):
+        val_x = to_numpy_arrays(validation[0])
+        val_y = to_numpy_arrays(validation[1]) if len(validation) > 1 else None
+        val_w = validation[2] if len(validation) > 2 else None
+        kwargs["validation_data"] = _make(val_x, val_y, val_w, batch_size, shuffle=False)
+    elif is_array_like(validation) and not isinstance(validation, tuple):
+        kwargs["validation_data"] = _make(to_numpy_arrays(validation), None, None, batch_size, False)
+    return _make(x, y, weight, batch_size, shuffle), kwargs

@@ -1,0 +1,1 @@
+"""Keras 3 probabilistic layers built on TensorFlow Probability."""
