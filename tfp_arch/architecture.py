@@ -147,7 +147,7 @@ class Architecture(keras.Model):
             if not self.is_adapted:
                 self.adapt(x_np, y_np)
             dataset, kwargs = as_dataset(x_np, y_np, batch_size, kwargs)
-            return super().fit(dataset, **kwargs)
+            return super().fit(dataset, shuffle=False, **kwargs)
         if isinstance(x, tf.data.Dataset) and not self.is_adapted:
             self.adapt(*_materialise(x))
         return super().fit(x, y, batch_size=batch_size if x is None else None, **kwargs)

@@ -1,1 +1,5 @@
-"""Placeholder."""
+"""The `maf` architecture plugin: a masked autoregressive flow for density estimation."""
+
+from tfp_arch_plugins.maf.model import MaskedAutoregressiveFlowModel
+
+__all__ = ["MaskedAutoregressiveFlowModel"]

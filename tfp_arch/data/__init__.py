@@ -2,6 +2,7 @@
 
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.data.errors import DataError
+from tfp_arch.data.spec import DataSpec, load_data
 from tfp_arch.data.synthetic import SYNTHETIC, make_synthetic
 
-__all__ = ["SYNTHETIC", "DataError", "Dataset", "make_synthetic"]
+__all__ = ["SYNTHETIC", "DataError", "DataSpec", "Dataset", "load_data", "make_synthetic"]

@@ -1,0 +1,93 @@
+"""`tfp-arch list` and `tfp-arch info`."""
+
+from __future__ import annotations
+
+import inspect
+
+import click
+
+from tfp_arch_cli.output import emit
+from tfp_arch_registry import default_registry
+
+__all__ = ["info_command", "list_command"]
+
+
+def _row(entry, load: bool) -> dict:
+    row = {
+        "name": entry.name,
+        "qualified_name": entry.qualified,
+        "distribution": entry.distribution,
+        "version": entry.version,
+        "value": entry.value,
+        "status": "ok",
+        "problem": entry.problem(),
+    }
+    duplicates = [e for e in default_registry().entries() if e.name == entry.name]
+    if len(duplicates) > 1:
+        row["status"] = "duplicate"
+        row["problem"] = f"name also registered by {', '.join(e.qualified for e in duplicates if e != entry)}; use {entry.qualified}"
+    if row["problem"] and row["status"] == "ok":
+        row["status"] = "broken"
+    if load and row["status"] != "broken":
+        import tfp_arch
+
+        try:
+            cls = tfp_arch.get(entry.qualified)
+            row["summary"] = cls.summary
+        except Exception as error:
+            row["status"], row["problem"] = "broken", str(error)
+    return row
+
+
+@click.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.option("--load", is_flag=True, help="Import every plugin to show its summary and catch import errors (slower).")
+def list_command(as_json: bool, load: bool) -> None:
+    """List the installed architectures (built-in and third-party).
+
+    Reads entry-point metadata only, so it is fast and imports no plugin; a plugin whose module cannot
+    be found is shown as broken. With --load every plugin is imported and import errors are shown.
+    """
+    rows = [_row(entry, load) for entry in default_registry().entries()]
+    lines = []
+    for row in rows:
+        text = f"{row['name']:<12} {row['qualified_name']:<28} {row['value']}"
+        if row.get("summary"):
+            text += f"\n{'':<12} {row['summary']}"
+        if row["status"] != "ok":
+            text += f"\n{'':<12} {row['status'].upper()}: {row['problem']}"
+        lines.append(text)
+    emit(rows, as_json, "\n".join(lines) or "no architectures installed")
+
+
+@click.command("info")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+def info_command(name: str, as_json: bool) -> None:
+    """Show what architecture NAME is, its data and its hyperparameters with their defaults."""
+    entry = default_registry().resolve(name)
+    import tfp_arch
+
+    cls = tfp_arch.get(name)
+    signature = inspect.signature(cls.__init__).parameters.values()
+    hyper = {p.name: (None if p.default is p.empty else p.default) for p in signature
+             if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    document = {
+        "name": entry.name,
+        "qualified_name": entry.qualified,
+        "class": f"{cls.__module__}.{cls.__qualname__}",
+        "summary": cls.summary,
+        "task": cls.task,
+        "default_data": cls.default_data,
+        "default_epochs": cls.default_epochs,
+        "default_batch_size": cls.default_batch_size,
+        "can_sample": cls.can_sample,
+        "hyperparameters": hyper,
+    }
+    human = "\n".join(
+        [f"{entry.name} ({entry.qualified}): {cls.summary}", f"task: {cls.task}; default data: {cls.default_data}",
+         f"defaults: epochs={cls.default_epochs} batch_size={cls.default_batch_size}; can sample: {cls.can_sample}",
+         "hyperparameters:"] + [f"  {k} = {v!r}" for k, v in hyper.items()]
+    )
+    emit(document, as_json, human)
+

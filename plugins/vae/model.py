@@ -1,0 +1,280 @@
+"""The variational autoencoder architecture: encoder, KL regulariser, reparameterised latent, decoder."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras.src.losses.loss import scale_loss_for_distribution
+
+from tfp_arch.architecture import Architecture
+from tfp_arch.data.dataset import Dataset
+from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
+from tfp_arch.layers.latent import GaussianLatent, scale_params_size
+from tfp_arch_plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
+from tfp_arch_plugins.vae.likelihoods import DecoderLikelihood
+from tfp_arch_plugins.vae.networks import build_decoder, build_encoder, check_network
+
+__all__ = ["VariationalAutoencoder"]
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
+        raise ValueError(f"Invalid value for argument `{name}`: expected a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch")
+class VariationalAutoencoder(Architecture):
+    """A variational autoencoder (Kingma & Welling 2014) trained on the ELBO with plain `fit(x)`.
+
+    The encoder maps x to the parameters of q(z | x) (a diagonal or full-covariance Gaussian); a
+    `KLDivergenceRegularizer` adds `kl_weight * KL(q(z|x) || N(0, I))` to the losses; a
+    `GaussianLatent` layer draws z = mu + sigma * eps; the decoder maps z to the parameters of
+    p(x | z) (Bernoulli logits, or Gaussian locations and scales). `compute_loss` adds the
+    reconstruction term -E_q[log p(x | z)], and the history tracks `reconstruction`, `kl` and
+    `elbo` (per example, nats) besides `loss`.
+
+    `call(x)` returns a dict of tensors: `x_params` (decoder output), `z_loc` and `z_raw_scale`.
+
+    Args:
+        data_shape: shape of one example, `[d]` or `[h, w, c]`; None builds on first call.
+        latent_dim: size of z.
+        hidden_units: hidden dense layers of the encoder (the decoder mirrors them).
+        network: `"dense"` or `"conv"` (stride-2 convolutions with `filters`, images only).
+        filters: convolution channels of a `"conv"` encoder (mirrored in the decoder).
+        likelihood: `"bernoulli"` (data in [0, 1]) or `"gaussian"`.
+        decoder_scale: fixed standard deviation of a Gaussian decoder, or None to learn it.
+        posterior: `"normal_diag"` or `"normal_tril"` (full covariance).
+        kl_weight: the KL weight beta (1 gives the ELBO).
+        free_bits: nats per latent dimension not penalised (0 disables).
+        activation: activation of the hidden layers.
+        eval_samples: importance samples k of `evaluate_metrics`' log-likelihood.
+        seed: seed of the latent noise.
+        **kwargs: `keras.Model` arguments.
+
+    Example:
+        >>> vae = VariationalAutoencoder(data_shape=[16, 16, 1], latent_dim=8)
+        >>> vae.fit(x_train, epochs=10)
+        >>> vae.log_likelihood(x_test, num_samples=1000).mean()
+    """
+
+    name: ClassVar[str] = "vae"
+    summary: ClassVar[str] = "Variational autoencoder: Gaussian latent, Bernoulli or Gaussian decoder, ELBO."
+    task: ClassVar[str] = "unsupervised"
+    default_data: ClassVar[str] = "synthetic:shapes"
+    default_epochs: ClassVar[int] = 100
+    default_batch_size: ClassVar[int] = 64
+    default_learning_rate: ClassVar[float] = 2e-3
+    default_steps_per_execution: ClassVar[int] = 16
+    can_sample: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        data_shape: list[int] | None = None,
+        latent_dim: int = 8,
+        hidden_units: list[int] | None = None,
+        network: str = "dense",
+        filters: list[int] | None = None,
+        likelihood: str = "bernoulli",
+        decoder_scale: float | None = None,
+        posterior: str = "normal_diag",
+        kl_weight: float = 1.0,
+        free_bits: float = 0.0,
+        activation: str = "relu",
+        eval_samples: int = 100,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.latent_dim = _positive_int("latent_dim", latent_dim)
+        self.hidden_units = [_positive_int("hidden_units", u) for u in (hidden_units if hidden_units is not None else [256, 128])]
+        self.filters = [_positive_int("filters", f) for f in (filters if filters is not None else [32, 64])]
+        self.network = network
+        self.likelihood_name = likelihood
+        self.decoder_scale = None if decoder_scale is None else float(decoder_scale)
+        self.likelihood = DecoderLikelihood(likelihood, self.decoder_scale)
+        self.posterior = posterior
+        self.activation = activation
+        self.eval_samples = _positive_int("eval_samples", eval_samples)
+        self.seed = seed
+        self.kl_regularizer = KLDivergenceRegularizer(
+            distribution=posterior, weight=kl_weight, free_bits=free_bits, seed=seed, name="kl_regularizer"
+        )
+        self.latent = GaussianLatent(distribution=posterior, seed=seed, name="latent")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.elbo_tracker = keras.metrics.Mean(name="elbo")
+        self.data_shape = None if data_shape is None else [int(s) for s in data_shape]
+        if self.data_shape is not None:
+            check_network(network, self.data_shape)
+            self.build((None, *self.data_shape))
+        elif network not in ("dense", "conv"):
+            check_network(network, [1])
+        self._functions: dict[str, Callable[..., Any]] = {}
+
+    @classmethod
+    def hyperparameters_for(cls, dataset: Dataset) -> dict[str, Any]:
+        """The data shape, and a Bernoulli decoder for data in [0, 1] (Gaussian otherwise)."""
+        x = np.asarray(dataset.x_train)
+        in_unit = bool(x.size) and float(x.min()) >= 0.0 and float(x.max()) <= 1.0
+        return {"data_shape": list(x.shape[1:]), "likelihood": "bernoulli" if in_unit else "gaussian"}
+
+    def build(self, input_shape: Any) -> None:
+        if getattr(self, "encoder", None) is not None:
+            self.built = True
+            return
+        data_shape = [int(s) for s in input_shape[1:]]
+        check_network(self.network, data_shape)
+        self.data_shape = data_shape
+        scale_size = scale_params_size(self.posterior, self.latent_dim)
+        self.encoder = build_encoder(
+            data_shape, self.network, self.hidden_units, self.filters, self.latent_dim + scale_size, self.activation
+        )
+        self.decoder = build_decoder(
+            self.latent_dim, data_shape, self.network, self.hidden_units, self.filters,
+            self.likelihood.params_per_value, self.activation,
+        )
+        self.built = True
+
+    def encoder_parameters(self, x: Any) -> tuple[tf.Tensor, tf.Tensor]:
+        """The posterior's mean and raw scale parameters for a batch `x` (tensors)."""
+        h = self.encoder(x)
+        return h[:, : self.latent_dim], h[:, self.latent_dim :]
+
+    def call(self, inputs: Any, training: bool | None = None) -> dict[str, tf.Tensor]:
+        loc, raw_scale = self.encoder_parameters(inputs)
+        loc, raw_scale = self.kl_regularizer([loc, raw_scale])
+        z = self.latent([loc, raw_scale], training=training)
+        return {"x_params": self.decoder(z), "z_loc": loc, "z_raw_scale": raw_scale}
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        log_px = self.likelihood.log_prob(x, y_pred["x_params"])
+        kl = self.kl_regularizer.kl_divergence(y_pred["z_loc"], y_pred["z_raw_scale"])
+        self.reconstruction_tracker.update_state(-log_px)
+        self.kl_tracker.update_state(kl)
+        self.elbo_tracker.update_state(log_px - kl)
+        reconstruction = scale_loss_for_distribution(-tf.reduce_mean(log_px))
+        return reconstruction + tf.add_n([tf.reduce_sum(loss) for loss in self.losses])
+
+    def adapt(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
+        """Check the data against the model (shape; values in [0, 1] for a Bernoulli decoder)."""
+        x = np.asarray(x)
+        if self.data_shape is not None and list(x.shape[1:]) != self.data_shape:
+            raise ValueError(
+                f"Invalid value for argument `x`: expected examples of shape {self.data_shape}. "
+                f"Received: x.shape={x.shape}"
+            )
+        if self.likelihood_name == "bernoulli" and x.size and (x.min() < 0.0 or x.max() > 1.0):
+            raise ValueError(
+                "Invalid value for argument `x`: a Bernoulli decoder needs values in [0, 1]. "
+                f"Received: x in [{x.min()}, {x.max()}]"
+            )
+        super().adapt(x, y)
+
+    def _cached(self, key: str, factory: Callable[["VariationalAutoencoder"], Callable[..., Any]]) -> Callable[..., Any]:
+        if key not in self._functions:
+            self._functions[key] = factory(self)
+        return self._functions[key]
+
+    def _map(self, fn: Callable[[tf.Tensor], Any], x: Any, batch_size: int = 1024) -> Any:
+        x = np.asarray(x, dtype="float32")
+        outputs = [fn(tf.constant(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+        if isinstance(outputs[0], tuple):
+            return tuple(np.concatenate([np.asarray(o[j]) for o in outputs]) for j in range(len(outputs[0])))
+        return np.concatenate([np.asarray(o) for o in outputs])
+
+    def encode(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Parameters of q(z | x): the means `(n, d)` and the standard deviations `(n, d)` (diagonal)
+        or the lower-triangular scales `(n, d, d)` (full covariance)."""
+        def fn(xb):
+            loc, raw = self.encoder_parameters(xb)
+            return loc.numpy(), self.latent.scale(raw).numpy()
+        return self._map(fn, x)
+
+    def decode(self, z: Any) -> np.ndarray:
+        """E[x | z], in the data's shape: probabilities (Bernoulli) or locations (Gaussian)."""
+        return self._map(lambda zb: self.likelihood.mean(self.decoder(zb)).numpy(), z)
+
+    def reconstruct(self, x: Any) -> np.ndarray:
+        """E[x | z = E_q[z | x]]: the decoded posterior mean of each example."""
+        return self.decode(self.encode(x)[0])
+
+    def decoder_distribution(self, z: Any) -> Any:
+        """The TFP distribution p(x | z) for a batch of latents (one event per row)."""
+        return self.likelihood.distribution(self.decoder(tf.convert_to_tensor(z, tf.float32)))
+
+    def sample(self, n: int, seed: int | None = None, mean: bool = False) -> np.ndarray:
+        """Draw x ~ p(x) = E_p(z)[p(x | z)], or E[x | z] with z ~ p(z) when `mean` is True.
+
+        Args:
+            n: number of samples.
+            seed: integer seed, for repeatable draws.
+            mean: return the decoder's mean instead of a draw from it.
+
+        Returns:
+            An array `(n, *data_shape)`.
+        """
+        rng = np.random.default_rng(seed)
+        prior = self.kl_regularizer.prior_distribution(self.latent_dim)
+        z = prior.sample(n, seed=tf.constant(rng.integers(0, 2**31 - 1, size=2), tf.int32)).numpy()
+        if mean:
+            return self.decode(z)
+        pair = tf.constant(rng.integers(0, 2**31 - 1, size=2), tf.int32)
+        return self._map(lambda zb: self.likelihood.sample(self.decoder(zb), pair).numpy(), z)
+
+    def log_likelihood(self, x: Any, num_samples: int = 1000, seed: int = 0, batch_size: int | None = None) -> np.ndarray:
+        """Importance-weighted estimate of log p(x) per example (Burda et al. 2016), in nats.
+
+        Args:
+            x: data, `(n, *data_shape)`.
+            num_samples: importance samples k; memory stays bounded for any k.
+            seed: seed of the draws.
+            batch_size: examples per chunk.
+
+        Returns:
+            `(n,)` estimates; their mean is a lower bound of the mean log-likelihood that tightens with k.
+        """
+        return importance_weighted_log_likelihood(self, x, num_samples, seed, batch_size)
+
+    def elbo(self, x: Any, seed: int = 0) -> np.ndarray:
+        """A one-sample ELBO estimate per example (analytic KL where available), in nats."""
+        log_px, kl = elbo_terms(self, x, seed)
+        return log_px - kl
+
+    def evaluate_metrics(self, x: Any, y: Any = None) -> dict[str, float]:
+        """`elbo`, `log_likelihood` (importance weighted, k = `eval_samples`), `reconstruction` and `kl`,
+        per example in nats."""
+        log_px, kl = elbo_terms(self, x)
+        return {
+            "elbo": float(np.mean(log_px - kl)),
+            "log_likelihood": float(np.mean(self.log_likelihood(x, num_samples=self.eval_samples))),
+            "reconstruction": float(np.mean(-log_px)),
+            "kl": float(np.mean(kl)),
+        }
+
+    def plot(self, path: str, dataset: Dataset | None = None) -> str:
+        """Samples, input/reconstruction pairs and (2-D latent) the latent space by label; see `plot.py`."""
+        from tfp_arch_plugins.vae.plot import plot_vae
+
+        return plot_vae(self, path, dataset)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "data_shape": self.data_shape,
+            "latent_dim": self.latent_dim,
+            "hidden_units": self.hidden_units,
+            "network": self.network,
+            "filters": self.filters,
+            "likelihood": self.likelihood_name,
+            "decoder_scale": self.decoder_scale,
+            "posterior": self.posterior,
+            "kl_weight": self.kl_regularizer.weight,
+            "free_bits": self.kl_regularizer.free_bits,
+            "activation": self.activation,
+            "eval_samples": self.eval_samples,
+            "seed": self.seed,
+        }

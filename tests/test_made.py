@@ -1,0 +1,145 @@
+"""MADE: masks, the autoregressive property (by autodiff), the soft clip and serialisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow_probability.python.bijectors import masked_autoregressive as tfp_maf
+
+import keras
+from tfp_arch.layers.made import MADE, autoregressive_degrees, autoregressive_masks
+
+D = 4
+
+
+def _order_ranks(made: MADE) -> np.ndarray:
+    return np.asarray(made.degrees[0])
+
+
+def _jacobians(made: MADE, x: np.ndarray, context: np.ndarray | None = None):
+    x = tf.constant(x)
+    context = None if context is None else tf.constant(context)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        if context is not None:
+            tape.watch(context)
+        shift, log_scale = made.shift_and_log_scale(x, context)
+    jac = [tape.batch_jacobian(shift, x).numpy(), tape.batch_jacobian(log_scale, x).numpy()]
+    ctx = None if context is None else [tape.batch_jacobian(out, context).numpy() for out in (shift, log_scale)]
+    return jac, ctx
+
+
+@pytest.mark.parametrize(
+    "input_order, hidden_degrees, context_size",
+    [
+        ("left-to-right", "equal", None),
+        ("right-to-left", "equal", None),
+        ("random", "equal", 3),
+        ([3, 1, 4, 2], "equal", 2),
+        ("random", "random", 2),
+        ("left-to-right", "random", None),
+    ],
+)
+def test_output_i_depends_only_on_inputs_before_i(input_order, hidden_degrees, context_size):
+    made = MADE(hidden_units=[16, 16], input_order=input_order, hidden_degrees=hidden_degrees,
+                context_size=context_size, seed=3, kernel_initializer="random_normal")
+    made.build((None, D))
+    for kernel in made.kernels[-1:] + made.context_kernels[-1:]:
+        kernel.assign(np.random.default_rng(0).normal(size=kernel.shape).astype("float32"))
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(64, D)).astype("float32")
+    context = None if context_size is None else rng.normal(size=(64, context_size)).astype("float32")
+    jacobians, context_jacobians = _jacobians(made, x, context)
+    rank = _order_ranks(made)
+    allowed = rank[None, :] < rank[:, None]
+    for jac in jacobians:
+        assert np.all(jac[:, ~allowed] == 0.0)
+        if hidden_degrees == "equal":
+            assert np.all(np.abs(jac).sum(axis=0)[allowed] > 0.0)
+    if context_jacobians is not None:
+        for jac in context_jacobians:
+            assert np.all(np.abs(jac).sum(axis=(0, 2)) > 0.0), "every output must see the context"
+
+
+def test_random_order_is_seeded_and_a_permutation():
+    first = autoregressive_degrees(6, [8], "random", seed=5)[0]
+    again = autoregressive_degrees(6, [8], "random", seed=5)[0]
+    other = autoregressive_degrees(6, [8], "random", seed=6)[0]
+    assert sorted(first.tolist()) == list(range(1, 7))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize("input_order", ["left-to-right", "right-to-left", [2, 3, 1, 5, 4]])
+def test_masks_match_tensorflow_probability(input_order):
+    ours = autoregressive_masks(autoregressive_degrees(5, [7, 9], input_order, "equal"))
+    theirs = tfp_maf._create_masks(tfp_maf._create_degrees(5, [7, 9], input_order, "equal"))
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_array_equal(mine, reference.astype("float32"))
+
+
+def test_log_scale_is_soft_clipped_to_the_bound():
+    made = MADE(hidden_units=[8], log_scale_bound=2.0)
+    made.build((None, 3))
+    for kernel in made.kernels:
+        kernel.assign(100.0 * np.ones(kernel.shape, "float32"))
+    made.biases[-1].assign(100.0 * np.ones(made.biases[-1].shape, "float32"))
+    _, log_scale = made.shift_and_log_scale(np.ones((4, 3), "float32"))
+    assert np.all(np.abs(log_scale.numpy()) <= 2.0)
+    assert np.all(log_scale.numpy() > 1.99)
+
+
+def test_call_stacks_shift_and_log_scale_on_the_last_axis():
+    made = MADE(hidden_units=[8])
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype("float32")
+    params = made(x).numpy()
+    shift, log_scale = made.shift_and_log_scale(x)
+    assert params.shape == (5, 3, 2)
+    np.testing.assert_allclose(params[..., 0], shift.numpy())
+    np.testing.assert_allclose(params[..., 1], log_scale.numpy())
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"hidden_units": [0]}, "hidden_units"),
+        ({"context_size": 0}, "context_size"),
+        ({"log_scale_bound": -1.0}, "log_scale_bound"),
+        ({"hidden_degrees": "odd"}, "hidden_degrees"),
+    ],
+)
+def test_invalid_arguments_name_the_argument(kwargs, argument):
+    with pytest.raises(ValueError, match=f"`{argument}`"):
+        MADE(**kwargs)
+
+
+def test_invalid_order_names_the_argument():
+    with pytest.raises(ValueError, match="`input_order`"):
+        MADE(input_order=[1, 1, 2]).build((None, 3))
+    with pytest.raises(ValueError, match="`input_order`"):
+        MADE(input_order="sideways").build((None, 3))
+
+
+def test_context_is_required_exactly_when_configured():
+    conditional = MADE(hidden_units=[4], context_size=2)
+    conditional.build((None, 3))
+    with pytest.raises(ValueError, match="context"):
+        conditional.shift_and_log_scale(np.zeros((2, 3), "float32"))
+    plain = MADE(hidden_units=[4])
+    plain.build((None, 3))
+    with pytest.raises(ValueError, match="context"):
+        plain.shift_and_log_scale(np.zeros((2, 3), "float32"), np.zeros((2, 2), "float32"))
+
+
+def test_keras_file_round_trip_keeps_masks_and_outputs(tmp_path):
+    made = MADE(hidden_units=[8, 8], input_order="random", hidden_degrees="random", seed=11)
+    model = keras.Sequential([keras.Input((5,)), made])
+    x = np.random.default_rng(0).normal(size=(6, 5)).astype("float32")
+    expected = model(x).numpy()
+    path = tmp_path / "made.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(loaded(x).numpy(), expected, rtol=1e-6, atol=1e-6)
+    for mine, theirs in zip(made._masks, loaded.layers[0]._masks):
+        np.testing.assert_array_equal(mine, theirs)

@@ -1,0 +1,170 @@
+"""The flow layer: densities against autodiff Jacobians, invertibility, sampling, batch norm."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfp_arch.layers.flow import MaskedAutoregressiveFlow
+from tfp_arch.layers.maf import FlowBatchNormalization, autoregressive_inverse, maf_bijector
+from tfp_arch.layers.made import MADE
+
+D = 3
+
+
+def _perturbed_flow(**kwargs) -> MaskedAutoregressiveFlow:
+    """A flow whose transforms are far from the identity (random weights, batch stats set)."""
+    flow = MaskedAutoregressiveFlow(num_transforms=3, hidden_units=[12, 12], **kwargs)
+    flow.build((None, D))
+    rng = np.random.default_rng(0)
+    for weight in flow.trainable_weights:
+        weight.assign(0.5 * rng.normal(size=weight.shape).astype("float32"))
+    for norm in flow.norms:
+        norm.moving_mean.assign(rng.normal(size=D).astype("float32"))
+        norm.moving_variance.assign(rng.uniform(0.5, 2.0, size=D).astype("float32"))
+    return flow
+
+
+def _data(n: int = 16, seed: int = 1, size: int = D) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, size)).astype("float32")
+
+
+def _autodiff_log_prob(flow: MaskedAutoregressiveFlow, x: np.ndarray, context=None) -> np.ndarray:
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        z = flow.inverse(x, context)
+    jacobian = tape.batch_jacobian(z, x).numpy().astype("float64")
+    _, log_abs_det = np.linalg.slogdet(jacobian)
+    z = z.numpy().astype("float64")
+    base = -0.5 * np.sum(z**2, axis=-1) - 0.5 * D * math.log(2 * math.pi)
+    return base + log_abs_det
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"order": "random", "seed": 4}, {"batch_norm": True}, {"context_size": 2, "batch_norm": True}],
+)
+def test_log_prob_equals_base_density_plus_autodiff_log_det(kwargs):
+    flow = _perturbed_flow(**kwargs)
+    x = _data()
+    context = _data(16, seed=2, size=2) if kwargs.get("context_size") else None
+    expected = _autodiff_log_prob(flow, x, context)
+    np.testing.assert_allclose(flow.log_prob(x, context).numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_log_prob_matches_tfp_transformed_distribution():
+    flow = _perturbed_flow(batch_norm=True, context_size=2)
+    x, context = _data(), _data(16, seed=2, size=2)
+    reference = flow.distribution(context).log_prob(x).numpy()
+    np.testing.assert_allclose(flow.log_prob(x, context).numpy(), reference, rtol=1e-4, atol=1e-4)
+
+
+def test_one_pass_inverse_matches_tfp_bijector():
+    made = MADE(hidden_units=[10], context_size=1)
+    made.build((None, D))
+    x, context = _data(), _data(16, seed=3, size=1)
+    z, log_det = autoregressive_inverse(made, x, context)
+    bijector = maf_bijector(made, context)
+    np.testing.assert_allclose(z.numpy(), bijector.inverse(x).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        log_det.numpy(), bijector.inverse_log_det_jacobian(x, event_ndims=1).numpy(), rtol=1e-5, atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"batch_norm": True, "context_size": 2}])
+def test_inverse_of_forward_recovers_latent(kwargs):
+    flow = _perturbed_flow(**kwargs)
+    z = _data()
+    context = _data(16, seed=2, size=2) if kwargs.get("context_size") else None
+    x = flow.forward(z, context)
+    np.testing.assert_allclose(flow.inverse(x, context).numpy(), z, rtol=1e-3, atol=1e-3)
+
+
+def test_samples_are_seeded_and_have_finite_log_prob():
+    flow = _perturbed_flow(batch_norm=True)
+    first = flow.sample(200, seed=7).numpy()
+    again = flow.sample(200, seed=7).numpy()
+    assert first.shape == (200, D)
+    np.testing.assert_array_equal(first, again)
+    assert np.all(np.isfinite(flow.log_prob(first).numpy()))
+
+
+def test_sampling_works_inside_a_compiled_graph():
+    flow = _perturbed_flow(context_size=2)
+    context = np.array([0.5, -1.0], "float32")
+
+    @tf.function(jit_compile=True)
+    def draw():
+        return flow.sample(50, context=context, seed=3)
+
+    graph = draw().numpy()
+    eager = flow.sample(50, context=context, seed=3).numpy()
+    np.testing.assert_allclose(graph, eager, rtol=1e-4, atol=1e-4)
+    z = flow.inverse(graph, np.broadcast_to(context, (50, 2))).numpy()
+    expected = tf.random.stateless_normal([50, D], seed=[3, 0]).numpy()
+    np.testing.assert_allclose(z, expected, rtol=1e-3, atol=1e-3)
+
+
+def test_log_prob_under_jit_compile_matches_eager():
+    flow = _perturbed_flow(batch_norm=True, context_size=2)
+    x, context = _data(), _data(16, seed=2, size=2)
+    compiled = tf.function(lambda a, c: flow.log_prob(a, c), jit_compile=True)
+    np.testing.assert_allclose(compiled(x, context).numpy(), flow.log_prob(x, context).numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_context_changes_the_density():
+    flow = _perturbed_flow(context_size=2)
+    x = _data()
+    first = flow.log_prob(x, np.zeros((16, 2), "float32")).numpy()
+    second = flow.log_prob(x, np.ones((16, 2), "float32")).numpy()
+    assert np.max(np.abs(first - second)) > 1e-2
+    with pytest.raises(ValueError, match="context"):
+        flow.log_prob(x)
+
+
+def test_batch_norm_training_normalises_the_batch_and_updates_running_statistics():
+    norm = FlowBatchNormalization(momentum=0.5)
+    x = (3.0 + 2.0 * _data(500, seed=5)).astype("float32")
+    norm.build(x.shape)
+    z, log_det = norm.inverse_and_log_det(x, training=True)
+    np.testing.assert_allclose(z.numpy().mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(z.numpy().var(axis=0), 1.0, rtol=1e-3)
+    expected_log_det = -0.5 * np.sum(np.log(x.var(axis=0) + norm.epsilon))
+    np.testing.assert_allclose(log_det.numpy(), expected_log_det, rtol=1e-4)
+    np.testing.assert_allclose(norm.moving_mean.numpy(), 0.5 * x.mean(axis=0), rtol=1e-4)
+    np.testing.assert_allclose(norm.moving_variance.numpy(), 0.5 + 0.5 * x.var(axis=0), rtol=1e-4)
+
+
+def test_batch_norm_bijector_inverts_the_inference_transform():
+    norm = FlowBatchNormalization()
+    norm.build((None, D))
+    norm.moving_mean.assign([1.0, -2.0, 0.5])
+    norm.moving_variance.assign([4.0, 0.25, 1.0])
+    norm.log_gamma.assign([0.3, -0.2, 0.1])
+    norm.beta.assign([0.1, 0.2, -0.3])
+    x = _data()
+    z, log_det = norm.inverse_and_log_det(x, training=False)
+    bijector = norm.bijector()
+    np.testing.assert_allclose(bijector.forward(z).numpy(), x, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        log_det.numpy(), bijector.inverse_log_det_jacobian(x, event_ndims=1).numpy(), rtol=1e-5
+    )
+
+
+def test_base_distribution_is_a_standard_normal():
+    flow = _perturbed_flow()
+    z = _data()
+    expected = tfp.distributions.Normal(0.0, 1.0).log_prob(z).numpy().sum(axis=-1)
+    np.testing.assert_allclose(flow.base_distribution().log_prob(z).numpy(), expected, rtol=1e-5)
+
+
+def test_order_argument_is_validated():
+    with pytest.raises(ValueError, match="`order`"):
+        MaskedAutoregressiveFlow(order="shuffled")
+    with pytest.raises(ValueError, match="`num_transforms`"):
+        MaskedAutoregressiveFlow(num_transforms=0)

@@ -1,0 +1,270 @@
+"""A Keras 3 dense layer whose kernel and bias are mean-field Gaussian posteriors."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfp_arch.layers.estimators import ESTIMATOR_FUNCTIONS, validate_estimator
+from tfp_arch.layers.priors import build_prior, has_closed_form_kl, validate_prior
+
+tfd = tfp.distributions
+
+__all__ = ["DenseVariational"]
+
+
+def _inverse_softplus(value: float) -> float:
+    return float(value + math.log(-math.expm1(-value)))
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch")
+class DenseVariational(keras.layers.Layer):
+    """Dense layer with a mean-field Gaussian posterior over its kernel and bias, learned by VI.
+
+    Each weight `w` has a posterior `N(loc, softplus(rho)^2)`, with the scale initialised small
+    (`posterior_scale_init`) so that training starts near a deterministic network. Every call draws a
+    new output with the chosen gradient `estimator` and adds `kl_weight * KL(q || prior)` to the
+    layer's losses through `self.add_loss`, so plain `model.fit` minimises the negative ELBO per
+    example (mean negative log-likelihood of the batch + KL / n).
+
+    The KL weight. With `kl_weight=None` (the default) the weight is automatic: it should be
+    `1 / n` for `n` training examples, and it is a non-trainable variable, so setting it never
+    retraces a compiled function. It is set:
+        - by `tfp_arch.Architecture.fit` (through the architecture's `adapt`) from the training
+          arrays, for the architectures of this package;
+        - in a user's own `keras.Model` by passing `KLWeightCallback(x_train)` to `fit`
+          (`tfp_arch.layers.kl_weight`): it counts the training examples (array length, or the
+          examples of a finite `tf.data.Dataset`) and assigns `1 / n` to every automatic layer
+          when training begins; `set_kl_weight(model, 1 / n)` does the same by hand.
+    Until it is set, an automatic weight is 1 (the KL counted once per batch). A float
+    `kl_weight` fixes the weight and is never changed automatically.
+
+    Args:
+        units: number of outputs.
+        activation: activation name or None.
+        use_bias: whether the layer has a (variational) bias.
+        prior: `"standard_normal"`, `"normal"` (scale `prior_scale`), `"scale_mixture"` (two zero-mean
+            normals, Blundell et al. 2015) or `"empirical_bayes"` (a normal whose scale, initialised
+            at `prior_scale`, is learned; one scale for the kernel and one for the bias).
+        prior_scale: standard deviation of the `"normal"` prior; initial one of `"empirical_bayes"`.
+        prior_mixture_scales: the two standard deviations of `"scale_mixture"` (default `[1, e^-6]`).
+        prior_mixture_weight: weight of the first component of `"scale_mixture"`.
+        estimator: `"reparameterization"`, `"local_reparameterization"` or `"flipout"`.
+        posterior_scale_init: initial posterior standard deviation of every weight.
+        kernel_initializer: initialiser of the posterior means of the kernel.
+        kl_weight: a non-negative float, or None for the automatic `1 / n`.
+        kl_samples: Monte Carlo samples of the KL when it has no closed form (scale mixture).
+        seed: integer seed of the layer's noise, or None.
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Example:
+        >>> layer = DenseVariational(8, activation="relu", prior="scale_mixture", estimator="flipout")
+        >>> outputs = layer(tf.ones((4, 3)))
+        >>> outputs.shape
+        TensorShape([4, 8])
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: str | None = None,
+        use_bias: bool = True,
+        prior: str = "standard_normal",
+        prior_scale: float = 1.0,
+        prior_mixture_scales: Sequence[float] | None = None,
+        prior_mixture_weight: float = 0.5,
+        estimator: str = "local_reparameterization",
+        posterior_scale_init: float = 1e-3,
+        kernel_initializer: str | dict = "glorot_uniform",
+        kl_weight: float | None = None,
+        kl_samples: int = 1,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or units < 1:
+            raise ValueError(f"Invalid value for argument `units`: expected a positive integer. Received: units={units}")
+        self._mixture_scales = validate_prior(prior, prior_scale, prior_mixture_scales, prior_mixture_weight)
+        if not float(posterior_scale_init) > 0.0:
+            raise ValueError(
+                "Invalid value for argument `posterior_scale_init`: expected a positive float. "
+                f"Received: posterior_scale_init={posterior_scale_init}"
+            )
+        if kl_weight is not None and not float(kl_weight) >= 0.0:
+            raise ValueError(
+                "Invalid value for argument `kl_weight`: expected a non-negative float or None. "
+                f"Received: kl_weight={kl_weight}"
+            )
+        if not isinstance(kl_samples, int) or kl_samples < 1:
+            raise ValueError(
+                f"Invalid value for argument `kl_samples`: expected a positive integer. Received: kl_samples={kl_samples}"
+            )
+        self.units = units
+        self.activation = keras.activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.prior = prior
+        self.prior_scale = float(prior_scale)
+        self.prior_mixture_scales = None if prior_mixture_scales is None else [float(s) for s in prior_mixture_scales]
+        self.prior_mixture_weight = float(prior_mixture_weight)
+        self.estimator = validate_estimator(estimator)
+        self.posterior_scale_init = float(posterior_scale_init)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kl_weight = None if kl_weight is None else float(kl_weight)
+        self.kl_samples = kl_samples
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.input_spec = keras.layers.InputSpec(min_ndim=2)
+
+    @property
+    def kl_weight_is_automatic(self) -> bool:
+        """Whether the KL weight is set from the data (`kl_weight=None`)."""
+        return self.kl_weight is None
+
+    def build(self, input_shape: Sequence[int | None]) -> None:
+        d_in = int(input_shape[-1])
+        rho = keras.initializers.Constant(_inverse_softplus(self.posterior_scale_init))
+        self.kernel_loc = self.add_weight(shape=(d_in, self.units), initializer=self.kernel_initializer, name="kernel_loc")
+        self.kernel_rho = self.add_weight(shape=(d_in, self.units), initializer=rho, name="kernel_rho")
+        if self.use_bias:
+            self.bias_loc = self.add_weight(shape=(self.units,), initializer="zeros", name="bias_loc")
+            self.bias_rho = self.add_weight(shape=(self.units,), initializer=rho, name="bias_rho")
+        if self.prior == "empirical_bayes":
+            prior_rho = keras.initializers.Constant(_inverse_softplus(self.prior_scale))
+            self.kernel_prior_rho = self.add_weight(shape=(), initializer=prior_rho, name="kernel_prior_rho")
+            if self.use_bias:
+                self.bias_prior_rho = self.add_weight(shape=(), initializer=prior_rho, name="bias_prior_rho")
+        initial = 1.0 if self.kl_weight is None else self.kl_weight
+        self.kl_weight_variable = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(initial), trainable=False, name="kl_weight"
+        )
+        self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: d_in})
+
+    def set_kl_weight(self, value: float) -> None:
+        """Assign the KL weight (no retracing: it is a variable)."""
+        self.kl_weight_variable.assign(float(value))
+
+    def posterior_parameters(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None, tf.Tensor | None]:
+        """Posterior locations and scales: `(kernel_loc, kernel_scale, bias_loc, bias_scale)`."""
+        kernel = (tf.convert_to_tensor(self.kernel_loc), tf.nn.softplus(self.kernel_rho))
+        if not self.use_bias:
+            return (*kernel, None, None)
+        return (*kernel, tf.convert_to_tensor(self.bias_loc), tf.nn.softplus(self.bias_rho))
+
+    def priors(self) -> tuple[tfd.Distribution, tfd.Distribution | None]:
+        """The elementwise priors of the kernel and of the bias (None without a bias)."""
+
+        def make(rho_name: str) -> tfd.Distribution:
+            scale = tf.nn.softplus(getattr(self, rho_name)) if self.prior == "empirical_bayes" else None
+            return build_prior(
+                self.prior, self.kernel_loc.dtype, self.prior_scale, self._mixture_scales,
+                self.prior_mixture_weight, scale,
+            )
+
+        return make("kernel_prior_rho"), make("bias_prior_rho") if self.use_bias else None
+
+    def kl_divergence(
+        self, kernel_sample: tf.Tensor | None = None, bias_sample: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """KL(posterior || prior) summed over all weights.
+
+        Closed form for the normal priors; otherwise a Monte Carlo estimate with the given weight
+        sample, or with `kl_samples` fresh samples if none is given.
+
+        Args:
+            kernel_sample: a kernel drawn from the posterior, for the Monte Carlo estimate.
+            bias_sample: the matching bias draw.
+
+        Returns:
+            A scalar tensor.
+        """
+        kernel_loc, kernel_scale, bias_loc, bias_scale = self.posterior_parameters()
+        kernel_prior, bias_prior = self.priors()
+        parts = [(kernel_loc, kernel_scale, kernel_prior, kernel_sample)]
+        if self.use_bias:
+            parts.append((bias_loc, bias_scale, bias_prior, bias_sample))
+        total = tf.zeros((), kernel_loc.dtype)
+        for loc, scale, prior, sample in parts:
+            posterior = tfd.Normal(loc, scale)
+            if has_closed_form_kl(self.prior):
+                total += tf.reduce_sum(tfd.kl_divergence(posterior, prior))
+                continue
+            if sample is None:
+                noise = keras.random.normal((self.kl_samples, *loc.shape), dtype=loc.dtype, seed=self.seed_generator)
+                sample = loc + scale * noise
+                total += tf.reduce_sum(posterior.log_prob(sample) - prior.log_prob(sample)) / self.kl_samples
+            else:
+                total += tf.reduce_sum(posterior.log_prob(sample) - prior.log_prob(sample))
+        return total
+
+    def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        kernel_loc, kernel_scale, bias_loc, bias_scale = self.posterior_parameters()
+        estimate = ESTIMATOR_FUNCTIONS[self.estimator]
+        outputs, kernel, bias = estimate(inputs, kernel_loc, kernel_scale, bias_loc, bias_scale, self.seed_generator)
+        if kernel is not None and self.kl_samples > 1:
+            kernel, bias = None, None
+        self.add_loss(tf.cast(self.kl_weight_variable, outputs.dtype) * self.kl_divergence(kernel, bias))
+        return self.activation(outputs) if self.activation is not None else outputs
+
+    def sample_weights(self, num_samples: int, seed: Any) -> tuple[tf.Tensor, tf.Tensor | None]:
+        """Draw `num_samples` kernels and biases from the posterior, stateless given `seed`.
+
+        Args:
+            num_samples: number of draws S.
+            seed: a shape-(2,) integer seed for `tf.random.stateless_normal`.
+
+        Returns:
+            Kernels `(S, d_in, units)` and biases `(S, units)` (None without a bias).
+        """
+        kernel_loc, kernel_scale, bias_loc, bias_scale = self.posterior_parameters()
+        seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 2)
+        noise = tf.random.stateless_normal((num_samples, *kernel_loc.shape), seeds[0], dtype=kernel_loc.dtype)
+        kernels = kernel_loc + kernel_scale * noise
+        if not self.use_bias:
+            return kernels, None
+        noise = tf.random.stateless_normal((num_samples, self.units), seeds[1], dtype=bias_loc.dtype)
+        return kernels, bias_loc + bias_scale * noise
+
+    def call_with_weights(self, inputs: tf.Tensor, kernels: tf.Tensor, biases: tf.Tensor | None) -> tf.Tensor:
+        """Apply S given weight samples at once: one batched matmul, no loop over samples.
+
+        Args:
+            inputs: `(N, d_in)` (shared by all samples) or `(S, N, d_in)`.
+            kernels: `(S, d_in, units)` from `sample_weights`.
+            biases: `(S, units)` or None.
+
+        Returns:
+            Outputs `(S, N, units)`, after the activation.
+        """
+        inputs = tf.convert_to_tensor(inputs, kernels.dtype)
+        if inputs.shape.rank == 2:
+            outputs = tf.einsum("ni,sio->sno", inputs, kernels)
+        else:
+            outputs = tf.matmul(inputs, kernels)
+        if biases is not None:
+            outputs = outputs + biases[:, None, :]
+        return self.activation(outputs) if self.activation is not None else outputs
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        return (*tuple(input_shape)[:-1], self.units)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation) if self.activation is not None else None,
+            "use_bias": self.use_bias,
+            "prior": self.prior,
+            "prior_scale": self.prior_scale,
+            "prior_mixture_scales": self.prior_mixture_scales,
+            "prior_mixture_weight": self.prior_mixture_weight,
+            "estimator": self.estimator,
+            "posterior_scale_init": self.posterior_scale_init,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "kl_weight": self.kl_weight,
+            "kl_samples": self.kl_samples,
+            "seed": self.seed,
+        }

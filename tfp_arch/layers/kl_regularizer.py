@@ -1,0 +1,219 @@
+"""KL(q || p) of a Gaussian layer output, attached to the model's losses: the Keras 3 regulariser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+from keras.src.losses.loss import scale_loss_for_distribution
+
+from tfp_arch.layers.latent import check_distribution, gaussian_distribution, gaussian_scale
+
+__all__ = ["KL_METHODS", "PRIORS", "KLDivergenceRegularizer"]
+
+tfd = tfp.distributions
+
+PRIORS = ("normal", "laplace")
+KL_METHODS = ("auto", "analytic", "monte_carlo")
+
+
+def _non_negative(name: str, value: float) -> float:
+    if not (isinstance(value, (int, float)) and value >= 0.0):
+        raise ValueError(
+            f"Invalid value for argument `{name}`: expected a non-negative float. Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch")
+class KLDivergenceRegularizer(keras.layers.Layer):
+    """Add `weight * KL(q || p)` of a Gaussian described by its parameters to the model's losses.
+
+    The Keras 3 counterpart of `tfp.layers.KLDivergenceRegularizer`. Keras 3 layers pass tensors, so
+    the posterior `q` is described by the inputs `[loc, raw_scale]` and the plain-config
+    `distribution` name (`"normal_diag"`: `Independent(Normal(loc, softplus(raw) + min_scale))`;
+    `"normal_tril"`: `MultivariateNormalTriL` with the lower-triangular scale filled from `raw` by
+    `tfp.math.fill_triangular`). The layer builds `q`, adds the penalty with `add_loss` and returns
+    its inputs unchanged, so it sits between an encoder and a `GaussianLatent` layer.
+
+    The penalty is the batch mean of the per-example KL, scaled for `tf.distribute` like Keras'
+    compiled losses, times `weight`. `weight` lives in a non-trainable variable (`kl_weight`), so a
+    warm-up callback can change it during `fit` without retracing. With `free_bits > 0`, each
+    latent dimension's batch-mean KL is floored at `free_bits` nats (Kingma et al. 2016) when the KL
+    factorises by dimension (diagonal posterior, analytic KL); otherwise the batch-mean total KL is
+    floored at `free_bits * d`.
+
+    Args:
+        distribution: `"normal_diag"` or `"normal_tril"`: how `[loc, raw_scale]` describe `q`.
+        weight: the KL weight beta (non-negative).
+        free_bits: nats per latent dimension below which the KL is not penalised (0 disables).
+        prior: `"normal"` (`N(prior_loc, prior_scale^2 I)`) or `"laplace"` (independent Laplace).
+        prior_loc: location of every prior coordinate.
+        prior_scale: scale of every prior coordinate (positive).
+        kl_method: `"analytic"` (closed form, an error if TFP has none), `"monte_carlo"`
+            (`mean log q(z) - log p(z)` over `num_samples` reparameterised draws), or `"auto"`
+            (closed form where TFP registers one, Monte Carlo otherwise).
+        num_samples: draws per example of the Monte Carlo estimate.
+        min_scale: floor of the scale's diagonal.
+        seed: integer seed of the Monte Carlo draws, or None.
+        **kwargs: `keras.layers.Layer` arguments.
+
+    Example:
+        >>> reg = KLDivergenceRegularizer(weight=0.5)
+        >>> loc, raw = reg([keras.ops.zeros((8, 2)), keras.ops.zeros((8, 2))])
+    """
+
+    def __init__(
+        self,
+        distribution: str = "normal_diag",
+        weight: float = 1.0,
+        free_bits: float = 0.0,
+        prior: str = "normal",
+        prior_loc: float = 0.0,
+        prior_scale: float = 1.0,
+        kl_method: str = "auto",
+        num_samples: int = 1,
+        min_scale: float = 1e-5,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.distribution = check_distribution(distribution)
+        self.weight = _non_negative("weight", weight)
+        self.free_bits = _non_negative("free_bits", free_bits)
+        if prior not in PRIORS:
+            raise ValueError(
+                f"Invalid value for argument `prior`: expected one of {', '.join(PRIORS)}. Received: prior={prior!r}"
+            )
+        if kl_method not in KL_METHODS:
+            raise ValueError(
+                f"Invalid value for argument `kl_method`: expected one of {', '.join(KL_METHODS)}. "
+                f"Received: kl_method={kl_method!r}"
+            )
+        if not (isinstance(prior_scale, (int, float)) and prior_scale > 0.0):
+            raise ValueError(
+                "Invalid value for argument `prior_scale`: expected a positive float. "
+                f"Received: prior_scale={prior_scale!r}"
+            )
+        if not (isinstance(num_samples, int) and num_samples >= 1):
+            raise ValueError(
+                "Invalid value for argument `num_samples`: expected a positive integer. "
+                f"Received: num_samples={num_samples!r}"
+            )
+        self.prior = prior
+        self.prior_loc = float(prior_loc)
+        self.prior_scale = float(prior_scale)
+        self.kl_method = kl_method
+        self.num_samples = num_samples
+        self.min_scale = _non_negative("min_scale", min_scale)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.kl_weight = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(self.weight),
+            trainable=False,
+            dtype="float32",
+            name="kl_weight",
+        )
+
+    def build(self, input_shape: Any) -> None:
+        self.built = True
+
+    def posterior(self, loc: Any, raw_scale: Any) -> tfd.Distribution:
+        """The posterior `q` described by `loc` and `raw_scale`, event shape `(d,)`."""
+        return gaussian_distribution(loc, raw_scale, self.distribution, self.min_scale)
+
+    def prior_distribution(self, event_size: int, dtype: Any = "float32") -> tfd.Distribution:
+        """The prior `p` over `event_size` dimensions, with event shape `(d,)`."""
+        loc = tf.fill([event_size], tf.constant(self.prior_loc, dtype))
+        scale = tf.fill([event_size], tf.constant(self.prior_scale, dtype))
+        if self.prior == "laplace":
+            return tfd.Independent(tfd.Laplace(loc, scale), reinterpreted_batch_ndims=1)
+        if self.distribution == "normal_tril":
+            return tfd.MultivariateNormalDiag(loc=loc, scale_diag=scale)
+        return tfd.Independent(tfd.Normal(loc, scale), reinterpreted_batch_ndims=1)
+
+    @property
+    def uses_analytic_kl(self) -> bool:
+        """Whether the KL is computed in closed form (resolves `kl_method="auto"`)."""
+        if self.kl_method == "monte_carlo":
+            return False
+        available = self.prior == "normal"
+        if self.kl_method == "analytic" and not available:
+            raise ValueError(
+                f"Invalid value for argument `kl_method`: no closed-form KL between `{self.distribution}` "
+                f"and prior `{self.prior}`; use 'auto' or 'monte_carlo'. Received: kl_method='analytic'"
+            )
+        return available
+
+    def kl_per_dimension(self, loc: Any, raw_scale: Any) -> tf.Tensor:
+        """Closed-form KL of each latent dimension, `(batch, d)`: diagonal posterior, normal prior only."""
+        if self.distribution != "normal_diag" or not self.uses_analytic_kl:
+            raise ValueError(
+                "kl_per_dimension needs distribution='normal_diag' and an analytic KL. "
+                f"Received: distribution={self.distribution!r}, prior={self.prior!r}, kl_method={self.kl_method!r}"
+            )
+        scale = gaussian_scale(raw_scale, self.distribution, self.min_scale)
+        prior = tfd.Normal(tf.constant(self.prior_loc, loc.dtype), tf.constant(self.prior_scale, loc.dtype))
+        return tfd.kl_divergence(tfd.Normal(loc, scale), prior)
+
+    def kl_divergence(self, loc: Any, raw_scale: Any) -> tf.Tensor:
+        """KL(q || p) per example, `(batch,)`, unweighted: closed form or Monte Carlo.
+
+        Args:
+            loc: posterior means, `(batch, d)`.
+            raw_scale: raw posterior scale parameters.
+
+        Returns:
+            The per-example KL divergence in nats.
+        """
+        loc = tf.convert_to_tensor(loc)
+        q = self.posterior(loc, raw_scale)
+        p = self.prior_distribution(loc.shape[-1], loc.dtype)
+        if self.uses_analytic_kl:
+            return tfd.kl_divergence(q, p)
+        shape = tf.concat([[self.num_samples], tf.shape(loc)], axis=0)
+        eps = keras.random.normal(shape, dtype=loc.dtype, seed=self.seed_generator)
+        scale = gaussian_scale(raw_scale, self.distribution, self.min_scale)
+        if self.distribution == "normal_diag":
+            z = loc + scale * eps
+        else:
+            z = loc + tf.linalg.matvec(scale, eps)
+        return tf.reduce_mean(q.log_prob(z) - p.log_prob(z), axis=0)
+
+    def penalty(self, loc: Any, raw_scale: Any) -> tf.Tensor:
+        """The scalar added to the losses: `weight * free_bits_floor(batch-mean KL)`, before replica scaling."""
+        loc = tf.convert_to_tensor(loc)
+        if self.free_bits > 0.0 and self.distribution == "normal_diag" and self.uses_analytic_kl:
+            per_dim = tf.reduce_mean(self.kl_per_dimension(loc, raw_scale), axis=0)
+            kl = tf.reduce_sum(tf.maximum(per_dim, tf.constant(self.free_bits, loc.dtype)))
+        else:
+            kl = tf.reduce_mean(self.kl_divergence(loc, raw_scale))
+            if self.free_bits > 0.0:
+                kl = tf.maximum(kl, tf.constant(self.free_bits * loc.shape[-1], loc.dtype))
+        return tf.cast(self.kl_weight, loc.dtype) * kl
+
+    def call(self, inputs: list[Any]) -> list[tf.Tensor]:
+        loc, raw_scale = inputs
+        self.add_loss(scale_loss_for_distribution(self.penalty(loc, raw_scale)))
+        return [loc, raw_scale]
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "distribution": self.distribution,
+            "weight": self.weight,
+            "free_bits": self.free_bits,
+            "prior": self.prior,
+            "prior_loc": self.prior_loc,
+            "prior_scale": self.prior_scale,
+            "kl_method": self.kl_method,
+            "num_samples": self.num_samples,
+            "min_scale": self.min_scale,
+            "seed": self.seed,
+        }

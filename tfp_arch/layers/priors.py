@@ -1,0 +1,96 @@
+"""Weight priors of variational layers, chosen by plain config values."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+tfd = tfp.distributions
+
+__all__ = ["PRIORS", "build_prior", "has_closed_form_kl", "validate_prior"]
+
+PRIORS = ("standard_normal", "normal", "scale_mixture", "empirical_bayes")
+DEFAULT_MIXTURE_SCALES = (1.0, math.exp(-6.0))
+
+
+def validate_prior(
+    prior: str, prior_scale: float, mixture_scales: Sequence[float] | None, mixture_weight: float
+) -> tuple[float, float]:
+    """Check the prior arguments and return the two mixture scales.
+
+    Args:
+        prior: one of `PRIORS`.
+        prior_scale: standard deviation of the `"normal"` prior, initial one of `"empirical_bayes"`.
+        mixture_scales: the two standard deviations of `"scale_mixture"` (None: `(1, e^-6)`).
+        mixture_weight: weight of the first (wide) component of `"scale_mixture"`.
+
+    Returns:
+        The two mixture scales as floats.
+    """
+    if prior not in PRIORS:
+        raise ValueError(f"Invalid value for argument `prior`: expected one of {PRIORS}. Received: prior={prior!r}")
+    if not float(prior_scale) > 0.0:
+        raise ValueError(
+            f"Invalid value for argument `prior_scale`: expected a positive float. Received: prior_scale={prior_scale}"
+        )
+    scales = tuple(DEFAULT_MIXTURE_SCALES if mixture_scales is None else mixture_scales)
+    if len(scales) != 2 or not all(float(s) > 0.0 for s in scales):
+        raise ValueError(
+            "Invalid value for argument `prior_mixture_scales`: expected two positive floats. "
+            f"Received: prior_mixture_scales={mixture_scales}"
+        )
+    if not 0.0 < float(mixture_weight) < 1.0:
+        raise ValueError(
+            "Invalid value for argument `prior_mixture_weight`: expected a float in (0, 1). "
+            f"Received: prior_mixture_weight={mixture_weight}"
+        )
+    return float(scales[0]), float(scales[1])
+
+
+def has_closed_form_kl(prior: str) -> bool:
+    """Whether KL(mean-field normal || prior) has a closed form (every prior but the mixture)."""
+    return prior != "scale_mixture"
+
+
+def build_prior(
+    prior: str,
+    dtype: tf.DType,
+    prior_scale: float = 1.0,
+    mixture_scales: Sequence[float] = DEFAULT_MIXTURE_SCALES,
+    mixture_weight: float = 0.5,
+    trainable_scale: tf.Tensor | None = None,
+) -> tfd.Distribution:
+    """The scalar prior of one weight, broadcast over a weight tensor by `log_prob`.
+
+    Args:
+        prior: one of `PRIORS`.
+        dtype: dtype of the weights.
+        prior_scale: standard deviation for `"normal"`.
+        mixture_scales: the two standard deviations for `"scale_mixture"`.
+        mixture_weight: weight of the first component for `"scale_mixture"`.
+        trainable_scale: the (positive) learned standard deviation for `"empirical_bayes"`.
+
+    Returns:
+        A `tfd.Distribution` with scalar batch and event shape.
+
+    Example:
+        >>> build_prior("normal", tf.float32, prior_scale=0.5).stddev().numpy()
+        0.5
+    """
+    zero = tf.zeros((), dtype)
+    if prior == "standard_normal":
+        return tfd.Normal(zero, tf.ones((), dtype))
+    if prior == "normal":
+        return tfd.Normal(zero, tf.constant(prior_scale, dtype))
+    if prior == "empirical_bayes":
+        return tfd.Normal(zero, tf.cast(trainable_scale, dtype))
+    if prior == "scale_mixture":
+        weights = tf.constant([mixture_weight, 1.0 - mixture_weight], dtype)
+        return tfd.MixtureSameFamily(
+            tfd.Categorical(probs=weights),
+            tfd.Normal(tf.zeros((2,), dtype), tf.constant(list(mixture_scales), dtype)),
+        )
+    raise ValueError(f"Invalid value for argument `prior`: expected one of {PRIORS}. Received: prior={prior!r}")
