@@ -22,7 +22,7 @@ def _perturbed_flow(**kwargs) -> MaskedAutoregressiveFlow:
     flow.build((None, D))
     rng = np.random.default_rng(0)
     for weight in flow.trainable_weights:
-        weight.assign(0.5 * rng.normal(size=weight.shape).astype("float32"))
+        weight.assign(0.3 * rng.normal(size=weight.shape).astype("float32"))
     for norm in flow.norms:
         norm.moving_mean.assign(rng.normal(size=D).astype("float32"))
         norm.moving_variance.assign(rng.uniform(0.5, 2.0, size=D).astype("float32"))
@@ -77,12 +77,13 @@ def test_one_pass_inverse_matches_tfp_bijector():
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"batch_norm": True, "context_size": 2}])
-def test_inverse_of_forward_recovers_latent(kwargs):
+def test_inverse_of_forward_recovers_latent_and_back(kwargs):
     flow = _perturbed_flow(**kwargs)
     z = _data()
     context = _data(16, seed=2, size=2) if kwargs.get("context_size") else None
     x = flow.forward(z, context)
-    np.testing.assert_allclose(flow.inverse(x, context).numpy(), z, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(flow.inverse(x, context).numpy(), z, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(flow.forward(flow.inverse(z, context), context).numpy(), z, rtol=1e-4, atol=1e-4)
 
 
 def test_samples_are_seeded_and_have_finite_log_prob():
@@ -106,7 +107,7 @@ def test_sampling_works_inside_a_compiled_graph():
     eager = flow.sample(50, context=context, seed=3).numpy()
     np.testing.assert_allclose(graph, eager, rtol=1e-4, atol=1e-4)
     z = flow.inverse(graph, np.broadcast_to(context, (50, 2))).numpy()
-    expected = tf.random.stateless_normal([50, D], seed=[3, 0]).numpy()
+    expected = tf.random.stateless_normal([50, D], seed=[3, 0], alg="philox").numpy()
     np.testing.assert_allclose(z, expected, rtol=1e-3, atol=1e-3)
 
 

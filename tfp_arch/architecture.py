@@ -131,6 +131,12 @@ class Architecture(keras.Model):
             kwargs.setdefault(key, value)
         super().compile(**kwargs)
 
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """Restore the compile state saved in a `.keras` file (optimizer included)."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, **kwargs: Any):
         """Train the model; takes the same arguments as `keras.Model.fit`.
 

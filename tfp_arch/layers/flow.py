@@ -201,7 +201,7 @@ class MaskedAutoregressiveFlow(keras.layers.Layer):
         return self.inverse_and_log_det(x, context, training=False)[0]
 
     def _sample_graph(self, n: Any, seed: Any, context: Any) -> Any:
-        z = tf.random.stateless_normal(tf.stack([n, self.event_size]), seed=seed)
+        z = tf.random.stateless_normal(tf.stack([n, self.event_size]), seed=seed, alg="philox")
         return self.bijector(context).forward(z)
 
     def sample(self, n: int, context: Any = None, seed: int | None = None) -> Any:

@@ -1,0 +1,130 @@
+"""The click CLI: commands, JSON output, exit statuses and run folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from tfp_arch_cli.main import main
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_list_shows_the_builtins(runner):
+    result = runner.invoke(main, ["list"])
+    assert result.exit_code == 0
+    for name in ("bnn", "vae", "maf"):
+        assert f"tfp-arch:{name}" in result.output
+
+
+def test_list_json_is_one_document(runner):
+    rows = json.loads(runner.invoke(main, ["list", "--json"]).output)
+    assert {r["name"] for r in rows} >= {"bnn", "vae", "maf"}
+    assert all(set(r) >= {"name", "distribution", "value", "status"} for r in rows)
+
+
+def test_list_load_reports_a_broken_plugin_and_keeps_the_rest(runner, plugins):
+    module = plugins.unique("broken_cli")
+    plugins.distribution("broken-cli", {"wreck": f"{module}:X"}, {module: "import not_a_real_dependency\n"})
+    result = runner.invoke(main, ["list", "--load", "--json"])
+    assert result.exit_code == 0
+    rows = {r["name"]: r for r in json.loads(result.output)}
+    assert rows["wreck"]["status"] == "broken" and "not_a_real_dependency" in rows["wreck"]["problem"]
+    assert rows["bnn"]["status"] == "ok" and rows["bnn"]["summary"]
+
+
+def test_info_describes_an_architecture(runner, toy_registered):
+    result = runner.invoke(main, ["info", "toy", "--json"])
+    document = json.loads(result.output)
+    assert document["task"] == "supervised" and document["hyperparameters"] == {"units": 8}
+
+
+def test_unknown_architecture_exits_1_with_a_suggestion(runner):
+    result = runner.invoke(main, ["train", "vea"])
+    assert result.exit_code == 1 and "did you mean 'vae'" in result.output
+
+
+def test_usage_errors_exit_2(runner, toy_registered):
+    assert runner.invoke(main, ["train", "toy", "--epochs", "0"]).exit_code == 2
+    assert runner.invoke(main, ["train", "toy", "-p", "units"]).exit_code == 2
+    result = runner.invoke(main, ["train", "toy", "-p", "colour=3"])
+    assert result.exit_code == 2 and "unknown hyperparameter 'colour'" in result.output
+
+
+def test_bad_data_exits_1_with_one_line(runner, toy_registered, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n3,oops\n")
+    result = runner.invoke(main, ["train", "toy", "--data", f"csv:{bad}", "--output", str(tmp_path / "run")])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == f"Error: {bad}, row 3: column 'b' is not a number: 'oops'"
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_writes_a_complete_run_and_json(runner, toy_registered, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(main, ["train", "toy", "--epochs", "2", "--seed", "3", "--output", str(out),
+                                  "-p", "units=4", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert set(document["metrics"]) == {"test_rmse", "test_log_likelihood", "train_seconds"}
+    config = json.loads((out / "config.json").read_text())
+    assert config["hyperparameters"] == {"units": 4} and config["seed"] == 3 and config["epochs"] == 2
+    assert config["data"] == "synthetic:gap_regression#n=200" and "tensorflow" in config["versions"]
+    assert (out / "history.csv").read_text().splitlines()[0].startswith("epoch,loss")
+    assert len((out / "history.csv").read_text().splitlines()) == 3
+    assert json.loads((out / "metrics.json").read_text()) == document["metrics"]
+
+    evaluated = runner.invoke(main, ["evaluate", str(out), "--json"])
+    assert evaluated.exit_code == 0
+    metrics = json.loads(evaluated.stdout)
+    assert metrics["test_rmse"] == pytest.approx(document["metrics"]["test_rmse"], rel=1e-5)
+
+
+def test_existing_output_folder_is_refused(runner, toy_registered, tmp_path):
+    (tmp_path / "run").mkdir()
+    result = runner.invoke(main, ["train", "toy", "--output", str(tmp_path / "run")])
+    assert result.exit_code == 1 and "already exists" in result.output
+
+
+def test_a_failed_run_leaves_no_folder(runner, toy_registered, tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(toy_registered, "save", fail)
+    result = runner.invoke(main, ["train", "toy", "--epochs", "1", "--output", str(tmp_path / "run")])
+    assert result.exit_code != 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_with_the_wrong_number_of_features(runner, toy_registered, tmp_path):
+    out = tmp_path / "run"
+    assert runner.invoke(main, ["train", "toy", "--epochs", "1", "--output", str(out)]).exit_code == 0
+    other = tmp_path / "three.csv"
+    other.write_text("".join(f"{i},{i},{i},{i}\n" for i in range(20)))
+    result = runner.invoke(main, ["evaluate", str(out), "--data", f"csv:{other}"])
+    assert result.exit_code == 1 and "(1,) (1 features)" in result.output and "(3,)" in result.output
+
+
+def test_sample_refuses_an_architecture_that_cannot_sample(runner, toy_registered, tmp_path):
+    out = tmp_path / "run"
+    runner.invoke(main, ["train", "toy", "--epochs", "1", "--output", str(out)])
+    result = runner.invoke(main, ["sample", str(out), "-n", "3"])
+    assert result.exit_code == 1 and "cannot sample" in result.output
+
+
+def test_installed_console_script_runs(tmp_path):
+    script = shutil.which("tfp-arch", path=os.path.dirname(sys.executable)) or shutil.which("tfp-arch")
+    assert script, "the tfp-arch console script is not installed"
+    listed = subprocess.run([script, "list", "--json"], capture_output=True, text=True, check=True)
+    assert {r["name"] for r in json.loads(listed.stdout)} >= {"bnn", "vae", "maf"}
+    failed = subprocess.run([script, "info", "mf"], capture_output=True, text=True)
+    assert failed.returncode == 1 and "did you mean 'maf'" in failed.stderr
