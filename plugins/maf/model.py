@@ -58,7 +58,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
     summary = "Masked autoregressive flow: exact-likelihood density estimation and sampling."
     task = "unsupervised"
     default_data = "synthetic:two_moons"
-    default_epochs = 100
+    default_epochs = 200
     default_batch_size = 100
     default_learning_rate = 1e-3
     can_sample = True

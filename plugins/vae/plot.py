@@ -91,8 +91,11 @@ def plot_vae(model: "VariationalAutoencoder", path: str, dataset: Dataset | None
     if show_latent:
         ax = axes[2]
         loc = model.encode(x)[0]
-        points = ax.scatter(loc[:, 0], loc[:, 1], c=np.asarray(labels), cmap="tab10", s=6)
-        fig.colorbar(points, ax=ax, label="label")
+        labels = np.asarray(labels)
+        for label in np.unique(labels):
+            chosen = labels == label
+            ax.scatter(loc[chosen, 0], loc[chosen, 1], s=6, label=str(label))
+        ax.legend(title="label", markerscale=2)
         ax.set_xlabel("z1")
         ax.set_ylabel("z2")
         ax.set_title("latent space: posterior means of the test set")
