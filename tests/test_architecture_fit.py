@@ -1,0 +1,93 @@
+"""The base class's `compile` defaults and fast `fit` on arrays and datasets."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from toy import ToyRegressor
+
+import tfp_arch
+
+
+def _data(n=96, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 1)).astype("float32")
+    return x, (2.0 * x[:, 0] + 0.1 * rng.normal(size=n)).astype("float32")
+
+
+class CountingToy(ToyRegressor):
+    adapt_calls: list
+
+    def adapt(self, x, y=None):
+        self.adapt_calls.append((x.shape, None if y is None else y.shape))
+        super().adapt(x, y)
+
+
+def test_compile_without_arguments_uses_the_defaults():
+    model = ToyRegressor()
+    model.compile()
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert model.steps_per_execution == ToyRegressor.default_steps_per_execution
+    model.compile(optimizer="sgd", steps_per_execution=1)
+    assert isinstance(model.optimizer, keras.optimizers.SGD) and model.steps_per_execution == 1
+
+
+def test_fit_compiles_adapts_once_and_learns():
+    x, y = _data()
+    model = CountingToy()
+    model.adapt_calls = []
+    history = model.fit(x, y, epochs=30, verbose=0)
+    model.fit(x, y, epochs=1, verbose=0)
+    assert model.adapt_calls == [((96, 1), (96,))] and model.is_adapted
+    assert history.history["loss"][-1] < history.history["loss"][0] - 0.5
+
+
+def test_fit_on_a_batched_dataset_adapts_on_all_of_it():
+    x, y = _data()
+    model = CountingToy()
+    model.adapt_calls = []
+    model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(10), epochs=1, verbose=0)
+    assert model.adapt_calls == [((96, 1), (96,))]
+
+
+def test_validation_split_holds_out_the_last_rows():
+    x, y = _data()
+    history = ToyRegressor().fit(x, y, epochs=2, validation_split=0.25, verbose=0)
+    assert len(history.history["val_loss"]) == 2
+
+
+def test_validation_data_as_arrays():
+    x, y = _data()
+    history = ToyRegressor().fit(x, y, epochs=1, validation_data=_data(20, seed=1), verbose=0)
+    assert np.isfinite(history.history["val_loss"][0])
+
+
+def test_same_seed_same_weights():
+    x, y = _data()
+    weights = []
+    for _ in range(2):
+        keras.utils.set_random_seed(4)
+        model = ToyRegressor()
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        weights.append(np.concatenate([w.numpy().ravel() for w in model.weights]))
+    np.testing.assert_array_equal(weights[0], weights[1])
+
+
+def test_supervised_architecture_refuses_missing_targets():
+    with pytest.raises(ValueError, match="supervised: fit\\(x, y\\) needs targets"):
+        ToyRegressor().fit(_data()[0], epochs=1, verbose=0)
+
+
+def test_bad_validation_split():
+    with pytest.raises(ValueError, match="validation_split"):
+        ToyRegressor().fit(*_data(), validation_split=1.5, verbose=0)
+
+
+def test_base_methods_say_what_is_missing():
+    model = tfp_arch.Architecture()
+    with pytest.raises(NotImplementedError, match="evaluate_metrics"):
+        model.evaluate_metrics(np.zeros((1, 1)))
+    with pytest.raises(NotImplementedError, match="cannot sample"):
+        model.sample(1)
