@@ -128,3 +128,16 @@ def test_installed_console_script_runs(tmp_path):
     assert {r["name"] for r in json.loads(listed.stdout)} >= {"bnn", "vae", "maf"}
     failed = subprocess.run([script, "info", "mf"], capture_output=True, text=True)
     assert failed.returncode == 1 and "did you mean 'maf'" in failed.stderr
+
+
+def test_plot_for_an_architecture_without_one_fails_before_training(runner, toy_registered, tmp_path):
+    result = runner.invoke(main, ["train", "toy", "--plot", "--output", str(tmp_path / "run")])
+    assert result.exit_code == 1 and "has no plot" in result.output and not (tmp_path / "run").exists()
+
+
+def test_info_on_a_broken_plugin_exits_1_naming_it(runner, plugins):
+    module = plugins.unique("broken_info")
+    plugins.distribution("wrecked-dist", {"wrecked": f"{module}:X"}, {module: "raise ImportError('libfoo.so')\n"})
+    result = runner.invoke(main, ["info", "wrecked"])
+    assert result.exit_code == 1
+    assert "'wrecked-dist:wrecked'" in result.output and "ImportError: libfoo.so" in result.output

@@ -43,3 +43,12 @@ def test_third_party_plugin_is_listed_loaded_trained_and_saved(plugins, tmp_path
     loaded_module, total = out.split()
     expected = float(run.model.predict(__import__("numpy").ones((3, 1), "float32"), verbose=0).sum())
     assert loaded_module == module and abs(float(total) - expected) < 1e-5
+
+
+def test_import_tfp_arch_survives_a_broken_plugin_and_reports_it(plugins):
+    module = plugins.unique("fails_on_import")
+    plugins.distribution("fragile-arch", {"fragile": f"{module}:Model"}, {module: "1 / 0\n"})
+    code = "import tfp_arch; print(sorted(tfp_arch.broken())); print(tfp_arch.get('bnn').__name__)"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugins.root), *sys.path])}
+    lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout.split("\n")
+    assert lines[0] == "['fragile-arch:fragile']" and lines[1] == "BayesianMLP"

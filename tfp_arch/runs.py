@@ -125,6 +125,8 @@ def train(
         raise ValueError(
             f"unknown hyperparameter {unknown[0]!r} for {cls.name!r}; known: {', '.join(hyperparameter_names(cls))}"
         )
+    if plot and cls.plot is Architecture.plot:
+        raise NotImplementedError(f"architecture {cls.name!r} has no plot; run without --plot")
     target = Path(output) if output else Path("runs") / f"{cls.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if target.exists():
         raise FileExistsError(f"output folder {target} already exists; choose another --output")
