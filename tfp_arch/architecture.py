@@ -53,8 +53,9 @@ class Architecture(keras.Model):
 
     What a subclass gets for free:
         compile(): with no arguments, compiles with `default_compile_kwargs()` (an Adam optimiser and
-            `steps_per_execution=default_steps_per_execution`), so `fit` works right after
-            construction. Any argument given to `compile` overrides the default.
+            `steps_per_execution=default_steps_per_execution`, or 1 under a multi-replica strategy),
+            so `fit` works right after construction. Any argument given to `compile` overrides the
+            default.
         fit(x, y=None, ...): NumPy arrays are fed through a shuffled, batched, prefetched
             `tf.data.Dataset` instead of Keras' generic array adapter (several times faster on small
             models); the data statistics are adapted first. Datasets and generators pass through.
@@ -111,10 +112,16 @@ class Architecture(keras.Model):
         self._adapted.assign(1.0)
 
     def default_compile_kwargs(self) -> dict[str, Any]:
-        """The arguments `compile()` uses when it is called without them."""
+        """The arguments `compile()` uses when it is called without them.
+
+        Adam at `default_learning_rate`, and `default_steps_per_execution` steps per call of the
+        compiled training function; 1 when the model was built under a multi-replica
+        `tf.distribute` strategy, where TensorFlow 2.21 fails with more than one.
+        """
+        replicated = self.distribute_strategy.num_replicas_in_sync > 1
         return {
             "optimizer": keras.optimizers.Adam(learning_rate=self.default_learning_rate),
-            "steps_per_execution": self.default_steps_per_execution,
+            "steps_per_execution": 1 if replicated else self.default_steps_per_execution,
         }
 
     def compile(self, *args: Any, **kwargs: Any) -> None:

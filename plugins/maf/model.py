@@ -111,6 +111,11 @@ class MaskedAutoregressiveFlowModel(Architecture):
         self.data_std = self.add_weight(shape=(self.event_size,), initializer="ones", trainable=False, name="data_std")
         self.flow.build(x_shape)
 
+    def _ensure_built(self, input_shape: Any) -> None:
+        if not self.built:
+            with self.distribute_strategy.scope():
+                self.build(input_shape)
+
     def _split(self, x: Any, y: Any = None) -> tuple[Any, Any]:
         """(context, data) from the forms a conditional pair reaches `adapt` in."""
         if isinstance(x, (tuple, list)):
@@ -125,9 +130,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
         """Learn the standardisation of the data (mean and standard deviation per column)."""
         context, data = self._split(x, y)
         data = np.asarray(data, dtype="float32")
-        if not self.built:
-            shape = data.shape if context is None else (np.shape(context), data.shape)
-            self.build(shape)
+        self._ensure_built(data.shape if context is None else (np.shape(context), data.shape))
         std = data.std(axis=0)
         self.data_mean.assign(data.mean(axis=0))
         self.data_std.assign(np.where(std > 0, std, 1.0).astype("float32"))
@@ -192,8 +195,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
             context = np.broadcast_to(np.asarray(context, dtype="float32"), (len(x), self.context_size))
         elif context is not None:
             raise ValueError("This MAF is unconditional: it takes no `context`.")
-        if not self.built:
-            self.build(x.shape if context is None else (context.shape, x.shape))
+        self._ensure_built(x.shape if context is None else (context.shape, x.shape))
         if self._log_prob_fn is None:
             self._log_prob_fn = tf.function(lambda inputs: self(inputs, training=False), reduce_retracing=True)
         out = []
