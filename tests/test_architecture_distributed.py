@@ -22,7 +22,6 @@ SCRIPT = textwrap.dedent(
     y = 2 * x[:, 0]
     with strategy.scope():
         model = ToyRegressor()
-        model.compile()
     history = model.fit(x, y, epochs=3, verbose=0)
     print(strategy.num_replicas_in_sync, model.steps_per_execution, history.history["loss"][-1] < history.history["loss"][0])
     """

@@ -152,7 +152,8 @@ class Architecture(keras.Model):
         was not compiled is compiled with its defaults.
         """
         if not self.compiled:
-            self.compile()
+            with self.distribute_strategy.scope():
+                self.compile()
         batch_size = batch_size or self.default_batch_size
         if is_array_like(x):
             x_np, y_np = to_numpy_arrays(x), to_numpy_arrays(y) if y is not None else None

@@ -7,17 +7,33 @@ from typing import Any, Callable, ClassVar
 import keras
 import numpy as np
 import tensorflow as tf
-from keras.src.losses.loss import scale_loss_for_distribution
 
 from tfp_arch.architecture import Architecture
 from tfp_arch.data.dataset import Dataset
+from tfp_arch.fast_fit import is_array_like
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.latent import GaussianLatent, scale_params_size
 from tfp_arch_plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
 from tfp_arch_plugins.vae.likelihoods import DecoderLikelihood
 from tfp_arch_plugins.vae.networks import build_decoder, build_encoder, check_network
 
-__all__ = ["VariationalAutoencoder"]
+__all__ = ["VariationalAutoencoder", "binarize"]
+
+
+def binarize(x: Any, seed: int = 0) -> np.ndarray:
+    """One seeded Bernoulli draw per value of `x` in [0, 1] (binary values are kept as they are).
+
+    Args:
+        x: array with values in [0, 1].
+        seed: seed of the draw.
+
+    Returns:
+        A float32 array of zeros and ones with the shape of `x`.
+    """
+    x = np.asarray(x, dtype="float32")
+    if x.size and (x.min() < 0.0 or x.max() > 1.0):
+        raise ValueError(f"Invalid value for argument `x`: binarising needs values in [0, 1]. Received: x in [{x.min()}, {x.max()}]")
+    return (np.random.default_rng(seed).random(x.shape) < x).astype("float32")
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -52,6 +68,9 @@ class VariationalAutoencoder(Architecture):
         free_bits: nats per latent dimension not penalised (0 disables).
         activation: activation of the hidden layers.
         eval_samples: importance samples k of `evaluate_metrics`' log-likelihood.
+        binarize: draw binary data from [0, 1] inputs (one seeded Bernoulli draw: seed 0 for the
+            arrays given to `fit`, seed 1 in `evaluate_metrics`), for a Bernoulli decoder on
+            grey-level images; binary data are left unchanged.
         seed: seed of the latent noise.
         **kwargs: `keras.Model` arguments.
 
@@ -85,6 +104,7 @@ class VariationalAutoencoder(Architecture):
         free_bits: float = 0.0,
         activation: str = "relu",
         eval_samples: int = 100,
+        binarize: bool = False,
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -99,6 +119,12 @@ class VariationalAutoencoder(Architecture):
         self.posterior = posterior
         self.activation = activation
         self.eval_samples = _positive_int("eval_samples", eval_samples)
+        self.binarize = bool(binarize)
+        if self.binarize and likelihood != "bernoulli":
+            raise ValueError(
+                "Invalid value for argument `binarize`: binarising needs likelihood='bernoulli'. "
+                f"Received: binarize=True, likelihood={likelihood!r}"
+            )
         self.seed = seed
         self.kl_regularizer = KLDivergenceRegularizer(
             distribution=posterior, weight=kl_weight, free_bits=free_bits, seed=seed, name="kl_regularizer"
@@ -117,10 +143,20 @@ class VariationalAutoencoder(Architecture):
 
     @classmethod
     def hyperparameters_for(cls, dataset: Dataset) -> dict[str, Any]:
-        """The data shape, and a Bernoulli decoder for data in [0, 1] (Gaussian otherwise)."""
+        """The data shape; a Bernoulli decoder for data in [0, 1], binarised unless already binary;
+        a Gaussian decoder otherwise."""
         x = np.asarray(dataset.x_train)
         in_unit = bool(x.size) and float(x.min()) >= 0.0 and float(x.max()) <= 1.0
-        return {"data_shape": list(x.shape[1:]), "likelihood": "bernoulli" if in_unit else "gaussian"}
+        hyperparameters: dict[str, Any] = {"data_shape": list(x.shape[1:]), "likelihood": "bernoulli" if in_unit else "gaussian"}
+        if in_unit and not np.all((x == 0.0) | (x == 1.0)):
+            hyperparameters["binarize"] = True
+        return hyperparameters
+
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, **kwargs: Any):
+        """Train on `x` (no targets), binarised first when `binarize` is set; see `Architecture.fit`."""
+        if self.binarize and is_array_like(x) and not isinstance(x, (tuple, list)):
+            x = binarize(x, seed=0)
+        return super().fit(x, y, batch_size=batch_size, **kwargs)
 
     def build(self, input_shape: Any) -> None:
         if getattr(self, "encoder", None) is not None:
@@ -156,8 +192,9 @@ class VariationalAutoencoder(Architecture):
         self.reconstruction_tracker.update_state(-log_px)
         self.kl_tracker.update_state(kl)
         self.elbo_tracker.update_state(log_px - kl)
-        reconstruction = scale_loss_for_distribution(-tf.reduce_mean(log_px))
-        return reconstruction + tf.add_n([tf.reduce_sum(loss) for loss in self.losses])
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        reconstruction = -tf.reduce_mean(log_px) / replicas
+        return reconstruction + super().compute_loss(x, y, y_pred, sample_weight, training=training)
 
     def adapt(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
         """Check the data against the model (shape; values in [0, 1] for a Bernoulli decoder)."""
@@ -247,6 +284,8 @@ class VariationalAutoencoder(Architecture):
     def evaluate_metrics(self, x: Any, y: Any = None) -> dict[str, float]:
         """`elbo`, `log_likelihood` (importance weighted, k = `eval_samples`), `reconstruction` and `kl`,
         per example in nats."""
+        if self.binarize:
+            x = binarize(x, seed=1)
         log_px, kl = elbo_terms(self, x)
         return {
             "elbo": float(np.mean(log_px - kl)),
@@ -276,5 +315,6 @@ class VariationalAutoencoder(Architecture):
             "free_bits": self.kl_regularizer.free_bits,
             "activation": self.activation,
             "eval_samples": self.eval_samples,
+            "binarize": self.binarize,
             "seed": self.seed,
         }

@@ -7,7 +7,6 @@ from typing import Any
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
-from keras.src.losses.loss import scale_loss_for_distribution
 
 from tfp_arch.layers.latent import check_distribution, gaussian_distribution, gaussian_scale
 
@@ -38,8 +37,8 @@ class KLDivergenceRegularizer(keras.layers.Layer):
     `tfp.math.fill_triangular`). The layer builds `q`, adds the penalty with `add_loss` and returns
     its inputs unchanged, so it sits between an encoder and a `GaussianLatent` layer.
 
-    The penalty is the batch mean of the per-example KL, scaled for `tf.distribute` like Keras'
-    compiled losses, times `weight`. `weight` lives in a non-trainable variable (`kl_weight`), so a
+    The penalty is the batch mean of the per-example KL times `weight` (Keras scales losses added
+    with `add_loss` by the number of replicas under `tf.distribute`). `weight` lives in a non-trainable variable (`kl_weight`), so a
     warm-up callback can change it during `fit` without retracing. With `free_bits > 0`, each
     latent dimension's batch-mean KL is floored at `free_bits` nats (Kingma et al. 2016) when the KL
     factorises by dimension (diagonal posterior, analytic KL); otherwise the batch-mean total KL is
@@ -184,7 +183,7 @@ class KLDivergenceRegularizer(keras.layers.Layer):
         return tf.reduce_mean(q.log_prob(z) - p.log_prob(z), axis=0)
 
     def penalty(self, loc: Any, raw_scale: Any) -> tf.Tensor:
-        """The scalar added to the losses: `weight * free_bits_floor(batch-mean KL)`, before replica scaling."""
+        """The scalar added to the losses: `weight * free_bits_floor(batch-mean KL)`."""
         loc = tf.convert_to_tensor(loc)
         if self.free_bits > 0.0 and self.distribution == "normal_diag" and self.uses_analytic_kl:
             per_dim = tf.reduce_mean(self.kl_per_dimension(loc, raw_scale), axis=0)
@@ -197,7 +196,7 @@ class KLDivergenceRegularizer(keras.layers.Layer):
 
     def call(self, inputs: list[Any]) -> list[tf.Tensor]:
         loc, raw_scale = inputs
-        self.add_loss(scale_loss_for_distribution(self.penalty(loc, raw_scale)))
+        self.add_loss(self.penalty(loc, raw_scale))
         return [loc, raw_scale]
 
     def compute_output_shape(self, input_shape: Any) -> Any:
