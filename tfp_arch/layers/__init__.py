@@ -1,24 +1,35 @@
 """Keras 3 probabilistic layers built on TensorFlow Probability."""
 
+from tfp_arch.layers.convert import dense_to_variational
+from tfp_arch.layers.dense_variational import DenseVariational
+from tfp_arch.layers.estimators import ESTIMATORS
 from tfp_arch.layers.flow import MaskedAutoregressiveFlow
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
+from tfp_arch.layers.kl_weight import KLWeightCallback, set_kl_weight
 from tfp_arch.layers.latent import GaussianLatent, gaussian_distribution, gaussian_scale, scale_params_size
 from tfp_arch.layers.made import MADE, autoregressive_degrees, autoregressive_masks
 from tfp_arch.layers.maf import FlowBatchNormalization, autoregressive_inverse, maf_bijector
+from tfp_arch.layers.priors import PRIORS
 from tfp_arch.layers.warmup import KLWarmup
 
 __all__ = [
+    "ESTIMATORS",
     "MADE",
+    "PRIORS",
+    "DenseVariational",
     "FlowBatchNormalization",
     "GaussianLatent",
     "KLDivergenceRegularizer",
+    "KLWeightCallback",
     "KLWarmup",
     "MaskedAutoregressiveFlow",
     "autoregressive_degrees",
     "autoregressive_inverse",
     "autoregressive_masks",
+    "dense_to_variational",
     "gaussian_distribution",
     "gaussian_scale",
     "maf_bijector",
     "scale_params_size",
+    "set_kl_weight",
 ]

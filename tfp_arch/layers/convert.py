@@ -16,6 +16,10 @@ def _inverse_softplus(value: np.ndarray) -> np.ndarray:
     return value + np.log(-np.expm1(-value))
 
 
+def _moped_rho(weight: np.ndarray, delta: float) -> np.ndarray:
+    return _inverse_softplus(np.maximum(delta * np.abs(weight), 1e-6)).astype(weight.dtype)
+
+
 def dense_to_variational(
     model: keras.Model,
     center_on_weights: bool = True,
@@ -78,12 +82,11 @@ def dense_to_variational(
             continue
         if not center_on_weights:
             continue
-        pairs = [(layer.kernel_loc, layer.kernel_rho, source.kernel)]
-        if layer.use_bias:
-            pairs.append((layer.bias_loc, layer.bias_rho, source.bias))
-        for loc, rho, weight in pairs:
-            value = keras.ops.convert_to_numpy(weight)
-            loc.assign(value)
-            if moped_delta is not None:
-                rho.assign(_inverse_softplus(np.maximum(moped_delta * np.abs(value), 1e-6)).astype(value.dtype))
+        kernel = keras.ops.convert_to_numpy(source.kernel)
+        bias = keras.ops.convert_to_numpy(source.bias) if layer.use_bias else None
+        parts = {"kernel_loc": kernel, "bias_loc": bias}
+        if moped_delta is not None:
+            parts["kernel_rho"] = _moped_rho(kernel, moped_delta)
+            parts["bias_rho"] = None if bias is None else _moped_rho(bias, moped_delta)
+        layer.assign_posterior(**parts)
     return converted

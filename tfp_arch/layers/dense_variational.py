@@ -14,10 +14,11 @@ from tfp_arch.layers.priors import build_prior, has_closed_form_kl, validate_pri
 
 tfd = tfp.distributions
 
-__all__ = ["DenseVariational"]
+__all__ = ["DenseVariational", "inverse_softplus"]
 
 
-def _inverse_softplus(value: float) -> float:
+def inverse_softplus(value: float) -> float:
+    """The x with softplus(x) = value, for initialising a positive scale."""
     return float(value + math.log(-math.expm1(-value)))
 
 
@@ -118,6 +119,7 @@ class DenseVariational(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.input_spec = keras.layers.InputSpec(min_ndim=2)
+        self._d_in: int | None = None
 
     @property
     def kl_weight_is_automatic(self) -> bool:
@@ -126,14 +128,18 @@ class DenseVariational(keras.layers.Layer):
 
     def build(self, input_shape: Sequence[int | None]) -> None:
         d_in = int(input_shape[-1])
-        rho = keras.initializers.Constant(_inverse_softplus(self.posterior_scale_init))
-        self.kernel_loc = self.add_weight(shape=(d_in, self.units), initializer=self.kernel_initializer, name="kernel_loc")
-        self.kernel_rho = self.add_weight(shape=(d_in, self.units), initializer=rho, name="kernel_rho")
-        if self.use_bias:
-            self.bias_loc = self.add_weight(shape=(self.units,), initializer="zeros", name="bias_loc")
-            self.bias_rho = self.add_weight(shape=(self.units,), initializer=rho, name="bias_rho")
+        self._d_in = d_in
+        rows = d_in + 1 if self.use_bias else d_in
+        rho = inverse_softplus(self.posterior_scale_init)
+
+        def initialise(shape: Sequence[int], dtype: Any = None) -> tf.Tensor:
+            kernel = tf.convert_to_tensor(self.kernel_initializer((d_in, self.units), dtype=dtype), dtype)
+            loc = tf.concat([kernel, tf.zeros((rows - d_in, self.units), dtype)], axis=0)
+            return tf.stack([loc, tf.fill((rows, self.units), tf.cast(rho, dtype))])
+
+        self.posterior = self.add_weight(shape=(2, rows, self.units), initializer=initialise, name="posterior")
         if self.prior == "empirical_bayes":
-            prior_rho = keras.initializers.Constant(_inverse_softplus(self.prior_scale))
+            prior_rho = keras.initializers.Constant(inverse_softplus(self.prior_scale))
             self.kernel_prior_rho = self.add_weight(shape=(), initializer=prior_rho, name="kernel_prior_rho")
             if self.use_bias:
                 self.bias_prior_rho = self.add_weight(shape=(), initializer=prior_rho, name="bias_prior_rho")
@@ -147,12 +153,52 @@ class DenseVariational(keras.layers.Layer):
         """Assign the KL weight (no retracing: it is a variable)."""
         self.kl_weight_variable.assign(float(value))
 
+    @property
+    def kernel_loc(self) -> tf.Tensor:
+        """Posterior means of the kernel `(d_in, units)`."""
+        return self.posterior[0, : self._d_in]
+
+    @property
+    def kernel_rho(self) -> tf.Tensor:
+        """Unconstrained posterior scales of the kernel: `scale = softplus(rho)`."""
+        return self.posterior[1, : self._d_in]
+
+    @property
+    def bias_loc(self) -> tf.Tensor | None:
+        """Posterior means of the bias `(units,)`, or None."""
+        return self.posterior[0, self._d_in] if self.use_bias else None
+
+    @property
+    def bias_rho(self) -> tf.Tensor | None:
+        """Unconstrained posterior scales of the bias, or None."""
+        return self.posterior[1, self._d_in] if self.use_bias else None
+
+    def assign_posterior(
+        self, kernel_loc: Any = None, kernel_rho: Any = None, bias_loc: Any = None, bias_rho: Any = None
+    ) -> None:
+        """Set parts of the posterior (kernel and bias are stored in one variable, `posterior`,
+        of shape `(2, d_in [+ 1], units)`: means then unconstrained scales, bias in the last row).
+
+        Args:
+            kernel_loc, kernel_rho: `(d_in, units)` arrays, or None to keep.
+            bias_loc, bias_rho: `(units,)` arrays, or None to keep.
+        """
+        value = keras.ops.convert_to_numpy(self.posterior).copy()
+        for index, part in ((0, kernel_loc), (1, kernel_rho)):
+            if part is not None:
+                value[index, : self._d_in] = part
+        for index, part in ((0, bias_loc), (1, bias_rho)):
+            if part is not None:
+                value[index, self._d_in] = part
+        self.posterior.assign(value)
+
     def posterior_parameters(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None, tf.Tensor | None]:
         """Posterior locations and scales: `(kernel_loc, kernel_scale, bias_loc, bias_scale)`."""
-        kernel = (tf.convert_to_tensor(self.kernel_loc), tf.nn.softplus(self.kernel_rho))
+        posterior = tf.convert_to_tensor(self.posterior)
+        loc, scale = posterior[0], tf.nn.softplus(posterior[1])
         if not self.use_bias:
-            return (*kernel, None, None)
-        return (*kernel, tf.convert_to_tensor(self.bias_loc), tf.nn.softplus(self.bias_rho))
+            return loc, scale, None, None
+        return loc[: self._d_in], scale[: self._d_in], loc[self._d_in], scale[self._d_in]
 
     def priors(self) -> tuple[tfd.Distribution, tfd.Distribution | None]:
         """The elementwise priors of the kernel and of the bias (None without a bias)."""
@@ -160,7 +206,7 @@ class DenseVariational(keras.layers.Layer):
         def make(rho_name: str) -> tfd.Distribution:
             scale = tf.nn.softplus(getattr(self, rho_name)) if self.prior == "empirical_bayes" else None
             return build_prior(
-                self.prior, self.kernel_loc.dtype, self.prior_scale, self._mixture_scales,
+                self.prior, self.posterior.dtype, self.prior_scale, self._mixture_scales,
                 self.prior_mixture_weight, scale,
             )
 
@@ -188,10 +234,12 @@ class DenseVariational(keras.layers.Layer):
             parts.append((bias_loc, bias_scale, bias_prior, bias_sample))
         total = tf.zeros((), kernel_loc.dtype)
         for loc, scale, prior, sample in parts:
-            posterior = tfd.Normal(loc, scale)
             if has_closed_form_kl(self.prior):
-                total += tf.reduce_sum(tfd.kl_divergence(posterior, prior))
+                prior_scale = prior.stddev()
+                ratio = tf.square(scale / prior_scale)
+                total += 0.5 * tf.reduce_sum(ratio + tf.square(loc / prior_scale) - 1.0 - tf.math.log(ratio))
                 continue
+            posterior = tfd.Normal(loc, scale)
             if sample is None:
                 noise = keras.random.normal((self.kl_samples, *loc.shape), dtype=loc.dtype, seed=self.seed_generator)
                 sample = loc + scale * noise

@@ -19,7 +19,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-__all__ = ["ESTIMATORS", "flipout", "local_reparameterization", "reparameterization", "validate_estimator"]
+__all__ = ["ESTIMATORS", "ESTIMATOR_FUNCTIONS", "flipout", "local_reparameterization", "reparameterization", "validate_estimator"]
 
 ESTIMATORS = ("reparameterization", "local_reparameterization", "flipout")
 

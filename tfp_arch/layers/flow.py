@@ -11,8 +11,13 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
 
-from tfp_arch.layers.made import MADE
-from tfp_arch.layers.maf import FlowBatchNormalization, autoregressive_inverse, maf_bijector
+from tfp_arch.layers.made import DEFAULT_LOG_SCALE_BOUND, MADE
+from tfp_arch.layers.maf import (
+    FlowBatchNormalization,
+    autoregressive_forward,
+    autoregressive_inverse,
+    maf_bijector,
+)
 
 __all__ = ["MaskedAutoregressiveFlow"]
 
@@ -31,8 +36,9 @@ class MaskedAutoregressiveFlow(keras.layers.Layer):
     pass each), with optional batch normalisation between them:
     `log p(x) = log N(z; 0, I) + sum of the log-determinants`. Between transforms the variable
     order is reversed (`order="reverse"`), redrawn at random (`"random"`, seeded) or kept
-    (`"fixed"`). Sampling runs the transforms backwards with TFP's
-    `tfb.MaskedAutoregressiveFlow` (D sequential MADE passes per transform) in a compiled graph.
+    (`"fixed"`). Sampling runs the transforms backwards (D sequential steps per transform, each
+    through the slice of the MADE that the next variable depends on, see `autoregressive_forward`)
+    in one cached `tf.function`; `bijector()` gives the same map as TFP bijectors.
 
     Calling the layer returns `log p(x [| context])` per example, shape `(batch,)`.
 
@@ -67,7 +73,7 @@ class MaskedAutoregressiveFlow(keras.layers.Layer):
         batch_norm: bool = False,
         batch_norm_momentum: float = 0.9,
         context_size: int | None = None,
-        log_scale_bound: float | None = 5.0,
+        log_scale_bound: float | None = DEFAULT_LOG_SCALE_BOUND,
         seed: int = 0,
         **kwargs: Any,
     ) -> None:
@@ -193,8 +199,17 @@ class MaskedAutoregressiveFlow(keras.layers.Layer):
         return tfd.TransformedDistribution(self.base_distribution(), self.bijector(context))
 
     def forward(self, z: Any, context: Any = None) -> Any:
-        """Latent to data (D sequential MADE passes per transform)."""
-        return self.bijector(context).forward(z)
+        """Latent to data (D sequential steps per transform; running batch statistics).
+
+        Computes the same map as `bijector(context).forward(z)` with `autoregressive_forward`.
+        """
+        self._check_context(context)
+        x = z
+        for index in reversed(range(self.num_transforms)):
+            if index < len(self.norms):
+                x = self.norms[index].forward(x)
+            x = autoregressive_forward(self.mades[index], x, context)
+        return x
 
     def inverse(self, x: Any, context: Any = None) -> Any:
         """Data to latent (one MADE pass per transform; running batch statistics)."""
@@ -202,7 +217,7 @@ class MaskedAutoregressiveFlow(keras.layers.Layer):
 
     def _sample_graph(self, n: Any, seed: Any, context: Any) -> Any:
         z = tf.random.stateless_normal(tf.stack([n, self.event_size]), seed=seed, alg="philox")
-        return self.bijector(context).forward(z)
+        return self.forward(z, context)
 
     def sample(self, n: int, context: Any = None, seed: int | None = None) -> Any:
         """Draw `n` samples in a compiled graph.

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["MADE", "autoregressive_degrees", "autoregressive_masks"]
+__all__ = ["DEFAULT_LOG_SCALE_BOUND", "MADE", "autoregressive_degrees", "autoregressive_masks", "soft_clip"]
 
 _ORDERS = ("left-to-right", "right-to-left", "random")
 _HIDDEN_DEGREES = ("equal", "random")
+DEFAULT_LOG_SCALE_BOUND = math.log(1000.0)
 
 
 def autoregressive_degrees(
@@ -94,8 +96,29 @@ def autoregressive_masks(degrees: list[np.ndarray]) -> list[np.ndarray]:
     return [mask.astype("float32") for mask in masks]
 
 
-def _output_initializer() -> keras.initializers.Initializer:
-    return keras.initializers.VarianceScaling(scale=0.01, mode="fan_avg", distribution="uniform")
+def soft_clip(value: Any, bound: float) -> Any:
+    """`value / (1 + |value| / bound)`: the identity near 0, smooth, odd and inside `(-bound, bound)`.
+
+    Unlike `bound * tanh(value / bound)` it approaches the bound slowly (as `1 / |value|`), so its
+    gradient stays away from zero for large log-scales.
+
+    Args:
+        value: a tensor.
+        bound: the positive bound.
+
+    Returns:
+        The clipped tensor, same shape as `value`.
+
+    Example:
+        >>> float(soft_clip(np.float32(3.0), 3.0))
+        1.5
+    """
+    return value / (1.0 + ops.abs(value) / bound)
+
+
+def _fan_in_uniform(fan_in: int) -> keras.initializers.Initializer:
+    limit = 1.0 / math.sqrt(max(fan_in, 1))
+    return keras.initializers.RandomUniform(minval=-limit, maxval=limit)
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -104,7 +127,10 @@ class MADE(keras.layers.Layer):
 
     Output `i` (both its shift and its log-scale) depends only on the inputs that come before `i`
     in `input_order`, and on the optional context, which is fed to every layer unmasked. The
-    log-scale is soft-clipped to `(-log_scale_bound, log_scale_bound)` with `b * tanh(s / b)`.
+    log-scale is soft-clipped to `(-log_scale_bound, log_scale_bound)` with `s / (1 + |s| / b)`
+    (`soft_clip`); the default bound `log(1000)` keeps every scale within `[1e-3, 1e3]`.
+    Kernels and biases start uniform in `+-1 / sqrt(fan_in)` (fan-in counting the context, as if
+    it were concatenated to the layer input) unless `kernel_initializer` is given.
     The masks are rebuilt from the constructor arguments, so `.keras` files round-trip.
 
     Args:
@@ -115,8 +141,8 @@ class MADE(keras.layers.Layer):
         context_size: width of the conditioning input, or None for an unconditional network.
         log_scale_bound: bound of the soft clip of the log-scale; None leaves it unbounded.
         seed: seed of a random input order and of random hidden degrees.
-        kernel_initializer: initializer of the hidden (masked) kernels; the output kernels start
-            small, so that every transform starts close to the identity.
+        kernel_initializer: a Keras initializer name for every kernel (biases then start at zero),
+            or None for uniform `+-1 / sqrt(fan_in)` kernels and biases.
         **kwargs: passed to `keras.layers.Layer`.
 
     Example:
@@ -133,9 +159,9 @@ class MADE(keras.layers.Layer):
         hidden_degrees: str = "equal",
         activation: str = "relu",
         context_size: int | None = None,
-        log_scale_bound: float | None = 5.0,
+        log_scale_bound: float | None = DEFAULT_LOG_SCALE_BOUND,
         seed: int = 0,
-        kernel_initializer: str = "glorot_uniform",
+        kernel_initializer: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -182,17 +208,20 @@ class MADE(keras.layers.Layer):
         self._masks[-1] = np.concatenate([self._masks[-1], self._masks[-1]], axis=1)
         sizes = [event_size, *self.hidden_units, 2 * event_size]
         self.kernels, self.biases, self.context_kernels = [], [], []
-        last = len(sizes) - 2
+        default = self.kernel_initializer is None
         for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            initializer = _output_initializer() if index == last else self.kernel_initializer
-            self.kernels.append(self.add_weight(shape=(fan_in, fan_out), initializer=initializer, name=f"kernel_{index}"))
-            self.biases.append(self.add_weight(shape=(fan_out,), initializer="zeros", name=f"bias_{index}"))
+            total_fan_in = fan_in + (self.context_size or 0)
+            kernel_init = _fan_in_uniform(total_fan_in) if default else self.kernel_initializer
+            bias_init = _fan_in_uniform(total_fan_in) if default else "zeros"
+            self.kernels.append(
+                self.add_weight(shape=(fan_in, fan_out), initializer=kernel_init, name=f"kernel_{index}")
+            )
+            self.biases.append(self.add_weight(shape=(fan_out,), initializer=bias_init, name=f"bias_{index}"))
             if self.context_size is not None:
+                context_init = _fan_in_uniform(total_fan_in) if default else self.kernel_initializer
                 self.context_kernels.append(
                     self.add_weight(
-                        shape=(self.context_size, fan_out),
-                        initializer=_output_initializer() if index == last else self.kernel_initializer,
-                        name=f"context_kernel_{index}",
+                        shape=(self.context_size, fan_out), initializer=context_init, name=f"context_kernel_{index}"
                     )
                 )
 
@@ -221,7 +250,7 @@ class MADE(keras.layers.Layer):
                 hidden = self.activation(hidden)
         shift, log_scale = hidden[..., : self.event_size], hidden[..., self.event_size :]
         if self.log_scale_bound is not None:
-            log_scale = self.log_scale_bound * ops.tanh(log_scale / self.log_scale_bound)
+            log_scale = soft_clip(log_scale, self.log_scale_bound)
         return shift, log_scale
 
     def call(self, x: Any, context: Any = None) -> Any:

@@ -1,0 +1,325 @@
+"""The Bayesian MLP architecture: DenseVariational layers with a Gaussian or categorical likelihood."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfp_arch.architecture import Architecture
+from tfp_arch.data.dataset import Dataset
+from tfp_arch.layers.dense_variational import DenseVariational, inverse_softplus
+from tfp_arch.layers.kl_weight import set_kl_weight
+from tfp_arch_plugins.bnn.likelihoods import gaussian_nll, output_units, validate_likelihood
+from tfp_arch_plugins.bnn.metrics import classification_metrics, regression_metrics
+
+tfd = tfp.distributions
+
+__all__ = ["BayesianMLP"]
+
+
+def _seed_pair(seed: int | None) -> tf.Tensor:
+    value = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
+    return tf.constant([value, 0], tf.int64)
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch")
+class BayesianMLP(Architecture):
+    """Bayesian neural network: an MLP of `DenseVariational` layers trained by variational Bayes.
+
+    Inputs and targets are standardised with statistics of the training data computed in `adapt`
+    (stored as non-trainable weights, so they are saved with the model); `call` returns parameters
+    in the targets' original units: `(N, 2)` predictive mean and noise scale of one weight sample for
+    regression, `(N, K)` logits for classification. The loss is the negative ELBO per example: the
+    mean negative log-likelihood plus `kl_weight * KL`, with `kl_weight = 1 / n` set from the training
+    data by `adapt` unless given.
+
+    Predictions sample S weight sets in one batched computation (`sample_outputs`);
+    `predict_distribution` returns the predictive mixture over those samples.
+
+    Args:
+        hidden_units: widths of the hidden layers (the UCI protocol: `[50]`).
+        activation: activation of the hidden layers.
+        likelihood: `"gaussian"` (learned homoscedastic noise), `"heteroscedastic"` (the network
+            outputs mean and scale) or `"categorical"`.
+        num_classes: number of classes, for `"categorical"`.
+        prior: weight prior, see `DenseVariational`.
+        prior_scale: scale of the `"normal"` prior, initial scale of `"empirical_bayes"`.
+        prior_mixture_scales: the two scales of `"scale_mixture"`.
+        prior_mixture_weight: weight of the first mixture component.
+        estimator: `"reparameterization"`, `"local_reparameterization"` or `"flipout"`.
+        posterior_scale_init: initial posterior standard deviation of each weight.
+        kl_weight: KL weight, or None for `1 / n` set from the training data.
+        noise_scale_init: initial noise standard deviation in standardised target units.
+        num_samples: default number of weight samples of predictions and metrics.
+        seed: seed of the layers' training noise.
+        **kwargs: passed to `keras.Model`.
+
+    Example:
+        >>> model = BayesianMLP(hidden_units=[50])
+        >>> model.fit(x_train, y_train, epochs=40)
+        >>> model.evaluate_metrics(x_test, y_test)["log_likelihood"]
+    """
+
+    name: ClassVar[str] = "bnn"
+    summary: ClassVar[str] = "Bayesian MLP (mean-field variational DenseVariational layers) with predictive uncertainty"
+    default_data: ClassVar[str] = "synthetic:gap_regression"
+    default_epochs: ClassVar[int] = 40
+    default_batch_size: ClassVar[int] = 32
+    default_learning_rate: ClassVar[float] = 1e-3
+    min_scale: ClassVar[float] = 1e-3
+
+    def __init__(
+        self,
+        hidden_units: Sequence[int] = (50,),
+        activation: str = "relu",
+        likelihood: str = "gaussian",
+        num_classes: int | None = None,
+        prior: str = "standard_normal",
+        prior_scale: float = 1.0,
+        prior_mixture_scales: Sequence[float] | None = None,
+        prior_mixture_weight: float = 0.5,
+        estimator: str = "local_reparameterization",
+        posterior_scale_init: float = 0.02,
+        kl_weight: float | None = None,
+        noise_scale_init: float = 1.0,
+        num_samples: int = 100,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        validate_likelihood(likelihood, num_classes)
+        hidden_units = [int(units) for units in hidden_units]
+        if any(units < 1 for units in hidden_units):
+            raise ValueError(
+                f"Invalid value for argument `hidden_units`: expected positive integers. Received: hidden_units={hidden_units}"
+            )
+        if not float(noise_scale_init) > 0.0:
+            raise ValueError(
+                "Invalid value for argument `noise_scale_init`: expected a positive float. "
+                f"Received: noise_scale_init={noise_scale_init}"
+            )
+        if not isinstance(num_samples, int) or num_samples < 1:
+            raise ValueError(
+                f"Invalid value for argument `num_samples`: expected a positive integer. Received: num_samples={num_samples}"
+            )
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.likelihood = likelihood
+        self.num_classes = num_classes
+        self.prior = prior
+        self.prior_scale = float(prior_scale)
+        self.prior_mixture_scales = None if prior_mixture_scales is None else [float(s) for s in prior_mixture_scales]
+        self.prior_mixture_weight = float(prior_mixture_weight)
+        self.estimator = estimator
+        self.posterior_scale_init = float(posterior_scale_init)
+        self.kl_weight = None if kl_weight is None else float(kl_weight)
+        self.noise_scale_init = float(noise_scale_init)
+        self.num_samples = num_samples
+        self.seed = seed
+        common = {
+            "prior": prior, "prior_scale": prior_scale, "prior_mixture_scales": prior_mixture_scales,
+            "prior_mixture_weight": prior_mixture_weight, "estimator": estimator,
+            "posterior_scale_init": posterior_scale_init, "kl_weight": kl_weight,
+        }
+        widths = [*hidden_units, output_units(likelihood, num_classes)]
+        self.variational_layers = [
+            DenseVariational(
+                units, activation=activation if i < len(hidden_units) else None, name=f"dense_variational_{i}",
+                seed=None if seed is None else seed + i, **common,
+            )
+            for i, units in enumerate(widths)
+        ]
+
+    @property
+    def is_regression(self) -> bool:
+        """Whether the likelihood is Gaussian."""
+        return self.likelihood != "categorical"
+
+    def build(self, input_shape: Sequence[int | None]) -> None:
+        d_in = int(input_shape[-1])
+        self.x_mean = self.add_weight(shape=(d_in,), initializer="zeros", trainable=False, name="x_mean")
+        self.x_scale = self.add_weight(shape=(d_in,), initializer="ones", trainable=False, name="x_scale")
+        self.y_mean = self.add_weight(shape=(), initializer="zeros", trainable=False, name="y_mean")
+        self.y_scale = self.add_weight(shape=(), initializer="ones", trainable=False, name="y_scale")
+        if self.likelihood == "gaussian":
+            rho = keras.initializers.Constant(inverse_softplus(self.noise_scale_init - self.min_scale))
+            self.noise_rho = self.add_weight(shape=(), initializer=rho, name="noise_rho")
+        shape = (None, d_in)
+        for layer in self.variational_layers:
+            layer.build(shape)
+            shape = (None, layer.units)
+
+    def _standardise(self, inputs: tf.Tensor) -> tf.Tensor:
+        return (tf.cast(inputs, self.x_mean.dtype) - self.x_mean) / self.x_scale
+
+    def _head(self, outputs: tf.Tensor) -> tf.Tensor:
+        """Network outputs (standardised units) to likelihood parameters in original units."""
+        if self.likelihood == "categorical":
+            return outputs
+        loc = outputs[..., :1] * self.y_scale + self.y_mean
+        if self.likelihood == "gaussian":
+            scale = tf.ones_like(loc) * (tf.nn.softplus(self.noise_rho) + self.min_scale)
+        else:
+            shift = inverse_softplus(self.noise_scale_init - self.min_scale)
+            scale = tf.nn.softplus(outputs[..., 1:2] + shift) + self.min_scale
+        return tf.concat([loc, scale * self.y_scale], axis=-1)
+
+    def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        hidden = self._standardise(inputs)
+        for layer in self.variational_layers:
+            hidden = layer(hidden, training=training)
+        return self._head(hidden)
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        return (input_shape[0], 2 if self.is_regression else self.num_classes)
+
+    def default_compile_kwargs(self) -> dict[str, Any]:
+        loss = gaussian_nll if self.is_regression else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return {**super().default_compile_kwargs(), "loss": loss}
+
+    def adapt(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
+        """Standardisation statistics of the training data and the automatic KL weight `1 / n`.
+
+        Args:
+            x: training inputs `(n, d)`.
+            y: training targets `(n,)` (or `(n, 1)`), integer labels for classification.
+        """
+        x = np.asarray(x, np.float64).reshape(len(x), -1)
+        if not self.built:
+            with self.distribute_strategy.scope():
+                self.build((None, x.shape[1]))
+        std = x.std(axis=0)
+        self.x_mean.assign(x.mean(axis=0).astype("float32"))
+        self.x_scale.assign(np.where(std > 1e-8, std, 1.0).astype("float32"))
+        if self.is_regression and y is not None:
+            y = np.asarray(y, np.float64).reshape(-1)
+            self.y_mean.assign(float(y.mean()))
+            self.y_scale.assign(float(y.std()) if y.std() > 1e-8 else 1.0)
+        if self.kl_weight is None:
+            set_kl_weight(self, 1.0 / len(x))
+        super().adapt(x, y)
+
+    def sample_outputs(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> tf.Tensor:
+        """Likelihood parameters for S weight samples, in one batched computation.
+
+        Args:
+            x: inputs `(N, d)` in original units.
+            num_samples: S (default: the model's `num_samples`).
+            seed: integer seed; the same seed gives the same weight samples.
+
+        Returns:
+            `(S, N, 2)` means and scales in original units, or `(S, N, K)` logits.
+        """
+        num_samples = num_samples or self.num_samples
+        seeds = tf.random.experimental.stateless_split(_seed_pair(seed), len(self.variational_layers))
+        hidden = self._standardise(tf.convert_to_tensor(x))
+        for layer, layer_seed in zip(self.variational_layers, seeds):
+            kernels, biases = layer.sample_weights(num_samples, layer_seed)
+            hidden = layer.call_with_weights(hidden, kernels, biases)
+        return self._head(hidden)
+
+    def sample_weights(self, num_samples: int, seed: int | None = None) -> list[tuple[tf.Tensor, tf.Tensor | None]]:
+        """The per-layer weight samples `sample_outputs` uses with the same `num_samples` and `seed`."""
+        seeds = tf.random.experimental.stateless_split(_seed_pair(seed), len(self.variational_layers))
+        return [layer.sample_weights(num_samples, s) for layer, s in zip(self.variational_layers, seeds)]
+
+    def predict_distribution(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> tfd.Distribution:
+        """The predictive distribution: an equal-weight mixture over S weight samples, per example.
+
+        Args:
+            x: inputs `(N, d)` in original units.
+            num_samples: S.
+            seed: integer seed.
+
+        Returns:
+            A `tfd.MixtureSameFamily` with batch shape `(N,)`: of Normals in the targets' units, or
+            of Categoricals for classification.
+        """
+        outputs = self.sample_outputs(x, num_samples, seed)
+        shape = tf.shape(outputs)
+        mixture = tfd.Categorical(logits=tf.zeros(tf.stack([shape[1], shape[0]]), outputs.dtype))
+        if self.likelihood == "categorical":
+            return tfd.MixtureSameFamily(mixture, tfd.Categorical(logits=tf.transpose(outputs, [1, 0, 2])))
+        params = tf.transpose(outputs, [1, 0, 2])
+        return tfd.MixtureSameFamily(mixture, tfd.Normal(params[..., 0], params[..., 1]))
+
+    def predictive_moments(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> dict[str, np.ndarray]:
+        """Predictive mean and standard deviations, split into epistemic and aleatoric parts.
+
+        Returns:
+            For regression, `mean`, `std` (total), `epistemic_std` (spread of the per-sample means)
+            and `aleatoric_std` (root mean noise variance), each `(N,)` in original units; for
+            classification `probs` `(N, K)`, the sample-averaged class probabilities.
+        """
+        outputs = self.sample_outputs(x, num_samples, seed).numpy().astype(np.float64)
+        if self.likelihood == "categorical":
+            logits = outputs - outputs.max(axis=-1, keepdims=True)
+            probs = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+            return {"probs": probs.mean(axis=0)}
+        loc, scale = outputs[..., 0], outputs[..., 1]
+        epistemic = loc.std(axis=0)
+        aleatoric = np.sqrt(np.mean(np.square(scale), axis=0))
+        return {
+            "mean": loc.mean(axis=0),
+            "std": np.sqrt(np.square(epistemic) + np.square(aleatoric)),
+            "epistemic_std": epistemic,
+            "aleatoric_std": aleatoric,
+        }
+
+    def evaluate_metrics(self, x: Any, y: Any = None, num_samples: int | None = None, seed: int = 0) -> dict[str, float]:
+        """RMSE, log-likelihood and coverages (regression) or accuracy, NLL and ECE, in original units.
+
+        Args:
+            x: inputs in original units.
+            y: targets in original units (labels for classification).
+            num_samples: weight samples (default: the model's `num_samples`).
+            seed: integer seed of the weight samples.
+
+        Returns:
+            The metrics as floats (log-likelihood per example, nats, log-mean-exp over samples).
+        """
+        if y is None:
+            raise ValueError(f"Architecture `{self.name}` is supervised: evaluate_metrics(x, y) needs targets y.")
+        outputs = self.sample_outputs(np.asarray(x, np.float32), num_samples, seed).numpy()
+        if self.likelihood == "categorical":
+            return classification_metrics(np.asarray(y), outputs)
+        return regression_metrics(np.asarray(y), outputs[..., 0], outputs[..., 1])
+
+    @classmethod
+    def hyperparameters_for(cls, dataset: Dataset) -> dict[str, Any]:
+        """Categorical likelihood and class count for classification; heteroscedastic noise for the
+        embedded 1-D gap regression (its noise grows with |x|)."""
+        if dataset.kind == "classification":
+            return {"likelihood": "categorical", "num_classes": int(np.max(dataset.y_train)) + 1}
+        if dataset.name.startswith("synthetic:gap_regression"):
+            return {"likelihood": "heteroscedastic"}
+        return {}
+
+    def plot(self, path: str, dataset: Dataset | None = None) -> str:
+        """Predictive bands for 1-D inputs, else a calibration plot; see `tfp_arch_plugins.bnn.plot`."""
+        from tfp_arch_plugins.bnn.plot import plot_model
+
+        return plot_model(self, path, dataset)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "hidden_units": list(self.hidden_units),
+            "activation": self.activation,
+            "likelihood": self.likelihood,
+            "num_classes": self.num_classes,
+            "prior": self.prior,
+            "prior_scale": self.prior_scale,
+            "prior_mixture_scales": self.prior_mixture_scales,
+            "prior_mixture_weight": self.prior_mixture_weight,
+            "estimator": self.estimator,
+            "posterior_scale_init": self.posterior_scale_init,
+            "kl_weight": self.kl_weight,
+            "noise_scale_init": self.noise_scale_init,
+            "num_samples": self.num_samples,
+            "seed": self.seed,
+        }
