@@ -12,6 +12,16 @@ from tfp_arch_plugins.bnn.metrics import coverage_curve, probability_integral_tr
 __all__ = ["plot_model"]
 
 
+def _widest_gap(x: np.ndarray) -> tuple[float, float] | None:
+    """The widest interval between consecutive sorted inputs, if it is wider than 5% of their range."""
+    ordered = np.sort(x)
+    steps = np.diff(ordered)
+    if len(steps) == 0 or steps.max() <= 0.05 * (ordered[-1] - ordered[0]):
+        return None
+    index = int(np.argmax(steps))
+    return float(ordered[index]), float(ordered[index + 1])
+
+
 def _bands(axes: Any, model: Any, dataset: Dataset) -> None:
     x_train = dataset.x_train.reshape(-1)
     low, high = float(x_train.min()), float(x_train.max())
@@ -20,13 +30,18 @@ def _bands(axes: Any, model: Any, dataset: Dataset) -> None:
     moments = model.predictive_moments(grid, seed=0)
     mean, total, epistemic = moments["mean"], moments["std"], moments["epistemic_std"]
     x = grid[:, 0]
-    axes.fill_between(x, mean - 2 * total, mean + 2 * total, color="tab:blue", alpha=0.2, label="±2σ total")
-    axes.fill_between(x, mean - 2 * epistemic, mean + 2 * epistemic, color="tab:orange", alpha=0.45, label="±2σ epistemic")
-    axes.scatter(x_train, dataset.y_train, s=4, color="k", alpha=0.35, label="training data")
-    axes.plot(x, mean, color="tab:blue", label="predictive mean")
+    gap = _widest_gap(x_train)
+    if gap is not None:
+        axes.axvspan(*gap, color="0.92", zorder=0, label="no training inputs")
+    axes.scatter(x_train, dataset.y_train, s=4, color="0.2", alpha=0.35, linewidths=0, zorder=1, label="training data")
+    axes.fill_between(x, mean - 2 * total, mean + 2 * total, color="tab:blue", alpha=0.18, zorder=2, label="±2σ total")
+    axes.fill_between(x, mean - 2 * epistemic, mean + 2 * epistemic, color="tab:orange", alpha=0.55, zorder=3,
+                      label="±2σ epistemic")
+    axes.plot(x, mean, color="tab:blue", linewidth=1.8, zorder=4, label="predictive mean")
+    axes.set_xlim(x[0], x[-1])
     axes.set_xlabel(dataset.feature_names[0] if dataset.feature_names else "x")
     axes.set_ylabel(dataset.target_name or "y")
-    axes.legend(loc="best", fontsize="small")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize="small", ncol=3, frameon=False)
 
 
 def _calibration(axes: Any, model: Any, dataset: Dataset) -> None:
@@ -72,7 +87,7 @@ def plot_model(model: Any, path: str, dataset: Dataset | None = None) -> str:
 
     if dataset is None:
         raise ValueError("Invalid value for argument `dataset`: the bnn plot needs the data set. Received: dataset=None")
-    figure, axes = plt.subplots(figsize=(7, 4.5))
+    figure, axes = plt.subplots(figsize=(7, 5))
     if model.is_regression and dataset.x_train.reshape(len(dataset.x_train), -1).shape[1] == 1:
         _bands(axes, model, dataset)
         axes.set_title("Bayesian MLP: predictive mean and uncertainty")

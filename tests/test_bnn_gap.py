@@ -1,0 +1,86 @@
+"""The bnn demo: the epistemic band widens in the gap of the embedded 1-D regression data."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import pytest
+
+from tfp_arch.data import Dataset, make_synthetic
+from tfp_arch_plugins.bnn import BayesianMLP
+from tfp_arch_plugins.bnn.activations import gaussian_bump
+from tfp_arch_plugins.bnn.plot import _widest_gap
+
+X_GAP = np.linspace(-0.4, 0.4, 81, dtype="float32")[:, None]
+X_DATA = np.concatenate([np.linspace(-2.0, -0.5, 150), np.linspace(0.5, 2.0, 150)]).astype("float32")[:, None]
+
+
+@pytest.fixture(scope="module")
+def gap() -> Dataset:
+    return make_synthetic("gap_regression")
+
+
+def _train(dataset: Dataset, **overrides: object) -> BayesianMLP:
+    keras.utils.set_random_seed(0)
+    model = BayesianMLP(**{**BayesianMLP.hyperparameters_for(dataset), **overrides})
+    model.compile()
+    model.fit(dataset.x_train, dataset.y_train, epochs=BayesianMLP.default_epochs, verbose=0)
+    return model
+
+
+def _epistemic_ratio(model: BayesianMLP) -> float:
+    """Mean epistemic std inside the gap over its mean on the data intervals."""
+    inside = model.predictive_moments(X_GAP, num_samples=200, seed=1)["epistemic_std"].mean()
+    outside = model.predictive_moments(X_DATA, num_samples=200, seed=1)["epistemic_std"].mean()
+    return float(inside / outside)
+
+
+@pytest.fixture(scope="module")
+def demo(gap: Dataset) -> BayesianMLP:
+    return _train(gap)
+
+
+def test_demo_configuration_is_specific_to_the_gap_data(gap: Dataset) -> None:
+    assert BayesianMLP.hyperparameters_for(gap) == {"likelihood": "heteroscedastic", "activation": "gaussian_bump"}
+    other = Dataset("uci:wine", gap.x_train, gap.x_test, gap.y_train, gap.y_test, kind="regression")
+    assert "activation" not in BayesianMLP.hyperparameters_for(other)
+    assert BayesianMLP().activation == "relu" and BayesianMLP().hidden_units == [50]
+
+
+def test_gap_data_has_no_inputs_in_the_gap(gap: Dataset) -> None:
+    x = np.concatenate([gap.x_train, gap.x_test]).reshape(-1)
+    assert len(x) == 3000 and not np.any(np.abs(x) < 0.5) and np.all(np.abs(x) <= 2.0)
+    low, high = _widest_gap(gap.x_train.reshape(-1))
+    assert -0.52 < low <= -0.5 and 0.5 <= high < 0.52
+
+
+def test_gaussian_bump_is_exp_of_minus_squared_scaled_input() -> None:
+    z = np.linspace(-0.5, 0.5, 11).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(gaussian_bump(z)), np.exp(-np.square(z / 0.1)), rtol=1e-6)
+
+
+def test_epistemic_band_widens_in_the_gap(demo: BayesianMLP) -> None:
+    """Measured 4.3 (seed 0; 4.5 and 5.3 with seeds 1 and 2): required at least 2.5."""
+    assert _epistemic_ratio(demo) > 2.5
+
+
+def test_relu_network_does_not_widen_in_the_gap(gap: Dataset) -> None:
+    """The one-hidden-layer mean-field ReLU network is more certain in the gap than on the data
+    (Foong et al. 2019): measured 0.40, so the widening above comes from the localised units."""
+    assert _epistemic_ratio(_train(gap, activation="relu")) < 1.0
+
+
+def test_demo_model_round_trips_through_keras_file(demo: BayesianMLP, tmp_path) -> None:
+    path = tmp_path / "demo.keras"
+    demo.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.activation == "gaussian_bump"
+    np.testing.assert_allclose(
+        loaded.sample_outputs(X_GAP, num_samples=8, seed=3).numpy(),
+        demo.sample_outputs(X_GAP, num_samples=8, seed=3).numpy(),
+        rtol=1e-5, atol=1e-6,
+    )
