@@ -80,14 +80,35 @@ def test_masks_match_tensorflow_probability(input_order):
 
 
 def test_log_scale_is_soft_clipped_to_the_bound():
-    made = MADE(hidden_units=[8], log_scale_bound=2.0)
-    made.build((None, 3))
-    for kernel in made.kernels:
-        kernel.assign(100.0 * np.ones(kernel.shape, "float32"))
-    made.biases[-1].assign(100.0 * np.ones(made.biases[-1].shape, "float32"))
-    _, log_scale = made.shift_and_log_scale(np.ones((4, 3), "float32"))
-    assert np.all(np.abs(log_scale.numpy()) <= 2.0)
-    assert np.all(log_scale.numpy() > 1.99)
+    bounded = MADE(hidden_units=[8], log_scale_bound=2.0)
+    free = MADE(hidden_units=[8], log_scale_bound=None)
+    bounded.build((None, 3))
+    free.build((None, 3))
+    rng = np.random.default_rng(0)
+    for mine, twin in zip(bounded.weights, free.weights):
+        value = 30.0 * rng.normal(size=mine.shape).astype("float32")
+        mine.assign(value)
+        twin.assign(value)
+    x = rng.normal(size=(64, 3)).astype("float32")
+    shift, log_scale = (t.numpy().astype("float64") for t in bounded.shift_and_log_scale(x))
+    free_shift, raw = (t.numpy().astype("float64") for t in free.shift_and_log_scale(x))
+    np.testing.assert_allclose(shift, free_shift, rtol=1e-6)
+    np.testing.assert_allclose(log_scale, raw / (1.0 + np.abs(raw) / 2.0), rtol=1e-5, atol=1e-6)
+    assert np.all(np.abs(log_scale) < 2.0)
+    assert np.abs(raw).max() > 100.0 and np.abs(log_scale).max() > 1.9
+
+
+def test_default_initialisation_is_uniform_in_one_over_sqrt_fan_in():
+    keras.utils.set_random_seed(0)
+    made = MADE(hidden_units=[64, 32], context_size=5)
+    made.build((None, 4))
+    for kernel, bias, context_kernel in zip(made.kernels, made.biases, made.context_kernels):
+        limit = 1.0 / np.sqrt(kernel.shape[0] + 5)
+        for weight in (kernel.numpy(), bias.numpy(), context_kernel.numpy()):
+            assert np.all(np.abs(weight) <= limit)
+            if weight.size >= 100:
+                assert np.abs(weight).max() > 0.9 * limit
+                assert abs(weight.std() - limit / np.sqrt(3.0)) < 0.2 * limit
 
 
 def test_call_stacks_shift_and_log_scale_on_the_last_axis():

@@ -10,7 +10,12 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_arch.layers.flow import MaskedAutoregressiveFlow
-from tfp_arch.layers.maf import FlowBatchNormalization, autoregressive_inverse, maf_bijector
+from tfp_arch.layers.maf import (
+    FlowBatchNormalization,
+    autoregressive_forward,
+    autoregressive_inverse,
+    maf_bijector,
+)
 from tfp_arch.layers.made import MADE
 
 D = 3
@@ -73,6 +78,22 @@ def test_one_pass_inverse_matches_tfp_bijector():
     np.testing.assert_allclose(z.numpy(), bijector.inverse(x).numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(
         log_det.numpy(), bijector.inverse_log_det_jacobian(x, event_ndims=1).numpy(), rtol=1e-5, atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("kwargs", [{"order": "random", "seed": 2}, {"batch_norm": True, "context_size": 2}])
+def test_unrolled_forward_matches_tfp_bijector_forward(kwargs):
+    flow = _perturbed_flow(**kwargs)
+    z = _data(seed=5)
+    context = _data(16, seed=2, size=2) if kwargs.get("context_size") else None
+    reference = flow.bijector(context).forward(z).numpy()
+    np.testing.assert_allclose(flow.forward(z, context).numpy(), reference, rtol=1e-4, atol=1e-4)
+    made = flow.mades[0]
+    np.testing.assert_allclose(
+        autoregressive_forward(made, z, context).numpy(),
+        maf_bijector(made, context).forward(z).numpy(),
+        rtol=1e-5,
+        atol=1e-5,
     )
 
 

@@ -13,6 +13,7 @@ from keras import ops
 from tfp_arch.architecture import Architecture
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.layers.flow import MaskedAutoregressiveFlow
+from tfp_arch.layers.made import DEFAULT_LOG_SCALE_BOUND
 
 __all__ = ["MaskedAutoregressiveFlowModel"]
 
@@ -42,7 +43,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
         hidden_degrees: `"equal"` or `"random"` MADE hidden degrees.
         batch_norm: batch normalisation between transforms.
         context_size: width of the conditioning input, or None.
-        log_scale_bound: soft bound on every MADE log-scale.
+        log_scale_bound: soft bound on every MADE log-scale (default `log(1000)`).
         seed: seed of random orders and degrees.
         **kwargs: passed to `keras.Model`.
 
@@ -72,7 +73,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
         hidden_degrees: str = "equal",
         batch_norm: bool = False,
         context_size: int | None = None,
-        log_scale_bound: float | None = 5.0,
+        log_scale_bound: float | None = DEFAULT_LOG_SCALE_BOUND,
         seed: int = 0,
         **kwargs: Any,
     ) -> None:
@@ -165,6 +166,18 @@ class MaskedAutoregressiveFlowModel(Architecture):
 
     def predict_step(self, data: Any) -> Any:
         return super().predict_step(self._repack(data))
+
+    def default_compile_kwargs(self) -> dict[str, Any]:
+        """The base defaults, with XLA (`jit_compile=True`) on a single device.
+
+        The training step is one MADE pass per transform and compiles well with XLA (about 1.5x
+        faster per epoch on CPU); under a multi-replica strategy XLA is left off, as TensorFlow
+        2.21 fails there on logical CPU devices.
+        """
+        kwargs = super().default_compile_kwargs()
+        if self.distribute_strategy.num_replicas_in_sync == 1:
+            kwargs["jit_compile"] = True
+        return kwargs
 
     def compute_loss(
         self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None, training: bool = True

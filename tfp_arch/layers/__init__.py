@@ -7,12 +7,18 @@ from tfp_arch.layers.flow import MaskedAutoregressiveFlow
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.kl_weight import KLWeightCallback, set_kl_weight
 from tfp_arch.layers.latent import GaussianLatent, gaussian_distribution, gaussian_scale, scale_params_size
-from tfp_arch.layers.made import MADE, autoregressive_degrees, autoregressive_masks
-from tfp_arch.layers.maf import FlowBatchNormalization, autoregressive_inverse, maf_bijector
+from tfp_arch.layers.made import DEFAULT_LOG_SCALE_BOUND, MADE, autoregressive_degrees, autoregressive_masks, soft_clip
+from tfp_arch.layers.maf import (
+    FlowBatchNormalization,
+    autoregressive_forward,
+    autoregressive_inverse,
+    maf_bijector,
+)
 from tfp_arch.layers.priors import PRIORS
 from tfp_arch.layers.warmup import KLWarmup
 
 __all__ = [
+    "DEFAULT_LOG_SCALE_BOUND",
     "ESTIMATORS",
     "MADE",
     "PRIORS",
@@ -24,6 +30,7 @@ __all__ = [
     "KLWarmup",
     "MaskedAutoregressiveFlow",
     "autoregressive_degrees",
+    "autoregressive_forward",
     "autoregressive_inverse",
     "autoregressive_masks",
     "dense_to_variational",
@@ -32,4 +39,5 @@ __all__ = [
     "maf_bijector",
     "scale_params_size",
     "set_kl_weight",
+    "soft_clip",
 ]
