@@ -10,7 +10,12 @@ second over epochs 2..E, so tracing is not counted), test ELBO, and the importan
 log-likelihood (Burda et al. 2016) with k draws; the reference's log-likelihood is computed by an
 independent implementation in this file.
 
-Run: python benchmarks/vae_mnist.py [--quick] [--epochs E] [--seeds S] [--k K] [--k-spread K2]
+With `--floor` (or only that, `--floor-only`) it first measures the framework floor: bare autoencoders of
+the same matmul shapes in Keras 3 and tf_keras, our VAE and the reference, interleaved in the same
+process (wall-clock and CPU time per image, medians and ratios), the matmul FLOPs of a training step,
+and the same step's matmuls alone in raw TensorFlow.
+
+Run: python benchmarks/vae_mnist.py [--quick] [--epochs E] [--seeds S] [--k K] [--k-spread K2] [--floor]
 Writes benchmarks/results/vae_mnist.json.
 """
 
@@ -190,6 +195,166 @@ def run_reference(x_train, x_test, epochs, batch, seed, k, k_spread, n_eval, kl_
     return result, evaluate
 
 
+FLOOR_NAMES = ("keras3_bare_ae", "keras3_bare_ae_xla", "tf_keras_bare_ae", "tfp_arch_vae", "tfp_arch_vae_xla",
+               "tf_keras_tfp_layers_vae")
+
+
+def dense_sizes() -> list[tuple[int, int]]:
+    """(inputs, outputs) of every dense layer of the VAE and of the bare autoencoders."""
+    enc = [784, *HIDDEN, 2 * LATENT]
+    dec = [LATENT, *reversed(HIDDEN), 784]
+    return list(zip(enc[:-1], enc[1:])) + list(zip(dec[:-1], dec[1:]))
+
+
+def train_flops_per_image() -> float:
+    """Matmul FLOPs of one training image: forward 2 m n, weight gradient 2 m n, input gradient 2 m n
+    (none for the first layer, whose input is the data)."""
+    sizes = dense_sizes()
+    return sum(6 * m * n for m, n in sizes) - 2 * sizes[0][0] * sizes[0][1]
+
+
+def matmul_probe(batch: int, steps: int = 200) -> float:
+    """Seconds of the training step's matmuls alone (same shapes, raw TensorFlow, no framework)."""
+    sizes = dense_sizes()
+    acts = [tf.random.normal([batch, m]) for m, _ in sizes]
+    outs = [tf.random.normal([batch, n]) for _, n in sizes]
+    weights = [tf.random.normal([m, n]) for m, n in sizes]
+
+    @tf.function
+    def run(count):
+        def body(i, acc):
+            step = 1.0 + 1e-9 * tf.cast(i, tf.float32)
+            for j, (a, g, w) in enumerate(zip(acts, outs, weights)):
+                a, g = a * step, g * step
+                acc += tf.reduce_sum(tf.matmul(a, w)[:1, :1])
+                acc += tf.reduce_sum(tf.matmul(a, g, transpose_a=True)[:1, :1])
+                if j:
+                    acc += tf.reduce_sum(tf.matmul(g, w, transpose_b=True)[:1, :1])
+            return i + 1, acc
+
+        return tf.while_loop(lambda i, _: i < count, body, [tf.constant(0), tf.constant(0.0)])[1]
+
+    run(tf.constant(5))
+    start = time.perf_counter()
+    run(tf.constant(steps)).numpy()
+    return (time.perf_counter() - start) / steps
+
+
+def floor_runners(x_train: np.ndarray, batch: int, epochs: int) -> dict:
+    """One `fit(epochs)` closure per model, built and traced once; the data pipelines are the ones users write."""
+    import keras
+    import tensorflow_probability as tfp
+    import tf_keras
+
+    from tfp_arch_plugins.vae import VariationalAutoencoder
+
+    def pipeline():
+        return tf.data.Dataset.from_tensor_slices((x_train, x_train)).shuffle(len(x_train)).batch(batch).prefetch(
+            tf.data.AUTOTUNE
+        )
+
+    def bare(k, jit=False, spe=32):
+        inputs = k.Input((784,))
+        h = inputs
+        for units in HIDDEN:
+            h = k.layers.Dense(units, activation="relu")(h)
+        z = k.layers.Dense(2 * LATENT)(h)[:, :LATENT]
+        for units in reversed(HIDDEN):
+            z = k.layers.Dense(units, activation="relu")(z)
+        model = k.Model(inputs, k.layers.Dense(784)(z))
+        model.compile(k.optimizers.Adam(LR), loss=k.losses.BinaryCrossentropy(from_logits=True),
+                      steps_per_execution=spe, jit_compile=jit)
+        data = pipeline()
+        return lambda: model.fit(data, epochs=epochs, verbose=0)
+
+    def ours(jit=False):
+        model = VariationalAutoencoder(data_shape=[784], latent_dim=LATENT, hidden_units=HIDDEN, seed=0)
+        model.compile(optimizer=keras.optimizers.Adam(LR), jit_compile=jit)
+        return lambda: model.fit(x_train, epochs=epochs, batch_size=batch, verbose=0)
+
+    def reference():
+        tfd, tfpl = tfp.distributions, tfp.layers
+        prior = tfd.Independent(tfd.Normal(tf.zeros(LATENT), 1.0), reinterpreted_batch_ndims=1)
+        inputs = tf_keras.Input((784,))
+        h = inputs
+        for units in HIDDEN:
+            h = tf_keras.layers.Dense(units, activation="relu")(h)
+        h = tf_keras.layers.Dense(tfpl.IndependentNormal.params_size(LATENT))(h)
+        z = tfpl.IndependentNormal(
+            LATENT, activity_regularizer=tfpl.KLDivergenceRegularizer(prior, weight=0.5, use_exact_kl=True)
+        )(h)
+        for units in reversed(HIDDEN):
+            z = tf_keras.layers.Dense(units, activation="relu")(z)
+        outputs = tfpl.IndependentBernoulli((784,), tfd.Bernoulli.logits)(tf_keras.layers.Dense(784)(z))
+        model = tf_keras.Model(inputs, outputs)
+        model.compile(optimizer=tf_keras.optimizers.Adam(LR), loss=lambda x, rv_x: -rv_x.log_prob(x))
+        return lambda: model.fit(x_train, x_train, epochs=epochs, batch_size=batch, verbose=0)
+
+    keras.utils.set_random_seed(0)
+    tf_keras.utils.set_random_seed(0)
+    return {
+        "keras3_bare_ae": bare(keras),
+        "keras3_bare_ae_xla": bare(keras, jit=True),
+        "tf_keras_bare_ae": bare(tf_keras, spe=1),
+        "tfp_arch_vae": ours(),
+        "tfp_arch_vae_xla": ours(jit=True),
+        "tf_keras_tfp_layers_vae": reference(),
+    }
+
+
+def run_floor(x_train: np.ndarray, batch: int, repeats: int, epochs: int = 2) -> dict:
+    """Interleaved repeats of every floor model (order reversed on odd repeats): wall-clock images per
+    second and process CPU microseconds per image, medians, and per-repeat ratios."""
+    runners = floor_runners(x_train, batch, epochs)
+    for fn in runners.values():
+        fn()
+    wall: dict[str, list[float]] = {name: [] for name in runners}
+    cpu: dict[str, list[float]] = {name: [] for name in runners}
+    names = list(runners)
+    for repeat in range(repeats):
+        for name in names if repeat % 2 == 0 else names[::-1]:
+            cpu_start, start = time.process_time(), time.perf_counter()
+            runners[name]()
+            images = epochs * len(x_train)
+            wall[name].append(images / (time.perf_counter() - start))
+            cpu[name].append(1e6 * (time.process_time() - cpu_start) / images)
+        print("floor repeat", repeat, {name: round(v[-1]) for name, v in wall.items()}, flush=True)
+    median = {name: float(np.median(v)) for name, v in wall.items()}
+
+    def ratio(a: str, b: str) -> dict[str, float]:
+        paired = [x / y for x, y in zip(wall[a], wall[b])]
+        return {"median_of_paired": float(np.median(paired)), "ratio_of_medians": median[a] / median[b]}
+
+    matmul_seconds = matmul_probe(batch)
+    flops = train_flops_per_image()
+    return {
+        "epochs_per_repeat": epochs,
+        "repeats": repeats,
+        "images_per_second": wall,
+        "cpu_microseconds_per_image": cpu,
+        "median_images_per_second": median,
+        "median_cpu_microseconds_per_image": {name: float(np.median(v)) for name, v in cpu.items()},
+        "ratios": {
+            "keras3_bare_ae_over_tf_keras_bare_ae": ratio("keras3_bare_ae", "tf_keras_bare_ae"),
+            "keras3_bare_ae_xla_over_tf_keras_bare_ae": ratio("keras3_bare_ae_xla", "tf_keras_bare_ae"),
+            "tfp_arch_vae_over_tf_keras_tfp_layers_vae": ratio("tfp_arch_vae", "tf_keras_tfp_layers_vae"),
+            "tfp_arch_vae_xla_over_tf_keras_tfp_layers_vae": ratio("tfp_arch_vae_xla", "tf_keras_tfp_layers_vae"),
+            "keras3_bare_ae_over_tf_keras_tfp_layers_vae": ratio("keras3_bare_ae", "tf_keras_tfp_layers_vae"),
+            "keras3_bare_ae_xla_over_tf_keras_tfp_layers_vae": ratio("keras3_bare_ae_xla", "tf_keras_tfp_layers_vae"),
+            "tfp_arch_vae_over_keras3_bare_ae": ratio("tfp_arch_vae", "keras3_bare_ae"),
+        },
+        "matmul_flops_per_training_image": flops,
+        "achieved_gflops_per_second": {name: flops * v / 1e9 for name, v in median.items()},
+        "matmul_only_seconds_per_step": matmul_seconds,
+        "matmul_only_gflops_per_second": flops * batch / matmul_seconds / 1e9,
+        "matmul_only_images_per_second": batch / matmul_seconds,
+        "note": "bare autoencoders: 784-500-500-100, first 50 outputs -> 500-500-784, BinaryCrossentropy(from_logits=True), "
+                "tf.data input; keras3 with steps_per_execution 32 (xla: jit_compile=True), tf_keras with its default "
+                "compile (steps_per_execution 1, as the reference VAE). matmul_only: the same step's matmuls in raw "
+                "TensorFlow, measured after the repeats.",
+    }
+
+
 def summary(values: list[float]) -> dict[str, float]:
     values = np.asarray(values, dtype="float64")
     se = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else float("nan")
@@ -206,6 +371,9 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5000, help="importance samples of the headline log-likelihood (first seed)")
     parser.add_argument("--k-spread", type=int, default=500, help="importance samples of every seed's log-likelihood")
     parser.add_argument("--n-eval", type=int, default=2000, help="test images of the k-sample estimate")
+    parser.add_argument("--floor", action="store_true", help="also measure bare autoencoders (the framework floor)")
+    parser.add_argument("--floor-repeats", type=int, default=7)
+    parser.add_argument("--floor-only", action="store_true", help="measure only the floor, merged into an existing output")
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "vae_mnist.json"))
     args = parser.parse_args()
     if args.quick:
@@ -213,6 +381,15 @@ def main() -> None:
     if not MNIST.exists():
         raise SystemExit(f"MNIST not found at {MNIST}; this benchmark needs ../shared/data/mnist")
     x_train, x_test = load_mnist()
+    if args.floor_only:
+        floor = run_floor(x_train, args.batch_size, args.floor_repeats)
+        path = Path(args.output)
+        report = json.loads(path.read_text()) if path.exists() else {"benchmark": "vae_mnist"}
+        report["floor"] = floor
+        path.write_text(json.dumps(report, indent=2))
+        print(json.dumps({k: v for k, v in floor.items() if k not in ("images_per_second", "cpu_microseconds_per_image")}, indent=2))
+        return
+    floor = run_floor(x_train, args.batch_size, args.floor_repeats) if args.floor else None
     runs: dict[str, list[dict]] = {"tfp_arch": [], "tf_keras_tfp_layers": [], "tf_keras_tfp_layers_as_documented": []}
     peers = (
         ("tfp_arch", run_tfp_arch),
@@ -252,6 +429,7 @@ def main() -> None:
             "k_headline": args.k, "k_headline_test_images": args.n_eval, "k_every_seed": args.k_spread,
             "quick": args.quick,
             "throughput": "training images per second over epochs 2..E (epoch 1 includes tracing)",
+            "tfp_arch_compile": "VariationalAutoencoder defaults: Adam, steps_per_execution 16, jit_compile=True (dense, diagonal posterior, one replica)",
             "reference": "tf_keras encoder + tfp.layers.IndependentNormal(activity_regularizer=KLDivergenceRegularizer(use_exact_kl=True)) + decoder + tfp.layers.IndependentBernoulli, loss -log_prob, default compile",
             "reference_kl_note": (
                 "In tf_keras a DistributionLambda's activity regulariser is added twice to model.losses "
@@ -277,6 +455,8 @@ def main() -> None:
             "tensorflow": tf.__version__,
         },
     }
+    if floor is not None:
+        report["floor"] = floor
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(report, indent=2))
     print(json.dumps({"summary": stats, "ratios": report["ratios"]}, indent=2))

@@ -6,7 +6,13 @@ from tfp_arch.layers.estimators import ESTIMATORS
 from tfp_arch.layers.flow import MaskedAutoregressiveFlow
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.kl_weight import KLWeightCallback, set_kl_weight
-from tfp_arch.layers.latent import GaussianLatent, gaussian_distribution, gaussian_scale, scale_params_size
+from tfp_arch.layers.latent import (
+    GaussianLatent,
+    gaussian_distribution,
+    gaussian_scale,
+    scale_params_size,
+    standard_normal,
+)
 from tfp_arch.layers.made import DEFAULT_LOG_SCALE_BOUND, MADE, autoregressive_degrees, autoregressive_masks, soft_clip
 from tfp_arch.layers.maf import (
     FlowBatchNormalization,
@@ -40,4 +46,5 @@ __all__ = [
     "scale_params_size",
     "set_kl_weight",
     "soft_clip",
+    "standard_normal",
 ]

@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.latent import check_distribution, gaussian_distribution, gaussian_scale
+from tfp_arch.layers.latent import check_distribution, gaussian_distribution, gaussian_scale, standard_normal
 
 __all__ = ["KL_METHODS", "PRIORS", "KLDivergenceRegularizer"]
 
@@ -174,7 +174,7 @@ class KLDivergenceRegularizer(keras.layers.Layer):
         if self.uses_analytic_kl:
             return tfd.kl_divergence(q, p)
         shape = tf.concat([[self.num_samples], tf.shape(loc)], axis=0)
-        eps = keras.random.normal(shape, dtype=loc.dtype, seed=self.seed_generator)
+        eps = standard_normal(shape, loc.dtype, self.seed_generator)
         scale = gaussian_scale(raw_scale, self.distribution, self.min_scale)
         if self.distribution == "normal_diag":
             z = loc + scale * eps

@@ -14,6 +14,7 @@ __all__ = [
     "gaussian_distribution",
     "gaussian_scale",
     "scale_params_size",
+    "standard_normal",
 ]
 
 tfd = tfp.distributions
@@ -69,6 +70,27 @@ def gaussian_scale(raw_scale: Any, distribution: str, min_scale: float = 1e-5) -
     return tf.linalg.set_diag(tril, diag)
 
 
+def standard_normal(shape: Any, dtype: Any, seed_generator: keras.random.SeedGenerator) -> tf.Tensor:
+    """Draws of N(0, 1) from TensorFlow's counter-based Philox generator, seeded by a Keras `SeedGenerator`.
+
+    The same distribution as `keras.random.normal`, with the algorithm named explicitly: under XLA on
+    CPU, TensorFlow's default algorithm costs about 2 ms for 5,000 draws (as much as the rest of a
+    small VAE's training step), Philox about 0.1 ms.
+
+    Args:
+        shape: shape of the draw (a list or an integer tensor).
+        dtype: floating dtype of the draw.
+        seed_generator: the layer's `keras.random.SeedGenerator`, advanced once per call.
+
+    Returns:
+        A tensor of independent standard normal values.
+    """
+    seed = seed_generator.next()
+    if seed.dtype != tf.int32:
+        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+    return tf.random.stateless_normal(shape, seed=seed, dtype=dtype, alg="philox")
+
+
 def gaussian_distribution(
     loc: Any, raw_scale: Any, distribution: str, min_scale: float = 1e-5
 ) -> tfd.Distribution:
@@ -96,7 +118,8 @@ class GaussianLatent(keras.layers.Layer):
 
     The layer receives `[loc, raw_scale]` (see `gaussian_scale` for the raw layout) and returns `z`
     with the shape of `loc`. Gradients flow to both parameters. The noise comes from a Keras
-    `SeedGenerator`, so the layer traces once under `jit_compile` and is repeatable with `seed`.
+    `SeedGenerator` (see `standard_normal`), so the layer traces once under `jit_compile` and is
+    repeatable with `seed`.
 
     Args:
         distribution: `"normal_diag"` (diagonal covariance) or `"normal_tril"` (full covariance
@@ -147,7 +170,7 @@ class GaussianLatent(keras.layers.Layer):
         loc, raw_scale = inputs
         if self.mean_at_inference and not training:
             return loc
-        eps = keras.random.normal(tf.shape(loc), dtype=loc.dtype, seed=self.seed_generator)
+        eps = standard_normal(tf.shape(loc), loc.dtype, self.seed_generator)
         scale = self.scale(raw_scale)
         if self.distribution == "normal_diag":
             return loc + scale * eps
