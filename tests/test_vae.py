@@ -281,3 +281,12 @@ def test_binarize_grey_levels():
     assert metrics["elbo"] == pytest.approx(float(np.mean(log_px - kl)), rel=1e-6)
     with pytest.raises(ValueError, match="`binarize`"):
         VariationalAutoencoder(binarize=True, likelihood="gaussian")
+
+
+def test_full_covariance_posterior_trains_with_jit_compile():
+    x = (np.random.default_rng(0).uniform(size=(64, 6)) > 0.5).astype("float32")
+    keras.utils.set_random_seed(0)
+    model = VariationalAutoencoder(data_shape=[6], latent_dim=2, hidden_units=[8], posterior="normal_tril")
+    model.compile(jit_compile=True)
+    history = model.fit(x, epochs=3, batch_size=16, verbose=0).history
+    assert model.jit_compile and np.isfinite(history["loss"]).all()

@@ -169,6 +169,8 @@ class KLDivergenceRegularizer(keras.layers.Layer):
             The per-example KL divergence in nats.
         """
         loc = tf.convert_to_tensor(loc)
+        if self.uses_analytic_kl and self.distribution == "normal_tril":
+            return self._normal_tril_kl(loc, gaussian_scale(raw_scale, self.distribution, self.min_scale))
         q = self.posterior(loc, raw_scale)
         p = self.prior_distribution(loc.shape[-1], loc.dtype)
         if self.uses_analytic_kl:
@@ -181,6 +183,21 @@ class KLDivergenceRegularizer(keras.layers.Layer):
         else:
             z = loc + tf.linalg.matvec(scale, eps)
         return tf.reduce_mean(q.log_prob(z) - p.log_prob(z), axis=0)
+
+    def _normal_tril_kl(self, loc: tf.Tensor, scale_tril: tf.Tensor) -> tf.Tensor:
+        """KL(N(loc, L L^T) || N(m, s^2 I)) in closed form, per example.
+
+        0.5 (||L||_F^2 / s^2 + ||loc - m||^2 / s^2 - d) + d log s - sum(log diag L). Written out
+        rather than through `tfd.kl_divergence`, whose gradient builds dynamically shaped zeros that
+        XLA cannot compile.
+        """
+        m = tf.constant(self.prior_loc, loc.dtype)
+        s = tf.constant(self.prior_scale, loc.dtype)
+        d = tf.cast(tf.shape(loc)[-1], loc.dtype)
+        trace = tf.reduce_sum(tf.square(scale_tril), axis=[-2, -1]) / tf.square(s)
+        mahalanobis = tf.reduce_sum(tf.square(loc - m), axis=-1) / tf.square(s)
+        log_det = tf.reduce_sum(tf.math.log(tf.linalg.diag_part(scale_tril)), axis=-1)
+        return 0.5 * (trace + mahalanobis - d) + d * tf.math.log(s) - log_det
 
     def penalty(self, loc: Any, raw_scale: Any) -> tf.Tensor:
         """The scalar added to the losses: `weight * free_bits_floor(batch-mean KL)`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -65,9 +66,28 @@ def gaussian_scale(raw_scale: Any, distribution: str, min_scale: float = 1e-5) -
     raw_scale = tf.convert_to_tensor(raw_scale)
     if distribution == "normal_diag":
         return tf.nn.softplus(raw_scale) + min_scale
-    tril = tfp.math.fill_triangular(raw_scale)
-    diag = tf.nn.softplus(tf.linalg.diag_part(tril)) + min_scale
-    return tf.linalg.set_diag(tril, diag)
+    size = raw_scale.shape[-1]
+    if size is None:
+        tril = tfp.math.fill_triangular(raw_scale)
+        return tf.linalg.set_diag(tril, tf.nn.softplus(tf.linalg.diag_part(tril)) + min_scale)
+    index, lower, diagonal = _tril_layout(int(size))
+    tril = tf.gather(raw_scale, index, axis=-1) * tf.constant(lower, raw_scale.dtype)
+    return tf.where(tf.constant(diagonal), tf.nn.softplus(tril) + min_scale, tril)
+
+
+def _tril_layout(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each of `size` = d (d + 1) / 2 raw values goes in a d x d lower-triangular matrix.
+
+    The layout of `tfp.math.fill_triangular`, as a static gather (XLA compiles its gradient, which it
+    cannot do for `fill_triangular`'s dynamically shaped one): the index of each entry, the
+    lower-triangle mask and the diagonal mask.
+    """
+    d = int(round((np.sqrt(8 * size + 1) - 1) / 2))
+    if d * (d + 1) // 2 != size:
+        raise ValueError(f"Invalid size of a lower-triangular scale: {size} is not d (d + 1) / 2 for any d.")
+    flat = np.arange(size)
+    index = np.concatenate([flat[d:], flat[::-1]]).reshape(d, d)
+    return index, np.tril(np.ones((d, d))), np.eye(d, dtype=bool)
 
 
 def standard_normal(shape: Any, dtype: Any, seed_generator: keras.random.SeedGenerator) -> tf.Tensor:
