@@ -54,6 +54,41 @@ def test_closed_form_kl_matches_formula_and_monte_carlo(prior: str, prior_scale:
     assert abs(terms.mean() - closed) < 4 * standard_error
 
 
+def test_empirical_bayes_kl_uses_the_kernel_and_bias_prior_scales_apart() -> None:
+    layer = _layer("empirical_bayes", prior_scale=2.5)
+    layer.bias_prior_rho.assign(inverse_softplus(0.3))
+    loc, scale = _params(layer)
+    p = np.array([2.5] * (loc.size - 2) + [0.3] * 2)
+    formula = np.sum(np.log(p / scale) + (scale**2 + loc**2) / (2 * p**2) - 0.5)
+    assert float(layer.kl_divergence()) == pytest.approx(formula, rel=1e-5)
+    layer.set_kl_weight(1.0)
+    layer(tf.ones((2, 3)))
+    assert float(layer.losses[0]) == pytest.approx(formula, rel=1e-5)
+
+
+@pytest.mark.parametrize("estimator", ["reparameterization", "local_reparameterization"])
+def test_packed_estimators_equal_kernel_and_bias_form(estimator: str) -> None:
+    """The packed computation (bias as the last row, inputs with a ones column) equals `x @ W + b`,
+    or for local reparameterisation `mean + sqrt(variance) * noise`, computed apart with the same noise."""
+    from tfp_arch.layers.estimators import PACKED_ESTIMATORS
+
+    layer = _layer(estimator=estimator)
+    x = np.random.default_rng(5).normal(size=(4, 3)).astype("float32")
+    kernel_loc, kernel_scale, bias_loc, bias_scale = (t.numpy() for t in layer.posterior_parameters())
+    loc, scale = np.vstack([kernel_loc, bias_loc]), np.vstack([kernel_scale, bias_scale])
+    outputs, weights = PACKED_ESTIMATORS[estimator](x, loc, scale, True, keras.random.SeedGenerator(11))
+    if estimator == "reparameterization":
+        noise = keras.random.normal(loc.shape, seed=keras.random.SeedGenerator(11)).numpy()
+        np.testing.assert_allclose(weights.numpy(), loc + scale * noise, rtol=1e-6)
+        expected = x @ (kernel_loc + kernel_scale * noise[:-1]) + bias_loc + bias_scale * noise[-1]
+    else:
+        noise = keras.random.normal((4, 2), seed=keras.random.SeedGenerator(11)).numpy()
+        mean = x @ kernel_loc + bias_loc
+        variance = np.square(x) @ np.square(kernel_scale) + np.square(bias_scale)
+        expected = mean + np.sqrt(variance) * noise
+    np.testing.assert_allclose(outputs.numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
 def test_scale_mixture_monte_carlo_kl_matches_quadrature() -> None:
     weight, scales = 0.3, (1.0, 0.05)
     layer = _layer("scale_mixture", prior_mixture_scales=list(scales), prior_mixture_weight=weight, kl_samples=20_000)

@@ -301,7 +301,8 @@ class BayesianMLP(Architecture):
         weights of the units in the gap unconstrained, so the epistemic band widens there.
         Other regression data get the UCI defaults: ReLU units and a heteroscedastic Gaussian
         likelihood (the network outputs the noise scale too), chosen over a homoscedastic one on
-        validation splits of the wine-quality-red training parts (`benchmarks/bnn_uci.py`).
+        validation splits of the wine-quality-red training parts (`hyperparameter_selection` in
+        `benchmarks/results/bnn_uci.json`).
         """
         if dataset.kind == "classification":
             return {"likelihood": "categorical", "num_classes": int(np.max(dataset.y_train)) + 1}

@@ -9,8 +9,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.estimators import ESTIMATOR_FUNCTIONS, validate_estimator
-from tfp_arch.layers.priors import build_prior, has_closed_form_kl, validate_prior
+from tfp_arch.layers.estimators import PACKED_ESTIMATORS, validate_estimator
+from tfp_arch.layers.priors import build_prior, validate_prior
 
 tfd = tfp.distributions
 
@@ -31,6 +31,11 @@ class DenseVariational(keras.layers.Layer):
     new output with the chosen gradient `estimator` and adds `kl_weight * KL(q || prior)` to the
     layer's losses through `self.add_loss`, so plain `model.fit` minimises the negative ELBO per
     example (mean negative log-likelihood of the batch + KL / n).
+
+    Kernel and bias live in one variable, `posterior` `(2, d_in + 1, units)` (means, then
+    unconstrained scales; the bias is the last row), and a training step works on it whole: the
+    inputs get a column of ones, so one matmul gives kernel and bias together, and the closed-form
+    KL is one reduction over all weights. This keeps the step to a few dozen ops per layer.
 
     The KL weight. With `kl_weight=None` (the default) the weight is automatic: it should be
     `1 / n` for `n` training examples, and it is a non-trainable variable, so setting it never
@@ -227,34 +232,47 @@ class DenseVariational(keras.layers.Layer):
         Returns:
             A scalar tensor.
         """
-        kernel_loc, kernel_scale, bias_loc, bias_scale = self.posterior_parameters()
-        kernel_prior, bias_prior = self.priors()
-        parts = [(kernel_loc, kernel_scale, kernel_prior, kernel_sample)]
-        if self.use_bias:
-            parts.append((bias_loc, bias_scale, bias_prior, bias_sample))
-        total = tf.zeros((), kernel_loc.dtype)
-        for loc, scale, prior, sample in parts:
-            if has_closed_form_kl(self.prior):
-                prior_scale = prior.stddev()
-                ratio = tf.square(scale / prior_scale)
-                total += 0.5 * tf.reduce_sum(ratio + tf.square(loc / prior_scale) - 1.0 - tf.math.log(ratio))
-                continue
-            posterior = tfd.Normal(loc, scale)
-            if sample is None:
-                noise = keras.random.normal((self.kl_samples, *loc.shape), dtype=loc.dtype, seed=self.seed_generator)
-                sample = loc + scale * noise
-                total += tf.reduce_sum(posterior.log_prob(sample) - prior.log_prob(sample)) / self.kl_samples
-            else:
-                total += tf.reduce_sum(posterior.log_prob(sample) - prior.log_prob(sample))
-        return total
+        loc, rho = tf.unstack(tf.convert_to_tensor(self.posterior))
+        sample = kernel_sample
+        if kernel_sample is not None and self.use_bias:
+            sample = tf.concat([kernel_sample, tf.reshape(bias_sample, (1, self.units))], axis=0)
+        return self._packed_kl(loc, tf.nn.softplus(rho), sample)
+
+    def _packed_kl(self, loc: tf.Tensor, scale: tf.Tensor, sample: tf.Tensor | None) -> tf.Tensor:
+        """The KL of the packed posterior `(d_in [+ 1], units)` in one computation over all weights."""
+        count = float(loc.shape[0] * loc.shape[1])
+        if self.prior in ("standard_normal", "normal"):
+            prior_scale = 1.0 if self.prior == "standard_normal" else self.prior_scale
+            squares = tf.reduce_sum(tf.square(loc) + tf.square(scale))
+            constant = count * (math.log(prior_scale) - 0.5)
+            return (0.5 / prior_scale**2) * squares - tf.reduce_sum(tf.math.log(scale)) + constant
+        if self.prior == "empirical_bayes":
+            variances = tf.square(tf.nn.softplus(self.kernel_prior_rho))
+            log_det = self._d_in * tf.math.log(variances)
+            if self.use_bias:
+                bias_variance = tf.square(tf.nn.softplus(self.bias_prior_rho))
+                variances = tf.concat([tf.fill((self._d_in, 1), variances), tf.reshape(bias_variance, (1, 1))], 0)
+                log_det += tf.math.log(bias_variance)
+            squares = tf.reduce_sum((tf.square(loc) + tf.square(scale)) / variances)
+            return 0.5 * squares - tf.reduce_sum(tf.math.log(scale)) + 0.5 * self.units * log_det - 0.5 * count
+        prior, _ = self.priors()
+        posterior = tfd.Normal(loc, scale)
+        if sample is None:
+            noise = keras.random.normal((self.kl_samples, *loc.shape), dtype=loc.dtype, seed=self.seed_generator)
+            sample = loc + scale * noise
+            return tf.reduce_sum(posterior.log_prob(sample) - prior.log_prob(sample)) / self.kl_samples
+        return tf.reduce_sum(posterior.log_prob(sample) - prior.log_prob(sample))
 
     def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
-        kernel_loc, kernel_scale, bias_loc, bias_scale = self.posterior_parameters()
-        estimate = ESTIMATOR_FUNCTIONS[self.estimator]
-        outputs, kernel, bias = estimate(inputs, kernel_loc, kernel_scale, bias_loc, bias_scale, self.seed_generator)
-        if kernel is not None and self.kl_samples > 1:
-            kernel, bias = None, None
-        self.add_loss(tf.cast(self.kl_weight_variable, outputs.dtype) * self.kl_divergence(kernel, bias))
+        loc, rho = tf.unstack(tf.convert_to_tensor(self.posterior))
+        scale = tf.nn.softplus(rho)
+        outputs, weights = PACKED_ESTIMATORS[self.estimator](inputs, loc, scale, self.use_bias, self.seed_generator)
+        if self.kl_samples > 1:
+            weights = None
+        kl_weight = tf.convert_to_tensor(self.kl_weight_variable)
+        if kl_weight.dtype != outputs.dtype:
+            kl_weight = tf.cast(kl_weight, outputs.dtype)
+        self.add_loss(kl_weight * self._packed_kl(loc, scale, weights))
         return self.activation(outputs) if self.activation is not None else outputs
 
     def sample_weights(self, num_samples: int, seed: Any) -> tuple[tf.Tensor, tf.Tensor | None]:

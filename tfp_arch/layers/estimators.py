@@ -6,20 +6,37 @@ Each estimator draws the layer's output for a batch given the posterior location
 - `"local_reparameterization"` (Kingma et al. 2015): the pre-activations are Gaussian given `x`, so
   they are sampled directly, independently per example; lower variance, no weight sample.
 - `"flipout"` (Wen et al. 2018): one perturbation shared by the batch, decorrelated across examples by
-  random signs, `x @ mu + ((x * s) @ dW) * r + b`.
+  random signs, `x @ mu + ((x * s) @ dW) * r` (the bias is perturbed the same way).
 
 All three give each example the same marginal output distribution, so gradients of a per-example
 loss agree in expectation.
+
+The layer calls the packed forms (`PACKED_ESTIMATORS`): kernel and bias in one `(d_in + 1, d_out)`
+matrix, the bias in the last row, applied to the inputs with a column of ones appended. One matmul
+then replaces a matmul and a bias addition, and no slicing of the posterior is needed, which keeps
+the training step short. The functions with separate kernel and bias are thin wrappers of them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import keras
 import tensorflow as tf
 
-__all__ = ["ESTIMATORS", "ESTIMATOR_FUNCTIONS", "flipout", "local_reparameterization", "reparameterization", "validate_estimator"]
+__all__ = [
+    "ESTIMATORS",
+    "ESTIMATOR_FUNCTIONS",
+    "PACKED_ESTIMATORS",
+    "append_ones",
+    "flipout",
+    "local_reparameterization",
+    "packed_flipout",
+    "packed_local_reparameterization",
+    "packed_reparameterization",
+    "reparameterization",
+    "validate_estimator",
+]
 
 ESTIMATORS = ("reparameterization", "local_reparameterization", "flipout")
 
@@ -40,76 +57,110 @@ def validate_estimator(estimator: str) -> str:
     return estimator
 
 
+def append_ones(x: tf.Tensor) -> tf.Tensor:
+    """`x` with a column of ones appended on the last axis (one `Pad` op)."""
+    rank = x.shape.rank
+    return tf.pad(x, [[0, 0]] * (rank - 1) + [[0, 1]], constant_values=1.0)
+
+
 def _normal(shape: Any, dtype: tf.DType, seed: keras.random.SeedGenerator) -> tf.Tensor:
     return keras.random.normal(shape, dtype=dtype, seed=seed)
 
 
 def _signs(shape: Any, dtype: tf.DType, seed: keras.random.SeedGenerator) -> tf.Tensor:
     uniform = keras.random.uniform(shape, dtype=dtype, seed=seed)
-    return tf.where(uniform < 0.5, -tf.ones_like(uniform), tf.ones_like(uniform))
+    return tf.where(uniform < 0.5, tf.constant(-1.0, dtype), tf.constant(1.0, dtype))
 
 
-def _sample_bias(loc: tf.Tensor | None, scale: tf.Tensor | None, seed: keras.random.SeedGenerator):
-    if loc is None:
-        return None
-    return loc + scale * _normal(tf.shape(loc), loc.dtype, seed)
+def _inputs(x: tf.Tensor, loc: tf.Tensor, use_bias: bool) -> tf.Tensor:
+    x = tf.convert_to_tensor(x, loc.dtype)
+    return append_ones(x) if use_bias else x
 
 
-def reparameterization(
-    x: tf.Tensor, kernel_loc: tf.Tensor, kernel_scale: tf.Tensor, bias_loc: tf.Tensor | None,
-    bias_scale: tf.Tensor | None, seed: keras.random.SeedGenerator,
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
+def packed_reparameterization(
+    x: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor, use_bias: bool, seed: keras.random.SeedGenerator
+) -> tuple[tf.Tensor, tf.Tensor]:
     """Output with one weight sample shared by the batch.
 
     Args:
         x: inputs `(..., d_in)`.
-        kernel_loc, kernel_scale: posterior of the kernel, `(d_in, d_out)`.
-        bias_loc, bias_scale: posterior of the bias `(d_out,)`, or None without a bias.
+        loc, scale: posterior of the packed weights, `(d_in [+ 1], d_out)`, bias in the last row.
+        use_bias: whether the last row of `loc` and `scale` is a bias.
         seed: the layer's seed generator.
 
     Returns:
-        The pre-activation output, and the kernel and bias that were sampled.
+        The pre-activation output and the packed weights that were sampled.
     """
-    kernel = kernel_loc + kernel_scale * _normal(tf.shape(kernel_loc), kernel_loc.dtype, seed)
-    bias = _sample_bias(bias_loc, bias_scale, seed)
-    outputs = keras.ops.matmul(x, kernel)
-    return (outputs if bias is None else outputs + bias), kernel, bias
+    weights = loc + scale * _normal(tf.shape(loc), loc.dtype, seed)
+    return tf.matmul(_inputs(x, loc, use_bias), weights), weights
 
 
-def local_reparameterization(
-    x: tf.Tensor, kernel_loc: tf.Tensor, kernel_scale: tf.Tensor, bias_loc: tf.Tensor | None,
-    bias_scale: tf.Tensor | None, seed: keras.random.SeedGenerator,
-) -> tuple[tf.Tensor, None, None]:
+def packed_local_reparameterization(
+    x: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor, use_bias: bool, seed: keras.random.SeedGenerator
+) -> tuple[tf.Tensor, None]:
     """Output sampled from its Gaussian distribution given `x`, independently per example.
 
-    Args and Returns as `reparameterization`, except that no weights are sampled (None, None).
+    Args and Returns as `packed_reparameterization`, except that no weights are sampled (None).
     """
-    mean = keras.ops.matmul(x, kernel_loc)
-    variance = keras.ops.matmul(tf.square(x), tf.square(kernel_scale))
-    if bias_loc is not None:
-        mean = mean + bias_loc
-        variance = variance + tf.square(bias_scale)
-    noise = _normal(tf.shape(mean), mean.dtype, seed)
-    return mean + tf.sqrt(variance + 1e-30) * noise, None, None
+    x = _inputs(x, loc, use_bias)
+    mean = tf.matmul(x, loc)
+    variance = tf.matmul(tf.square(x), tf.square(scale))
+    if not use_bias:
+        variance = variance + 1e-30
+    return mean + tf.sqrt(variance) * _normal(tf.shape(mean), mean.dtype, seed), None
 
 
-def flipout(
-    x: tf.Tensor, kernel_loc: tf.Tensor, kernel_scale: tf.Tensor, bias_loc: tf.Tensor | None,
-    bias_scale: tf.Tensor | None, seed: keras.random.SeedGenerator,
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
-    """Output with a shared kernel perturbation decorrelated across examples by random signs.
+def packed_flipout(
+    x: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor, use_bias: bool, seed: keras.random.SeedGenerator
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Output with a shared weight perturbation decorrelated across examples by random signs.
 
-    Args and Returns as `reparameterization`; the returned kernel is `loc + perturbation`, a draw
-    from the posterior usable for a Monte Carlo KL estimate.
+    Args and Returns as `packed_reparameterization`; the returned weights are `loc + perturbation`,
+    a draw from the posterior usable for a Monte Carlo KL estimate.
     """
-    perturbation = kernel_scale * _normal(tf.shape(kernel_loc), kernel_loc.dtype, seed)
+    x = _inputs(x, loc, use_bias)
+    perturbation = scale * _normal(tf.shape(loc), loc.dtype, seed)
+    outputs = tf.matmul(x, loc)
     sign_in = _signs(tf.shape(x), x.dtype, seed)
-    outputs = keras.ops.matmul(x, kernel_loc)
     sign_out = _signs(tf.shape(outputs), outputs.dtype, seed)
-    outputs = outputs + keras.ops.matmul(x * sign_in, perturbation) * sign_out
-    bias = _sample_bias(bias_loc, bias_scale, seed)
-    return (outputs if bias is None else outputs + bias), kernel_loc + perturbation, bias
+    return outputs + tf.matmul(x * sign_in, perturbation) * sign_out, loc + perturbation
 
+
+PACKED_ESTIMATORS: dict[str, Callable[..., tuple[tf.Tensor, tf.Tensor | None]]] = {
+    "reparameterization": packed_reparameterization,
+    "local_reparameterization": packed_local_reparameterization,
+    "flipout": packed_flipout,
+}
+
+
+def _unpacked(name: str) -> Callable[..., tuple[tf.Tensor, tf.Tensor | None, tf.Tensor | None]]:
+    def estimate(
+        x: tf.Tensor, kernel_loc: tf.Tensor, kernel_scale: tf.Tensor, bias_loc: tf.Tensor | None,
+        bias_scale: tf.Tensor | None, seed: keras.random.SeedGenerator,
+    ) -> tuple[tf.Tensor, tf.Tensor | None, tf.Tensor | None]:
+        use_bias = bias_loc is not None
+        if use_bias:
+            loc = tf.concat([kernel_loc, bias_loc[None]], axis=0)
+            scale = tf.concat([kernel_scale, bias_scale[None]], axis=0)
+        else:
+            loc, scale = kernel_loc, kernel_scale
+        outputs, weights = PACKED_ESTIMATORS[name](x, loc, scale, use_bias, seed)
+        if weights is None:
+            return outputs, None, None
+        return (outputs, weights[:-1], weights[-1]) if use_bias else (outputs, weights, None)
+
+    estimate.__name__ = name
+    estimate.__doc__ = (
+        f"`packed_{name}` with the kernel `(d_in, d_out)` and the bias `(d_out,)` (or None) given apart.\n\n"
+        "Returns:\n    The pre-activation output, and the sampled kernel and bias (None, None when no\n"
+        "    weights are sampled).\n"
+    )
+    return estimate
+
+
+reparameterization = _unpacked("reparameterization")
+local_reparameterization = _unpacked("local_reparameterization")
+flipout = _unpacked("flipout")
 
 ESTIMATOR_FUNCTIONS = {
     "reparameterization": reparameterization,
