@@ -8,7 +8,6 @@ import math
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 import tensorflow_probability as tfp
 
 import tfp_arch_plugins.vae.importance as importance

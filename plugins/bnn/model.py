@@ -13,6 +13,7 @@ from tfp_arch.architecture import Architecture
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.layers.dense_variational import DenseVariational, inverse_softplus
 from tfp_arch.layers.kl_weight import set_kl_weight
+from tfp_arch.validation import positive_float, positive_int
 from tfp_arch_plugins.bnn.activations import get_activation
 from tfp_arch_plugins.bnn.likelihoods import gaussian_nll, output_units, validate_likelihood
 from tfp_arch_plugins.bnn.metrics import classification_metrics, regression_metrics
@@ -99,15 +100,8 @@ class BayesianMLP(Architecture):
             raise ValueError(
                 f"Invalid value for argument `hidden_units`: expected positive integers. Received: hidden_units={hidden_units}"
             )
-        if not float(noise_scale_init) > 0.0:
-            raise ValueError(
-                "Invalid value for argument `noise_scale_init`: expected a positive float. "
-                f"Received: noise_scale_init={noise_scale_init}"
-            )
-        if not isinstance(num_samples, int) or num_samples < 1:
-            raise ValueError(
-                f"Invalid value for argument `num_samples`: expected a positive integer. Received: num_samples={num_samples}"
-            )
+        positive_float("noise_scale_init", noise_scale_init)
+        positive_int("num_samples", num_samples)
         self.hidden_units = hidden_units
         self.activation = activation
         self.likelihood = likelihood

@@ -13,6 +13,7 @@ from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import is_array_like
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.latent import GaussianLatent, scale_params_size
+from tfp_arch.validation import positive_int
 from tfp_arch_plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
 from tfp_arch_plugins.vae.likelihoods import DecoderLikelihood
 from tfp_arch_plugins.vae.networks import build_decoder, build_encoder, check_network
@@ -34,12 +35,6 @@ def binarize(x: Any, seed: int = 0) -> np.ndarray:
     if x.size and (x.min() < 0.0 or x.max() > 1.0):
         raise ValueError(f"Invalid value for argument `x`: binarising needs values in [0, 1]. Received: x in [{x.min()}, {x.max()}]")
     return (np.random.default_rng(seed).random(x.shape) < x).astype("float32")
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
-        raise ValueError(f"Invalid value for argument `{name}`: expected a positive integer. Received: {name}={value!r}")
-    return int(value)
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -109,16 +104,16 @@ class VariationalAutoencoder(Architecture):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.latent_dim = _positive_int("latent_dim", latent_dim)
-        self.hidden_units = [_positive_int("hidden_units", u) for u in (hidden_units if hidden_units is not None else [256, 128])]
-        self.filters = [_positive_int("filters", f) for f in (filters if filters is not None else [32, 64])]
+        self.latent_dim = positive_int("latent_dim", latent_dim)
+        self.hidden_units = [positive_int("hidden_units", u) for u in (hidden_units if hidden_units is not None else [256, 128])]
+        self.filters = [positive_int("filters", f) for f in (filters if filters is not None else [32, 64])]
         self.network = network
         self.likelihood_name = likelihood
         self.decoder_scale = None if decoder_scale is None else float(decoder_scale)
         self.likelihood = DecoderLikelihood(likelihood, self.decoder_scale)
         self.posterior = posterior
         self.activation = activation
-        self.eval_samples = _positive_int("eval_samples", eval_samples)
+        self.eval_samples = positive_int("eval_samples", eval_samples)
         self.binarize = bool(binarize)
         if self.binarize and likelihood != "bernoulli":
             raise ValueError(

@@ -11,6 +11,7 @@ import tensorflow_probability as tfp
 
 from tfp_arch.layers.estimators import PACKED_ESTIMATORS, validate_estimator
 from tfp_arch.layers.priors import build_prior, validate_prior
+from tfp_arch.validation import non_negative_float, positive_float, positive_int
 
 tfd = tfp.distributions
 
@@ -92,23 +93,11 @@ class DenseVariational(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(units, int) or units < 1:
-            raise ValueError(f"Invalid value for argument `units`: expected a positive integer. Received: units={units}")
+        positive_int("units", units)
         self._mixture_scales = validate_prior(prior, prior_scale, prior_mixture_scales, prior_mixture_weight)
-        if not float(posterior_scale_init) > 0.0:
-            raise ValueError(
-                "Invalid value for argument `posterior_scale_init`: expected a positive float. "
-                f"Received: posterior_scale_init={posterior_scale_init}"
-            )
-        if kl_weight is not None and not float(kl_weight) >= 0.0:
-            raise ValueError(
-                "Invalid value for argument `kl_weight`: expected a non-negative float or None. "
-                f"Received: kl_weight={kl_weight}"
-            )
-        if not isinstance(kl_samples, int) or kl_samples < 1:
-            raise ValueError(
-                f"Invalid value for argument `kl_samples`: expected a positive integer. Received: kl_samples={kl_samples}"
-            )
+        positive_float("posterior_scale_init", posterior_scale_init)
+        non_negative_float("kl_weight", kl_weight, allow_none=True)
+        positive_int("kl_samples", kl_samples)
         self.units = units
         self.activation = keras.activations.get(activation)
         self.use_bias = bool(use_bias)

@@ -18,6 +18,7 @@ from tfp_arch.layers.maf import (
     autoregressive_inverse,
     maf_bijector,
 )
+from tfp_arch.validation import positive_int
 
 __all__ = ["MaskedAutoregressiveFlow"]
 
@@ -78,11 +79,7 @@ class MaskedAutoregressiveFlow(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if int(num_transforms) < 1:
-            raise ValueError(
-                f"Invalid value for argument `num_transforms`: expected a positive integer. "
-                f"Received: num_transforms={num_transforms}"
-            )
+        positive_int("num_transforms", num_transforms)
         if order not in _ORDERS:
             raise ValueError(
                 f"Invalid value for argument `order`: expected one of {_ORDERS}. Received: order={order!r}"

@@ -9,6 +9,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_arch.layers.latent import check_distribution, gaussian_distribution, gaussian_scale, standard_normal
+from tfp_arch.validation import non_negative_float, one_of, positive_float, positive_int
 
 __all__ = ["KL_METHODS", "PRIORS", "KLDivergenceRegularizer"]
 
@@ -16,14 +17,6 @@ tfd = tfp.distributions
 
 PRIORS = ("normal", "laplace")
 KL_METHODS = ("auto", "analytic", "monte_carlo")
-
-
-def _non_negative(name: str, value: float) -> float:
-    if not (isinstance(value, (int, float)) and value >= 0.0):
-        raise ValueError(
-            f"Invalid value for argument `{name}`: expected a non-negative float. Received: {name}={value!r}"
-        )
-    return float(value)
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -80,33 +73,18 @@ class KLDivergenceRegularizer(keras.layers.Layer):
     ) -> None:
         super().__init__(**kwargs)
         self.distribution = check_distribution(distribution)
-        self.weight = _non_negative("weight", weight)
-        self.free_bits = _non_negative("free_bits", free_bits)
-        if prior not in PRIORS:
-            raise ValueError(
-                f"Invalid value for argument `prior`: expected one of {', '.join(PRIORS)}. Received: prior={prior!r}"
-            )
-        if kl_method not in KL_METHODS:
-            raise ValueError(
-                f"Invalid value for argument `kl_method`: expected one of {', '.join(KL_METHODS)}. "
-                f"Received: kl_method={kl_method!r}"
-            )
-        if not (isinstance(prior_scale, (int, float)) and prior_scale > 0.0):
-            raise ValueError(
-                "Invalid value for argument `prior_scale`: expected a positive float. "
-                f"Received: prior_scale={prior_scale!r}"
-            )
-        if not (isinstance(num_samples, int) and num_samples >= 1):
-            raise ValueError(
-                "Invalid value for argument `num_samples`: expected a positive integer. "
-                f"Received: num_samples={num_samples!r}"
-            )
+        self.weight = non_negative_float("weight", weight)
+        self.free_bits = non_negative_float("free_bits", free_bits)
+        one_of("prior", prior, PRIORS)
+        one_of("kl_method", kl_method, KL_METHODS)
+        positive_float("prior_scale", prior_scale)
+        positive_int("num_samples", num_samples)
         self.prior = prior
         self.prior_loc = float(prior_loc)
         self.prior_scale = float(prior_scale)
         self.kl_method = kl_method
         self.num_samples = num_samples
-        self.min_scale = _non_negative("min_scale", min_scale)
+        self.min_scale = non_negative_float("min_scale", min_scale)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.kl_weight = self.add_weight(

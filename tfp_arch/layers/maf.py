@@ -11,6 +11,7 @@ import tensorflow_probability as tfp
 from keras import ops
 
 from tfp_arch.layers.made import MADE, soft_clip
+from tfp_arch.validation import positive_float
 
 __all__ = ["FlowBatchNormalization", "autoregressive_forward", "autoregressive_inverse", "maf_bijector"]
 
@@ -157,10 +158,7 @@ class FlowBatchNormalization(keras.layers.Layer):
             raise ValueError(
                 f"Invalid value for argument `momentum`: expected a float in [0, 1). Received: momentum={momentum}"
             )
-        if not float(epsilon) > 0.0:
-            raise ValueError(
-                f"Invalid value for argument `epsilon`: expected a positive float. Received: epsilon={epsilon}"
-            )
+        positive_float("epsilon", epsilon)
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
 

@@ -8,6 +8,8 @@ from typing import Sequence
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_arch.validation import positive_float
+
 tfd = tfp.distributions
 
 __all__ = ["PRIORS", "build_prior", "has_closed_form_kl", "validate_prior"]
@@ -32,10 +34,7 @@ def validate_prior(
     """
     if prior not in PRIORS:
         raise ValueError(f"Invalid value for argument `prior`: expected one of {PRIORS}. Received: prior={prior!r}")
-    if not float(prior_scale) > 0.0:
-        raise ValueError(
-            f"Invalid value for argument `prior_scale`: expected a positive float. Received: prior_scale={prior_scale}"
-        )
+    positive_float("prior_scale", prior_scale)
     scales = tuple(DEFAULT_MIXTURE_SCALES if mixture_scales is None else mixture_scales)
     if len(scales) != 2 or not all(float(s) > 0.0 for s in scales):
         raise ValueError(

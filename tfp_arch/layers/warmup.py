@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
+from tfp_arch.validation import positive_int
 
 __all__ = ["KLWarmup"]
 
@@ -31,10 +32,7 @@ class KLWarmup(keras.callbacks.Callback):
 
     def __init__(self, epochs: int, final_weight: float | None = None, initial_weight: float = 0.0) -> None:
         super().__init__()
-        if not (isinstance(epochs, int) and epochs >= 1):
-            raise ValueError(
-                f"Invalid value for argument `epochs`: expected a positive integer. Received: epochs={epochs!r}"
-            )
+        positive_int("epochs", epochs)
         if final_weight is not None and not final_weight >= 0.0:
             raise ValueError(
                 "Invalid value for argument `final_weight`: expected a non-negative float or None. "
