@@ -8,7 +8,7 @@ training examples per second (epochs after the first, so tracing is not counted)
 second (median of 3 timed draws after a warm-up draw).
 
 Usage:
-    python benchmarks/maf_uci.py [--quick] [--epochs N] [--seeds N] [--max-train N]
+    python benchmarks/maf_uci.py [--quick] [--epochs N] [--seeds N] [--max-train N] [--datasets NAME ...] [--name NAME]
 
 Requirements: benchmarks/requirements-maf.txt (torch, zuko), only for this script. PyTorch gets
 `OMP_WAIT_POLICY=PASSIVE`: on a shared 2-core machine its spinning OpenMP threads otherwise slow
@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "uci"
-RESULTS = ROOT / "benchmarks" / "results" / "maf_uci.json"
+RESULTS = ROOT / "benchmarks" / "results"
 DATASETS = ("power-plant", "protein-tertiary-structure")
 THREADS = 2
 TRANSFORMS, HIDDEN, BATCH, LR = 5, [100, 100], 100, 1e-3
@@ -190,6 +190,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-train", type=int, default=None, help="subsample training rows (seeded)")
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    parser.add_argument("--name", default="maf_uci", help="result file benchmarks/results/NAME.json")
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.seeds, args.max_train = 2, 1, 3000
@@ -198,7 +200,7 @@ def main() -> None:
     tf.config.threading.set_intra_op_parallelism_threads(THREADS)
     tf.config.threading.set_inter_op_parallelism_threads(THREADS)
     runs, summary = [], {}
-    for name in DATASETS:
+    for name in args.datasets:
         x_train, x_test = load(name, args.max_train)
         summary[name] = {"dims": int(x_train.shape[1]), "n_train": len(x_train), "n_test": len(x_test)}
         per_peer: dict[str, list[dict[str, float]]] = {peer: [] for peer in PEERS}
@@ -226,7 +228,7 @@ def main() -> None:
     output = {
         "benchmark": "maf_uci",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "config": {"datasets": list(DATASETS), "split": 0, "epochs": args.epochs, "seeds": args.seeds,
+        "config": {"datasets": list(args.datasets), "split": 0, "epochs": args.epochs, "seeds": args.seeds,
                    "max_train": args.max_train, "transforms": TRANSFORMS, "hidden_units": HIDDEN,
                    "batch_size": BATCH, "learning_rate": LR, "samples_timed": SAMPLES, "threads": THREADS,
                    "order_between_transforms": "reversed", "quick": args.quick,
@@ -241,8 +243,8 @@ def main() -> None:
         "summary": summary,
         "runs": runs,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(_clean(output), indent=2) + "\n")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(_clean(output), indent=2) + "\n")
     print(json.dumps(_clean(summary), indent=2))
 
 
