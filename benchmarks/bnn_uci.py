@@ -38,6 +38,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
+from common import mean_and_stderr
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "uci"
@@ -284,12 +285,6 @@ def side_by_side_epoch_seconds(fits: dict) -> dict[str, float]:
     return {label: float(np.median(values)) for label, values in times.items()}
 
 
-def summarise(values: list[float]) -> dict[str, float]:
-    array = np.asarray(values, dtype=np.float64)
-    error = float(array.std(ddof=1) / np.sqrt(len(array))) if len(array) > 1 else float("nan")
-    return {"mean": float(array.mean()), "stderr": error, "n": int(len(array))}
-
-
 def run_dataset(name: str, splits: int | None) -> dict:
     settings = protocol(name)
     count = settings["n_splits"] if splits is None else min(splits, settings["n_splits"])
@@ -312,10 +307,10 @@ def run_dataset(name: str, splits: int | None) -> dict:
         print(name, split, {k: {m: round(v, 4) for m, v in row[k].items()} for k in MODELS}, flush=True)
     summary = {}
     for label in MODELS:
-        summary[label] = {metric: summarise([r[label][metric] for r in runs]) for metric in runs[0][label]}
+        summary[label] = {metric: mean_and_stderr([r[label][metric] for r in runs]) for metric in runs[0][label]}
 
     def ratio(metric: str, other: str) -> dict[str, float]:
-        return summarise([r["tfp_arch"][metric] / r[other][metric] for r in runs])
+        return mean_and_stderr([r["tfp_arch"][metric] / r[other][metric] for r in runs])
 
     ratios = {
         "epoch_time_vs_tf_keras": ratio("epoch_seconds", "tf_keras"),

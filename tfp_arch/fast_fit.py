@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from tfp_arch.seeding import resolve_seed
+
 __all__ = ["as_dataset", "is_array_like", "to_numpy_arrays"]
 
 
@@ -39,8 +41,7 @@ def _make(x: Any, y: Any, weight: Any, batch_size: int, shuffle: bool) -> tf.dat
     parts = (x,) if y is None and weight is None else (x, y) if weight is None else (x, y, weight)
     dataset = tf.data.Dataset.from_tensor_slices(parts if len(parts) > 1 else parts[0])
     if shuffle:
-        seed = int(np.random.randint(0, 2**31 - 1))
-        dataset = dataset.shuffle(_length(x), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(_length(x), seed=resolve_seed(None), reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

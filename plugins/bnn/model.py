@@ -13,6 +13,7 @@ from tfp_arch.architecture import Architecture
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.layers.dense_variational import DenseVariational, inverse_softplus
 from tfp_arch.layers.kl_weight import set_kl_weight
+from tfp_arch.seeding import resolve_seed
 from tfp_arch.validation import positive_float, positive_int
 from tfp_arch_plugins.bnn.activations import get_activation
 from tfp_arch_plugins.bnn.likelihoods import gaussian_nll, output_units, validate_likelihood
@@ -24,8 +25,7 @@ __all__ = ["BayesianMLP"]
 
 
 def _seed_pair(seed: int | None) -> tf.Tensor:
-    value = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
-    return tf.constant([value, 0], tf.int64)
+    return tf.constant([resolve_seed(seed), 0], tf.int64)
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")

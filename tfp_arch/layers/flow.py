@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
@@ -18,6 +17,7 @@ from tfp_arch.layers.maf import (
     autoregressive_inverse,
     maf_bijector,
 )
+from tfp_arch.seeding import resolve_seed
 from tfp_arch.validation import positive_int
 
 __all__ = ["MaskedAutoregressiveFlow"]
@@ -233,8 +233,7 @@ class MaskedAutoregressiveFlow(keras.layers.Layer):
             context = tf.convert_to_tensor(context, dtype=self.compute_dtype)
             if context.shape.rank == 1:
                 context = tf.broadcast_to(context, [n, self.context_size])
-        seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
-        seed_tensor = tf.constant([seed, 0], dtype=tf.int32)
+        seed_tensor = tf.constant([resolve_seed(seed), 0], dtype=tf.int32)
         if not tf.executing_eagerly():
             return self._sample_graph(tf.constant(n, tf.int32), seed_tensor, context)
         if self._sample_fn is None:
