@@ -11,7 +11,6 @@ from tfp_arch.layers.latent import (
     gaussian_distribution,
     gaussian_scale,
     scale_params_size,
-    standard_normal,
 )
 from tfp_arch.layers.made import DEFAULT_LOG_SCALE_BOUND, MADE, autoregressive_degrees, autoregressive_masks, soft_clip
 from tfp_arch.layers.maf import (
@@ -20,6 +19,7 @@ from tfp_arch.layers.maf import (
     autoregressive_inverse,
     maf_bijector,
 )
+from tfp_arch.layers.noise import random_signs, standard_normal
 from tfp_arch.layers.priors import PRIORS
 from tfp_arch.layers.warmup import KLWarmup
 
@@ -43,6 +43,7 @@ __all__ = [
     "gaussian_distribution",
     "gaussian_scale",
     "maf_bijector",
+    "random_signs",
     "scale_params_size",
     "set_kl_weight",
     "soft_clip",

@@ -10,6 +10,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_arch.layers.estimators import PACKED_ESTIMATORS, validate_estimator
+from tfp_arch.layers.noise import standard_normal
 from tfp_arch.layers.priors import build_prior, validate_prior
 from tfp_arch.validation import non_negative_float, positive_float, positive_int
 
@@ -247,7 +248,7 @@ class DenseVariational(keras.layers.Layer):
         prior, _ = self.priors()
         posterior = tfd.Normal(loc, scale)
         if sample is None:
-            noise = keras.random.normal((self.kl_samples, *loc.shape), dtype=loc.dtype, seed=self.seed_generator)
+            noise = standard_normal((self.kl_samples, *loc.shape), loc.dtype, self.seed_generator)
             sample = loc + scale * noise
             return tf.reduce_sum(posterior.log_prob(sample) - prior.log_prob(sample)) / self.kl_samples
         return tf.reduce_sum(posterior.log_prob(sample) - prior.log_prob(sample))

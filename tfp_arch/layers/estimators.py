@@ -19,10 +19,12 @@ the training step short. The functions with separate kernel and bias are thin wr
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import keras
 import tensorflow as tf
+
+from tfp_arch.layers.noise import random_signs, standard_normal
 
 __all__ = [
     "ESTIMATORS",
@@ -63,15 +65,6 @@ def append_ones(x: tf.Tensor) -> tf.Tensor:
     return tf.pad(x, [[0, 0]] * (rank - 1) + [[0, 1]], constant_values=1.0)
 
 
-def _normal(shape: Any, dtype: tf.DType, seed: keras.random.SeedGenerator) -> tf.Tensor:
-    return keras.random.normal(shape, dtype=dtype, seed=seed)
-
-
-def _signs(shape: Any, dtype: tf.DType, seed: keras.random.SeedGenerator) -> tf.Tensor:
-    uniform = keras.random.uniform(shape, dtype=dtype, seed=seed)
-    return tf.where(uniform < 0.5, tf.constant(-1.0, dtype), tf.constant(1.0, dtype))
-
-
 def _inputs(x: tf.Tensor, loc: tf.Tensor, use_bias: bool) -> tf.Tensor:
     x = tf.convert_to_tensor(x, loc.dtype)
     return append_ones(x) if use_bias else x
@@ -91,7 +84,7 @@ def packed_reparameterization(
     Returns:
         The pre-activation output and the packed weights that were sampled.
     """
-    weights = loc + scale * _normal(tf.shape(loc), loc.dtype, seed)
+    weights = loc + scale * standard_normal(tf.shape(loc), loc.dtype, seed)
     return tf.matmul(_inputs(x, loc, use_bias), weights), weights
 
 
@@ -107,7 +100,7 @@ def packed_local_reparameterization(
     variance = tf.matmul(tf.square(x), tf.square(scale))
     if not use_bias:
         variance = variance + 1e-30
-    return mean + tf.sqrt(variance) * _normal(tf.shape(mean), mean.dtype, seed), None
+    return mean + tf.sqrt(variance) * standard_normal(tf.shape(mean), mean.dtype, seed), None
 
 
 def packed_flipout(
@@ -119,10 +112,10 @@ def packed_flipout(
     a draw from the posterior usable for a Monte Carlo KL estimate.
     """
     x = _inputs(x, loc, use_bias)
-    perturbation = scale * _normal(tf.shape(loc), loc.dtype, seed)
+    perturbation = scale * standard_normal(tf.shape(loc), loc.dtype, seed)
     outputs = tf.matmul(x, loc)
-    sign_in = _signs(tf.shape(x), x.dtype, seed)
-    sign_out = _signs(tf.shape(outputs), outputs.dtype, seed)
+    sign_in = random_signs(tf.shape(x), x.dtype, seed)
+    sign_out = random_signs(tf.shape(outputs), outputs.dtype, seed)
     return outputs + tf.matmul(x * sign_in, perturbation) * sign_out, loc + perturbation
 
 

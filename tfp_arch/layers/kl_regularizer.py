@@ -8,7 +8,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.latent import check_distribution, gaussian_distribution, gaussian_scale, standard_normal
+from tfp_arch.layers.latent import check_distribution, gaussian_distribution, gaussian_scale
+from tfp_arch.layers.noise import standard_normal
 from tfp_arch.validation import non_negative_float, one_of, positive_float, positive_int
 
 __all__ = ["KL_METHODS", "PRIORS", "KLDivergenceRegularizer"]

@@ -9,13 +9,14 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_arch.layers.noise import standard_normal
+
 __all__ = [
     "GAUSSIAN_DISTRIBUTIONS",
     "GaussianLatent",
     "gaussian_distribution",
     "gaussian_scale",
     "scale_params_size",
-    "standard_normal",
 ]
 
 tfd = tfp.distributions
@@ -88,27 +89,6 @@ def _tril_layout(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     flat = np.arange(size)
     index = np.concatenate([flat[d:], flat[::-1]]).reshape(d, d)
     return index, np.tril(np.ones((d, d))), np.eye(d, dtype=bool)
-
-
-def standard_normal(shape: Any, dtype: Any, seed_generator: keras.random.SeedGenerator) -> tf.Tensor:
-    """Draws of N(0, 1) from TensorFlow's counter-based Philox generator, seeded by a Keras `SeedGenerator`.
-
-    The same distribution as `keras.random.normal`, with the algorithm named explicitly: under XLA on
-    CPU, TensorFlow's default algorithm costs about 2 ms for 5,000 draws (as much as the rest of a
-    small VAE's training step), Philox about 0.1 ms.
-
-    Args:
-        shape: shape of the draw (a list or an integer tensor).
-        dtype: floating dtype of the draw.
-        seed_generator: the layer's `keras.random.SeedGenerator`, advanced once per call.
-
-    Returns:
-        A tensor of independent standard normal values.
-    """
-    seed = seed_generator.next()
-    if seed.dtype != tf.int32:
-        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
-    return tf.random.stateless_normal(shape, seed=seed, dtype=dtype, alg="philox")
 
 
 def gaussian_distribution(
