@@ -1,7 +1,8 @@
 """Seconds per epoch of `Architecture.fit`'s default feeding against Keras' plain array path.
 
-The same architecture and data are trained three ways, interleaved, in one run:
+The same architecture and data are trained four ways, interleaved, in one run:
   - default: `model.fit(x, y)` as a user gets it (tf.data pipeline, steps_per_execution from compile);
+  - default + XLA: the same, compiled with `jit_compile=True`;
   - tf.data only: the same pipeline with steps_per_execution=1;
   - keras arrays: `keras.Model.fit` on NumPy arrays with steps_per_execution=1 (Keras' generic path).
 
@@ -43,13 +44,18 @@ def main() -> None:
     cls = tfp_arch.get(args.architecture)
     dataset = prepare_data(cls, args.data)
     x, y = dataset.x_train, dataset.y_train
-    variants = {"default": (None, False), "tf.data only": (1, False), "keras arrays": (1, True)}
+    variants = {
+        "default": ({}, False),
+        "default + XLA": ({"jit_compile": True}, False),
+        "tf.data only": ({"steps_per_execution": 1}, False),
+        "keras arrays": ({"steps_per_execution": 1}, True),
+    }
     times = {name: [] for name in variants}
     for _ in range(args.repeats):
-        for name, (steps, plain) in variants.items():
+        for name, (compile_kwargs, plain) in variants.items():
             keras.utils.set_random_seed(0)
             model = cls(**cls.hyperparameters_for(dataset))
-            model.compile(**({} if steps is None else {"steps_per_execution": steps}))
+            model.compile(**compile_kwargs)
             model.adapt(x, y)
             times[name].append(_seconds_per_epoch(model, x, y, args.epochs, args.batch_size, plain))
     medians = {name: statistics.median(values) for name, values in times.items()}
