@@ -7,8 +7,16 @@ and 2 CPU threads. Reported per run: test log-likelihood (nats per example, stan
 training examples per second (epochs after the first, so tracing is not counted) and samples per
 second (median of 3 timed draws after a warm-up draw).
 
+Garbage is collected before each run, outside the timings: a Keras model left from the previous run
+and collected during the next run's training cost that epoch about 2.5 s here.
+
+TFP on tf_keras runs twice: fed like tfp_arch (a shuffled tf.data pipeline, 32 steps per execution;
+`tfp_tf_keras`) and as `tfb.AutoregressiveNetwork`'s docstring trains it (NumPy arrays, default
+compile; `tfp_tf_keras_documented`).
+
 Usage:
-    python benchmarks/maf_uci.py [--quick] [--epochs N] [--seeds N] [--max-train N] [--datasets NAME ...] [--name NAME]
+    python benchmarks/maf_uci.py [--quick] [--epochs N] [--seeds N] [--max-train N] [--datasets NAME ...]
+                                 [--peers NAME ...] [--name NAME]
 
 Requirements: benchmarks/requirements-maf.txt (torch, zuko), only for this script. PyTorch gets
 `OMP_WAIT_POLICY=PASSIVE`: on a shared 2-core machine its spinning OpenMP threads otherwise slow
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import json
 import os
 import platform
@@ -85,7 +94,7 @@ def run_tfp_arch(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
             "samples_per_s": sample_rate}
 
 
-def run_tf_keras(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
+def _run_tf_keras(x_train, x_test, epochs: int, seed: int, documented: bool) -> dict[str, float]:
     import tensorflow as tf
     import tensorflow_probability as tfp
     import tf_keras
@@ -104,12 +113,17 @@ def run_tf_keras(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
     )
     inputs = tf_keras.layers.Input(shape=(dims,), dtype=tf.float32)
     model = tf_keras.Model(inputs, distribution.log_prob(inputs))
-    model.compile(optimizer=tf_keras.optimizers.Adam(LR), loss=lambda _, log_prob: -log_prob,
-                  steps_per_execution=32)
     timer = _KerasEpochTimer(tf_keras.callbacks.Callback)
-    dataset = (tf.data.Dataset.from_tensor_slices((x_train, np.zeros((len(x_train), 0), "float32")))
-               .shuffle(len(x_train), seed=seed).batch(BATCH).prefetch(tf.data.AUTOTUNE))
-    model.fit(dataset, epochs=epochs, verbose=0, callbacks=[timer.callback])
+    empty = np.zeros((len(x_train), 0), "float32")
+    if documented:
+        model.compile(optimizer=tf_keras.optimizers.Adam(LR), loss=lambda _, log_prob: -log_prob)
+        model.fit(x_train, empty, batch_size=BATCH, epochs=epochs, shuffle=True, verbose=0, callbacks=[timer.callback])
+    else:
+        model.compile(optimizer=tf_keras.optimizers.Adam(LR), loss=lambda _, log_prob: -log_prob,
+                      steps_per_execution=32)
+        dataset = (tf.data.Dataset.from_tensor_slices((x_train, empty))
+                   .shuffle(len(x_train), seed=seed).batch(BATCH).prefetch(tf.data.AUTOTUNE))
+        model.fit(dataset, epochs=epochs, verbose=0, callbacks=[timer.callback])
     log_prob = tf.function(distribution.log_prob)
     log_likelihood = float(np.mean(np.concatenate(
         [log_prob(x_test[i:i + 4096]).numpy() for i in range(0, len(x_test), 4096)])))
@@ -117,6 +131,16 @@ def run_tf_keras(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
     sample_rate = _sample_rate(lambda: sample().numpy())
     return {"test_log_likelihood": log_likelihood, "train_examples_per_s": _epoch_rate(timer.times, len(x_train)),
             "samples_per_s": sample_rate}
+
+
+def run_tf_keras(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
+    """TFP on tf_keras, fed like tfp_arch: a shuffled tf.data pipeline and 32 steps per execution."""
+    return _run_tf_keras(x_train, x_test, epochs, seed, documented=False)
+
+
+def run_tf_keras_documented(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
+    """TFP on tf_keras as `tfb.AutoregressiveNetwork`'s docstring trains it: NumPy arrays, default compile."""
+    return _run_tf_keras(x_train, x_test, epochs, seed, documented=True)
 
 
 def run_zuko(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
@@ -161,7 +185,8 @@ class _KerasEpochTimer:
         self.callback = Callback()
 
 
-PEERS = {"tfp_arch": run_tfp_arch, "tfp_tf_keras": run_tf_keras, "zuko": run_zuko}
+PEERS = {"tfp_arch": run_tfp_arch, "tfp_tf_keras": run_tf_keras,
+         "tfp_tf_keras_documented": run_tf_keras_documented, "zuko": run_zuko}
 
 
 def _clean(value):
@@ -192,6 +217,8 @@ def main() -> None:
     parser.add_argument("--max-train", type=int, default=None, help="subsample training rows (seeded)")
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
     parser.add_argument("--name", default="maf_uci", help="result file benchmarks/results/NAME.json")
+    parser.add_argument("--peers", nargs="+", choices=[peer for peer in PEERS if peer != "tfp_arch"],
+                        default=[peer for peer in PEERS if peer != "tfp_arch"], help="references to run")
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.seeds, args.max_train = 2, 1, 3000
@@ -203,10 +230,12 @@ def main() -> None:
     for name in args.datasets:
         x_train, x_test = load(name, args.max_train)
         summary[name] = {"dims": int(x_train.shape[1]), "n_train": len(x_train), "n_test": len(x_test)}
-        per_peer: dict[str, list[dict[str, float]]] = {peer: [] for peer in PEERS}
+        peers = ["tfp_arch", *args.peers]
+        per_peer: dict[str, list[dict[str, float]]] = {peer: [] for peer in peers}
         for seed in range(args.seeds):
-            for peer, run in PEERS.items():
-                result = run(x_train, x_test, args.epochs, seed)
+            for peer in peers:
+                gc.collect()
+                result = PEERS[peer](x_train, x_test, args.epochs, seed)
                 result.update(dataset=name, implementation=peer, seed=seed)
                 runs.append(result)
                 per_peer[peer].append(result)
@@ -217,29 +246,30 @@ def main() -> None:
         ours = summary[name]["tfp_arch"]
         summary[name]["ratios"] = {
             f"{key}_vs_{peer}": ours[key]["mean"] / summary[name][peer][key]["mean"]
-            for peer in ("tfp_tf_keras", "zuko") for key in ("train_examples_per_s", "samples_per_s")
+            for peer in args.peers for key in ("train_examples_per_s", "samples_per_s")
         }
         summary[name]["log_likelihood_difference"] = {
             f"vs_{peer}": ours["test_log_likelihood"]["mean"] - summary[name][peer]["test_log_likelihood"]["mean"]
-            for peer in ("tfp_tf_keras", "zuko")
+            for peer in args.peers
         }
-    import torch
-
+    torch = __import__("torch") if "zuko" in args.peers else None
     output = {
         "benchmark": "maf_uci",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "config": {"datasets": list(args.datasets), "split": 0, "epochs": args.epochs, "seeds": args.seeds,
+        "config": {"datasets": list(args.datasets), "peers": list(args.peers), "split": 0, "epochs": args.epochs, "seeds": args.seeds,
                    "max_train": args.max_train, "transforms": TRANSFORMS, "hidden_units": HIDDEN,
                    "batch_size": BATCH, "learning_rate": LR, "samples_timed": SAMPLES, "threads": THREADS,
                    "order_between_transforms": "reversed", "quick": args.quick,
                    "compilation": "tfp_arch: plugin defaults (jit_compile=True, steps_per_execution=32); "
-                                  "tf_keras: tf_keras defaults (no XLA), steps_per_execution=32; zuko: eager",
+                                  "tfp_tf_keras: tf_keras defaults (no XLA), tf.data and steps_per_execution=32; "
+                                  "tfp_tf_keras_documented: NumPy arrays and default compile, as TFP's "
+                                  "AutoregressiveNetwork docstring; zuko: eager",
                    "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
                    "sample_rate": f"{SAMPLES} samples per draw, median of {SAMPLE_REPEATS} draws after a warm-up",
                    "log_likelihood_space": "standardised on the training part (nats per example)",
                    "train_rate": "examples/s over epochs 2..E (epoch 1 includes tracing)"},
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
-                    "python": platform.python_version(), "tensorflow": tf.__version__, "torch": torch.__version__},
+                    "python": platform.python_version(), "tensorflow": tf.__version__, "torch": torch.__version__ if torch else None},
         "summary": summary,
         "runs": runs,
     }
