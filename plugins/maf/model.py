@@ -170,9 +170,11 @@ class MaskedAutoregressiveFlowModel(Architecture):
     def default_compile_kwargs(self) -> dict[str, Any]:
         """The base defaults, with XLA (`jit_compile=True`) on a single device.
 
-        The training step is one MADE pass per transform and compiles well with XLA (about 1.5x
-        faster per epoch on CPU); under a multi-replica strategy XLA is left off, as TensorFlow
-        2.21 fails there on logical CPU devices.
+        XLA fuses the step's elementwise work (the MADE passes, the log-determinants and Adam's
+        updates) into a few kernels, which matters most on accelerators. On a 2-core CPU it trains
+        at about the rate of the graph without XLA and compiles once per batch shape (about 1 s
+        each). Under a multi-replica strategy XLA is left off, as TensorFlow 2.21 fails there on
+        logical CPU devices.
         """
         kwargs = super().default_compile_kwargs()
         if self.distribute_strategy.num_replicas_in_sync == 1:
