@@ -7,8 +7,9 @@ and 2 CPU threads. Reported per run: test log-likelihood (nats per example, stan
 training examples per second (epochs after the first, so tracing is not counted) and samples per
 second (median of 3 timed draws after a warm-up draw).
 
-Garbage is collected before each run, outside the timings: a Keras model left from the previous run
-and collected during the next run's training cost that epoch about 2.5 s here.
+Garbage is collected before each run, outside the timings, so that no run pays for the last one's.
+Training rates are means over epochs 2..E, so an occasional stall inside `fit` (2-5 s, seen in about
+one epoch in 50-100 with XLA on this machine) counts against the run it hits.
 
 TFP on tf_keras runs twice: fed like tfp_arch (a shuffled tf.data pipeline, 32 steps per execution;
 `tfp_tf_keras`) and as `tfb.AutoregressiveNetwork`'s docstring trains it (NumPy arrays, default
