@@ -261,7 +261,7 @@ def main() -> None:
                    "max_train": args.max_train, "transforms": TRANSFORMS, "hidden_units": HIDDEN,
                    "batch_size": BATCH, "learning_rate": LR, "samples_timed": SAMPLES, "threads": THREADS,
                    "order_between_transforms": "reversed", "quick": args.quick,
-                   "compilation": "tfp_arch: plugin defaults (jit_compile=True, steps_per_execution=32); "
+                   "compilation": "tfp_arch: plugin defaults (XLA on a single GPU only, steps_per_execution=32); "
                                   "tfp_tf_keras: tf_keras defaults (no XLA), tf.data and steps_per_execution=32; "
                                   "tfp_tf_keras_documented: NumPy arrays and default compile, as TFP's "
                                   "AutoregressiveNetwork docstring; zuko: eager",

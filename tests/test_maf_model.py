@@ -147,3 +147,9 @@ def test_plots_are_written(tmp_path):
     wide.fit(np.random.default_rng(0).normal(size=(300, 5)).astype("float32"), epochs=1, verbose=0)
     path = wide.plot(str(tmp_path / "pairs.png"))
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_xla_is_on_by_default_only_with_a_gpu():
+    model = MaskedAutoregressiveFlowModel(num_transforms=1, hidden_units=[4])
+    model.compile()
+    assert model.jit_compile == bool(tf.config.list_physical_devices("GPU"))

@@ -168,16 +168,17 @@ class MaskedAutoregressiveFlowModel(Architecture):
         return super().predict_step(self._repack(data))
 
     def default_compile_kwargs(self) -> dict[str, Any]:
-        """The base defaults, with XLA (`jit_compile=True`) on a single device.
+        """The base defaults, with XLA (`jit_compile=True`) on a single GPU.
 
         XLA fuses the step's elementwise work (the MADE passes, the log-determinants and Adam's
-        updates) into a few kernels, which matters most on accelerators. On a 2-core CPU it trains
-        at about the rate of the graph without XLA and compiles once per batch shape (about 1 s
-        each). Under a multi-replica strategy XLA is left off, as TensorFlow 2.21 fails there on
-        logical CPU devices.
+        updates) into a few kernels, which saves kernel launches on an accelerator. On CPU it is
+        left off: there it trained no faster than the graph without XLA (paired runs on power-plant,
+        batch 100, on 2 cores), compiled once per batch shape (about 1 s each), and stalled for
+        2-5 s in about one epoch in 50-100, which never happened without it. Under a multi-replica
+        strategy XLA is left off too, as TensorFlow 2.21 fails there on logical CPU devices.
         """
         kwargs = super().default_compile_kwargs()
-        if self.distribute_strategy.num_replicas_in_sync == 1:
+        if self.distribute_strategy.num_replicas_in_sync == 1 and tf.config.list_physical_devices("GPU"):
             kwargs["jit_compile"] = True
         return kwargs
 
