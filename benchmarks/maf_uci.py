@@ -116,12 +116,11 @@ def _run_tf_keras(x_train, x_test, epochs: int, seed: int, documented: bool) -> 
     model = tf_keras.Model(inputs, distribution.log_prob(inputs))
     timer = _KerasEpochTimer(tf_keras.callbacks.Callback)
     empty = np.zeros((len(x_train), 0), "float32")
+    model.compile(optimizer=tf_keras.optimizers.Adam(LR), loss=lambda _, log_prob: -log_prob,
+                  **({} if documented else {"steps_per_execution": 32}))
     if documented:
-        model.compile(optimizer=tf_keras.optimizers.Adam(LR), loss=lambda _, log_prob: -log_prob)
         model.fit(x_train, empty, batch_size=BATCH, epochs=epochs, shuffle=True, verbose=0, callbacks=[timer.callback])
     else:
-        model.compile(optimizer=tf_keras.optimizers.Adam(LR), loss=lambda _, log_prob: -log_prob,
-                      steps_per_execution=32)
         dataset = (tf.data.Dataset.from_tensor_slices((x_train, empty))
                    .shuffle(len(x_train), seed=seed).batch(BATCH).prefetch(tf.data.AUTOTUNE))
         model.fit(dataset, epochs=epochs, verbose=0, callbacks=[timer.callback])
@@ -188,6 +187,7 @@ class _KerasEpochTimer:
 
 PEERS = {"tfp_arch": run_tfp_arch, "tfp_tf_keras": run_tf_keras,
          "tfp_tf_keras_documented": run_tf_keras_documented, "zuko": run_zuko}
+REFERENCES = [peer for peer in PEERS if peer != "tfp_arch"]
 
 
 def _clean(value):
@@ -218,8 +218,7 @@ def main() -> None:
     parser.add_argument("--max-train", type=int, default=None, help="subsample training rows (seeded)")
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
     parser.add_argument("--name", default="maf_uci", help="result file benchmarks/results/NAME.json")
-    parser.add_argument("--peers", nargs="+", choices=[peer for peer in PEERS if peer != "tfp_arch"],
-                        default=[peer for peer in PEERS if peer != "tfp_arch"], help="references to run")
+    parser.add_argument("--peers", nargs="+", choices=REFERENCES, default=REFERENCES, help="references to run")
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.seeds, args.max_train = 2, 1, 3000
