@@ -24,7 +24,7 @@ def gap() -> Dataset:
 @pytest.fixture(scope="module")
 def trained(gap: Dataset) -> BayesianMLP:
     keras.utils.set_random_seed(0)
-    model = BayesianMLP(hidden_units=[16], seed=0)
+    model = BayesianMLP(hidden_units=[16], likelihood="gaussian", seed=0)
     model.fit(gap.x_train, gap.y_train, epochs=5, verbose=0)
     return model
 
@@ -151,9 +151,10 @@ def test_plot_writes_a_png_of_the_bands(tmp_path, trained: BayesianMLP, gap: Dat
 
 
 def test_hyperparameters_for_the_embedded_data(gap: Dataset) -> None:
-    assert BayesianMLP.hyperparameters_for(gap) == {"likelihood": "heteroscedastic", "activation": "gaussian_bump"}
+    assert BayesianMLP.hyperparameters_for(gap) == {"likelihood": "heteroscedastic"}
+    assert gap.suggested_hyperparameters["bnn"]["activation"] == "gaussian_bump"
     assert BayesianMLP.name == "bnn" and BayesianMLP.default_data == "synthetic:gap_regression"
-    assert BayesianMLP().hidden_units == [50] and BayesianMLP().likelihood == "gaussian"
+    assert BayesianMLP().hidden_units == [50] and BayesianMLP().likelihood == "heteroscedastic"
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,8 @@ def gap() -> Dataset:
 
 def _train(dataset: Dataset, **overrides: object) -> BayesianMLP:
     keras.utils.set_random_seed(0)
-    model = BayesianMLP(**{**BayesianMLP.hyperparameters_for(dataset), **overrides})
+    suggested = dataset.suggested_hyperparameters["bnn"]
+    model = BayesianMLP(**{**BayesianMLP.hyperparameters_for(dataset), **suggested, **overrides})
     model.compile()
     model.fit(dataset.x_train, dataset.y_train, epochs=BayesianMLP.default_epochs, verbose=0)
     return model
@@ -44,10 +45,10 @@ def demo(gap: Dataset) -> BayesianMLP:
     return _train(gap)
 
 
-def test_demo_configuration_is_specific_to_the_gap_data(gap: Dataset) -> None:
-    assert BayesianMLP.hyperparameters_for(gap) == {"likelihood": "heteroscedastic", "activation": "gaussian_bump"}
-    other = Dataset("uci:wine", gap.x_train, gap.x_test, gap.y_train, gap.y_test, kind="regression")
-    assert "activation" not in BayesianMLP.hyperparameters_for(other)
+def test_demo_configuration_travels_with_the_gap_data_not_its_name(gap: Dataset) -> None:
+    assert gap.suggested_hyperparameters == {"bnn": {"likelihood": "heteroscedastic", "activation": "gaussian_bump"}}
+    renamed = Dataset("synthetic:gap_regression", gap.x_train, gap.x_test, gap.y_train, gap.y_test, kind="regression")
+    assert BayesianMLP.hyperparameters_for(renamed) == BayesianMLP.hyperparameters_for(gap) == {"likelihood": "heteroscedastic"}
     assert BayesianMLP().activation == "relu" and BayesianMLP().hidden_units == [50]
 
 

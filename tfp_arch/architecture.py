@@ -10,6 +10,8 @@ import tensorflow as tf
 
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import as_dataset, is_array_like, to_numpy_arrays
+from tfp_arch.schedules import BudgetCosineDecay
+from tfp_arch.validation import positive_float
 
 __all__ = ["Architecture"]
 
@@ -69,11 +71,23 @@ class Architecture(keras.Model):
     default_epochs: ClassVar[int] = 10
     default_batch_size: ClassVar[int] = 32
     default_learning_rate: ClassVar[float] = 1e-3
+    decay_learning_rate: ClassVar[bool] = False
     default_steps_per_execution: ClassVar[int] = 32
     can_sample: ClassVar[bool] = False
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, learning_rate: float | None = None, optimizer: str = "adam", **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if learning_rate is not None:
+            learning_rate = positive_float("learning_rate", learning_rate)
+        try:
+            keras.optimizers.get(optimizer)
+        except (ValueError, TypeError):
+            raise ValueError(
+                "Invalid value for argument `optimizer`: expected the name of a Keras optimizer "
+                f"(adam, adamw, sgd, rmsprop, ...). Received: optimizer={optimizer!r}"
+            ) from None
+        self.learning_rate = learning_rate
+        self.optimizer_name = optimizer
         self._adapted = self.add_weight(
             shape=(), initializer="zeros", trainable=False, dtype="float32", name="adapted"
         )
@@ -114,13 +128,18 @@ class Architecture(keras.Model):
     def default_compile_kwargs(self) -> dict[str, Any]:
         """The arguments `compile()` uses when it is called without them.
 
-        Adam at `default_learning_rate`, and `default_steps_per_execution` steps per call of the
-        compiled training function; 1 when the model was built under a multi-replica
-        `tf.distribute` strategy, where TensorFlow 2.21 fails with more than one.
+        The optimiser named by the `optimizer` hyperparameter (Adam by default) at `learning_rate`
+        (default: the class's `default_learning_rate`). Where the class sets
+        `decay_learning_rate`, that rate is the peak of a `BudgetCosineDecay`, which `fit` spreads
+        over the steps it runs. `default_steps_per_execution` steps run per call of the compiled
+        training function; 1 when the model was built under a multi-replica `tf.distribute`
+        strategy, where TensorFlow 2.21 fails with more than one.
         """
         replicated = self.distribute_strategy.num_replicas_in_sync > 1
+        rate = self.learning_rate or self.default_learning_rate
+        schedule = BudgetCosineDecay(rate) if self.decay_learning_rate else rate
         return {
-            "optimizer": keras.optimizers.Adam(learning_rate=self.default_learning_rate),
+            "optimizer": keras.optimizers.get({"class_name": self.optimizer_name, "config": {"learning_rate": schedule}}),
             "steps_per_execution": 1 if replicated else self.default_steps_per_execution,
         }
 
@@ -161,10 +180,27 @@ class Architecture(keras.Model):
             if not self.is_adapted:
                 self.adapt(x_np, y_np)
             dataset, kwargs = as_dataset(x_np, y_np, batch_size, kwargs)
+            self._plan_learning_rate(dataset, kwargs)
             return super().fit(dataset, shuffle=False, **kwargs)
         if isinstance(x, tf.data.Dataset) and not self.is_adapted:
             self.adapt(*_materialise(x))
+        if isinstance(x, tf.data.Dataset):
+            self._plan_learning_rate(x, kwargs)
         return super().fit(x, y, batch_size=batch_size if x is None else None, **kwargs)
+
+    def _plan_learning_rate(self, dataset: tf.data.Dataset, fit_kwargs: dict[str, Any]) -> None:
+        """Spread a `BudgetCosineDecay` over the optimiser steps of this `fit` (when they are known)."""
+        schedule = getattr(self.optimizer, "_learning_rate", None)
+        if not isinstance(schedule, BudgetCosineDecay):
+            return
+        steps = fit_kwargs.get("steps_per_epoch") or int(dataset.cardinality())
+        if steps < 1:
+            return
+        epochs = fit_kwargs.get("epochs", 1) - fit_kwargs.get("initial_epoch", 0)
+        schedule.plan(int(keras.ops.convert_to_numpy(self.optimizer.iterations)), steps * epochs)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "learning_rate": self.learning_rate, "optimizer": self.optimizer_name}
 
     def _check_targets(self, y: Any) -> None:
         if self.is_supervised and y is None:

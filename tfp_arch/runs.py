@@ -46,10 +46,13 @@ class Run:
 
 
 def hyperparameter_names(cls: type[Architecture]) -> list[str]:
-    """The constructor arguments of an architecture (its hyperparameters)."""
-    parameters = inspect.signature(cls.__init__).parameters.values()
+    """The constructor arguments of an architecture (its hyperparameters), the base class's included."""
     kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return [p.name for p in parameters if p.name != "self" and p.kind in kinds]
+    names: list[str] = []
+    for klass in (cls, Architecture):
+        parameters = inspect.signature(klass.__init__).parameters.values()
+        names += [p.name for p in parameters if p.name != "self" and p.kind in kinds and p.name not in names]
+    return names
 
 
 def prepare_data(cls: type[Architecture], spec: str | None) -> Dataset:
@@ -132,7 +135,8 @@ def train(
         raise FileExistsError(f"output folder {target} already exists; choose another --output")
     dataset = prepare_data(cls, data)
     keras.utils.set_random_seed(seed)
-    arguments = {**cls.hyperparameters_for(dataset), **hyperparameters}
+    suggested = dataset.suggested_hyperparameters.get(cls.name, {})
+    arguments = {**cls.hyperparameters_for(dataset), **suggested, **hyperparameters}
     model = cls(**arguments)
     model.compile()
     epochs = epochs or cls.default_epochs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,10 @@ class Dataset:
         target_name: name of the target column, when known.
         labels_train: class labels kept for plots of unsupervised models (not used in training).
         labels_test: the same for the test part.
+        suggested_hyperparameters: per architecture name, constructor arguments that suit these
+            data in particular (a demo's settings travel with the demo's data, not with the model).
+            `tfp_arch.runs.train` applies them between the architecture's data-derived arguments
+            and the user's own.
     """
 
     name: str
@@ -36,6 +41,7 @@ class Dataset:
     target_name: str | None = None
     labels_train: np.ndarray | None = None
     labels_test: np.ndarray | None = None
+    suggested_hyperparameters: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def supervised(self) -> bool:

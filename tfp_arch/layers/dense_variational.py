@@ -35,7 +35,8 @@ class DenseVariational(keras.layers.Layer):
     example (mean negative log-likelihood of the batch + KL / n).
 
     Kernel and bias live in one variable, `posterior` `(2, d_in + 1, units)` (means, then
-    unconstrained scales; the bias is the last row), and a training step works on it whole: the
+    unconstrained scales divided by `scale_learning_rate_ratio`; the bias is the last row), and a
+    training step works on it whole: the
     inputs get a column of ones, so one matmul gives kernel and bias together, and the closed-form
     KL is one reduction over all weights. This keeps the step to a few dozen ops per layer.
 
@@ -62,7 +63,22 @@ class DenseVariational(keras.layers.Layer):
         prior_mixture_scales: the two standard deviations of `"scale_mixture"` (default `[1, e^-6]`).
         prior_mixture_weight: weight of the first component of `"scale_mixture"`.
         estimator: `"reparameterization"`, `"local_reparameterization"` or `"flipout"`.
-        posterior_scale_init: initial posterior standard deviation of every weight.
+        posterior_scale_init: initial posterior standard deviation of every weight. Small enough
+            that training starts near a deterministic network, large enough that the scales reach
+            their optimum in a short run: Adam moves `rho` by about its learning rate per step, so
+            from `s0` a scale needs about `ln(s* / s0) / learning_rate` steps to reach its optimum
+            `s*`. With the default 0.02 and Keras' default Adam, the scales of a Bayesian linear
+            regression reach the closed-form mean-field optimum (0.05) within 5% in 4,000 steps
+            (`tests/test_bnn_linear_regression.py`); from 1e-3 they are still 30% short. With
+            1e-3, a one-hidden-layer network's epistemic spread after 1,000 steps was 0.09 of a
+            long run's (collapsed); with 0.02 it was 1.1.
+        scale_learning_rate_ratio: how fast the posterior scales learn relative to the means. The
+            unconstrained scales are stored divided by this ratio, and Adam-like optimisers move a
+            variable by about the learning rate per step whatever its gradient's size, so the
+            scales move this many times as far per step as the means. Below 1, a run can use a
+            learning rate at which the means fit quickly while the scales, whose gradients are
+            noisier and pulled by the KL towards the prior, settle smoothly. 1 (the default) is
+            the plain parameterisation.
         kernel_initializer: initialiser of the posterior means of the kernel.
         kl_weight: a non-negative float, or None for the automatic `1 / n`.
         kl_samples: Monte Carlo samples of the KL when it has no closed form (scale mixture).
@@ -86,7 +102,8 @@ class DenseVariational(keras.layers.Layer):
         prior_mixture_scales: Sequence[float] | None = None,
         prior_mixture_weight: float = 0.5,
         estimator: str = "local_reparameterization",
-        posterior_scale_init: float = 1e-3,
+        posterior_scale_init: float = 0.02,
+        scale_learning_rate_ratio: float = 1.0,
         kernel_initializer: str | dict = "glorot_uniform",
         kl_weight: float | None = None,
         kl_samples: int = 1,
@@ -97,6 +114,7 @@ class DenseVariational(keras.layers.Layer):
         positive_int("units", units)
         self._mixture_scales = validate_prior(prior, prior_scale, prior_mixture_scales, prior_mixture_weight)
         positive_float("posterior_scale_init", posterior_scale_init)
+        positive_float("scale_learning_rate_ratio", scale_learning_rate_ratio)
         non_negative_float("kl_weight", kl_weight, allow_none=True)
         positive_int("kl_samples", kl_samples)
         self.units = units
@@ -108,6 +126,7 @@ class DenseVariational(keras.layers.Layer):
         self.prior_mixture_weight = float(prior_mixture_weight)
         self.estimator = validate_estimator(estimator)
         self.posterior_scale_init = float(posterior_scale_init)
+        self.scale_learning_rate_ratio = float(scale_learning_rate_ratio)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kl_weight = None if kl_weight is None else float(kl_weight)
         self.kl_samples = kl_samples
@@ -125,7 +144,7 @@ class DenseVariational(keras.layers.Layer):
         d_in = int(input_shape[-1])
         self._d_in = d_in
         rows = d_in + 1 if self.use_bias else d_in
-        rho = inverse_softplus(self.posterior_scale_init)
+        rho = inverse_softplus(self.posterior_scale_init) / self.scale_learning_rate_ratio
 
         def initialise(shape: Sequence[int], dtype: Any = None) -> tf.Tensor:
             kernel = tf.convert_to_tensor(self.kernel_initializer((d_in, self.units), dtype=dtype), dtype)
@@ -156,7 +175,7 @@ class DenseVariational(keras.layers.Layer):
     @property
     def kernel_rho(self) -> tf.Tensor:
         """Unconstrained posterior scales of the kernel: `scale = softplus(rho)`."""
-        return self.posterior[1, : self._d_in]
+        return self.posterior[1, : self._d_in] * self.scale_learning_rate_ratio
 
     @property
     def bias_loc(self) -> tf.Tensor | None:
@@ -166,7 +185,7 @@ class DenseVariational(keras.layers.Layer):
     @property
     def bias_rho(self) -> tf.Tensor | None:
         """Unconstrained posterior scales of the bias, or None."""
-        return self.posterior[1, self._d_in] if self.use_bias else None
+        return self.posterior[1, self._d_in] * self.scale_learning_rate_ratio if self.use_bias else None
 
     def assign_posterior(
         self, kernel_loc: Any = None, kernel_rho: Any = None, bias_loc: Any = None, bias_rho: Any = None
@@ -179,18 +198,26 @@ class DenseVariational(keras.layers.Layer):
             bias_loc, bias_rho: `(units,)` arrays, or None to keep.
         """
         value = keras.ops.convert_to_numpy(self.posterior).copy()
+        factors = (1.0, self.scale_learning_rate_ratio)
         for index, part in ((0, kernel_loc), (1, kernel_rho)):
             if part is not None:
-                value[index, : self._d_in] = part
+                value[index, : self._d_in] = part / factors[index]
         for index, part in ((0, bias_loc), (1, bias_rho)):
             if part is not None:
-                value[index, self._d_in] = part
+                value[index, self._d_in] = part / factors[index]
         self.posterior.assign(value)
+
+    def _packed_loc_and_rho(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """Posterior means and unconstrained scales of the packed weights `(d_in [+ 1], units)`."""
+        loc, stored_rho = tf.unstack(tf.convert_to_tensor(self.posterior))
+        if self.scale_learning_rate_ratio == 1.0:
+            return loc, stored_rho
+        return loc, stored_rho * self.scale_learning_rate_ratio
 
     def posterior_parameters(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None, tf.Tensor | None]:
         """Posterior locations and scales: `(kernel_loc, kernel_scale, bias_loc, bias_scale)`."""
-        posterior = tf.convert_to_tensor(self.posterior)
-        loc, scale = posterior[0], tf.nn.softplus(posterior[1])
+        loc, rho = self._packed_loc_and_rho()
+        scale = tf.nn.softplus(rho)
         if not self.use_bias:
             return loc, scale, None, None
         return loc[: self._d_in], scale[: self._d_in], loc[self._d_in], scale[self._d_in]
@@ -222,7 +249,7 @@ class DenseVariational(keras.layers.Layer):
         Returns:
             A scalar tensor.
         """
-        loc, rho = tf.unstack(tf.convert_to_tensor(self.posterior))
+        loc, rho = self._packed_loc_and_rho()
         sample = kernel_sample
         if kernel_sample is not None and self.use_bias:
             sample = tf.concat([kernel_sample, tf.reshape(bias_sample, (1, self.units))], axis=0)
@@ -254,7 +281,7 @@ class DenseVariational(keras.layers.Layer):
         return tf.reduce_sum(posterior.log_prob(sample) - prior.log_prob(sample))
 
     def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
-        loc, rho = tf.unstack(tf.convert_to_tensor(self.posterior))
+        loc, rho = self._packed_loc_and_rho()
         scale = tf.nn.softplus(rho)
         outputs, weights = PACKED_ESTIMATORS[self.estimator](inputs, loc, scale, self.use_bias, self.seed_generator)
         if self.kl_samples > 1:
@@ -319,6 +346,7 @@ class DenseVariational(keras.layers.Layer):
             "prior_mixture_weight": self.prior_mixture_weight,
             "estimator": self.estimator,
             "posterior_scale_init": self.posterior_scale_init,
+            "scale_learning_rate_ratio": self.scale_learning_rate_ratio,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "kl_weight": self.kl_weight,
             "kl_samples": self.kl_samples,

@@ -1,0 +1,155 @@
+"""Settings of the bnn architecture compared on validation cuts of several UCI sets at once.
+
+The test parts of the UCI splits are never touched: each training part (splits 0..S-1) is cut 80/20
+(seed 1000 + split) into a fitting and a validation part. Every setting trains `BayesianMLP` with the
+protocol's width and epochs on the fitting part (`model.fit(x, y)` on raw arrays, as a user would) and
+reports validation RMSE, log-likelihood (100 weight samples, original units) and 90% coverage. Besides
+the five sets at full size, `@N` cases train on a random N-row subset of the fitting part of a set
+(seed 2000 + split), so that defaults are also chosen for data sizes the project has no set of
+(a few hundred rows). The reference `tf_keras` row is `tfp.layers.DenseVariational` as TFP's
+regression tutorial trains it (Adam 0.01), with the same network, posterior initialisation and prior.
+
+Usage:
+    python benchmarks/bnn_validation.py [--settings NAME ...] [--cases CASE ...] [--splits N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from bnn_uci import DATA, load_split, protocol, train_tf_keras  # noqa: E402
+from common import write_result  # noqa: E402
+
+CASES = [
+    "wine-quality-red", "bostonHousing", "power-plant", "naval-propulsion-plant", "protein-tertiary-structure",
+    "power-plant@300", "protein-tertiary-structure@300", "naval-propulsion-plant@1000", "friedman1@300", "friedman1",
+]
+SETTINGS = {
+    "lr 1e-3 constant": {"learning_rate": 1e-3, "decay": False, "scale_learning_rate_ratio": 1.0},
+    "lr 1e-2 constant": {"learning_rate": 1e-2, "decay": False, "scale_learning_rate_ratio": 1.0},
+    "lr 1e-2 cosine, fan-in prior": {"learning_rate": 1e-2, "decay": True, "prior_rule": 1.0, "scale_learning_rate_ratio": 1.0},
+    "lr 3e-3 cosine, fan-in prior": {"learning_rate": 3e-3, "decay": True, "prior_rule": 1.0, "scale_learning_rate_ratio": 1.0},
+    "lr 1e-2 cosine, fan-in prior 2": {"learning_rate": 1e-2, "decay": True, "prior_rule": 2.0, "scale_learning_rate_ratio": 1.0},
+    "lr 3e-3 cosine": {"learning_rate": 3e-3, "decay": True, "scale_learning_rate_ratio": 1.0},
+    "lr 5e-3 cosine": {"learning_rate": 5e-3, "decay": True, "scale_learning_rate_ratio": 1.0},
+    "default": {},
+    "lr 1e-2 cosine, scale ratio 0.3": {"learning_rate": 1e-2},
+    "lr 3e-2 cosine, scale ratio 0.3": {"learning_rate": 3e-2},
+    "lr 2e-2 cosine, scale ratio 0.1": {"scale_learning_rate_ratio": 0.1},
+    "lr 2e-2 cosine, scale ratio 0.5": {"scale_learning_rate_ratio": 0.5},
+    "lr 5e-3 cosine, 32+ steps per epoch": {"learning_rate": 5e-3, "decay": True, "batch_rule": True, "scale_learning_rate_ratio": 1.0},
+    "lr 3e-3 cosine, 32+ steps per epoch": {"learning_rate": 3e-3, "decay": True, "batch_rule": True, "scale_learning_rate_ratio": 1.0},
+    "lr 1e-2 cosine, 32+ steps per epoch": {"learning_rate": 1e-2, "decay": True, "batch_rule": True, "scale_learning_rate_ratio": 1.0},
+    "lr 1e-2 cosine, empirical Bayes prior": {"learning_rate": 1e-2, "decay": True, "prior": "empirical_bayes", "scale_learning_rate_ratio": 1.0},
+    "lr 3e-3 cosine, empirical Bayes prior": {"learning_rate": 3e-3, "decay": True, "prior": "empirical_bayes", "scale_learning_rate_ratio": 1.0},
+    "lr 5e-3 cosine, homoscedastic": {"learning_rate": 5e-3, "decay": True, "likelihood": "gaussian", "scale_learning_rate_ratio": 1.0},
+    "lr 1e-2 cosine": {"learning_rate": 1e-2, "decay": True, "scale_learning_rate_ratio": 1.0},
+    "lr 3e-2 cosine": {"learning_rate": 3e-2, "decay": True, "scale_learning_rate_ratio": 1.0},
+}
+REFERENCES = {
+    "tf_keras Adam 0.01": {"likelihood": "heteroscedastic", "posterior_scale_init": 0.02, "noise_scale_init": 1.0,
+                           "min_scale": 1e-3, "learning_rate": 1e-2, "batch_size": 32},
+    "tf_keras tutorial": {"tutorial": True, "learning_rate": 1e-2, "batch_size": 32},
+}
+TRAINING_KEYS = ("batch_size", "decay", "prior_rule", "batch_rule")
+
+
+def friedman1(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Friedman's (1991) first function of 10 uniform inputs (5 unused), noise standard deviation 1.
+
+    A smooth, strongly non-linear, low-noise problem like the small UCI sets (yacht, energy,
+    concrete) that are not in ../shared/data.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(size=(n, 10))
+    f = 10 * np.sin(np.pi * x[:, 0] * x[:, 1]) + 20 * (x[:, 2] - 0.5) ** 2 + 10 * x[:, 3] + 5 * x[:, 4]
+    return x.astype("float32"), (f + rng.standard_normal(n)).astype("float32")
+
+
+def load_case(name: str, split: int) -> tuple[np.ndarray, np.ndarray]:
+    """The training part of split `split` of a UCI set, or 2,000 rows of a synthetic problem."""
+    if name == "friedman1":
+        return friedman1(2000, seed=split)
+    return load_split(name, split)[:2]
+
+
+def case_protocol(name: str) -> dict[str, int]:
+    return {"n_hidden": 50, "n_epochs": 40} if name == "friedman1" else protocol(name)
+
+
+def fit_and_validation(case: str, split: int) -> tuple[np.ndarray, ...]:
+    """The fitting and validation parts of one training part (its test part is not loaded)."""
+    name, _, size = case.partition("@")
+    x, y = load_case(name, split)
+    order = np.random.default_rng(1000 + split).permutation(len(x))
+    cut = int(0.8 * len(x))
+    fit, val = order[:cut], order[cut:]
+    if size:
+        fit = np.random.default_rng(2000 + split).choice(fit, int(size), replace=False)
+    return x[fit], y[fit], x[val], y[val]
+
+
+def run_setting(setting: dict, case: str, split: int) -> dict[str, float]:
+    """Validation metrics of one setting on one split of one case."""
+    import keras
+
+    from tfp_arch_plugins.bnn import BayesianMLP
+
+    parts = fit_and_validation(case, split)
+    settings = case_protocol(case.partition("@")[0])
+    keras.utils.set_random_seed(split)
+    if "tf_keras" in setting:
+        peer = REFERENCES[setting["tf_keras"]]
+        metrics, _ = train_tf_keras(parts, settings["n_hidden"], peer, settings["n_epochs"], seed=split, tuned=True)
+        return {k: metrics[k] for k in ("rmse", "log_likelihood", "coverage_90")}
+    cls = BayesianMLP
+    if "decay" in setting:
+        cls = type("BayesianMLPVariant", (BayesianMLP,), {"decay_learning_rate": setting["decay"]})
+    arguments = {"likelihood": "heteroscedastic", "hidden_units": [settings["n_hidden"]]}
+    arguments.update({k: v for k, v in setting.items() if k not in TRAINING_KEYS})
+    model = cls(**arguments)
+    if "prior_rule" in setting:
+        fan_in = parts[0].shape[1]
+        for layer in model.variational_layers:
+            layer.prior, layer.prior_scale = "normal", setting["prior_rule"] / np.sqrt(fan_in)
+            fan_in = layer.units
+    batch_size = setting.get("batch_size", 32)
+    if setting.get("batch_rule"):
+        batch_size = 32 if len(parts[0]) >= 32 * 32 else max(8, len(parts[0]) // 32)
+    model.fit(parts[0], parts[1], epochs=settings["n_epochs"], batch_size=batch_size, verbose=0)
+    metrics = model.evaluate_metrics(parts[2], parts[3], seed=0)
+    return {k: metrics[k] for k in ("rmse", "log_likelihood", "coverage_90")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--settings", nargs="+", choices=[*SETTINGS, *REFERENCES], default=[*SETTINGS, *REFERENCES])
+    parser.add_argument("--cases", nargs="+", default=CASES)
+    parser.add_argument("--splits", type=int, default=3)
+    parser.add_argument("--name", default="bnn_validation", help="result file name in benchmarks/results")
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        raise SystemExit(f"UCI data not found under {DATA}")
+    results: dict[str, dict] = {}
+    for name in args.settings:
+        setting = SETTINGS.get(name, {"tf_keras": name})
+        results[name] = {"setting": setting, "cases": {}}
+        for case in args.cases:
+            started = time.perf_counter()
+            per_split = [run_setting(setting, case, split) for split in range(args.splits)]
+            mean = {k: float(np.mean([m[k] for m in per_split])) for k in per_split[0]}
+            results[name]["cases"][case] = {"mean": mean, "per_split": per_split}
+            print(f"{name:<32} {case:<32} RMSE {mean['rmse']:.4f}  LL {mean['log_likelihood']:.4f}  "
+                  f"cov90 {mean['coverage_90']:.3f}  ({time.perf_counter() - started:.0f} s)", flush=True)
+        write_result(args.name, {"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "splits": args.splits,
+                                 "results": results})
+
+
+if __name__ == "__main__":
+    main()
