@@ -8,7 +8,9 @@ import tensorflow as tf
 
 from heads_cases import CASE_IDS, CASES
 
-tf_keras = pytest.importorskip("tf_keras", reason="tf_keras is not installed; `pip install tf_keras` to compare with tfp.layers")
+tf_keras = pytest.importorskip(
+    "tf_keras", reason="tf_keras is not installed; `pip install tf_keras` to compare with tfp.layers"
+)
 tfpl = pytest.importorskip("tensorflow_probability").layers
 
 from tfp_arch import layers  # noqa: E402

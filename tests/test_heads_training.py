@@ -63,6 +63,16 @@ def test_keras_save_and_load_keeps_outputs_and_compiled_loss(trained, tmp_path):
     assert restored.evaluate(x, y, batch_size=N, verbose=0) == model.evaluate(x, y, batch_size=N, verbose=0)
 
 
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_training_compiles_with_xla(case):
+    head = case.make()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(head._params_size()), head])
+    model.compile("adam", loss=losses.NegativeLogLikelihood(head), jit_compile=True)
+    x, y = _data(case)
+    history = model.fit(x, y, batch_size=64, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
 def test_scalar_head_scores_column_targets_one_per_example():
     params = np.zeros((5, 2), "float32")
     log_prob = layers.IndependentNormal().log_prob(params, np.zeros((5, 1), "float32"))
