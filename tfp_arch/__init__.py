@@ -5,7 +5,7 @@ Importing the package imports every architecture plugin allowed by `TFP_ARCH_PLU
 to import is recorded in `tfp_arch.broken()` and does not stop the others.
 """
 
-from tfp_arch import data, layers
+from tfp_arch import data, layers, losses
 from tfp_arch.architecture import Architecture
 from tfp_arch.data import DataError, Dataset, load_data
 from tfp_arch.registry import architectures, broken, get, load_all, register
@@ -23,6 +23,7 @@ __all__ = [
     "layers",
     "load_all",
     "load_data",
+    "losses",
     "register",
 ]
 

@@ -2,8 +2,15 @@
 
 from tfp_arch.layers.convert import dense_to_variational
 from tfp_arch.layers.dense_variational import DenseVariational
+from tfp_arch.layers.distribution_head import DistributionHead
 from tfp_arch.layers.estimators import ESTIMATORS
 from tfp_arch.layers.flow import MaskedAutoregressiveFlow
+from tfp_arch.layers.independent_heads import (
+    IndependentBernoulli,
+    IndependentLogistic,
+    IndependentNormal,
+    IndependentPoisson,
+)
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.kl_weight import KLWeightCallback, set_kl_weight
 from tfp_arch.layers.latent import (
@@ -19,8 +26,15 @@ from tfp_arch.layers.maf import (
     autoregressive_inverse,
     maf_bijector,
 )
+from tfp_arch.layers.mixture_heads import (
+    CategoricalMixtureOfOneHotCategorical,
+    MixtureLogistic,
+    MixtureNormal,
+    MixtureSameFamily,
+)
 from tfp_arch.layers.noise import random_signs, standard_normal
 from tfp_arch.layers.priors import PRIORS
+from tfp_arch.layers.vector_heads import MultivariateNormalTriL, OneHotCategorical
 from tfp_arch.layers.warmup import KLWarmup
 
 __all__ = [
@@ -28,13 +42,24 @@ __all__ = [
     "ESTIMATORS",
     "MADE",
     "PRIORS",
+    "CategoricalMixtureOfOneHotCategorical",
     "DenseVariational",
+    "DistributionHead",
     "FlowBatchNormalization",
     "GaussianLatent",
+    "IndependentBernoulli",
+    "IndependentLogistic",
+    "IndependentNormal",
+    "IndependentPoisson",
     "KLDivergenceRegularizer",
     "KLWeightCallback",
     "KLWarmup",
     "MaskedAutoregressiveFlow",
+    "MixtureLogistic",
+    "MixtureNormal",
+    "MixtureSameFamily",
+    "MultivariateNormalTriL",
+    "OneHotCategorical",
     "autoregressive_degrees",
     "autoregressive_forward",
     "autoregressive_inverse",

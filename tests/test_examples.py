@@ -1,0 +1,43 @@
+"""The examples run in quick mode and state their own length truthfully."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _stated_and_counted(path: Path) -> tuple[tuple[int, int], tuple[int, int]]:
+    text = path.read_text()
+    stated = re.search(r"This port is (\d+) lines, (\d+) of them code", text)
+    lines = text.splitlines()
+    code = [line for line in lines if line.strip() and not line.strip().startswith("#")]
+    return (int(stated[1]), int(stated[2])), (len(lines), len(code))
+
+
+def test_mdn_states_its_line_count():
+    stated, counted = _stated_and_counted(EXAMPLES / "mdn.py")
+    assert stated == counted
+
+
+@pytest.mark.slow
+def test_mdn_runs_quick_and_its_intervals_cover_held_out_points(tmp_path):
+    figure = tmp_path / "mdn.png"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "mdn.py"), "--quick", "--figure", str(figure)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert figure.stat().st_size > 10_000
+    coverage = float(re.search(r"90% interval coverage ([0-9.]+)", result.stdout)[1])
+    nll = float(re.search(r"mixture NLL ([-0-9.]+)", result.stdout)[1])
+    rmse = float(re.search(r"squared-error RMSE ([0-9.]+)", result.stdout)[1])
+    assert 0.8 <= coverage <= 0.97
+    assert nll < 1.5 and rmse > 2.0

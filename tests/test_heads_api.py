@@ -1,0 +1,80 @@
+"""The distribution heads' arguments, configs and the helpers that spare users TFP."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow_probability as tfp
+
+from heads_cases import CASE_IDS, CASES
+from tfp_arch import layers
+
+tfd = tfp.distributions
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_config_round_trip_rebuilds_the_same_head(case):
+    head = case.make()
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(head))
+    assert type(restored) is type(head) and restored.get_config() == head.get_config()
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_call_returns_the_parameters_unchanged(case):
+    head = case.make()
+    params = np.random.default_rng(0).normal(size=(4, head._params_size())).astype("float32")
+    np.testing.assert_array_equal(head(params), params)
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_samples_have_sample_batch_and_event_shape(case):
+    head = case.make()
+    params = np.zeros((4, head._params_size()), "float32")
+    event_shape = tuple(head.distribution(params).event_shape)
+    assert event_shape == head.event_shape
+    assert head.sample(params, 3, seed=0).shape == (3, 4, *event_shape)
+
+
+@pytest.mark.parametrize("fn", ["mean", tfd.Distribution.mean, "stddev"])
+def test_to_tensor_applies_convert_to_tensor_fn(fn):
+    head = layers.MixtureNormal(2, convert_to_tensor_fn=fn)
+    params = np.random.default_rng(1).normal(size=(5, head._params_size())).astype("float32")
+    name = fn if isinstance(fn, str) else "mean"
+    np.testing.assert_allclose(head.to_tensor(params), getattr(head.distribution(params), name)())
+
+
+def test_to_tensor_samples_by_default_as_tfp_does():
+    head = layers.IndependentNormal(3)
+    params = np.zeros((2, 6), "float32")
+    assert not np.allclose(head.to_tensor(params, seed=0), head.to_tensor(params, seed=1))
+
+
+def test_new_is_tfp_style_static_construction():
+    params = np.zeros((2, 4), "float32")
+    distribution = layers.IndependentNormal.new(params, [2])
+    assert isinstance(distribution, tfd.Independent) and tuple(distribution.event_shape) == (2,)
+
+
+def test_mixture_same_family_keeps_its_component_in_config():
+    head = layers.MixtureSameFamily(4, layers.IndependentLogistic(2))
+    config = head.get_config()
+    restored = layers.MixtureSameFamily.from_config(config)
+    assert isinstance(restored.component, layers.IndependentLogistic)
+    assert restored.component.event_shape == (2,)
+
+
+@pytest.mark.parametrize("event_shape", [0, -1, [2, 0], 1.5, "3", True])
+def test_invalid_event_shape_is_refused(event_shape):
+    with pytest.raises(ValueError, match="Invalid value for argument `event_shape`"):
+        layers.IndependentNormal(event_shape)
+
+
+def test_unknown_convert_to_tensor_fn_is_refused():
+    with pytest.raises(ValueError, match="Invalid value for argument `convert_to_tensor_fn`"):
+        layers.IndependentNormal(1, convert_to_tensor_fn=lambda d: d.sample(5))
+
+
+def test_mixture_component_must_be_a_head():
+    with pytest.raises(ValueError, match="Invalid value for argument `component_layer`"):
+        layers.MixtureSameFamily(2, lambda t: tfd.Normal(t[..., 0], 1.0))

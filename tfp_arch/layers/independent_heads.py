@@ -1,0 +1,198 @@
+"""Heads of independent coordinates: normal, logistic, Bernoulli and Poisson, as in `tfp.layers`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfp_arch.layers.distribution_head import DistributionHead, event_shape_tuple
+
+__all__ = ["IndependentBernoulli", "IndependentLogistic", "IndependentNormal", "IndependentPoisson"]
+
+tfd = tfp.distributions
+
+
+def _event_size(event_shape: int | Sequence[int]) -> int:
+    return math.prod(event_shape_tuple(event_shape))
+
+
+def _reshaped(params: tf.Tensor, event_shape: tuple[int, ...]) -> tf.Tensor:
+    shape = tf.concat([tf.shape(params)[:-1], tf.constant(event_shape, tf.int32)], axis=0)
+    return tf.reshape(params, shape)
+
+
+def _independent(
+    params: Any, event_shape: int | Sequence[int], make: Callable[[tf.Tensor, tuple[int, ...]], tfd.Distribution],
+    validate_args: bool,
+) -> tfd.Independent:
+    params = tf.convert_to_tensor(params)
+    event_shape = event_shape_tuple(event_shape)
+    return tfd.Independent(
+        make(params, event_shape), reinterpreted_batch_ndims=len(event_shape), validate_args=validate_args
+    )
+
+
+class _LocationScaleHead(DistributionHead):
+    """`prod(event_shape)` locations, then as many raw scales, through softplus (TFP's layout)."""
+
+    family: type[tfd.Distribution]
+
+    @staticmethod
+    def params_size(event_shape: int | Sequence[int] = ()) -> int:
+        """The number of parameters of one distribution: `2 * prod(event_shape)`."""
+        return 2 * _event_size(event_shape)
+
+    @classmethod
+    def new(cls, params: Any, event_shape: int | Sequence[int] = (), validate_args: bool = False) -> tfd.Independent:
+        """The distribution of `params`, as the TFP layer's `new` builds it."""
+
+        def make(p: tf.Tensor, shape: tuple[int, ...]) -> tfd.Distribution:
+            loc, raw_scale = tf.split(p, 2, axis=-1)
+            return cls.family(
+                loc=_reshaped(loc, shape), scale=tf.math.softplus(_reshaped(raw_scale, shape)),
+                validate_args=validate_args,
+            )
+
+        return _independent(params, event_shape, make, validate_args)
+
+    def _params_size(self) -> int:
+        return self.params_size(self.event_shape)
+
+    def distribution(self, params: Any) -> tfd.Independent:
+        return self.new(params, self.event_shape, self.validate_args)
+
+    def _marginal(self, params: tf.Tensor) -> tfd.Distribution:
+        return self.distribution(params).distribution
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch")
+class IndependentNormal(_LocationScaleHead):
+    """Independent normals over `event_shape`, `Normal(loc, softplus(raw_scale))`: `tfp.layers.IndependentNormal`.
+
+    The input holds `prod(event_shape)` locations, then as many raw scales (`params_size` is twice
+    the event size). There is no floor under the scale, as in TFP.
+
+    Args:
+        event_shape: shape of one event.
+        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        validate_args: passed to the TFP distributions.
+        **kwargs: `keras.layers.Layer` arguments.
+
+    Example:
+        >>> head = IndependentNormal(1)
+        >>> model = keras.Sequential([keras.layers.Dense(IndependentNormal.params_size(1)), head])
+        >>> model.compile("adam", loss=tfp_arch.losses.NegativeLogLikelihood(head))
+    """
+
+    family = tfd.Normal
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch")
+class IndependentLogistic(_LocationScaleHead):
+    """Independent logistics, `Logistic(loc, softplus(raw_scale))`: `tfp.layers.IndependentLogistic`.
+
+    The layout is `IndependentNormal`'s: `prod(event_shape)` locations, then as many raw scales.
+
+    Args:
+        event_shape: shape of one event.
+        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        validate_args: passed to the TFP distributions.
+        **kwargs: `keras.layers.Layer` arguments.
+    """
+
+    family = tfd.Logistic
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch")
+class IndependentBernoulli(DistributionHead):
+    """Independent Bernoullis with logits `params`: `tfp.layers.IndependentBernoulli`.
+
+    Args:
+        event_shape: shape of one event; the input holds `prod(event_shape)` logits.
+        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        sample_dtype: dtype of the samples (a dtype name); None for the dtype of the parameters.
+        validate_args: passed to the TFP distributions.
+        **kwargs: `keras.layers.Layer` arguments.
+    """
+
+    integer_support = True
+
+    def __init__(
+        self,
+        event_shape: int | Sequence[int] = (),
+        convert_to_tensor_fn: Any = "sample",
+        sample_dtype: Any = None,
+        validate_args: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(event_shape, convert_to_tensor_fn, validate_args, **kwargs)
+        self.sample_dtype = None if sample_dtype is None else tf.as_dtype(sample_dtype).name
+
+    @staticmethod
+    def params_size(event_shape: int | Sequence[int] = ()) -> int:
+        """The number of parameters of one distribution: `prod(event_shape)`."""
+        return _event_size(event_shape)
+
+    @staticmethod
+    def new(
+        params: Any, event_shape: int | Sequence[int] = (), dtype: Any = None, validate_args: bool = False
+    ) -> tfd.Independent:
+        """The distribution of `params`, as the TFP layer's `new` builds it."""
+
+        def make(p: tf.Tensor, shape: tuple[int, ...]) -> tfd.Distribution:
+            return tfd.Bernoulli(logits=_reshaped(p, shape), dtype=dtype or p.dtype, validate_args=validate_args)
+
+        return _independent(params, event_shape, make, validate_args)
+
+    def _params_size(self) -> int:
+        return self.params_size(self.event_shape)
+
+    def distribution(self, params: Any) -> tfd.Independent:
+        return self.new(params, self.event_shape, self.sample_dtype, self.validate_args)
+
+    def _marginal(self, params: tf.Tensor) -> tfd.Distribution:
+        return self.new(params, self.event_shape, validate_args=self.validate_args).distribution
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "sample_dtype": self.sample_dtype}
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch")
+class IndependentPoisson(DistributionHead):
+    """Independent Poissons with log-rates `params`: `tfp.layers.IndependentPoisson`.
+
+    Args:
+        event_shape: shape of one event; the input holds `prod(event_shape)` log-rates.
+        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        validate_args: passed to the TFP distributions.
+        **kwargs: `keras.layers.Layer` arguments.
+    """
+
+    integer_support = True
+
+    @staticmethod
+    def params_size(event_shape: int | Sequence[int] = ()) -> int:
+        """The number of parameters of one distribution: `prod(event_shape)`."""
+        return _event_size(event_shape)
+
+    @staticmethod
+    def new(params: Any, event_shape: int | Sequence[int] = (), validate_args: bool = False) -> tfd.Independent:
+        """The distribution of `params`, as the TFP layer's `new` builds it."""
+
+        def make(p: tf.Tensor, shape: tuple[int, ...]) -> tfd.Distribution:
+            return tfd.Poisson(log_rate=_reshaped(p, shape), validate_args=validate_args)
+
+        return _independent(params, event_shape, make, validate_args)
+
+    def _params_size(self) -> int:
+        return self.params_size(self.event_shape)
+
+    def distribution(self, params: Any) -> tfd.Independent:
+        return self.new(params, self.event_shape, self.validate_args)
+
+    def _marginal(self, params: tf.Tensor) -> tfd.Distribution:
+        return self.distribution(params).distribution
