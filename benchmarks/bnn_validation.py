@@ -41,8 +41,13 @@ SETTINGS = {
     "default": {},
     "lr 1e-2 cosine, scale ratio 0.3": {"learning_rate": 1e-2},
     "lr 3e-2 cosine, scale ratio 0.3": {"learning_rate": 3e-2},
-    "lr 2e-2 cosine, scale ratio 0.1": {"scale_learning_rate_ratio": 0.1},
-    "lr 2e-2 cosine, scale ratio 0.5": {"scale_learning_rate_ratio": 0.5},
+    "lr 2e-2 cosine, scale ratio 0.3": {"learning_rate": 2e-2},
+    "lr 2e-2 cosine, scale ratio 0.1": {"learning_rate": 2e-2, "scale_learning_rate_ratio": 0.1},
+    "lr 2e-2 cosine, scale ratio 0.5": {"learning_rate": 2e-2, "scale_learning_rate_ratio": 0.5},
+    "budget constant 0.25": {"budget_constant": 0.25},
+    "budget constant 0.6": {"budget_constant": 0.6},
+    "budget rule, scale ratio 1": {"scale_learning_rate_ratio": 1.0},
+    "budget rule, initial scale 0.6/sqrt(n)": {"init_rule": 0.6},
     "lr 5e-3 cosine, 32+ steps per epoch": {"learning_rate": 5e-3, "decay": True, "batch_rule": True, "scale_learning_rate_ratio": 1.0},
     "lr 3e-3 cosine, 32+ steps per epoch": {"learning_rate": 3e-3, "decay": True, "batch_rule": True, "scale_learning_rate_ratio": 1.0},
     "lr 1e-2 cosine, 32+ steps per epoch": {"learning_rate": 1e-2, "decay": True, "batch_rule": True, "scale_learning_rate_ratio": 1.0},
@@ -57,7 +62,7 @@ REFERENCES = {
                            "min_scale": 1e-3, "learning_rate": 1e-2, "batch_size": 32},
     "tf_keras tutorial": {"tutorial": True, "learning_rate": 1e-2, "batch_size": 32},
 }
-TRAINING_KEYS = ("batch_size", "decay", "prior_rule", "batch_rule")
+TRAINING_KEYS = ("batch_size", "decay", "prior_rule", "batch_rule", "budget_constant", "init_rule")
 
 
 def friedman1(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -113,6 +118,11 @@ def run_setting(setting: dict, case: str, split: int) -> dict[str, float]:
         cls = type("BayesianMLPVariant", (BayesianMLP,), {"decay_learning_rate": setting["decay"]})
     arguments = {"likelihood": "heteroscedastic", "hidden_units": [settings["n_hidden"]]}
     arguments.update({k: v for k, v in setting.items() if k not in TRAINING_KEYS})
+    if "init_rule" in setting:
+        arguments["posterior_scale_init"] = setting["init_rule"] / np.sqrt(len(parts[0]))
+    from tfp_arch import schedules
+
+    schedules.BUDGET_CONSTANT = setting.get("budget_constant", 0.4)
     model = cls(**arguments)
     if "prior_rule" in setting:
         fan_in = parts[0].shape[1]

@@ -61,6 +61,8 @@ class Architecture(keras.Model):
         fit(x, y=None, ...): NumPy arrays are fed through a shuffled, batched, prefetched
             `tf.data.Dataset` instead of Keras' generic array adapter (several times faster on small
             models); the data statistics are adapted first. Datasets and generators pass through.
+            With `decay_learning_rate`, the decay is spread over the run's steps and
+            `learning_rate_planned(peak)` lets the architecture adjust to the run's peak rate.
         is_adapted: whether `adapt` has run (stored with the model).
     """
 
@@ -70,7 +72,7 @@ class Architecture(keras.Model):
     default_data: ClassVar[str] = ""
     default_epochs: ClassVar[int] = 10
     default_batch_size: ClassVar[int] = 32
-    default_learning_rate: ClassVar[float] = 1e-3
+    default_learning_rate: ClassVar[float | None] = 1e-3
     decay_learning_rate: ClassVar[bool] = False
     default_steps_per_execution: ClassVar[int] = 32
     can_sample: ClassVar[bool] = False
@@ -131,7 +133,8 @@ class Architecture(keras.Model):
         The optimiser named by the `optimizer` hyperparameter (Adam by default) at `learning_rate`
         (default: the class's `default_learning_rate`). Where the class sets
         `decay_learning_rate`, that rate is the peak of a `BudgetCosineDecay`, which `fit` spreads
-        over the steps it runs. `default_steps_per_execution` steps run per call of the compiled
+        over the steps it runs; a `default_learning_rate` of None there means the peak follows the
+        length of the run (`tfp_arch.schedules.budget_peak`). `default_steps_per_execution` steps run per call of the compiled
         training function; 1 when the model was built under a multi-replica `tf.distribute`
         strategy, where TensorFlow 2.21 fails with more than one.
         """
@@ -198,6 +201,14 @@ class Architecture(keras.Model):
             return
         epochs = fit_kwargs.get("epochs", 1) - fit_kwargs.get("initial_epoch", 0)
         schedule.plan(int(keras.ops.convert_to_numpy(self.optimizer.iterations)), steps * epochs)
+        self.learning_rate_planned(float(keras.ops.convert_to_numpy(schedule.peak_value)))
+
+    def learning_rate_planned(self, peak: float) -> None:
+        """Called by `fit` once a `BudgetCosineDecay` knows the run's peak learning rate; no-op here.
+
+        Args:
+            peak: the learning rate at the start of this run.
+        """
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "learning_rate": self.learning_rate, "optimizer": self.optimizer_name}

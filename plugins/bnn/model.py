@@ -21,6 +21,8 @@ from tfp_arch_plugins.bnn.metrics import classification_metrics, regression_metr
 
 tfd = tfp.distributions
 
+SCALE_RATE_CAP = 0.006
+
 __all__ = ["BayesianMLP"]
 
 
@@ -55,8 +57,9 @@ class BayesianMLP(Architecture):
         prior_mixture_weight: weight of the first mixture component.
         estimator: `"reparameterization"`, `"local_reparameterization"` or `"flipout"`.
         posterior_scale_init: initial posterior standard deviation of each weight.
-        scale_learning_rate_ratio: learning rate of the posterior scales relative to the means,
-            see `DenseVariational`.
+        scale_learning_rate_ratio: learning rate of the posterior scales relative to the means
+            (see `DenseVariational`), or None for `min(1, 0.006 / peak)` given the run's peak
+            learning rate: the scales' rate is capped at 0.006 (see "Training defaults" below).
         kl_weight: KL weight, or None for `1 / n` set from the training data.
         noise_scale_init: initial noise standard deviation in standardised target units.
         num_samples: default number of weight samples of predictions and metrics.
@@ -74,7 +77,7 @@ class BayesianMLP(Architecture):
     default_data: ClassVar[str] = "synthetic:gap_regression"
     default_epochs: ClassVar[int] = 40
     default_batch_size: ClassVar[int] = 32
-    default_learning_rate: ClassVar[float] = 2e-2
+    default_learning_rate: ClassVar[float | None] = None
     decay_learning_rate: ClassVar[bool] = True
     min_scale: ClassVar[float] = 1e-3
 
@@ -90,7 +93,7 @@ class BayesianMLP(Architecture):
         prior_mixture_weight: float = 0.5,
         estimator: str = "local_reparameterization",
         posterior_scale_init: float = 0.02,
-        scale_learning_rate_ratio: float = 0.3,
+        scale_learning_rate_ratio: float | None = None,
         kl_weight: float | None = None,
         noise_scale_init: float = 1.0,
         num_samples: int = 100,
@@ -116,7 +119,7 @@ class BayesianMLP(Architecture):
         self.prior_mixture_weight = float(prior_mixture_weight)
         self.estimator = estimator
         self.posterior_scale_init = float(posterior_scale_init)
-        self.scale_learning_rate_ratio = float(scale_learning_rate_ratio)
+        self.scale_learning_rate_ratio = None if scale_learning_rate_ratio is None else float(scale_learning_rate_ratio)
         self.kl_weight = None if kl_weight is None else float(kl_weight)
         self.noise_scale_init = float(noise_scale_init)
         self.num_samples = num_samples
@@ -125,7 +128,7 @@ class BayesianMLP(Architecture):
             "prior": prior, "prior_scale": prior_scale, "prior_mixture_scales": prior_mixture_scales,
             "prior_mixture_weight": prior_mixture_weight, "estimator": estimator,
             "posterior_scale_init": posterior_scale_init, "kl_weight": kl_weight,
-            "scale_learning_rate_ratio": scale_learning_rate_ratio,
+            "scale_learning_rate_ratio": 1.0 if scale_learning_rate_ratio is None else scale_learning_rate_ratio,
         }
         widths = [*hidden_units, output_units(likelihood, num_classes)]
         self.variational_layers = [
@@ -204,6 +207,12 @@ class BayesianMLP(Architecture):
         if self.kl_weight is None:
             set_kl_weight(self, 1.0 / len(x))
         super().adapt(x, y)
+
+    def learning_rate_planned(self, peak: float) -> None:
+        """With an automatic `scale_learning_rate_ratio`, cap the posterior scales' rate at 0.006."""
+        if self.scale_learning_rate_ratio is None:
+            for layer in self.variational_layers:
+                layer.set_scale_learning_rate_ratio(min(1.0, SCALE_RATE_CAP / peak))
 
     def sample_outputs(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> tf.Tensor:
         """Likelihood parameters for S weight samples, in one batched computation.

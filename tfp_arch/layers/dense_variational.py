@@ -78,7 +78,8 @@ class DenseVariational(keras.layers.Layer):
             scales move this many times as far per step as the means. Below 1, a run can use a
             learning rate at which the means fit quickly while the scales, whose gradients are
             noisier and pulled by the KL towards the prior, settle smoothly. 1 (the default) is
-            the plain parameterisation.
+            the plain parameterisation. The ratio in force is a non-trainable weight, saved with
+            the layer; `set_scale_learning_rate_ratio` changes it without changing the posterior.
         kernel_initializer: initialiser of the posterior means of the kernel.
         kl_weight: a non-negative float, or None for the automatic `1 / n`.
         kl_samples: Monte Carlo samples of the KL when it has no closed form (scale mixture).
@@ -152,6 +153,10 @@ class DenseVariational(keras.layers.Layer):
             return tf.stack([loc, tf.fill((rows, self.units), tf.cast(rho, dtype))])
 
         self.posterior = self.add_weight(shape=(2, rows, self.units), initializer=initialise, name="posterior")
+        self.scale_ratio = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(self.scale_learning_rate_ratio), trainable=False,
+            name="scale_ratio",
+        )
         if self.prior == "empirical_bayes":
             prior_rho = keras.initializers.Constant(inverse_softplus(self.prior_scale))
             self.kernel_prior_rho = self.add_weight(shape=(), initializer=prior_rho, name="kernel_prior_rho")
@@ -175,7 +180,7 @@ class DenseVariational(keras.layers.Layer):
     @property
     def kernel_rho(self) -> tf.Tensor:
         """Unconstrained posterior scales of the kernel: `scale = softplus(rho)`."""
-        return self.posterior[1, : self._d_in] * self.scale_learning_rate_ratio
+        return self.posterior[1, : self._d_in] * self.scale_ratio
 
     @property
     def bias_loc(self) -> tf.Tensor | None:
@@ -185,7 +190,7 @@ class DenseVariational(keras.layers.Layer):
     @property
     def bias_rho(self) -> tf.Tensor | None:
         """Unconstrained posterior scales of the bias, or None."""
-        return self.posterior[1, self._d_in] * self.scale_learning_rate_ratio if self.use_bias else None
+        return self.posterior[1, self._d_in] * self.scale_ratio if self.use_bias else None
 
     def assign_posterior(
         self, kernel_loc: Any = None, kernel_rho: Any = None, bias_loc: Any = None, bias_rho: Any = None
@@ -198,7 +203,7 @@ class DenseVariational(keras.layers.Layer):
             bias_loc, bias_rho: `(units,)` arrays, or None to keep.
         """
         value = keras.ops.convert_to_numpy(self.posterior).copy()
-        factors = (1.0, self.scale_learning_rate_ratio)
+        factors = (1.0, float(keras.ops.convert_to_numpy(self.scale_ratio)))
         for index, part in ((0, kernel_loc), (1, kernel_rho)):
             if part is not None:
                 value[index, : self._d_in] = part / factors[index]
@@ -210,9 +215,15 @@ class DenseVariational(keras.layers.Layer):
     def _packed_loc_and_rho(self) -> tuple[tf.Tensor, tf.Tensor]:
         """Posterior means and unconstrained scales of the packed weights `(d_in [+ 1], units)`."""
         loc, stored_rho = tf.unstack(tf.convert_to_tensor(self.posterior))
-        if self.scale_learning_rate_ratio == 1.0:
-            return loc, stored_rho
-        return loc, stored_rho * self.scale_learning_rate_ratio
+        return loc, stored_rho * tf.cast(self.scale_ratio, stored_rho.dtype)
+
+    def set_scale_learning_rate_ratio(self, ratio: float) -> None:
+        """Set the ratio of the scales' learning rate to the means', keeping the posterior as it is."""
+        ratio = positive_float("ratio", ratio)
+        value = keras.ops.convert_to_numpy(self.posterior).copy()
+        value[1] *= float(keras.ops.convert_to_numpy(self.scale_ratio)) / ratio
+        self.posterior.assign(value)
+        self.scale_ratio.assign(ratio)
 
     def posterior_parameters(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None, tf.Tensor | None]:
         """Posterior locations and scales: `(kernel_loc, kernel_scale, bias_loc, bias_scale)`."""
