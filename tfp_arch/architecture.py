@@ -10,9 +10,11 @@ import tensorflow as tf
 
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import as_dataset, is_array_like, to_numpy_arrays
+from tfp_arch.validation import one_of, positive_float
 
 __all__ = ["Architecture"]
 
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adamax", "nadam", "lion")
 SUPERVISED = "supervised"
 UNSUPERVISED = "unsupervised"
 
@@ -72,8 +74,18 @@ class Architecture(keras.Model):
     default_steps_per_execution: ClassVar[int] = 32
     can_sample: ClassVar[bool] = False
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, learning_rate: float | None = None, optimizer: str = "adam", **kwargs: Any) -> None:
+        """Hyperparameters every architecture takes, besides its own.
+
+        Args:
+            learning_rate: learning rate of the default optimiser; None for the class's
+                `default_learning_rate`.
+            optimizer: name of the default optimiser (a Keras optimiser name: `"adam"`, `"sgd"`, ...).
+            **kwargs: passed to `keras.Model`.
+        """
         super().__init__(**kwargs)
+        self.learning_rate = positive_float("learning_rate", learning_rate, allow_none=True)
+        self.optimizer_name = one_of("optimizer", optimizer, OPTIMIZERS)
         self._adapted = self.add_weight(
             shape=(), initializer="zeros", trainable=False, dtype="float32", name="adapted"
         )
@@ -114,13 +126,15 @@ class Architecture(keras.Model):
     def default_compile_kwargs(self) -> dict[str, Any]:
         """The arguments `compile()` uses when it is called without them.
 
-        Adam at `default_learning_rate`, and `default_steps_per_execution` steps per call of the
+        The optimiser named by `optimizer` (Adam by default) at `learning_rate` (default
+        `default_learning_rate`), and `default_steps_per_execution` steps per call of the
         compiled training function; 1 when the model was built under a multi-replica
         `tf.distribute` strategy, where TensorFlow 2.21 fails with more than one.
         """
         replicated = self.distribute_strategy.num_replicas_in_sync > 1
+        learning_rate = self.default_learning_rate if self.learning_rate is None else self.learning_rate
         return {
-            "optimizer": keras.optimizers.Adam(learning_rate=self.default_learning_rate),
+            "optimizer": keras.optimizers.get({"class_name": self.optimizer_name, "config": {"learning_rate": learning_rate}}),
             "steps_per_execution": 1 if replicated else self.default_steps_per_execution,
         }
 
@@ -165,6 +179,9 @@ class Architecture(keras.Model):
         if isinstance(x, tf.data.Dataset) and not self.is_adapted:
             self.adapt(*_materialise(x))
         return super().fit(x, y, batch_size=batch_size if x is None else None, **kwargs)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "learning_rate": self.learning_rate, "optimizer": self.optimizer_name}
 
     def _check_targets(self, y: Any) -> None:
         if self.is_supervised and y is None:
