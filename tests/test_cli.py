@@ -45,7 +45,9 @@ def test_list_load_reports_a_broken_plugin_and_keeps_the_rest(runner, plugins):
 def test_info_describes_an_architecture(runner, toy_registered):
     result = runner.invoke(main, ["info", "toy", "--json"])
     document = json.loads(result.output)
-    assert document["task"] == "supervised" and document["hyperparameters"] == {"units": 8}
+    assert document["task"] == "supervised"
+    assert document["hyperparameters"] == {"units": 8, "learning_rate": None, "optimizer": "adam"}
+    assert document["hyperparameter_types"]["units"] == "an integer"
 
 
 def test_unknown_architecture_exits_1_with_a_suggestion(runner):
@@ -77,7 +79,8 @@ def test_train_writes_a_complete_run_and_json(runner, toy_registered, tmp_path):
     document = json.loads(result.stdout)
     assert set(document["metrics"]) == {"test_rmse", "test_log_likelihood", "train_seconds"}
     config = json.loads((out / "config.json").read_text())
-    assert config["hyperparameters"] == {"units": 4} and config["seed"] == 3 and config["epochs"] == 2
+    assert config["hyperparameters"] == {"units": 4, "learning_rate": None, "optimizer": "adam"}
+    assert config["hyperparameters_given"] == {"units": 4} and config["seed"] == 3 and config["epochs"] == 2
     assert config["data"] == "synthetic:gap_regression#n=200" and "tensorflow" in config["versions"]
     assert (out / "history.csv").read_text().splitlines()[0].startswith("epoch,loss")
     assert len((out / "history.csv").read_text().splitlines()) == 3
@@ -92,7 +95,7 @@ def test_train_writes_a_complete_run_and_json(runner, toy_registered, tmp_path):
 def test_existing_output_folder_is_refused(runner, toy_registered, tmp_path):
     (tmp_path / "run").mkdir()
     result = runner.invoke(main, ["train", "toy", "--output", str(tmp_path / "run")])
-    assert result.exit_code == 1 and "already exists" in result.output
+    assert result.exit_code == 2 and "already exists" in result.output
 
 
 def test_a_failed_run_leaves_no_folder(runner, toy_registered, tmp_path, monkeypatch):

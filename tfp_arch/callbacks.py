@@ -2,8 +2,8 @@
 
 `StopOnNonFinite` raises `NonFiniteLossError` as soon as a logged loss is NaN or infinite.
 `RunCheckpoint` is Keras' `BackupAndRestore` (weights, optimizer state and epoch counter) with the
-run's history and early-stopping state saved beside them, written atomically, every N epochs or
-every few seconds. `ResumableEarlyStopping` is Keras' `EarlyStopping` with a state that survives a
+run's history, early-stopping state and the layers' random-number state saved beside them, each file
+written under a temporary name and renamed, every N epochs or every few seconds. `ResumableEarlyStopping` is Keras' `EarlyStopping` with a state that survives a
 restart.
 """
 
@@ -39,7 +39,7 @@ class NonFiniteLossError(ArithmeticError):
         self.term = term
 
 
-def loss_terms(model: keras.Model, x: Any, y: Any) -> dict[str, float]:
+def loss_terms(model: keras.Model, x: Any, y: Any) -> dict[str, float | None]:
     """The training loss of one batch split into the KL part (the `add_loss` terms) and the rest (NLL).
 
     Args:
@@ -48,12 +48,13 @@ def loss_terms(model: keras.Model, x: Any, y: Any) -> dict[str, float]:
         y: its targets, or None.
 
     Returns:
-        `{"NLL": ..., "KL": ...}` as floats (the KL part is 0 when the model adds no losses).
+        `{"KL": ..., "NLL": ...}` as floats; the KL part is 0 when the model adds no losses, and the
+        NLL part is None when the KL part is not finite (it cannot be told apart from the total).
     """
     y_pred = model(x, training=True)
     total = float(keras.ops.convert_to_numpy(model.compute_loss(x, y, y_pred, training=True)))
     kl = float(sum(float(keras.ops.convert_to_numpy(loss)) for loss in model.losses)) if model.losses else 0.0
-    return {"NLL": total - kl if math.isfinite(kl) else total, "KL": kl}
+    return {"KL": kl, "NLL": total - kl if math.isfinite(kl) else None}
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
@@ -95,12 +96,12 @@ class StopOnNonFinite(keras.callbacks.Callback):
                 self._fail(float(value), f"logged value `{key}`", None)
 
     def _diagnose(self) -> str | None:
+        """`"KL"` or `"NLL"`: the term non-finite at the epoch's starting weights; `""` if both are finite."""
         if self.probe is None or self._weights is None:
             return None
         self.model.set_weights(self._weights)
         terms = loss_terms(self.model, *self.probe)
-        bad = [name for name, value in terms.items() if not math.isfinite(value)]
-        return bad[0] if len(bad) == 1 else "NLL and KL" if bad else ""
+        return next((name for name, value in terms.items() if value is not None and not math.isfinite(value)), "")
 
     def _fail(self, value: float, what: str, batches: tuple[int, int] | None) -> None:
         where = f"epoch {self._epoch + 1}"
@@ -110,7 +111,7 @@ class StopOnNonFinite(keras.callbacks.Callback):
             where += f", {span}{total}"
         term = self._diagnose()
         if term:
-            cause = f"; the {term} term is {'not finite' if ' and ' in term else 'non-finite'} at the weights of the start of the epoch"
+            cause = f"; the {term} term is already non-finite at the weights the epoch started from"
         elif term == "":
             cause = "; both terms (NLL and KL) were finite at the start of the epoch, so the optimisation diverged"
         else:
@@ -142,7 +143,7 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
     """`BackupAndRestore` that also keeps the run's per-epoch history and early-stopping state.
 
     The history is recorded every epoch. A checkpoint (weights with the optimizer state, the epoch
-    counter, the history so far and the early-stopping state) is written every `every` epochs, or,
+    counter, the history so far, the early-stopping state and the seed-generator states) is written every `every` epochs, or,
     with `every=None`, after an epoch when the last one is at least `seconds` old; `every=0` never
     writes one. Each file is written under a temporary name and renamed. On `on_train_begin` an
     existing checkpoint is restored and the history continues from it.
@@ -159,7 +160,7 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
                  early_stopping: ResumableEarlyStopping | None = None) -> None:
         super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
         self.every = every
-        self.seconds = seconds
+        self.interval = seconds
         self.early_stopping = early_stopping
         self.history: list[dict[str, float]] = []
         self.restored_epoch = 0
@@ -175,6 +176,15 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
     def _best_path(self) -> str:
         return os.path.join(self.backup_dir, "best_weights.npz")
 
+    @property
+    def _random_path(self) -> str:
+        return os.path.join(self.backup_dir, "random_state.npz")
+
+    def _random_state(self) -> list:
+        """Variables outside the weights: the layers' seed-generator states, which Keras' weight files skip."""
+        weights = {id(v) for v in self.model.weights}
+        return [v for v in self.model.variables if id(v) not in weights]
+
     def on_train_begin(self, logs: dict | None = None) -> None:
         super().on_train_begin(logs)
         self._saved_at = self._started = time.monotonic()
@@ -185,6 +195,11 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
         self.restored_epoch = int(metadata["epoch"])
         self.history = metadata.get("history", [])[: self.restored_epoch]
         self.seconds_before = float(metadata.get("seconds", 0.0))
+        if os.path.isfile(self._random_path):
+            with np.load(self._random_path) as arrays:
+                for i, variable in enumerate(self._random_state()):
+                    if f"v{i}" in arrays.files:
+                        variable.assign(arrays[f"v{i}"])
         if self.early_stopping is not None and metadata.get("early_stopping"):
             best = None
             if os.path.isfile(self._best_path):
@@ -197,7 +212,7 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
         self._current_epoch = epoch + 1
         self._last_batch_seen = 0
         if self.every is None:
-            due = time.monotonic() - self._saved_at >= self.seconds
+            due = time.monotonic() - self._saved_at >= self.interval
         else:
             due = self.every > 0 and (epoch + 1) % self.every == 0
         if due:
@@ -215,9 +230,12 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
                 partial_best = os.path.join(self.backup_dir, ".best_weights.tmp.npz")
                 np.savez(partial_best, **{f"w{i}": w for i, w in enumerate(stopping.best_weights)})
                 os.replace(partial_best, self._best_path)
+        partial_random = os.path.join(self.backup_dir, ".random_state.tmp.npz")
+        np.savez(partial_random, **{f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self._random_state())})
         partial_metadata = self._training_metadata_path + ".tmp"
         with open(partial_metadata, "w") as handle:
             json.dump(metadata, handle, allow_nan=False)
         os.replace(weights, self._weights_path)
+        os.replace(partial_random, self._random_path)
         os.replace(partial_metadata, self._training_metadata_path)
         self._saved_at = time.monotonic()

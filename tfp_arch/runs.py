@@ -21,10 +21,10 @@ from tfp_arch.architecture import Architecture
 from tfp_arch.callbacks import ResumableEarlyStopping, RunCheckpoint, StopOnNonFinite
 from tfp_arch.data import DataError, Dataset, load_data
 from tfp_arch.registry import get
-from tfp_arch.validation import non_negative_float, positive_int
 from tfp_arch_registry import default_registry
 from tfp_arch_registry.describe import describe_class
 from tfp_arch_registry.hyperparameters import HyperparameterError
+from tfp_arch_registry.request import make_request
 from tfp_arch_registry.staging import STAGING_SUFFIX, RunFolder
 
 __all__ = [
@@ -107,46 +107,14 @@ def _strict(metrics: dict[str, Any], what: str) -> dict[str, float]:
     return values
 
 
-def run_request(
-    name: str, data: str | None = None, *, epochs: int | None = None, batch_size: int | None = None, seed: int = 0,
-    hyperparameters: dict[str, Any] | None = None, plot: bool = False, validation_split: float = 0.0,
-    patience: int | None = None, checkpoint_every: int | None = None,
-) -> dict[str, Any]:
-    """Everything a run needs, checked before anything is built: `train` writes it to `request.json`
-    in the staging folder and `resume` reads it back.
+def run_request(name: str, data: str | None = None, **options: Any) -> dict[str, Any]:
+    """Everything a run of architecture `name` needs, checked before anything is built
+    (`tfp_arch_registry.request.make_request` with the loaded class's description).
 
-    Raises:
-        HyperparameterError: an unknown hyperparameter or a value of the wrong type.
-        ValueError: a bad epoch count, batch size, validation split, patience or checkpoint interval.
-        NotImplementedError: `plot=True` for an architecture without a plot.
+    `train` writes it to `request.json` in the staging folder and `resume` reads it back.
     """
     cls = get(name)
-    description = describe_class(cls)
-    checked = description.check(dict(hyperparameters or {}))
-    if plot and not description.has_plot:
-        raise NotImplementedError(f"architecture {cls.name!r} has no plot; run without --plot")
-    split = non_negative_float("validation_split", validation_split)
-    if split >= 1.0:
-        raise ValueError(f"Invalid value for argument `validation_split`: expected [0, 1). Received: validation_split={split}")
-    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 0):
-        raise ValueError(f"Invalid value for argument `patience`: expected a non-negative integer. Received: patience={patience!r}")
-    if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 0):
-        raise ValueError(
-            f"Invalid value for argument `checkpoint_every`: expected a non-negative integer. Received: checkpoint_every={checkpoint_every!r}"
-        )
-    return {
-        "architecture": cls.name,
-        "entry_point": default_registry().resolve(name).qualified,
-        "data": data or cls.default_data,
-        "epochs": positive_int("epochs", epochs or cls.default_epochs),
-        "batch_size": positive_int("batch_size", batch_size or cls.default_batch_size),
-        "seed": int(seed),
-        "hyperparameters": checked,
-        "plot": bool(plot),
-        "validation_split": split,
-        "patience": patience,
-        "checkpoint_every": checkpoint_every,
-    }
+    return make_request(default_registry().resolve(name), describe_class(cls), data, **options)
 
 
 def train(
@@ -244,6 +212,9 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
         dataset = prepare_data(cls, request["data"])
         keras.utils.set_random_seed(request["seed"])
         model = _build(cls, {**cls.hyperparameters_for(dataset), **request["hyperparameters"]})
+        # BackupAndRestore restores into a built model only.
+        if not model.built:
+            model(dataset.x_train[:1])
         callbacks, checkpoint, stopping = _callbacks(request, folder, dataset)
         model.fit(dataset.x_train, dataset.y_train, epochs=request["epochs"], batch_size=request["batch_size"],
                   verbose=verbose, validation_split=request["validation_split"], callbacks=callbacks)
