@@ -32,12 +32,16 @@ def _run(folder: RunFolder, request: dict, as_json: bool) -> None:
     except BaseException:
         folder.discard()
         raise
+    import keras
+
     from tfp_arch.runs import run_in
 
-    info(f"training {request['architecture']} on {request['data']} in {folder.path}")
+    announce = keras.callbacks.LambdaCallback(
+        on_train_begin=lambda logs: info(f"training {request['architecture']} on {request['data']} in {folder.path}")
+    )
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            run = run_in(folder, request, verbose=_verbosity())
+            run = run_in(folder, request, verbose=_verbosity(), callbacks=[announce])
     except KeyboardInterrupt as interrupt:
         if folder.resumable:
             interrupt.note = f"; continue with: tfp-arch train --resume {folder.path}"

@@ -201,11 +201,12 @@ def _callbacks(request: dict[str, Any], folder: RunFolder, dataset: Dataset) -> 
     return [guard, *([stopping] if stopping else []), checkpoint], checkpoint, stopping
 
 
-def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "auto") -> Run:
+def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "auto",
+           callbacks: list[keras.callbacks.Callback] | None = None) -> Run:
     """Train as `request` says inside the staging folder `folder`, then finish the run folder.
 
     `train` and `resume` call this; the CLI calls it with a folder it created before importing
-    TensorFlow.
+    TensorFlow. `callbacks` are added to the run's own.
     """
     try:
         cls = get(request["entry_point"])
@@ -215,9 +216,9 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
         # BackupAndRestore restores into a built model only.
         if not model.built:
             model(dataset.x_train[:1])
-        callbacks, checkpoint, stopping = _callbacks(request, folder, dataset)
+        own, checkpoint, stopping = _callbacks(request, folder, dataset)
         model.fit(dataset.x_train, dataset.y_train, epochs=request["epochs"], batch_size=request["batch_size"],
-                  verbose=verbose, validation_split=request["validation_split"], callbacks=callbacks)
+                  verbose=verbose, validation_split=request["validation_split"], callbacks=[*own, *(callbacks or [])])
         seconds = checkpoint.seconds
         scores = _strict(model.evaluate_metrics(dataset.x_test, dataset.y_test), "test metrics")
         metrics = {**{f"test_{k}": v for k, v in scores.items()}, "train_seconds": seconds}

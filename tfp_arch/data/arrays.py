@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfp_arch.data.errors import DataError
+from tfp_arch.data.errors import DataError, missing_file
 
 __all__ = ["check_finite", "read_idx", "read_numpy"]
 
@@ -35,7 +35,7 @@ def read_numpy(path: str | Path) -> dict[str, np.ndarray]:
     """Arrays of a `.npy` file (as `{"x": ...}`) or of a `.npz` archive (by their keys)."""
     path = Path(path)
     if not path.is_file():
-        raise DataError("no such file", str(path))
+        raise DataError(missing_file(path), str(path))
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):
@@ -50,7 +50,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     """An array from an IDX file (optionally gzipped), as used by MNIST."""
     path = Path(path)
     if not path.is_file():
-        raise DataError("no such file", str(path))
+        raise DataError(missing_file(path), str(path))
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as handle:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfp_arch.data.errors import DataError
+from tfp_arch.data.errors import DataError, missing_file
 
 __all__ = ["FLOAT32_MAX", "Table", "read_table"]
 
@@ -79,7 +79,7 @@ def read_table(path: str | Path, delimiter: str | None = ",", header: str = "aut
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError("no such file", str(path))
+        raise DataError(missing_file(path), str(path))
     rows = _rows(path, delimiter)
     first = rows[0][1]
     has_header = header == "yes" or (header == "auto" and not all(_is_number(c) for c in first))
