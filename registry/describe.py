@@ -46,7 +46,7 @@ class Hyperparameter:
     Attributes:
         name: the argument name.
         annotation: its annotation as source text, or None.
-        default: its default value (None when it has none).
+        default: its default value (None when it has none), tuples as lists.
         declared_in: the class whose `__init__` declares it.
     """
 
@@ -109,6 +109,11 @@ class Description:
         return checked
 
 
+def _plain(value: Any) -> Any:
+    """Tuples as lists, recursively, so that defaults read from source and from a class compare equal."""
+    return [_plain(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
 def _annotation_text(annotation: Any) -> str | None:
     if annotation is inspect.Parameter.empty:
         return None
@@ -137,7 +142,7 @@ def describe_class(cls: type) -> Description:
                 if p.kind is p.VAR_KEYWORD:
                     forwards = True
                 elif p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
-                    default = None if p.default is p.empty else p.default
+                    default = None if p.default is p.empty else _plain(p.default)
                     parameters.setdefault(p.name, Hyperparameter(p.name, _annotation_text(p.annotation), default, klass.__qualname__))
             if not forwards:
                 break
@@ -310,7 +315,7 @@ def _init_parameters(module: _Module, node: ast.ClassDef) -> tuple[list[Hyperpar
     pairs = list(zip(positional, defaults))[1:] + list(zip(arguments.kwonlyargs, arguments.kw_defaults))
     parameters = []
     for argument, default in pairs:
-        value = None if default is _MISSING or default is None else _evaluate(module, default)
+        value = None if default is _MISSING or default is None else _plain(_evaluate(module, default))
         annotation = ast.unparse(argument.annotation) if argument.annotation is not None else None
         parameters.append(Hyperparameter(argument.arg, annotation, value, node.name))
     return parameters, arguments.kwarg is not None
