@@ -15,9 +15,10 @@ import click
 from tfp_arch_cli.environment import import_quietly
 from tfp_arch_cli.output import info
 
-__all__ = ["CHUNK_VALUES", "chunk_seed", "stream_samples"]
+__all__ = ["CHUNK_ROWS", "CHUNK_VALUES", "chunk_seed", "stream_samples"]
 
-CHUNK_VALUES = 1 << 20
+CHUNK_VALUES = 1 << 16
+CHUNK_ROWS = 10_000
 
 
 def chunk_seed(seed: int | None, index: int) -> int | None:
@@ -66,7 +67,7 @@ def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None,
     if not model.can_sample:
         raise NotImplementedError(f"architecture {model.name!r} cannot sample")
     shape = tuple(config["data_shape"])
-    rows = max(1, CHUNK_VALUES // max(1, math.prod(shape)))
+    rows = max(1, min(CHUNK_ROWS, CHUNK_VALUES // max(1, math.prod(shape))))
     if partial is not None:
         try:
             array = np.lib.format.open_memmap(partial, mode="w+", dtype="float32", shape=(n, *shape))
