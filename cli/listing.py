@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
+import json
 
 import click
 
+from tfp_arch_cli.describing import describe_entry
+from tfp_arch_cli.environment import import_quietly
 from tfp_arch_cli.output import emit
 from tfp_arch_registry import default_registry
 
@@ -29,6 +31,7 @@ def _row(entry, load: bool) -> dict:
     if row["problem"] and row["status"] == "ok":
         row["status"] = "broken"
     if load and row["status"] != "broken":
+        import_quietly()
         import tfp_arch
 
         try:
@@ -64,30 +67,28 @@ def list_command(as_json: bool, load: bool) -> None:
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 def info_command(name: str, as_json: bool) -> None:
-    """Show what architecture NAME is, its data and its hyperparameters with their defaults."""
-    entry = default_registry().resolve(name)
-    import tfp_arch
+    """Show what architecture NAME is, its data and its hyperparameters with their types and defaults.
 
-    cls = tfp_arch.get(name)
-    signature = inspect.signature(cls.__init__).parameters.values()
-    hyper = {p.name: (None if p.default is p.empty else p.default) for p in signature
-             if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    Read from the plugin's source without importing it (or TensorFlow) when possible.
+    """
+    entry, description = describe_entry(name)
+    attributes = description.attributes
     document = {
         "name": entry.name,
         "qualified_name": entry.qualified,
-        "class": f"{cls.__module__}.{cls.__qualname__}",
-        "summary": cls.summary,
-        "task": cls.task,
-        "default_data": cls.default_data,
-        "default_epochs": cls.default_epochs,
-        "default_batch_size": cls.default_batch_size,
-        "can_sample": cls.can_sample,
-        "hyperparameters": hyper,
+        "class": description.qualified_class,
+        **{key: attributes[key] for key in ("summary", "task", "default_data", "default_epochs", "default_batch_size", "can_sample")},
+        "has_plot": description.has_plot,
+        "hyperparameters": {h.name: h.default for h in description.hyperparameters},
+        "hyperparameter_types": {h.name: h.kind.describe() for h in description.hyperparameters},
+        "read_from": description.source,
     }
     human = "\n".join(
-        [f"{entry.name} ({entry.qualified}): {cls.summary}", f"task: {cls.task}; default data: {cls.default_data}",
-         f"defaults: epochs={cls.default_epochs} batch_size={cls.default_batch_size}; can sample: {cls.can_sample}",
-         "hyperparameters:"] + [f"  {k} = {v!r}" for k, v in hyper.items()]
+        [f"{entry.name} ({entry.qualified}): {attributes['summary']}",
+         f"task: {attributes['task']}; default data: {attributes['default_data']}",
+         f"defaults: epochs={attributes['default_epochs']} batch_size={attributes['default_batch_size']}; "
+         f"can sample: {attributes['can_sample']}; plot: {description.has_plot}",
+         "hyperparameters:"]
+        + [f"  {h.name} = {json.dumps(h.default)}  ({h.kind.describe()})" for h in description.hyperparameters]
     )
     emit(document, as_json, human)
-

@@ -3,33 +3,75 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import click
 
+from tfp_arch_cli.environment import debug_enabled, quiet_environment
 from tfp_arch_cli.listing import info_command, list_command
 from tfp_arch_cli.training import evaluate_command, sample_command, train_command
 from tfp_arch_registry import RegistryError
+from tfp_arch_registry.hyperparameters import HyperparameterError
+from tfp_arch_registry.staging import OutputError
 
 __all__ = ["main"]
 
-DOMAIN_ERRORS = (RegistryError, ValueError, FileExistsError, FileNotFoundError, NotImplementedError)
+USAGE_ERRORS = (HyperparameterError, OutputError)
+DOMAIN_ERRORS = (RegistryError, ValueError, ArithmeticError, OSError, NotImplementedError)
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (a resumable run keeps its staging folder) but exiting 143."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 class _Group(click.Group):
-    """Turns domain errors into a one-line message and exit status 1."""
+    """Turns errors into one line: exit 2 for usage errors, 1 for domain errors, 130 for Ctrl-C."""
 
     def invoke(self, ctx: click.Context):
+        previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
         try:
             return super().invoke(ctx)
         except click.ClickException:
             raise
-        except DOMAIN_ERRORS as error:
-            if os.environ.get("TFP_ARCH_DEBUG"):
-                raise
-            message = " ".join(str(error).split()) or type(error).__name__
-            click.echo(f"Error: {message}", err=True)
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)
+        except KeyboardInterrupt as interrupt:
+            if debug_enabled():
+                raise
+            code = EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
+            click.echo(f"Interrupted{getattr(interrupt, 'note', '')}", err=True)
+            sys.exit(code)
+        except USAGE_ERRORS as error:
+            if debug_enabled():
+                raise
+            click.echo(f"Error: {_one_line(error)}", err=True)
+            sys.exit(2)
+        except DOMAIN_ERRORS as error:
+            if debug_enabled():
+                raise
+            click.echo(f"Error: {_one_line(error)}", err=True)
+            sys.exit(1)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,9 +80,9 @@ def main() -> None:
     """Variational Bayes architectures for Keras 3: list, train, evaluate and sample.
 
     Set TFP_ARCH_PLUGINS to restrict the plugins used (all, none, builtin, NAME, DIST:NAME, DIST:*),
-    and TFP_ARCH_DEBUG=1 to see full tracebacks.
+    and TFP_ARCH_DEBUG=1 to see full tracebacks and TensorFlow's own log messages.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_environment()
 
 
 for _command in (list_command, info_command, train_command, evaluate_command, sample_command):

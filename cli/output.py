@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-__all__ = ["emit", "info"]
+__all__ = ["emit", "format_metrics", "info"]
 
 
 def info(message: str) -> None:
@@ -17,9 +17,14 @@ def info(message: str) -> None:
 
 
 def emit(document: Any, as_json: bool, human: str) -> None:
-    """The command's result: `document` as JSON on stdout, or the `human` text."""
+    """The command's result: `document` as strict JSON on stdout (no NaN or Infinity), or the `human` text.
+
+    Raises:
+        ValueError: the document holds a non-finite number.
+    """
     if as_json:
-        json.dump(document, sys.stdout, indent=2, default=str)
+        text = json.dumps(document, indent=2, default=str, allow_nan=False)
+        sys.stdout.write(text)
         sys.stdout.write("\n")
     else:
         click.echo(human)

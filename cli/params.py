@@ -1,36 +1,27 @@
-"""Parsing `-p key=value` hyperparameters into plain values."""
+"""Parsing `-p key=value` hyperparameters into plain values of their declared types."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import click
+
+from tfp_arch_registry.describe import Description
+from tfp_arch_registry.hyperparameters import ANY, parse_value
 
 __all__ = ["parse_hyperparameters"]
 
-_PYTHON_LITERALS = {"True": True, "False": False, "None": None}
 
-
-def _value(text: str) -> Any:
-    if text in _PYTHON_LITERALS:
-        return _PYTHON_LITERALS[text]
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def parse_hyperparameters(pairs: tuple[str, ...]) -> dict[str, Any]:
+def parse_hyperparameters(pairs: tuple[str, ...], description: Description | None = None) -> dict:
     """`("hidden_units=[50, 50]", "prior=standard_normal")` to a dict of plain values.
 
     Values are read as JSON (numbers, true/false/null, lists) or Python's True/False/None, else kept
-    as strings.
+    as strings; a string-typed hyperparameter keeps its text as it is. With `description`, names and
+    types are checked against the architecture's declaration (`HyperparameterError`, exit 2).
     """
     parsed = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip().isidentifier():
             raise click.BadParameter(f"expected key=value, got {pair!r}", param_hint="'-p'")
-        parsed[key.strip()] = _value(value.strip())
-    return parsed
+        declared = description.hyperparameter(key.strip()) if description is not None else None
+        parsed[key.strip()] = parse_value(value, declared.kind if declared is not None else ANY)
+    return description.check(parsed) if description is not None else parsed

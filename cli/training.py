@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from pathlib import Path
 
 import click
 
+from tfp_arch_cli.describing import describe_entry
+from tfp_arch_cli.environment import import_quietly
 from tfp_arch_cli.output import emit, format_metrics, info
 from tfp_arch_cli.params import parse_hyperparameters
-from tfp_arch_registry import default_registry
+from tfp_arch_cli.sampling import stream_samples
+from tfp_arch_registry.request import make_request
+from tfp_arch_registry.staging import RunFolder
 
 __all__ = ["evaluate_command", "sample_command", "train_command"]
 
@@ -21,38 +26,71 @@ def _verbosity() -> int:
     return 1 if sys.stderr.isatty() else 2
 
 
+def _run(folder: RunFolder, request: dict, as_json: bool) -> None:
+    try:
+        import_quietly("tfp_arch.runs")
+    except BaseException:
+        folder.discard()
+        raise
+    import keras
+
+    from tfp_arch.runs import run_in
+
+    announce = keras.callbacks.LambdaCallback(
+        on_train_begin=lambda logs: info(f"training {request['architecture']} on {request['data']} in {folder.path}")
+    )
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            run = run_in(folder, request, verbose=_verbosity(), callbacks=[announce])
+    except KeyboardInterrupt as interrupt:
+        if folder.resumable:
+            interrupt.note = f"; continue with: tfp-arch train --resume {folder.path}"
+        raise
+    info(f"wrote {run.path}")
+    emit({"output": str(run.path), "metrics": run.metrics, "config": run.config}, as_json, format_metrics(run.metrics))
+
+
 @click.command("train")
-@click.argument("name")
+@click.argument("name", required=False)
 @click.option("--data", "data", default=None, metavar="SPEC", help="Data spec, e.g. uci:DIR#split=0 or csv:FILE#target=quality. Default: the architecture's embedded data.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (default: the architecture's).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Examples per batch (default: the architecture's).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for Python, NumPy and TensorFlow.")
-@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None, help="Run folder to create (default runs/NAME-TIME).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed for Python, NumPy and TensorFlow, and of each epoch's data order.")
+@click.option("--output", type=click.Path(path_type=Path), default=None, help="Run folder to create (default runs/NAME-TIME).")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Hyperparameter (repeatable); values are JSON or plain strings.")
 @click.option("--plot", is_flag=True, help="Also write plot.png into the run folder.")
+@click.option("--validation-split", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True, help="Fraction of the training data (its last rows) held out to validate each epoch.")
+@click.option("--patience", type=click.IntRange(min=0), default=None, help="Stop after this many epochs without a better validation loss (training loss without --validation-split); the best epoch's weights are kept.")
+@click.option("--checkpoint-every", type=click.IntRange(min=0), default=None, help="Checkpoint every N epochs (0: never). Default: after an epoch when the last checkpoint is 10 s old.")
+@click.option("--resume", "resume", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Continue the interrupted run in DIR (its .partial folder).")
 @_json_option
-def train_command(name, data, epochs, batch_size, seed, output, params, plot, as_json) -> None:
+def train_command(name, data, epochs, batch_size, seed, output, params, plot, validation_split, patience,
+                  checkpoint_every, resume, as_json) -> None:
     """Train architecture NAME and write a run folder.
 
     The folder holds model.keras, config.json, history.csv and metrics.json (and plot.png with --plot).
-    It appears only when the run has finished.
+    The run works in OUTPUT.partial and renames it when finished. If it is interrupted after a
+    checkpoint, OUTPUT.partial is kept and `tfp-arch train --resume OUTPUT.partial` continues it.
     """
-    hyperparameters = parse_hyperparameters(params)
-    default_registry().resolve(name)
-    import tfp_arch
-    from tfp_arch.runs import hyperparameter_names, train
-
-    cls = tfp_arch.get(name)
-    known = hyperparameter_names(cls)
-    for key in hyperparameters:
-        if key not in known:
-            raise click.BadParameter(f"unknown hyperparameter {key!r} for {cls.name}; known: {', '.join(known)}", param_hint="'-p'")
-    info(f"training {cls.name} on {data or cls.default_data}")
-    with contextlib.redirect_stdout(sys.stderr):
-        run = train(name, data, epochs=epochs, batch_size=batch_size, seed=seed, output=output,
-                    hyperparameters=hyperparameters, plot=plot, verbose=_verbosity())
-    info(f"wrote {run.path}")
-    emit({"output": str(run.path), "metrics": run.metrics, "config": run.config}, as_json, format_metrics(run.metrics))
+    if resume is not None:
+        options = {"data": data, "epochs": epochs, "batch_size": batch_size, "output": output, "params": params,
+                   "validation_split": validation_split, "patience": patience, "checkpoint_every": checkpoint_every}
+        given = [key for key, value in options.items() if value not in (None, (), 0.0)]
+        if name is not None or given or plot or seed != 0:
+            raise click.UsageError("--resume takes no NAME and no training options: the run continues as it was started")
+        folder, request = RunFolder.open(resume)
+        _run(folder, request, as_json)
+        return
+    if name is None:
+        raise click.UsageError("Missing argument 'NAME' (or --resume DIR).")
+    entry, description = describe_entry(name)
+    request = make_request(
+        entry, description, data, epochs=epochs, batch_size=batch_size, seed=seed,
+        hyperparameters=parse_hyperparameters(params, description), plot=plot,
+        validation_split=validation_split, patience=patience, checkpoint_every=checkpoint_every,
+    )
+    target = output or Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
+    _run(RunFolder.create(target, request), request, as_json)
 
 
 @click.command("evaluate")
@@ -61,6 +99,7 @@ def train_command(name, data, epochs, batch_size, seed, output, params, plot, as
 @_json_option
 def evaluate_command(run_dir, data, as_json) -> None:
     """Compute the test metrics of the run in DIR."""
+    import_quietly("tfp_arch.runs")
     from tfp_arch.runs import evaluate_run
 
     with contextlib.redirect_stdout(sys.stderr):
@@ -71,26 +110,13 @@ def evaluate_command(run_dir, data, as_json) -> None:
 @click.command("sample")
 @click.argument("run_dir", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-n", "num_samples", type=click.IntRange(min=1), default=10, show_default=True, help="Number of samples.")
-@click.option("--seed", type=int, default=None, help="Seed for repeatable samples.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed for repeatable samples.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the samples to this .npy file instead of printing them.")
 @_json_option
 def sample_command(run_dir, num_samples, seed, output, as_json) -> None:
     """Draw samples from the model in DIR (architectures that can sample).
 
-    Prints one sample per line as comma-separated values (flattened), or JSON with --json.
+    Prints one sample per line as comma-separated values (flattened), or a JSON list with --json.
+    Samples are drawn and written in chunks, so memory stays bounded for any -n.
     """
-    import numpy as np
-
-    from tfp_arch.runs import load_run
-
-    with contextlib.redirect_stdout(sys.stderr):
-        model, _ = load_run(run_dir)
-    if not model.can_sample:
-        raise NotImplementedError(f"architecture {model.name!r} cannot sample")
-    samples = np.asarray(model.sample(num_samples, seed=seed))
-    if output is not None:
-        np.save(output, samples)
-        info(f"wrote {output}")
-        return
-    flat = samples.reshape(len(samples), -1)
-    emit(samples.tolist(), as_json, "\n".join(",".join(f"{v:.6g}" for v in row) for row in flat))
+    stream_samples(run_dir, num_samples, seed, output, as_json)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -11,6 +10,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
+from helpers import strict_json
 from tfp_arch_cli.main import main
 
 
@@ -27,7 +27,7 @@ def test_list_shows_the_builtins(runner):
 
 
 def test_list_json_is_one_document(runner):
-    rows = json.loads(runner.invoke(main, ["list", "--json"]).output)
+    rows = strict_json(runner.invoke(main, ["list", "--json"]).output)
     assert {r["name"] for r in rows} >= {"bnn", "vae", "maf"}
     assert all(set(r) >= {"name", "distribution", "value", "status"} for r in rows)
 
@@ -37,15 +37,17 @@ def test_list_load_reports_a_broken_plugin_and_keeps_the_rest(runner, plugins):
     plugins.distribution("broken-cli", {"wreck": f"{module}:X"}, {module: "import not_a_real_dependency\n"})
     result = runner.invoke(main, ["list", "--load", "--json"])
     assert result.exit_code == 0
-    rows = {r["name"]: r for r in json.loads(result.output)}
+    rows = {r["name"]: r for r in strict_json(result.output)}
     assert rows["wreck"]["status"] == "broken" and "not_a_real_dependency" in rows["wreck"]["problem"]
     assert rows["bnn"]["status"] == "ok" and rows["bnn"]["summary"]
 
 
 def test_info_describes_an_architecture(runner, toy_registered):
     result = runner.invoke(main, ["info", "toy", "--json"])
-    document = json.loads(result.output)
-    assert document["task"] == "supervised" and document["hyperparameters"] == {"units": 8}
+    document = strict_json(result.output)
+    assert document["task"] == "supervised"
+    assert document["hyperparameters"] == {"units": 8, "learning_rate": None, "optimizer": "adam"}
+    assert document["hyperparameter_types"]["units"] == "an integer"
 
 
 def test_unknown_architecture_exits_1_with_a_suggestion(runner):
@@ -74,25 +76,26 @@ def test_train_writes_a_complete_run_and_json(runner, toy_registered, tmp_path):
     result = runner.invoke(main, ["train", "toy", "--epochs", "2", "--seed", "3", "--output", str(out),
                                   "-p", "units=4", "--json"])
     assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout)
+    document = strict_json(result.stdout)
     assert set(document["metrics"]) == {"test_rmse", "test_log_likelihood", "train_seconds"}
-    config = json.loads((out / "config.json").read_text())
-    assert config["hyperparameters"] == {"units": 4} and config["seed"] == 3 and config["epochs"] == 2
+    config = strict_json((out / "config.json").read_text())
+    assert config["hyperparameters"] == {"units": 4, "learning_rate": None, "optimizer": "adam"}
+    assert config["hyperparameters_given"] == {"units": 4} and config["seed"] == 3 and config["epochs"] == 2
     assert config["data"] == "synthetic:gap_regression#n=200" and "tensorflow" in config["versions"]
     assert (out / "history.csv").read_text().splitlines()[0].startswith("epoch,loss")
     assert len((out / "history.csv").read_text().splitlines()) == 3
-    assert json.loads((out / "metrics.json").read_text()) == document["metrics"]
+    assert strict_json((out / "metrics.json").read_text()) == document["metrics"]
 
     evaluated = runner.invoke(main, ["evaluate", str(out), "--json"])
     assert evaluated.exit_code == 0
-    metrics = json.loads(evaluated.stdout)
+    metrics = strict_json(evaluated.stdout)
     assert metrics["test_rmse"] == pytest.approx(document["metrics"]["test_rmse"], rel=1e-5)
 
 
 def test_existing_output_folder_is_refused(runner, toy_registered, tmp_path):
     (tmp_path / "run").mkdir()
     result = runner.invoke(main, ["train", "toy", "--output", str(tmp_path / "run")])
-    assert result.exit_code == 1 and "already exists" in result.output
+    assert result.exit_code == 2 and "already exists" in result.output
 
 
 def test_a_failed_run_leaves_no_folder(runner, toy_registered, tmp_path, monkeypatch):
@@ -125,7 +128,7 @@ def test_installed_console_script_runs(tmp_path):
     script = shutil.which("tfp-arch", path=os.path.dirname(sys.executable)) or shutil.which("tfp-arch")
     assert script, "the tfp-arch console script is not installed"
     listed = subprocess.run([script, "list", "--json"], capture_output=True, text=True, check=True)
-    assert {r["name"] for r in json.loads(listed.stdout)} >= {"bnn", "vae", "maf"}
+    assert {r["name"] for r in strict_json(listed.stdout)} >= {"bnn", "vae", "maf"}
     failed = subprocess.run([script, "info", "mf"], capture_output=True, text=True)
     assert failed.returncode == 1 and "did you mean 'maf'" in failed.stderr
 

@@ -45,10 +45,25 @@ def test_third_party_plugin_is_listed_loaded_trained_and_saved(plugins, tmp_path
     assert loaded_module == module and abs(float(total) - expected) < 1e-5
 
 
-def test_import_tfp_arch_survives_a_broken_plugin_and_reports_it(plugins):
+def test_import_tfp_arch_imports_no_plugin_and_load_all_reports_a_broken_one(plugins):
     module = plugins.unique("fails_on_import")
     plugins.distribution("fragile-arch", {"fragile": f"{module}:Model"}, {module: "1 / 0\n"})
-    code = "import tfp_arch; print(sorted(tfp_arch.broken())); print(tfp_arch.get('bnn').__name__)"
+    code = (
+        "import sys, tfp_arch; print([m for m in sys.modules if m.startswith('tfp_arch_plugins.')]); "
+        "tfp_arch.load_all(); print(sorted(tfp_arch.broken())); print(tfp_arch.get('bnn').__name__)"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugins.root), *sys.path])}
     lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout.split("\n")
-    assert lines[0] == "['fragile-arch:fragile']" and lines[1] == "BayesianMLP"
+    assert lines[0] == "[]"
+    assert lines[1] == "['fragile-arch:fragile']" and lines[2] == "BayesianMLP"
+
+
+def test_a_plugin_imported_before_tfp_arch_is_not_reported_broken():
+    code = (
+        "from tfp_arch_plugins.bnn import BayesianMLP\n"
+        "import tfp_arch\n"
+        "print(sorted(tfp_arch.broken()), sorted(tfp_arch.load_all()), sorted(tfp_arch.broken()))\n"
+        "print(tfp_arch.get('bnn') is BayesianMLP)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out == ["[] ['tfp-arch:bnn', 'tfp-arch:maf', 'tfp-arch:vae'] []", "True"]

@@ -11,10 +11,11 @@ import tensorflow as tf
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import as_dataset, is_array_like, to_numpy_arrays
 from tfp_arch.schedules import BudgetCosineDecay
-from tfp_arch.validation import positive_float
+from tfp_arch.validation import one_of, positive_float
 
 __all__ = ["Architecture"]
 
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adamax", "nadam", "lion")
 SUPERVISED = "supervised"
 UNSUPERVISED = "unsupervised"
 
@@ -78,18 +79,17 @@ class Architecture(keras.Model):
     can_sample: ClassVar[bool] = False
 
     def __init__(self, learning_rate: float | None = None, optimizer: str = "adam", **kwargs: Any) -> None:
+        """Hyperparameters every architecture takes, besides its own.
+
+        Args:
+            learning_rate: learning rate of the default optimiser; None for the class's
+                `default_learning_rate`.
+            optimizer: name of the default optimiser (a Keras optimiser name: `"adam"`, `"sgd"`, ...).
+            **kwargs: passed to `keras.Model`.
+        """
         super().__init__(**kwargs)
-        if learning_rate is not None:
-            learning_rate = positive_float("learning_rate", learning_rate)
-        try:
-            keras.optimizers.get(optimizer)
-        except (ValueError, TypeError):
-            raise ValueError(
-                "Invalid value for argument `optimizer`: expected the name of a Keras optimizer "
-                f"(adam, adamw, sgd, rmsprop, ...). Received: optimizer={optimizer!r}"
-            ) from None
-        self.learning_rate = learning_rate
-        self.optimizer_name = optimizer
+        self.learning_rate = positive_float("learning_rate", learning_rate, allow_none=True)
+        self.optimizer_name = one_of("optimizer", optimizer, OPTIMIZERS)
         self._adapted = self.add_weight(
             shape=(), initializer="zeros", trainable=False, dtype="float32", name="adapted"
         )
@@ -134,12 +134,12 @@ class Architecture(keras.Model):
         (default: the class's `default_learning_rate`). Where the class sets
         `decay_learning_rate`, that rate is the peak of a `BudgetCosineDecay`, which `fit` spreads
         over the steps it runs; a `default_learning_rate` of None there means the peak follows the
-        length of the run (`tfp_arch.schedules.budget_peak`). `default_steps_per_execution` steps run per call of the compiled
-        training function; 1 when the model was built under a multi-replica `tf.distribute`
+        length of the run (`tfp_arch.schedules.budget_peak`). `default_steps_per_execution` steps
+        run per call of the compiled training function; 1 when the model was built under a multi-replica `tf.distribute`
         strategy, where TensorFlow 2.21 fails with more than one.
         """
         replicated = self.distribute_strategy.num_replicas_in_sync > 1
-        rate = self.learning_rate or self.default_learning_rate
+        rate = self.default_learning_rate if self.learning_rate is None else self.learning_rate
         schedule = BudgetCosineDecay(rate) if self.decay_learning_rate else rate
         return {
             "optimizer": keras.optimizers.get({"class_name": self.optimizer_name, "config": {"learning_rate": schedule}}),

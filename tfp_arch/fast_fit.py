@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from tfp_arch.seeding import resolve_seed
 
-__all__ = ["as_dataset", "is_array_like", "to_numpy_arrays"]
+__all__ = ["EpochOrder", "as_dataset", "is_array_like", "to_numpy_arrays"]
 
 
 def is_array_like(x: Any) -> bool:
@@ -37,12 +38,50 @@ def _take(x: Any, index: slice | np.ndarray) -> Any:
     return tuple(item[index] for item in x) if isinstance(x, tuple) else x[index]
 
 
-def _make(x: Any, y: Any, weight: Any, batch_size: int, shuffle: bool) -> tf.data.Dataset:
+class EpochOrder(keras.callbacks.Callback):
+    """The shuffled order of the training examples, a function of the seed and the epoch index only.
+
+    At the start of epoch `e` the permutation is drawn from `numpy.random.default_rng([seed, e])`
+    into a variable that the input pipeline reads when Keras creates that epoch's iterator. A run
+    resumed at epoch `e` therefore sees the same batches as an uninterrupted one.
+
+    Args:
+        n: number of training examples.
+        seed: the shuffling seed.
+    """
+
+    def __init__(self, n: int, seed: int) -> None:
+        super().__init__()
+        self.n = n
+        self.seed = seed
+        with tf.device("/cpu:0"):
+            self.permutation = tf.Variable(tf.range(n, dtype=tf.int64), trainable=False, name="epoch_order")
+
+    def order(self, epoch: int) -> np.ndarray:
+        """The order of the examples in epoch `epoch` (0-based)."""
+        return np.random.default_rng([self.seed, epoch]).permutation(self.n)
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.permutation.assign(self.order(epoch))
+
+
+def _make(x: Any, y: Any, weight: Any, batch_size: int, order: EpochOrder | None) -> tf.data.Dataset:
     parts = (x,) if y is None and weight is None else (x, y) if weight is None else (x, y, weight)
-    dataset = tf.data.Dataset.from_tensor_slices(parts if len(parts) > 1 else parts[0])
-    if shuffle:
-        dataset = dataset.shuffle(_length(x), seed=resolve_seed(None), reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if order is None:
+        dataset = tf.data.Dataset.from_tensor_slices(parts if len(parts) > 1 else parts[0]).batch(batch_size)
+        return dataset.prefetch(tf.data.AUTOTUNE)
+    n = _length(x)
+    flat, structure = tf.nest.flatten(parts), parts
+    with tf.device("/cpu:0"):
+        tensors = [tf.constant(item) for item in flat]
+
+    def batch(index: tf.Tensor) -> Any:
+        rows = order.permutation[index * batch_size : tf.minimum((index + 1) * batch_size, n)]
+        gathered = tf.nest.pack_sequence_as(structure, [tf.gather(t, rows) for t in tensors])
+        return gathered if len(parts) > 1 else gathered[0]
+
+    batches = tf.data.Dataset.range((n + batch_size - 1) // batch_size)
+    return batches.map(batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def as_dataset(
@@ -51,7 +90,9 @@ def as_dataset(
     """Turn `fit`'s array arguments into a `tf.data.Dataset` and the `fit` arguments left over.
 
     Handles `shuffle`, `sample_weight`, `validation_split` (the last fraction, as Keras does) and
-    array `validation_data`; everything else is passed on to `keras.Model.fit` untouched.
+    array `validation_data`; everything else is passed on to `keras.Model.fit` untouched. With
+    `shuffle`, an `EpochOrder` callback is prepended to the callbacks: each epoch's order depends only
+    on the seed (drawn from NumPy's global state, set by `keras.utils.set_random_seed`) and the epoch.
 
     Args:
         x: inputs (an array or a tuple of arrays).
@@ -75,13 +116,16 @@ def as_dataset(
         val = (_take(x, tail), None if y is None else y[tail], None if weight is None else weight[tail])
         x, y = _take(x, head), None if y is None else y[head]
         weight = None if weight is None else weight[head]
-        kwargs["validation_data"] = _make(*val, batch_size, shuffle=False)
+        kwargs["validation_data"] = _make(*val, batch_size, None)
     validation = kwargs.get("validation_data")
     if isinstance(validation, tuple) and all(is_array_like(part) for part in validation):
         val_x = to_numpy_arrays(validation[0])
         val_y = to_numpy_arrays(validation[1]) if len(validation) > 1 else None
         val_w = validation[2] if len(validation) > 2 else None
-        kwargs["validation_data"] = _make(val_x, val_y, val_w, batch_size, shuffle=False)
+        kwargs["validation_data"] = _make(val_x, val_y, val_w, batch_size, None)
     elif is_array_like(validation) and not isinstance(validation, tuple):
-        kwargs["validation_data"] = _make(to_numpy_arrays(validation), None, None, batch_size, False)
-    return _make(x, y, weight, batch_size, shuffle), kwargs
+        kwargs["validation_data"] = _make(to_numpy_arrays(validation), None, None, batch_size, None)
+    order = EpochOrder(_length(x), resolve_seed(None)) if shuffle else None
+    if order is not None:
+        kwargs["callbacks"] = [order, *(kwargs.get("callbacks") or [])]
+    return _make(x, y, weight, batch_size, order), kwargs

@@ -1,14 +1,14 @@
-"""Training an architecture into a run folder, and reusing a run folder."""
+"""Training an architecture into a run folder, resuming an interrupted run, and reusing a finished one."""
 
 from __future__ import annotations
 
 import csv
-import inspect
+import io
 import json
+import math
 import platform
-import shutil
-import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -18,14 +18,27 @@ import keras
 import numpy as np
 
 from tfp_arch.architecture import Architecture
+from tfp_arch.callbacks import ResumableEarlyStopping, RunCheckpoint, StopOnNonFinite
 from tfp_arch.data import DataError, Dataset, load_data
 from tfp_arch.registry import get
 from tfp_arch_registry import default_registry
+from tfp_arch_registry.describe import describe_class
+from tfp_arch_registry.hyperparameters import HyperparameterError
+from tfp_arch_registry.request import make_request
+from tfp_arch_registry.staging import STAGING_SUFFIX, RunFolder
 
-__all__ = ["Run", "evaluate_run", "hyperparameter_names", "load_run", "prepare_data", "train"]
+__all__ = [
+    "NonFiniteMetricError", "Run", "evaluate_run", "hyperparameter_names", "load_run", "prepare_data",
+    "resume", "run_request", "train",
+]
 
 MODEL_FILE = "model.keras"
 FILES = (MODEL_FILE, "config.json", "history.csv", "metrics.json")
+PLOT_FILE = "plot.png"
+
+
+class NonFiniteMetricError(ArithmeticError):
+    """A metric is NaN or infinite; it cannot be written as JSON or trusted."""
 
 
 @dataclass
@@ -46,22 +59,23 @@ class Run:
 
 
 def hyperparameter_names(cls: type[Architecture]) -> list[str]:
-    """The constructor arguments of an architecture (its hyperparameters), the base class's included."""
-    kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    names: list[str] = []
-    for klass in (cls, Architecture):
-        parameters = inspect.signature(klass.__init__).parameters.values()
-        names += [p.name for p in parameters if p.name != "self" and p.kind in kinds and p.name not in names]
-    return names
+    """The constructor keyword arguments of an architecture, its base classes' included."""
+    return describe_class(cls).names
 
 
 def prepare_data(cls: type[Architecture], spec: str | None) -> Dataset:
-    """Load `spec` (default: the architecture's embedded data) in the form the architecture takes."""
+    """Load `spec` (default: the architecture's embedded data) in the form the architecture takes.
+
+    Raises:
+        DataError: the data cannot be read, lack targets the architecture needs, or hold values that
+            are not finite in Keras' float type (`keras.config.floatx()`).
+    """
     dataset = load_data(spec or cls.default_data)
     if cls.task == "unsupervised":
-        return dataset.as_unsupervised()
-    if not dataset.supervised:
+        dataset = dataset.as_unsupervised()
+    elif not dataset.supervised:
         raise DataError(f"architecture {cls.name!r} needs targets, but data {dataset.name!r} has none")
+    dataset.check_finite(keras.config.floatx())
     return dataset
 
 
@@ -75,17 +89,32 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def _write_history(path: Path, history: dict[str, list[float]]) -> None:
-    keys = list(history)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["epoch", *keys])
-        for epoch in range(len(history[keys[0]]) if keys else 0):
-            writer.writerow([epoch + 1, *(f"{float(history[k][epoch]):.8g}" for k in keys)])
+def _history_csv(rows: list[dict[str, float]]) -> str:
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["epoch", *keys])
+    for epoch, row in enumerate(rows, start=1):
+        writer.writerow([epoch, *(f"{row[k]:.8g}" if k in row else "" for k in keys)])
+    return out.getvalue()
 
 
-def _finite(metrics: dict[str, Any]) -> dict[str, float]:
-    return {key: float(value) for key, value in metrics.items()}
+def _strict(metrics: dict[str, Any], what: str) -> dict[str, float]:
+    values = {key: float(value) for key, value in metrics.items()}
+    bad = [f"{key}={value}" for key, value in values.items() if not math.isfinite(value)]
+    if bad:
+        raise NonFiniteMetricError(f"{what} not finite: {', '.join(bad)}; the model or the data are not usable as they are")
+    return values
+
+
+def run_request(name: str, data: str | None = None, **options: Any) -> dict[str, Any]:
+    """Everything a run of architecture `name` needs, checked before anything is built
+    (`tfp_arch_registry.request.make_request` with the loaded class's description).
+
+    `train` writes it to `request.json` in the staging folder and `resume` reads it back.
+    """
+    cls = get(name)
+    return make_request(default_registry().resolve(name), describe_class(cls), data, **options)
 
 
 def train(
@@ -99,89 +128,161 @@ def train(
     hyperparameters: dict[str, Any] | None = None,
     plot: bool = False,
     verbose: int | str = "auto",
+    validation_split: float = 0.0,
+    patience: int | None = None,
+    checkpoint_every: int | None = None,
 ) -> Run:
     """Train architecture `name` and write a complete run folder.
 
-    The folder holds `model.keras`, `config.json` (architecture, hyperparameters, data spec, seed,
-    package versions), `history.csv` and `metrics.json` (test metrics as `test_<quantity>`, and
-    `train_seconds`), plus `plot.png` with `plot=True`. It is written under a temporary name and renamed
-    at the end, so a failed or interrupted run never leaves a folder that looks complete.
+    The folder holds `model.keras`, `config.json` (architecture, every hyperparameter the model was
+    built with, data spec, seed, epochs, package versions), `history.csv` (one row per epoch) and
+    `metrics.json` (test metrics as `test_<quantity>`, and `train_seconds`), plus `plot.png` with
+    `plot=True`. Everything that can be checked is checked before training. The run works in
+    `<output>.partial`, created first, and renames it at the end: a failed run leaves nothing, an
+    interrupted one (KeyboardInterrupt) leaves the staging folder if it holds a checkpoint, for
+    `resume`. A non-finite training loss stops the run with `NonFiniteLossError`.
 
     Args:
         name: architecture name (or `distribution:name`).
         data: data spec; None for the architecture's embedded default data.
         epochs: training epochs (default: the architecture's).
         batch_size: examples per batch (default: the architecture's).
-        seed: seeds Python, NumPy and TensorFlow.
+        seed: seeds Python, NumPy and TensorFlow; the data order of every epoch follows from it.
         output: the run folder to create; must not exist. Default `runs/<name>-<time>`.
         hyperparameters: constructor arguments, overriding those derived from the data.
         plot: also write `plot.png`.
         verbose: Keras' verbosity for `fit`.
+        validation_split: fraction of the training data (the last rows) held out to validate each
+            epoch; `val_*` columns appear in the history.
+        patience: stop after this many epochs without improvement of the validation loss (of the
+            training loss without a validation split) and keep the weights of the best epoch.
+        checkpoint_every: epochs between checkpoints; None checkpoints after an epoch when the last
+            checkpoint is 10 s old or more; 0 never.
 
     Returns:
         The finished run.
     """
-    cls = get(name)
-    hyperparameters = dict(hyperparameters or {})
-    unknown = sorted(set(hyperparameters) - set(hyperparameter_names(cls)))
-    if unknown:
-        raise ValueError(
-            f"unknown hyperparameter {unknown[0]!r} for {cls.name!r}; known: {', '.join(hyperparameter_names(cls))}"
-        )
-    if plot and cls.plot is Architecture.plot:
-        raise NotImplementedError(f"architecture {cls.name!r} has no plot; run without --plot")
-    target = Path(output) if output else Path("runs") / f"{cls.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if target.exists():
-        raise FileExistsError(f"output folder {target} already exists; choose another --output")
-    dataset = prepare_data(cls, data)
-    keras.utils.set_random_seed(seed)
-    suggested = dataset.suggested_hyperparameters.get(cls.name, {})
-    arguments = {**cls.hyperparameters_for(dataset), **suggested, **hyperparameters}
-    model = cls(**arguments)
-    model.compile()
-    epochs = epochs or cls.default_epochs
-    batch_size = batch_size or cls.default_batch_size
-    started = time.perf_counter()
-    history = model.fit(dataset.x_train, dataset.y_train, epochs=epochs, batch_size=batch_size, verbose=verbose)
-    seconds = time.perf_counter() - started
-    metrics = {f"test_{k}": v for k, v in _finite(model.evaluate_metrics(dataset.x_test, dataset.y_test)).items()}
-    metrics["train_seconds"] = seconds
-    config = {
-        "architecture": cls.name,
-        "entry_point": default_registry().resolve(name).qualified,
-        "class": f"{cls.__module__}.{cls.__qualname__}",
-        "hyperparameters": arguments,
-        "data": dataset.name,
-        "data_shape": list(dataset.x_train.shape[1:]),
-        "seed": seed,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "versions": _versions(),
-    }
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    request = run_request(
+        name, data, epochs=epochs, batch_size=batch_size, seed=seed, hyperparameters=hyperparameters, plot=plot,
+        validation_split=validation_split, patience=patience, checkpoint_every=checkpoint_every,
+    )
+    target = Path(output) if output else Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return run_in(RunFolder.create(target, request), request, verbose)
+
+
+def resume(path: str | Path, verbose: int | str = "auto") -> Run:
+    """Continue the interrupted run whose staging folder is `path` to its planned epoch count.
+
+    Weights, optimizer state, epoch counter, history and early-stopping state come from the last
+    checkpoint; the model is rebuilt with the same seed, and each epoch's data order depends only on
+    the seed and the epoch, so the run continues as the uninterrupted run would have.
+    """
+    folder, request = RunFolder.open(path)
+    return run_in(folder, request, verbose)
+
+
+def _build(cls: type[Architecture], arguments: dict[str, Any]) -> Architecture:
     try:
-        model.save(staging / MODEL_FILE)
-        (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        _write_history(staging / "history.csv", history.history)
-        if plot:
-            model.plot(str(staging / "plot.png"), dataset)
-        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        return cls(**arguments)
+    except (TypeError, ValueError) as error:
+        raise HyperparameterError(str(error)) from error
+
+
+def _callbacks(request: dict[str, Any], folder: RunFolder, dataset: Dataset) -> tuple[list, RunCheckpoint, ResumableEarlyStopping | None]:
+    x, y, batch = dataset.x_train, dataset.y_train, request["batch_size"]
+    n_train = int(len(x) * (1.0 - request["validation_split"]))
+    probe = (x[:batch], None if y is None else y[:batch])
+    stopping = None
+    if request["patience"] is not None:
+        monitor = "val_loss" if request["validation_split"] else "loss"
+        stopping = ResumableEarlyStopping(monitor=monitor, patience=request["patience"], restore_best_weights=True)
+    checkpoint = RunCheckpoint(folder.checkpoint, every=request["checkpoint_every"], early_stopping=stopping)
+    guard = StopOnNonFinite(batches_per_epoch=math.ceil(n_train / batch), probe=probe)
+    return [guard, *([stopping] if stopping else []), checkpoint], checkpoint, stopping
+
+
+def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "auto",
+           callbacks: list[keras.callbacks.Callback] | None = None) -> Run:
+    """Train as `request` says inside the staging folder `folder`, then finish the run folder.
+
+    `train` and `resume` call this; the CLI calls it with a folder it created before importing
+    TensorFlow. `callbacks` are added to the run's own.
+    """
+    try:
+        cls = get(request["entry_point"])
+        dataset = prepare_data(cls, request["data"])
+        keras.utils.set_random_seed(request["seed"])
+        suggested = dataset.suggested_hyperparameters.get(cls.name, {})
+        model = _build(cls, {**cls.hyperparameters_for(dataset), **suggested, **request["hyperparameters"]})
+        # BackupAndRestore restores into a built model only.
+        if not model.built:
+            model(dataset.x_train[:1])
+        own, checkpoint, stopping = _callbacks(request, folder, dataset)
+        model.fit(dataset.x_train, dataset.y_train, epochs=request["epochs"], batch_size=request["batch_size"],
+                  verbose=verbose, validation_split=request["validation_split"], callbacks=[*own, *(callbacks or [])])
+        seconds = checkpoint.seconds
+        scores = _strict(model.evaluate_metrics(dataset.x_test, dataset.y_test), "test metrics")
+        metrics = {**{f"test_{k}": v for k, v in scores.items()}, "train_seconds": seconds}
+        names = hyperparameter_names(cls)
+        config = {
+            "architecture": cls.name,
+            "entry_point": request["entry_point"],
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "hyperparameters": {k: v for k, v in model.get_config().items() if k in names},
+            "hyperparameters_given": request["hyperparameters"],
+            "data": dataset.name,
+            "data_shape": list(dataset.x_train.shape[1:]),
+            "seed": request["seed"],
+            "epochs": request["epochs"],
+            "epochs_run": len(checkpoint.history),
+            "resumed_from_epoch": checkpoint.restored_epoch or None,
+            "batch_size": request["batch_size"],
+            "validation_split": request["validation_split"],
+            "early_stopping": None if stopping is None else {
+                "monitor": stopping.monitor, "patience": stopping.patience, "best_epoch": stopping.best_epoch + 1,
+                "weights": "best epoch",
+            },
+            "versions": _versions(),
+        }
+        model.save(folder.path / MODEL_FILE)
+        folder.write("config.json", json.dumps(config, indent=2, allow_nan=False) + "\n")
+        folder.write("history.csv", _history_csv(checkpoint.history))
+        if request["plot"]:
+            model.plot(str(folder.path / PLOT_FILE), dataset)
+        folder.write("metrics.json", json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+        path = folder.finish(keep=(*FILES, PLOT_FILE))
+    except KeyboardInterrupt:
+        if not folder.resumable:
+            folder.discard()
         raise
-    return Run(target, model, metrics, config)
+    except BaseException:
+        folder.discard()
+        raise
+    return Run(path, model, metrics, config)
 
 
 def load_run(path: str | Path) -> tuple[Architecture, dict[str, Any]]:
-    """The model and config of a run folder written by `train`."""
+    """The model and config of a run folder written by `train`.
+
+    Raises:
+        DataError: the folder is not a complete run, or a file in it is damaged.
+    """
     folder = Path(path)
     missing = [name for name in FILES if not (folder / name).is_file()]
     if missing:
-        raise DataError(f"not a complete tfp-arch run folder (missing {', '.join(missing)})", str(folder))
-    config = json.loads((folder / "config.json").read_text())
-    model = keras.saving.load_model(folder / MODEL_FILE)
+        hint = f"; it is an interrupted run: `tfp-arch train --resume {folder}`" if folder.name.endswith(STAGING_SUFFIX) else ""
+        raise DataError(f"not a complete tfp-arch run folder (missing {', '.join(missing)}){hint}", str(folder))
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError) as error:
+        raise DataError(f"config.json is not readable JSON: {error}", str(folder)) from None
+    model_path = folder / MODEL_FILE
+    if not zipfile.is_zipfile(model_path):
+        raise DataError(f"{MODEL_FILE} is not a .keras (zip) file; it may be truncated or damaged", str(folder))
+    try:
+        model = keras.saving.load_model(model_path)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(f"{MODEL_FILE} cannot be loaded ({type(error).__name__}: {error})", str(folder)) from None
     return model, config
 
 
@@ -195,4 +296,5 @@ def evaluate_run(path: str | Path, data: str | None = None) -> dict[str, float]:
             f"the model takes inputs of shape {expected} ({int(np.prod(expected))} features); "
             f"data {dataset.name!r} has {tuple(dataset.x_test.shape[1:])}"
         )
-    return {f"test_{k}": v for k, v in _finite(model.evaluate_metrics(dataset.x_test, dataset.y_test)).items()}
+    scores = _strict(model.evaluate_metrics(dataset.x_test, dataset.y_test), "test metrics")
+    return {f"test_{k}": v for k, v in scores.items()}

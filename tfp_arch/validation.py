@@ -20,10 +20,12 @@ def positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
-def positive_float(name: str, value: Any) -> float:
-    """`value` as a float if it is a finite real number > 0, else a ValueError naming `name`."""
+def positive_float(name: str, value: Any, allow_none: bool = False) -> float | None:
+    """`value` as a float if it is a finite real number > 0 (or None when allowed), else a ValueError."""
+    if value is None and allow_none:
+        return None
     if isinstance(value, bool) or not isinstance(value, Real) or not (math.isfinite(value) and value > 0):
-        raise _invalid(name, "a positive float", value)
+        raise _invalid(name, "a positive float" + (" or None" if allow_none else ""), value)
     return float(value)
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from tfp_arch.data.errors import DataError
+
 __all__ = ["Dataset"]
 
 
@@ -52,6 +54,23 @@ class Dataset:
     def num_features(self) -> int:
         """Number of input columns (the product of the trailing shape for images)."""
         return int(np.prod(self.x_train.shape[1:]))
+
+    def check_finite(self, dtype: str = "float32") -> None:
+        """Raise `DataError` if a value of an input or a real-valued target is not finite in `dtype`.
+
+        Loaders already check their files row by row; this catches values that are finite as read
+        (float64) but overflow the model's float type, whatever produced the arrays.
+        """
+        for part in ("x_train", "x_test", "y_train", "y_test"):
+            array = getattr(self, part)
+            if array is None or not np.issubdtype(np.asarray(array).dtype, np.floating):
+                continue
+            with np.errstate(over="ignore", invalid="ignore"):
+                finite = np.isfinite(np.asarray(array).astype(dtype).reshape(len(array), -1)).all(axis=1)
+            if not finite.all():
+                raise DataError(
+                    f"{part}, row {int(np.argmin(finite)) + 1}: value NaN, infinite or too large for {dtype}", self.name
+                )
 
     def as_unsupervised(self) -> "Dataset":
         """All columns (inputs, then the target) as x and no targets; labels kept for plots."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["DataError"]
+from pathlib import Path
+
+__all__ = ["DataError", "missing_file"]
 
 
 class DataError(ValueError):
@@ -16,3 +18,8 @@ class DataError(ValueError):
         self.path = path
         self.row = row
         self.problem = problem
+
+
+def missing_file(path: "str | Path") -> str:
+    """Why `path` cannot be read as a data file: it is a folder, or it does not exist."""
+    return "is a folder, not a file" if Path(path).is_dir() else "no such file"

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tfp_arch.data.errors import DataError
+from tfp_arch.data.errors import DataError, missing_file
 
-__all__ = ["Table", "read_table"]
+__all__ = ["FLOAT32_MAX", "Table", "read_table"]
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class Table:
@@ -72,11 +74,12 @@ def read_table(path: str | Path, delimiter: str | None = ",", header: str = "aut
 
     Raises:
         DataError: the file is missing or empty, a row has the wrong number of cells, a cell is not
-            a number, or a value is NaN or infinite; the message names the file and the line.
+            a number, or a value is NaN, infinite or beyond float32's range; the message names the file
+            and the line.
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError("no such file", str(path))
+        raise DataError(missing_file(path), str(path))
     rows = _rows(path, delimiter)
     first = rows[0][1]
     has_header = header == "yes" or (header == "auto" and not all(_is_number(c) for c in first))
@@ -100,5 +103,9 @@ def read_table(path: str | Path, delimiter: str | None = ",", header: str = "aut
                 ) from None
             if not math.isfinite(value):
                 raise DataError(f"column {columns[j]!r} is {cell} (NaN or infinite)", str(path), number)
+            if abs(value) > FLOAT32_MAX:
+                raise DataError(
+                    f"column {columns[j]!r} is {cell}, too large for float32 (the models' float type)", str(path), number
+                )
             values[index, j] = value
     return Table(values, columns, str(path))

@@ -1,0 +1,94 @@
+"""`tfp-arch sample`: samples drawn and written in chunks, so memory stays bounded for any count."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import click
+
+from tfp_arch_cli.environment import import_quietly
+from tfp_arch_cli.output import info
+
+__all__ = ["CHUNK_ROWS", "CHUNK_VALUES", "chunk_seed", "stream_samples"]
+
+CHUNK_VALUES = 1 << 16
+CHUNK_ROWS = 10_000
+
+
+def chunk_seed(seed: int | None, index: int) -> int | None:
+    """The seed of chunk `index`: `seed` itself for the first (so small `-n` match `model.sample(n, seed)`),
+    then independent seeds derived from `(seed, index)`."""
+    if seed is None or index == 0:
+        return seed
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0] % (2**31 - 1))
+
+
+def _check_output(path: Path) -> Path:
+    if path.suffix != ".npy":
+        raise click.BadParameter(f"expected a file name ending in .npy, got {str(path)!r}", param_hint="'--output'")
+    if path.exists() and not path.is_file():
+        raise click.BadParameter(f"{str(path)!r} exists and is not a file", param_hint="'--output'")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise click.BadParameter(f"folder {str(parent)!r} does not exist", param_hint="'--output'")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"folder {str(parent)!r} is not writable", param_hint="'--output'")
+    return path.with_name(f".{path.name}.partial.npy")
+
+
+def _chunks(model, n: int, seed: int | None, rows: int) -> Iterator:
+    import numpy as np
+
+    for index, start in enumerate(range(0, n, rows)):
+        block = np.asarray(model.sample(min(rows, n - start), seed=chunk_seed(seed, index)))
+        if not np.isfinite(block).all():
+            raise ArithmeticError(f"the model drew non-finite samples (rows {start + 1}-{start + len(block)}); it is not usable")
+        yield start, block
+
+
+def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None, as_json: bool) -> None:
+    """Draw `n` samples from the run in `run_dir` chunk by chunk, into `output` (.npy) or to stdout."""
+    partial = _check_output(output) if output is not None else None
+    import_quietly("tfp_arch.runs")
+    import numpy as np
+
+    from tfp_arch.runs import load_run
+
+    with contextlib.redirect_stdout(sys.stderr):
+        model, config = load_run(run_dir)
+    if not model.can_sample:
+        raise NotImplementedError(f"architecture {model.name!r} cannot sample")
+    shape = tuple(config["data_shape"])
+    rows = max(1, min(CHUNK_ROWS, CHUNK_VALUES // max(1, math.prod(shape))))
+    if partial is not None:
+        try:
+            array = np.lib.format.open_memmap(partial, mode="w+", dtype="float32", shape=(n, *shape))
+            for start, block in _chunks(model, n, seed, rows):
+                array[start : start + len(block)] = block.reshape(len(block), *shape)
+            array.flush()
+            del array
+            os.replace(partial, output)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+            raise
+        info(f"wrote {output}")
+        return
+    out = sys.stdout
+    out.write("[\n" if as_json else "")
+    for start, block in _chunks(model, n, seed, rows):
+        if as_json:
+            lines = (json.dumps(row, allow_nan=False) for row in block.tolist())
+            out.write(("" if start == 0 else ",\n") + ",\n".join(lines))
+        else:
+            out.write("".join(",".join(f"{v:.6g}" for v in row) + "\n" for row in block.reshape(len(block), -1)))
+        out.flush()
+    out.write("\n]\n" if as_json else "")

@@ -1,0 +1,59 @@
+"""The request of a training run: every option of `tfp-arch train`, checked before anything is built.
+
+`make_request` needs only a `Description` of the architecture, so the CLI checks a run completely
+(hyperparameter types, counts, `--plot`) before importing TensorFlow; the request is written to the
+staging folder, and `--resume` reads it back. Standard library only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfp_arch_registry.describe import Description
+from tfp_arch_registry.entries import Entry
+from tfp_arch_registry.hyperparameters import HyperparameterError
+
+__all__ = ["make_request"]
+
+
+def _count(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        expected = "a positive integer" if minimum == 1 else "a non-negative integer"
+        raise HyperparameterError(f"Invalid value for argument `{name}`: expected {expected}. Received: {name}={value!r}")
+    return value
+
+
+def make_request(
+    entry: Entry, description: Description, data: str | None = None, *, epochs: int | None = None,
+    batch_size: int | None = None, seed: int = 0, hyperparameters: dict[str, Any] | None = None,
+    plot: bool = False, validation_split: float = 0.0, patience: int | None = None,
+    checkpoint_every: int | None = None,
+) -> dict[str, Any]:
+    """Check the options of a run of the architecture `entry`/`description` and return them as plain values.
+
+    Raises:
+        HyperparameterError: an unknown hyperparameter, a value of the wrong type, or a bad count or
+            fraction (a usage error).
+        NotImplementedError: `plot=True` for an architecture without a plot.
+    """
+    attributes = description.attributes
+    checked = description.check(dict(hyperparameters or {}))
+    if plot and not description.has_plot:
+        raise NotImplementedError(f"architecture {attributes['name'] or entry.name!r} has no plot; run without --plot")
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
+        raise HyperparameterError(
+            f"Invalid value for argument `validation_split`: expected a number in [0, 1). Received: validation_split={validation_split!r}"
+        )
+    return {
+        "architecture": attributes["name"] or entry.name,
+        "entry_point": entry.qualified,
+        "data": data or attributes["default_data"],
+        "epochs": _count("epochs", epochs or attributes["default_epochs"], 1),
+        "batch_size": _count("batch_size", batch_size or attributes["default_batch_size"], 1),
+        "seed": _count("seed", seed, 0),
+        "hyperparameters": checked,
+        "plot": bool(plot),
+        "validation_split": float(validation_split),
+        "patience": None if patience is None else _count("patience", patience, 0),
+        "checkpoint_every": None if checkpoint_every is None else _count("checkpoint_every", checkpoint_every, 0),
+    }
