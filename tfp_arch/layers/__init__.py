@@ -32,8 +32,10 @@ from tfp_arch.layers.mixture_heads import (
     MixtureNormal,
     MixtureSameFamily,
 )
-from tfp_arch.layers.noise import random_signs, standard_normal
+from tfp_arch.layers.noise import next_seed, random_signs, standard_normal
+from tfp_arch.layers.posteriors import POSTERIORS
 from tfp_arch.layers.priors import PRIORS
+from tfp_arch.layers.variational import VariationalLayer
 from tfp_arch.layers.vector_heads import MultivariateNormalTriL, OneHotCategorical
 from tfp_arch.layers.warmup import KLWarmup
 
@@ -41,6 +43,7 @@ __all__ = [
     "DEFAULT_LOG_SCALE_BOUND",
     "ESTIMATORS",
     "MADE",
+    "POSTERIORS",
     "PRIORS",
     "CategoricalMixtureOfOneHotCategorical",
     "DenseVariational",
@@ -60,6 +63,7 @@ __all__ = [
     "MixtureSameFamily",
     "MultivariateNormalTriL",
     "OneHotCategorical",
+    "VariationalLayer",
     "autoregressive_degrees",
     "autoregressive_forward",
     "autoregressive_inverse",
@@ -68,6 +72,7 @@ __all__ = [
     "gaussian_distribution",
     "gaussian_scale",
     "maf_bijector",
+    "next_seed",
     "random_signs",
     "scale_params_size",
     "set_kl_weight",
