@@ -1,6 +1,7 @@
 """Keras 3 probabilistic layers built on TensorFlow Probability."""
 
-from tfp_arch.layers.convert import dense_to_variational
+from tfp_arch.layers.conv_variational import Conv1DVariational, Conv2DVariational, Conv3DVariational, ConvVariational
+from tfp_arch.layers.convert import dense_to_variational, to_variational
 from tfp_arch.layers.dense_variational import DenseVariational
 from tfp_arch.layers.distribution_head import DistributionHead
 from tfp_arch.layers.estimators import ESTIMATORS
@@ -46,6 +47,10 @@ __all__ = [
     "POSTERIORS",
     "PRIORS",
     "CategoricalMixtureOfOneHotCategorical",
+    "Conv1DVariational",
+    "Conv2DVariational",
+    "Conv3DVariational",
+    "ConvVariational",
     "DenseVariational",
     "DistributionHead",
     "FlowBatchNormalization",
@@ -78,4 +83,5 @@ __all__ = [
     "set_kl_weight",
     "soft_clip",
     "standard_normal",
+    "to_variational",
 ]
