@@ -340,7 +340,7 @@ def side_by_side_epoch_seconds(fits: dict) -> dict[str, float]:
     return {label: float(np.median(values)) for label, values in times.items()}
 
 
-def run_dataset(name: str, splits: int | None, timed: bool = True) -> dict:
+def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple[str, ...] = MODELS) -> dict:
     settings = protocol(name)
     count = settings["n_splits"] if splits is None else min(splits, settings["n_splits"])
     epochs, hidden = settings["n_epochs"], settings["n_hidden"]
@@ -351,30 +351,35 @@ def run_dataset(name: str, splits: int | None, timed: bool = True) -> dict:
         model = build_ours(name, split, split_data, hidden, seed=split)
         peer = peer_settings(model)
         row["tfp_arch"], fits["tfp_arch"] = train_ours(model, split_data, epochs)
-        previous = build_ours(name, split, split_data, hidden, seed=split, previous=True)
-        row["tfp_arch_previous"], fits["tfp_arch_previous"] = train_ours(previous, split_data, epochs)
+        if "tfp_arch_previous" in models:
+            previous = build_ours(name, split, split_data, hidden, seed=split, previous=True)
+            row["tfp_arch_previous"], fits["tfp_arch_previous"] = train_ours(previous, split_data, epochs)
         references = (("tf_keras", False, REFERENCE_LEARNING_RATE), ("tf_keras_lr1e-3", False, PREVIOUS_LEARNING_RATE),
                       ("tf_keras_tuned", True, REFERENCE_LEARNING_RATE))
         for label, tuned, rate in references:
-            row[label], fits[label] = train_tf_keras(split_data, hidden, {**peer, "learning_rate": rate}, epochs,
-                                                     seed=split, tuned=tuned, time_eager=label == "tf_keras" and split == 0)
-        deterministic = {**peer, "learning_rate": PREVIOUS_LEARNING_RATE}
-        row["keras3_mlp"], fits["keras3_mlp"] = train_deterministic(split_data, hidden, deterministic, epochs, seed=split)
+            if label in models:
+                row[label], fits[label] = train_tf_keras(
+                    split_data, hidden, {**peer, "learning_rate": rate}, epochs, seed=split, tuned=tuned,
+                    time_eager=label == "tf_keras" and split == 0 and timed)
+        if "keras3_mlp" in models:
+            deterministic = {**peer, "learning_rate": PREVIOUS_LEARNING_RATE}
+            row["keras3_mlp"], fits["keras3_mlp"] = train_deterministic(split_data, hidden, deterministic, epochs,
+                                                                        seed=split)
         if timed:
             for label, seconds in side_by_side_epoch_seconds(fits).items():
                 row[label]["epoch_seconds"] = seconds
         row["tfp_arch_settings"] = {**peer, "hidden_units": model.hidden_units, "prior": model.prior,
                                     "estimator": model.estimator}
         runs.append(row)
-        print(name, split, {k: {m: round(v, 4) for m, v in row[k].items()} for k in MODELS}, flush=True)
+        print(name, split, {k: {m: round(v, 4) for m, v in row[k].items()} for k in models}, flush=True)
     summary = {}
-    for label in MODELS:
+    for label in models:
         metrics = {metric for r in runs for metric in r[label]}
         summary[label] = {metric: mean_and_stderr([r[label][metric] for r in runs if metric in r[label]])
                           for metric in sorted(metrics)}
 
     def ratio(metric: str, other: str) -> dict[str, float]:
-        pairs = [r["tfp_arch"][metric] / r[other][metric] for r in runs if metric in r[other]]
+        pairs = [r["tfp_arch"][metric] / r[other][metric] for r in runs if other in r and metric in r[other]]
         return mean_and_stderr(pairs) if pairs else {}
 
     ratios = {
@@ -386,8 +391,9 @@ def run_dataset(name: str, splits: int | None, timed: bool = True) -> dict:
         "predict_time_vs_tf_keras_tuned": ratio("predict_seconds", "tf_keras_tuned"),
         "rmse_vs_tf_keras": ratio("rmse", "tf_keras"),
     }
-    ratios["log_likelihood_minus_tf_keras"] = mean_and_stderr(
-        [r["tfp_arch"]["log_likelihood"] - r["tf_keras"]["log_likelihood"] for r in runs])
+    if "tf_keras" in models:
+        ratios["log_likelihood_minus_tf_keras"] = mean_and_stderr(
+            [r["tfp_arch"]["log_likelihood"] - r["tf_keras"]["log_likelihood"] for r in runs])
     return {"protocol": settings, "epochs": epochs, "splits_run": count, "settings": runs[0]["tfp_arch_settings"],
             "runs": runs, "summary": summary, "ratios": ratios}
 
@@ -397,6 +403,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="wine-quality-red, 2 splits")
     parser.add_argument("--datasets", nargs="*", default=None)
     parser.add_argument("--splits", type=int, default=None, help="at most this many splits per data set")
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
+                        help="models to run (tfp_arch always runs)")
     parser.add_argument("--timing", nargs="*", default=["wine-quality-red"],
                         help="sets whose epochs are timed side by side after training (default: wine)")
     parser.add_argument("--split-counts", nargs="*", default=[], metavar="NAME=N",
@@ -433,7 +441,7 @@ def main() -> None:
     counts = dict(item.split("=") for item in args.split_counts)
     for name in names:
         results["datasets"][name] = run_dataset(name, int(counts[name]) if name in counts else splits,
-                                                timed=name in args.timing)
+                                                timed=name in args.timing, models=tuple(args.models))
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=1))
     print(json.dumps({n: {"summary": d["summary"], "ratios": d["ratios"]} for n, d in results["datasets"].items()}, indent=1))

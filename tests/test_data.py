@@ -112,6 +112,26 @@ def test_idx_images_with_labels_split_first_part_for_training(tmp_path):
     assert set(np.unique(binary.x_train)) <= {0.0, 1.0}
 
 
+def test_idx_classification_task_makes_the_labels_targets(tmp_path):
+    images = np.random.default_rng(1).integers(0, 256, size=(10, 4, 4), dtype=np.uint8)
+    _write_idx(tmp_path / "t-images-idx3-ubyte.gz", images, 0x08)
+    _write_idx(tmp_path / "t-labels-idx1-ubyte.gz", np.arange(10, dtype=np.uint8) % 3, 0x08)
+    data = load_data(f"idx:{tmp_path}#binarize=none&task=classification&train=6")
+    assert data.kind == "classification" and data.supervised
+    assert data.y_train.tolist() == [0, 1, 2, 0, 1, 2] and data.y_test.tolist() == [0, 1, 2, 0]
+    with pytest.raises(DataError, match="task"):
+        load_data(f"idx:{tmp_path}#task=regression")
+
+
+def test_shapes_classification_labels_the_shapes_images():
+    images = load_data("synthetic:shapes#n=200")
+    labelled = load_data("synthetic:shapes_classification#n=200")
+    assert labelled.kind == "classification" and labelled.supervised
+    np.testing.assert_array_equal(labelled.x_train, images.x_train)
+    np.testing.assert_array_equal(labelled.y_test, images.labels_test)
+    assert labelled.y_train.dtype.kind == "i" and set(np.unique(labelled.y_train)) == {0, 1, 2, 3}
+
+
 def test_truncated_idx_is_reported(tmp_path):
     _write_idx(tmp_path / "a-images-idx3-ubyte.gz", np.zeros((3, 2, 2), np.uint8), 0x08)
     raw = gzip.open(tmp_path / "a-images-idx3-ubyte.gz").read()

@@ -21,8 +21,9 @@ def _stated_and_counted(path: Path) -> tuple[tuple[int, int], tuple[int, int]]:
     return (int(stated[1]), int(stated[2])), (len(lines), len(code))
 
 
-def test_mdn_states_its_line_count():
-    stated, counted = _stated_and_counted(EXAMPLES / "mdn.py")
+@pytest.mark.parametrize("name", ["mdn.py", "wine_bnn.py"])
+def test_examples_state_their_line_count(name):
+    stated, counted = _stated_and_counted(EXAMPLES / name)
     assert stated == counted
 
 
@@ -41,3 +42,22 @@ def test_mdn_runs_quick_and_its_intervals_cover_held_out_points(tmp_path):
     rmse = float(re.search(r"squared-error RMSE ([0-9.]+)", result.stdout)[1])
     assert 0.8 <= coverage <= 0.97
     assert nll < 1.5 and rmse > 2.0
+
+
+@pytest.mark.slow
+def test_wine_bnn_runs_quick_with_calibrated_intervals_and_shrinking_epistemic_spread(tmp_path):
+    figure = tmp_path / "wine.png"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "wine_bnn.py"), "--quick", "--figure", str(figure)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert figure.stat().st_size > 10_000
+    spreads = [float(v) for v in re.findall(r"mean spread \(std\) of 100 predictions ([0-9.]+)", result.stdout)]
+    coverage = float(re.search(r"95% interval coverage ([0-9.]+)", result.stdout)[1])
+    rmse = float(re.search(r"test RMSE ([0-9.]+)", result.stdout)[1])
+    aleatoric = float(re.search(r"mean aleatoric std ([0-9.]+)", result.stdout)[1])
+    assert len(spreads) == 2 and spreads[0] > spreads[1] > 0
+    assert 0.88 <= coverage <= 0.995
+    assert rmse < aleatoric + 0.1 and rmse < 0.85

@@ -1,5 +1,6 @@
-"""The `bnn` architecture: a Bayesian MLP of DenseVariational layers trained by variational Bayes."""
+"""The `bnn` plugin: a Bayesian MLP (`bnn`) and a Bayesian CNN (`bcnn`) of variational layers."""
 
+from tfp_arch_plugins.bnn.cnn import BayesianCNN
 from tfp_arch_plugins.bnn.model import BayesianMLP
 
-__all__ = ["BayesianMLP"]
+__all__ = ["BayesianCNN", "BayesianMLP"]

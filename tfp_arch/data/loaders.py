@@ -23,7 +23,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "txt": ("target", "header", "task", "test", "seed"),
     "npy": ("task", "test", "seed"),
     "uci": ("split",),
-    "idx": ("labels", "train", "binarize", "seed"),
+    "idx": ("labels", "train", "binarize", "seed", "task"),
 }
 
 
@@ -154,7 +154,8 @@ def load_idx(path: str, options: Options, name: str) -> Dataset:
 
     Pixels are scaled to [0, 1] and, by default, binarised by a Bernoulli draw with a fixed seed
     (`binarize=seeded`, as in the VAE literature); `binarize=none` keeps grey levels and
-    `binarize=0.5` thresholds. Labels from the matching labels file are kept for plots.
+    `binarize=0.5` thresholds. Labels from the matching labels file are kept for plots, or with
+    `task=classification` become the targets of a supervised classification data set.
     """
     images_path, labels_path = _idx_files(Path(path), options.get("labels"))
     images = read_idx(images_path)
@@ -172,6 +173,13 @@ def load_idx(path: str, options: Options, name: str) -> Dataset:
     cut = _int(options, "train", int(round(0.8 * len(x))))
     if not 0 < cut < len(x):
         raise DataError(f"Invalid value for option `train`: expected 1..{len(x) - 1}. Received: {cut}")
+    task = options.get("task", "images")
+    if task not in ("images", "classification"):
+        raise DataError(f"Invalid value for option `task`: expected images or classification. Received: {task!r}")
+    if task == "classification":
+        if labels is None:
+            raise DataError("task=classification needs the matching labels file", str(images_path))
+        return Dataset(name, x[:cut], x[cut:], labels[:cut], labels[cut:], kind="classification")
     return Dataset(name, x[:cut], x[cut:], kind="images",
                    labels_train=None if labels is None else labels[:cut],
                    labels_test=None if labels is None else labels[cut:])

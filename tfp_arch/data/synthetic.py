@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 
 from tfp_arch.data.dataset import Dataset, holdout
 
-__all__ = ["SYNTHETIC", "gap_regression", "make_synthetic", "shapes", "two_moons"]
+__all__ = ["SYNTHETIC", "gap_regression", "make_synthetic", "shapes", "shapes_classification", "two_moons"]
 
 SYNTHETIC: dict[str, Callable[..., Dataset]] = {}
 
@@ -86,6 +87,15 @@ def shapes(n: int = 4000, seed: int = 0, test: float = 0.1, size: int = 16) -> D
     train, test_index = holdout(n, test, seed)
     return Dataset("synthetic:shapes", images[train], images[test_index], kind="images",
                    labels_train=labels[train], labels_test=labels[test_index])
+
+
+@_synthetic
+def shapes_classification(n: int = 4000, seed: int = 0, test: float = 0.1, size: int = 16) -> Dataset:
+    """`shapes` as supervised image classification: the kind of shape (0 ring, 1 square, 2 cross,
+    3 triangle) is the target. The same images as `shapes` for the same options."""
+    data = shapes(n=n, seed=seed, test=test, size=size)
+    return replace(data, name="synthetic:shapes_classification", y_train=data.labels_train, y_test=data.labels_test,
+                   kind="classification", labels_train=None, labels_test=None)
 
 
 def make_synthetic(name: str, seed: int = 0, **options: float) -> Dataset:

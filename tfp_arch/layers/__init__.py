@@ -1,6 +1,7 @@
 """Keras 3 probabilistic layers built on TensorFlow Probability."""
 
-from tfp_arch.layers.convert import dense_to_variational
+from tfp_arch.layers.conv_variational import Conv1DVariational, Conv2DVariational, Conv3DVariational, ConvVariational
+from tfp_arch.layers.convert import dense_to_variational, to_variational
 from tfp_arch.layers.dense_variational import DenseVariational
 from tfp_arch.layers.distribution_head import DistributionHead
 from tfp_arch.layers.estimators import ESTIMATORS
@@ -32,8 +33,10 @@ from tfp_arch.layers.mixture_heads import (
     MixtureNormal,
     MixtureSameFamily,
 )
-from tfp_arch.layers.noise import random_signs, standard_normal
+from tfp_arch.layers.noise import next_seed, random_signs, standard_normal
+from tfp_arch.layers.posteriors import POSTERIORS
 from tfp_arch.layers.priors import PRIORS
+from tfp_arch.layers.variational import VariationalLayer
 from tfp_arch.layers.vector_heads import MultivariateNormalTriL, OneHotCategorical
 from tfp_arch.layers.warmup import KLWarmup
 
@@ -41,8 +44,13 @@ __all__ = [
     "DEFAULT_LOG_SCALE_BOUND",
     "ESTIMATORS",
     "MADE",
+    "POSTERIORS",
     "PRIORS",
     "CategoricalMixtureOfOneHotCategorical",
+    "Conv1DVariational",
+    "Conv2DVariational",
+    "Conv3DVariational",
+    "ConvVariational",
     "DenseVariational",
     "DistributionHead",
     "FlowBatchNormalization",
@@ -60,6 +68,7 @@ __all__ = [
     "MixtureSameFamily",
     "MultivariateNormalTriL",
     "OneHotCategorical",
+    "VariationalLayer",
     "autoregressive_degrees",
     "autoregressive_forward",
     "autoregressive_inverse",
@@ -68,9 +77,11 @@ __all__ = [
     "gaussian_distribution",
     "gaussian_scale",
     "maf_bijector",
+    "next_seed",
     "random_signs",
     "scale_params_size",
     "set_kl_weight",
     "soft_clip",
     "standard_normal",
+    "to_variational",
 ]

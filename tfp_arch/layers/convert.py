@@ -1,4 +1,4 @@
-"""Turning the `Dense` layers of a deterministic Keras model into `DenseVariational` layers."""
+"""Turning the Dense and Conv layers of a deterministic Keras model into variational layers."""
 
 from __future__ import annotations
 
@@ -7,9 +7,17 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
+from tfp_arch.layers.conv_variational import Conv1DVariational, Conv2DVariational, Conv3DVariational
 from tfp_arch.layers.dense_variational import DenseVariational
+from tfp_arch.layers.variational import VariationalLayer
 
-__all__ = ["dense_to_variational"]
+__all__ = ["dense_to_variational", "to_variational"]
+
+CONVOLUTIONS = {
+    keras.layers.Conv1D: Conv1DVariational,
+    keras.layers.Conv2D: Conv2DVariational,
+    keras.layers.Conv3D: Conv3DVariational,
+}
 
 
 def _inverse_softplus(value: np.ndarray) -> np.ndarray:
@@ -20,56 +28,77 @@ def _moped_rho(weight: np.ndarray, delta: float) -> np.ndarray:
     return _inverse_softplus(np.maximum(delta * np.abs(weight), 1e-6)).astype(weight.dtype)
 
 
-def dense_to_variational(
+def _variational(layer: keras.layers.Layer, layer_kwargs: dict[str, Any]) -> VariationalLayer | None:
+    """The variational counterpart of a Dense or Conv layer (None for other layers)."""
+    target = DenseVariational if type(layer) is keras.layers.Dense else CONVOLUTIONS.get(type(layer))
+    if target is None:
+        return None
+    config = layer.get_config()
+    common = {"activation": config["activation"], "use_bias": config["use_bias"], "name": config["name"], **layer_kwargs}
+    if target is DenseVariational:
+        return DenseVariational(units=config["units"], **common)
+    unsupported = {
+        "data_format": (config.get("data_format"), "channels_last"), "groups": (config.get("groups", 1), 1),
+        "padding": (config["padding"], ("valid", "same")),
+    }
+    for key, (value, allowed) in unsupported.items():
+        if value != allowed and not (isinstance(allowed, tuple) and value in allowed):
+            raise ValueError(
+                f"Invalid value for argument `model`: layer `{layer.name}` has {key}={value!r}, which the "
+                f"variational convolutions do not support (expected {allowed!r}); keep it with skip=[{layer.name!r}]."
+            )
+    return target(config["filters"], config["kernel_size"], strides=config["strides"], padding=config["padding"],
+                  dilation_rate=config["dilation_rate"], **common)
+
+
+def to_variational(
     model: keras.Model,
     center_on_weights: bool = True,
     moped_delta: float | None = None,
     skip: Sequence[str] = (),
     **layer_kwargs: Any,
 ) -> keras.Model:
-    """A copy of `model` with every `keras.layers.Dense` replaced by a `DenseVariational`.
+    """A copy of `model` with every `Dense`, `Conv1D`, `Conv2D` and `Conv3D` layer made variational.
 
     Works on `Sequential` and functional models (the graph is cloned with `keras.models.clone_model`).
-    The other layers keep their trained weights. With `center_on_weights`, the posterior means of
-    each converted layer start at the trained kernel and bias (MOPED-style, as bayesian-torch's
-    `dnn_to_bnn`); with `moped_delta`, the posterior scales start at `moped_delta * |w|` (MOPED of
-    Krishnan et al. 2020), otherwise at the layer's `posterior_scale_init`. The priors are the
-    zero-mean priors chosen in `layer_kwargs`.
+    Dense layers become `DenseVariational`, convolutions `Conv{1,2,3}DVariational` (channels-last,
+    `groups=1`, `"valid"` or `"same"` padding; other convolutions raise unless skipped). The other
+    layers keep their trained weights. With `center_on_weights`, the posterior means of each
+    converted layer start at the trained kernel and bias (MOPED-style, as bayesian-torch's
+    `dnn_to_bnn`); with `moped_delta`, the mean-field posterior scales start at `moped_delta * |w|`
+    (MOPED of Krishnan et al. 2020), otherwise at the layer's `posterior_scale_init`. The priors
+    are the zero-mean priors chosen in `layer_kwargs`.
 
     Args:
         model: a built deterministic model.
         center_on_weights: start the posterior means at the trained weights (else a fresh init).
         moped_delta: if given (> 0), posterior scales start at `moped_delta * |w|`; needs
-            `center_on_weights`.
-        skip: names of Dense layers to keep deterministic.
-        **layer_kwargs: `DenseVariational` arguments (`prior`, `estimator`, `kl_weight`, ...).
+            `center_on_weights` and the mean-field posterior.
+        skip: names of layers to keep deterministic.
+        **layer_kwargs: variational layer arguments (`prior`, `estimator`, `kl_weight`, ...).
 
     Returns:
         The new (built) model. Its KL weights are automatic unless `kl_weight` is given: use
         `KLWeightCallback(x_train)` or `set_kl_weight` before `fit`.
 
     Example:
-        >>> bnn = dense_to_variational(trained_mlp, moped_delta=0.1, prior="normal", prior_scale=1.0)
-        >>> bnn.compile("adam", "mse")
+        >>> bnn = to_variational(trained_cnn, moped_delta=0.1, prior="normal", prior_scale=1.0)
+        >>> bnn.compile("adam", "sparse_categorical_crossentropy")
         >>> bnn.fit(x, y, callbacks=[KLWeightCallback(x)])
     """
     if not model.built:
         raise ValueError(f"Invalid value for argument `model`: it must be built. Received: model={model.name}")
-    if moped_delta is not None and (not float(moped_delta) > 0.0 or not center_on_weights):
+    mean_field = layer_kwargs.get("posterior_family", "mean_field") == "mean_field" and "make_posterior_fn" not in layer_kwargs
+    if moped_delta is not None and (not float(moped_delta) > 0.0 or not center_on_weights or not mean_field):
         raise ValueError(
-            "Invalid value for argument `moped_delta`: expected a positive float with center_on_weights=True. "
-            f"Received: moped_delta={moped_delta}, center_on_weights={center_on_weights}"
+            "Invalid value for argument `moped_delta`: expected a positive float with center_on_weights=True and the "
+            f"mean-field posterior. Received: moped_delta={moped_delta}, center_on_weights={center_on_weights}"
         )
     skip = set(skip)
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
-        if isinstance(layer, keras.layers.Dense) and layer.name not in skip:
-            config = layer.get_config()
-            return DenseVariational(
-                units=config["units"], activation=config["activation"], use_bias=config["use_bias"],
-                name=config["name"], **layer_kwargs,
-            )
-        return layer.__class__.from_config(layer.get_config())
+        converted = None if layer.name in skip else _variational(layer, layer_kwargs)
+        return converted if converted is not None else layer.__class__.from_config(layer.get_config())
 
     converted = keras.models.clone_model(model, clone_function=clone)
     originals = {layer.name: layer for layer in model.layers}
@@ -77,7 +106,7 @@ def dense_to_variational(
         source = originals.get(layer.name)
         if source is None or not source.weights:
             continue
-        if not isinstance(layer, DenseVariational):
+        if not isinstance(layer, VariationalLayer):
             layer.set_weights(source.get_weights())
             continue
         if not center_on_weights:
@@ -90,3 +119,6 @@ def dense_to_variational(
             parts["bias_rho"] = None if bias is None else _moped_rho(bias, moped_delta)
         layer.assign_posterior(**parts)
     return converted
+
+
+dense_to_variational = to_variational

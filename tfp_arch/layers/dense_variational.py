@@ -1,44 +1,67 @@
-"""A Keras 3 dense layer whose kernel and bias are mean-field Gaussian posteriors."""
+"""A Keras 3 dense layer whose kernel and bias have a Gaussian posterior learned by variational inference."""
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
 
-from tfp_arch.layers.estimators import PACKED_ESTIMATORS, validate_estimator
-from tfp_arch.layers.noise import standard_normal
-from tfp_arch.layers.priors import build_prior, validate_prior
-from tfp_arch.validation import non_negative_float, positive_float, positive_int
-
-tfd = tfp.distributions
+from tfp_arch.layers.estimators import PACKED_ESTIMATORS, append_ones
+from tfp_arch.layers.posteriors import inverse_softplus
+from tfp_arch.layers.variational import VariationalLayer
+from tfp_arch.validation import positive_int
 
 __all__ = ["DenseVariational", "inverse_softplus"]
 
 
-def inverse_softplus(value: float) -> float:
-    """The x with softplus(x) = value, for initialising a positive scale."""
-    return float(value + math.log(-math.expm1(-value)))
-
-
 @keras.saving.register_keras_serializable(package="tfp_arch")
-class DenseVariational(keras.layers.Layer):
-    """Dense layer with a mean-field Gaussian posterior over its kernel and bias, learned by VI.
+class DenseVariational(VariationalLayer):
+    """Dense layer with a Gaussian posterior over its kernel and bias, learned by VI.
 
-    Each weight `w` has a posterior `N(loc, softplus(rho)^2)`, with the scale initialised small
-    (`posterior_scale_init`) so that training starts near a deterministic network. Every call draws a
-    new output with the chosen gradient `estimator` and adds `kl_weight * KL(q || prior)` to the
-    layer's losses through `self.add_loss`, so plain `model.fit` minimises the negative ELBO per
-    example (mean negative log-likelihood of the batch + KL / n).
+    By default (`posterior_family="mean_field"`) each weight `w` has a posterior
+    `N(loc, softplus(rho)^2)`, with the scale initialised small (`posterior_scale_init`) so that
+    training starts near a deterministic network. Every call draws a new output with the chosen
+    gradient `estimator` and adds `kl_weight * KL(q || prior)` to the layer's losses through
+    `self.add_loss`, so plain `model.fit` minimises the negative ELBO per example (mean negative
+    log-likelihood of the batch + KL / n).
 
-    Kernel and bias live in one variable, `posterior` `(2, d_in + 1, units)` (means, then
-    unconstrained scales divided by `scale_learning_rate_ratio`; the bias is the last row), and a
-    training step works on it whole: the
-    inputs get a column of ones, so one matmul gives kernel and bias together, and the closed-form
-    KL is one reduction over all weights. This keeps the step to a few dozen ops per layer.
+    The mean field keeps kernel and bias in one variable, `posterior` `(2, d_in + 1, units)` (means,
+    then unconstrained scales divided by `scale_learning_rate_ratio`; the bias is the last row), and
+    a training step works on it whole: the inputs get a column of ones, so one matmul gives kernel
+    and bias together, and the closed-form KL is one reduction over all weights. This keeps the
+    step to a few dozen ops per layer.
+
+    Other posteriors (`tfp_arch.layers.posteriors`), over the same packed weights, flattened:
+        `"multivariate_normal_tril"`: one full-covariance normal over all the layer's weights (the
+            keras.io recipe's posterior). Its `n (n + 1) / 2` scale parameters (`n` weights) suit
+            small layers: 13 inputs and 8 units give 112 weights and 6,328 parameters.
+        `"low_rank"`: a diagonal plus a rank-`posterior_rank` covariance, `n (r + 2)` parameters.
+        `make_posterior_fn`: a user's distribution (see below).
+    Their means start as the mean field's, their scales at `posterior_scale_init` (the diagonal of
+    the Cholesky factor; the diagonal part of the low-rank one), and every scale parameter is stored
+    divided by `scale_learning_rate_ratio`. They take `estimator="reparameterization"` (one weight
+    draw per batch, as `tfp.layers.DenseVariational`) or `"local_reparameterization"`, which for
+    them draws one weight matrix per example (exactly the distribution local reparameterisation
+    samples, at `O(batch * n * r)` instead of `O(batch * d_in * units)`). Flipout needs independent
+    weights, so only the mean field has it.
+
+    A user's posterior and prior (the path for `tfp.layers.DenseVariational` code). The callables
+    `make_posterior_fn(layer, kernel_size, bias_size, dtype)` and `make_prior_fn(...)` are called
+    once in `build`. They create their variables with `layer.add_weight` (so the layer owns, trains
+    and saves them) and return a function of no arguments that builds the distribution over the
+    flattened weights, `kernel_size + bias_size` values, kernel first (TFP's layout). The KL is
+    `tfd.kl_divergence` where TFP registers one, otherwise Monte Carlo with the weights drawn for
+    the call. Serialisation: the callables are saved by name, so `.keras` files load when they are
+    registered with `@keras.saving.register_keras_serializable()` and importable at load time (or
+    given in `custom_objects`); lambdas and closures are not saved.
+
+    Example:
+        >>> def posterior(layer, kernel_size, bias_size, dtype):
+        ...     n = kernel_size + bias_size
+        ...     params = layer.add_weight(shape=(2 * n,), initializer="zeros", name="q")
+        ...     return lambda: tfd.Independent(tfd.Normal(params[:n], 1e-5 + tf.nn.softplus(params[n:] - 5.0)), 1)
+        >>> DenseVariational(8, make_posterior_fn=posterior, estimator="reparameterization")
 
     The KL weight. With `kl_weight=None` (the default) the weight is automatic: it should be
     `1 / n` for `n` training examples, and it is a non-trainable variable, so setting it never
@@ -57,12 +80,17 @@ class DenseVariational(keras.layers.Layer):
         activation: activation name or None.
         use_bias: whether the layer has a (variational) bias.
         prior: `"standard_normal"`, `"normal"` (scale `prior_scale`), `"scale_mixture"` (two zero-mean
-            normals, Blundell et al. 2015) or `"empirical_bayes"` (a normal whose scale, initialised
-            at `prior_scale`, is learned; one scale for the kernel and one for the bias).
-        prior_scale: standard deviation of the `"normal"` prior; initial one of `"empirical_bayes"`.
+            normals, Blundell et al. 2015), `"empirical_bayes"` (a normal whose scale, initialised
+            at `prior_scale`, is learned; one scale for the kernel and one for the bias) or
+            `"trainable_normal"` (a mean-field normal whose mean, from 0, and scale, from
+            `prior_scale`, are learned for every weight, as TFP's `prior_trainable` with a learned
+            scale too; it can follow the posterior and shrink the KL towards 0).
+        prior_scale: standard deviation of the `"normal"` prior; initial one of the learned priors.
         prior_mixture_scales: the two standard deviations of `"scale_mixture"` (default `[1, e^-6]`).
         prior_mixture_weight: weight of the first component of `"scale_mixture"`.
         estimator: `"reparameterization"`, `"local_reparameterization"` or `"flipout"`.
+        posterior_family: `"mean_field"`, `"multivariate_normal_tril"` or `"low_rank"`.
+        posterior_rank: rank of the `"low_rank"` covariance factor.
         posterior_scale_init: initial posterior standard deviation of every weight. Small enough
             that training starts near a deterministic network, large enough that the scales reach
             their optimum in a short run: Adam moves `rho` by about its learning rate per step, so
@@ -78,11 +106,12 @@ class DenseVariational(keras.layers.Layer):
             scales move this many times as far per step as the means. Below 1, a run can use a
             learning rate at which the means fit quickly while the scales, whose gradients are
             noisier and pulled by the KL towards the prior, settle smoothly. 1 (the default) is
-            the plain parameterisation. The ratio in force is a non-trainable weight, saved with
-            the layer; `set_scale_learning_rate_ratio` changes it without changing the posterior.
+            the plain parameterisation.
         kernel_initializer: initialiser of the posterior means of the kernel.
         kl_weight: a non-negative float, or None for the automatic `1 / n`.
         kl_samples: Monte Carlo samples of the KL when it has no closed form (scale mixture).
+        make_posterior_fn: a user's posterior, see above; overrides `posterior_family`.
+        make_prior_fn: a user's prior, see above; overrides `prior`.
         seed: integer seed of the layer's noise, or None.
         **kwargs: passed to `keras.layers.Layer`.
 
@@ -93,215 +122,37 @@ class DenseVariational(keras.layers.Layer):
         TensorShape([4, 8])
     """
 
-    def __init__(
-        self,
-        units: int,
-        activation: str | None = None,
-        use_bias: bool = True,
-        prior: str = "standard_normal",
-        prior_scale: float = 1.0,
-        prior_mixture_scales: Sequence[float] | None = None,
-        prior_mixture_weight: float = 0.5,
-        estimator: str = "local_reparameterization",
-        posterior_scale_init: float = 0.02,
-        scale_learning_rate_ratio: float = 1.0,
-        kernel_initializer: str | dict = "glorot_uniform",
-        kl_weight: float | None = None,
-        kl_samples: int = 1,
-        seed: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, units: int, activation: str | None = None, **kwargs: Any) -> None:
+        super().__init__(activation=activation, **kwargs)
         positive_int("units", units)
-        self._mixture_scales = validate_prior(prior, prior_scale, prior_mixture_scales, prior_mixture_weight)
-        positive_float("posterior_scale_init", posterior_scale_init)
-        positive_float("scale_learning_rate_ratio", scale_learning_rate_ratio)
-        non_negative_float("kl_weight", kl_weight, allow_none=True)
-        positive_int("kl_samples", kl_samples)
         self.units = units
-        self.activation = keras.activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.prior = prior
-        self.prior_scale = float(prior_scale)
-        self.prior_mixture_scales = None if prior_mixture_scales is None else [float(s) for s in prior_mixture_scales]
-        self.prior_mixture_weight = float(prior_mixture_weight)
-        self.estimator = validate_estimator(estimator)
-        self.posterior_scale_init = float(posterior_scale_init)
-        self.scale_learning_rate_ratio = float(scale_learning_rate_ratio)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.kl_weight = None if kl_weight is None else float(kl_weight)
-        self.kl_samples = kl_samples
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
         self.input_spec = keras.layers.InputSpec(min_ndim=2)
         self._d_in: int | None = None
 
-    @property
-    def kl_weight_is_automatic(self) -> bool:
-        """Whether the KL weight is set from the data (`kl_weight=None`)."""
-        return self.kl_weight is None
-
     def build(self, input_shape: Sequence[int | None]) -> None:
-        d_in = int(input_shape[-1])
-        self._d_in = d_in
-        rows = d_in + 1 if self.use_bias else d_in
-        rho = inverse_softplus(self.posterior_scale_init) / self.scale_learning_rate_ratio
+        self._d_in = int(input_shape[-1])
+        self._build_variational((self._d_in, self.units))
+        self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self._d_in})
 
-        def initialise(shape: Sequence[int], dtype: Any = None) -> tf.Tensor:
-            kernel = tf.convert_to_tensor(self.kernel_initializer((d_in, self.units), dtype=dtype), dtype)
-            loc = tf.concat([kernel, tf.zeros((rows - d_in, self.units), dtype)], axis=0)
-            return tf.stack([loc, tf.fill((rows, self.units), tf.cast(rho, dtype))])
+    def _mean_field_outputs(self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
+        return PACKED_ESTIMATORS[self.estimator](inputs, loc, scale, self.use_bias, self.seed_generator)
 
-        self.posterior = self.add_weight(shape=(2, rows, self.units), initializer=initialise, name="posterior")
-        self.scale_ratio = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(self.scale_learning_rate_ratio), trainable=False,
-            name="scale_ratio",
-        )
-        if self.prior == "empirical_bayes":
-            prior_rho = keras.initializers.Constant(inverse_softplus(self.prior_scale))
-            self.kernel_prior_rho = self.add_weight(shape=(), initializer=prior_rho, name="kernel_prior_rho")
-            if self.use_bias:
-                self.bias_prior_rho = self.add_weight(shape=(), initializer=prior_rho, name="bias_prior_rho")
-        initial = 1.0 if self.kl_weight is None else self.kl_weight
-        self.kl_weight_variable = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(initial), trainable=False, name="kl_weight"
-        )
-        self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: d_in})
+    def _inputs(self, inputs: tf.Tensor, dtype: Any) -> tf.Tensor:
+        inputs = tf.convert_to_tensor(inputs, dtype)
+        return append_ones(inputs) if self.use_bias else inputs
 
-    def set_kl_weight(self, value: float) -> None:
-        """Assign the KL weight (no retracing: it is a variable)."""
-        self.kl_weight_variable.assign(float(value))
+    def _apply_packed(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+        return tf.matmul(self._inputs(inputs, weights.dtype), weights)
 
-    @property
-    def kernel_loc(self) -> tf.Tensor:
-        """Posterior means of the kernel `(d_in, units)`."""
-        return self.posterior[0, : self._d_in]
-
-    @property
-    def kernel_rho(self) -> tf.Tensor:
-        """Unconstrained posterior scales of the kernel: `scale = softplus(rho)`."""
-        return self.posterior[1, : self._d_in] * self.scale_ratio
-
-    @property
-    def bias_loc(self) -> tf.Tensor | None:
-        """Posterior means of the bias `(units,)`, or None."""
-        return self.posterior[0, self._d_in] if self.use_bias else None
-
-    @property
-    def bias_rho(self) -> tf.Tensor | None:
-        """Unconstrained posterior scales of the bias, or None."""
-        return self.posterior[1, self._d_in] * self.scale_ratio if self.use_bias else None
-
-    def assign_posterior(
-        self, kernel_loc: Any = None, kernel_rho: Any = None, bias_loc: Any = None, bias_rho: Any = None
-    ) -> None:
-        """Set parts of the posterior (kernel and bias are stored in one variable, `posterior`,
-        of shape `(2, d_in [+ 1], units)`: means then unconstrained scales, bias in the last row).
-
-        Args:
-            kernel_loc, kernel_rho: `(d_in, units)` arrays, or None to keep.
-            bias_loc, bias_rho: `(units,)` arrays, or None to keep.
-        """
-        value = keras.ops.convert_to_numpy(self.posterior).copy()
-        factors = (1.0, float(keras.ops.convert_to_numpy(self.scale_ratio)))
-        for index, part in ((0, kernel_loc), (1, kernel_rho)):
-            if part is not None:
-                value[index, : self._d_in] = part / factors[index]
-        for index, part in ((0, bias_loc), (1, bias_rho)):
-            if part is not None:
-                value[index, self._d_in] = part / factors[index]
-        self.posterior.assign(value)
-
-    def _packed_loc_and_rho(self) -> tuple[tf.Tensor, tf.Tensor]:
-        """Posterior means and unconstrained scales of the packed weights `(d_in [+ 1], units)`."""
-        loc, stored_rho = tf.unstack(tf.convert_to_tensor(self.posterior))
-        return loc, stored_rho * tf.cast(self.scale_ratio, stored_rho.dtype)
-
-    def set_scale_learning_rate_ratio(self, ratio: float) -> None:
-        """Set the ratio of the scales' learning rate to the means', keeping the posterior as it is."""
-        ratio = positive_float("ratio", ratio)
-        value = keras.ops.convert_to_numpy(self.posterior).copy()
-        value[1] *= float(keras.ops.convert_to_numpy(self.scale_ratio)) / ratio
-        self.posterior.assign(value)
-        self.scale_ratio.assign(ratio)
+    def _apply_per_example(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+        return tf.einsum("b...i,bio->b...o", self._inputs(inputs, weights.dtype), weights)
 
     def posterior_parameters(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None, tf.Tensor | None]:
-        """Posterior locations and scales: `(kernel_loc, kernel_scale, bias_loc, bias_scale)`."""
-        loc, rho = self._packed_loc_and_rho()
-        scale = tf.nn.softplus(rho)
+        """Mean field: posterior locations and scales `(kernel_loc, kernel_scale, bias_loc, bias_scale)`."""
+        loc, scale = self.family.loc_and_scale()
         if not self.use_bias:
             return loc, scale, None, None
         return loc[: self._d_in], scale[: self._d_in], loc[self._d_in], scale[self._d_in]
-
-    def priors(self) -> tuple[tfd.Distribution, tfd.Distribution | None]:
-        """The elementwise priors of the kernel and of the bias (None without a bias)."""
-
-        def make(rho_name: str) -> tfd.Distribution:
-            scale = tf.nn.softplus(getattr(self, rho_name)) if self.prior == "empirical_bayes" else None
-            return build_prior(
-                self.prior, self.posterior.dtype, self.prior_scale, self._mixture_scales,
-                self.prior_mixture_weight, scale,
-            )
-
-        return make("kernel_prior_rho"), make("bias_prior_rho") if self.use_bias else None
-
-    def kl_divergence(
-        self, kernel_sample: tf.Tensor | None = None, bias_sample: tf.Tensor | None = None
-    ) -> tf.Tensor:
-        """KL(posterior || prior) summed over all weights.
-
-        Closed form for the normal priors; otherwise a Monte Carlo estimate with the given weight
-        sample, or with `kl_samples` fresh samples if none is given.
-
-        Args:
-            kernel_sample: a kernel drawn from the posterior, for the Monte Carlo estimate.
-            bias_sample: the matching bias draw.
-
-        Returns:
-            A scalar tensor.
-        """
-        loc, rho = self._packed_loc_and_rho()
-        sample = kernel_sample
-        if kernel_sample is not None and self.use_bias:
-            sample = tf.concat([kernel_sample, tf.reshape(bias_sample, (1, self.units))], axis=0)
-        return self._packed_kl(loc, tf.nn.softplus(rho), sample)
-
-    def _packed_kl(self, loc: tf.Tensor, scale: tf.Tensor, sample: tf.Tensor | None) -> tf.Tensor:
-        """The KL of the packed posterior `(d_in [+ 1], units)` in one computation over all weights."""
-        count = float(loc.shape[0] * loc.shape[1])
-        if self.prior in ("standard_normal", "normal"):
-            prior_scale = 1.0 if self.prior == "standard_normal" else self.prior_scale
-            squares = tf.reduce_sum(tf.square(loc) + tf.square(scale))
-            constant = count * (math.log(prior_scale) - 0.5)
-            return (0.5 / prior_scale**2) * squares - tf.reduce_sum(tf.math.log(scale)) + constant
-        if self.prior == "empirical_bayes":
-            variances = tf.square(tf.nn.softplus(self.kernel_prior_rho))
-            log_det = self._d_in * tf.math.log(variances)
-            if self.use_bias:
-                bias_variance = tf.square(tf.nn.softplus(self.bias_prior_rho))
-                variances = tf.concat([tf.fill((self._d_in, 1), variances), tf.reshape(bias_variance, (1, 1))], 0)
-                log_det += tf.math.log(bias_variance)
-            squares = tf.reduce_sum((tf.square(loc) + tf.square(scale)) / variances)
-            return 0.5 * squares - tf.reduce_sum(tf.math.log(scale)) + 0.5 * self.units * log_det - 0.5 * count
-        prior, _ = self.priors()
-        posterior = tfd.Normal(loc, scale)
-        if sample is None:
-            noise = standard_normal((self.kl_samples, *loc.shape), loc.dtype, self.seed_generator)
-            sample = loc + scale * noise
-            return tf.reduce_sum(posterior.log_prob(sample) - prior.log_prob(sample)) / self.kl_samples
-        return tf.reduce_sum(posterior.log_prob(sample) - prior.log_prob(sample))
-
-    def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
-        loc, rho = self._packed_loc_and_rho()
-        scale = tf.nn.softplus(rho)
-        outputs, weights = PACKED_ESTIMATORS[self.estimator](inputs, loc, scale, self.use_bias, self.seed_generator)
-        if self.kl_samples > 1:
-            weights = None
-        kl_weight = tf.convert_to_tensor(self.kl_weight_variable)
-        if kl_weight.dtype != outputs.dtype:
-            kl_weight = tf.cast(kl_weight, outputs.dtype)
-        self.add_loss(kl_weight * self._packed_kl(loc, scale, weights))
-        return self.activation(outputs) if self.activation is not None else outputs
 
     def sample_weights(self, num_samples: int, seed: Any) -> tuple[tf.Tensor, tf.Tensor | None]:
         """Draw `num_samples` kernels and biases from the posterior, stateless given `seed`.
@@ -313,6 +164,8 @@ class DenseVariational(keras.layers.Layer):
         Returns:
             Kernels `(S, d_in, units)` and biases `(S, units)` (None without a bias).
         """
+        if not self.is_mean_field:
+            return self._split(self.family.sample([num_samples], seed))
         kernel_loc, kernel_scale, bias_loc, bias_scale = self.posterior_parameters()
         seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 2)
         noise = tf.random.stateless_normal((num_samples, *kernel_loc.shape), seeds[0], dtype=kernel_loc.dtype)
@@ -346,20 +199,4 @@ class DenseVariational(keras.layers.Layer):
         return (*tuple(input_shape)[:-1], self.units)
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "activation": keras.activations.serialize(self.activation) if self.activation is not None else None,
-            "use_bias": self.use_bias,
-            "prior": self.prior,
-            "prior_scale": self.prior_scale,
-            "prior_mixture_scales": self.prior_mixture_scales,
-            "prior_mixture_weight": self.prior_mixture_weight,
-            "estimator": self.estimator,
-            "posterior_scale_init": self.posterior_scale_init,
-            "scale_learning_rate_ratio": self.scale_learning_rate_ratio,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "kl_weight": self.kl_weight,
-            "kl_samples": self.kl_samples,
-            "seed": self.seed,
-        }
+        return {**super().get_config(), "units": self.units}

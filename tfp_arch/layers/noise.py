@@ -7,10 +7,11 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-__all__ = ["random_signs", "standard_normal"]
+__all__ = ["next_seed", "random_signs", "standard_normal"]
 
 
-def _next_seed(seed_generator: keras.random.SeedGenerator) -> tf.Tensor:
+def next_seed(seed_generator: keras.random.SeedGenerator) -> tf.Tensor:
+    """A shape-(2,) int32 seed for TensorFlow's stateless ops, advancing `seed_generator` once."""
     seed = seed_generator.next()
     if seed.dtype != tf.int32:
         seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
@@ -35,7 +36,7 @@ def standard_normal(shape: Any, dtype: Any, seed_generator: keras.random.SeedGen
     Example:
         >>> eps = standard_normal((4, 3), "float32", keras.random.SeedGenerator(0))
     """
-    return tf.random.stateless_normal(shape, seed=_next_seed(seed_generator), dtype=dtype, alg="philox")
+    return tf.random.stateless_normal(shape, seed=next_seed(seed_generator), dtype=dtype, alg="philox")
 
 
 def random_signs(shape: Any, dtype: Any, seed_generator: keras.random.SeedGenerator) -> tf.Tensor:
@@ -53,6 +54,6 @@ def random_signs(shape: Any, dtype: Any, seed_generator: keras.random.SeedGenera
         >>> signs = random_signs((4, 3), "float32", keras.random.SeedGenerator(0))
     """
     bits = tf.random.stateless_uniform(
-        shape, seed=_next_seed(seed_generator), minval=0, maxval=2, dtype=tf.int32, alg="philox"
+        shape, seed=next_seed(seed_generator), minval=0, maxval=2, dtype=tf.int32, alg="philox"
     )
     return tf.cast(2 * bits - 1, dtype)

@@ -14,7 +14,7 @@ tfd = tfp.distributions
 
 __all__ = ["PRIORS", "build_prior", "has_closed_form_kl", "validate_prior"]
 
-PRIORS = ("standard_normal", "normal", "scale_mixture", "empirical_bayes")
+PRIORS = ("standard_normal", "normal", "scale_mixture", "empirical_bayes", "trainable_normal")
 DEFAULT_MIXTURE_SCALES = (1.0, math.exp(-6.0))
 
 
@@ -25,7 +25,8 @@ def validate_prior(
 
     Args:
         prior: one of `PRIORS`.
-        prior_scale: standard deviation of the `"normal"` prior, initial one of `"empirical_bayes"`.
+        prior_scale: standard deviation of the `"normal"` prior, initial one of `"empirical_bayes"`
+            and `"trainable_normal"`.
         mixture_scales: the two standard deviations of `"scale_mixture"` (None: `(1, e^-6)`).
         mixture_weight: weight of the first (wide) component of `"scale_mixture"`.
 
@@ -61,8 +62,9 @@ def build_prior(
     mixture_scales: Sequence[float] = DEFAULT_MIXTURE_SCALES,
     mixture_weight: float = 0.5,
     trainable_scale: tf.Tensor | None = None,
+    trainable_loc: tf.Tensor | None = None,
 ) -> tfd.Distribution:
-    """The scalar prior of one weight, broadcast over a weight tensor by `log_prob`.
+    """The prior of one weight (scalar batch shape), or of each weight for the trainable priors.
 
     Args:
         prior: one of `PRIORS`.
@@ -70,10 +72,12 @@ def build_prior(
         prior_scale: standard deviation for `"normal"`.
         mixture_scales: the two standard deviations for `"scale_mixture"`.
         mixture_weight: weight of the first component for `"scale_mixture"`.
-        trainable_scale: the (positive) learned standard deviation for `"empirical_bayes"`.
+        trainable_scale: the (positive) learned standard deviation for `"empirical_bayes"` and
+            `"trainable_normal"` (one per weight for the latter).
+        trainable_loc: the learned means of `"trainable_normal"`, one per weight.
 
     Returns:
-        A `tfd.Distribution` with scalar batch and event shape.
+        A `tfd.Distribution` with scalar event shape, broadcast over a weight tensor by `log_prob`.
 
     Example:
         >>> build_prior("normal", tf.float32, prior_scale=0.5).stddev().numpy()
@@ -86,6 +90,8 @@ def build_prior(
         return tfd.Normal(zero, tf.constant(prior_scale, dtype))
     if prior == "empirical_bayes":
         return tfd.Normal(zero, tf.cast(trainable_scale, dtype))
+    if prior == "trainable_normal":
+        return tfd.Normal(tf.cast(trainable_loc, dtype), tf.cast(trainable_scale, dtype))
     if prior == "scale_mixture":
         weights = tf.constant([mixture_weight, 1.0 - mixture_weight], dtype)
         return tfd.MixtureSameFamily(

@@ -1,0 +1,221 @@
+"""The Bayesian CNN architecture: variational convolutions and a categorical head for image classification."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfp_arch.architecture import Architecture
+from tfp_arch.data.dataset import Dataset
+from tfp_arch.layers.conv_variational import Conv2DVariational
+from tfp_arch.layers.dense_variational import DenseVariational
+from tfp_arch.layers.kl_weight import set_kl_weight
+from tfp_arch.layers.variational import VariationalLayer
+from tfp_arch.seeding import resolve_seed
+from tfp_arch.validation import positive_int
+from tfp_arch_plugins.bnn.metrics import classification_metrics
+
+__all__ = ["BayesianCNN"]
+
+
+def _positive_ints(name: str, values: Sequence[int]) -> list[int]:
+    values = [int(v) for v in values]
+    if any(v < 1 for v in values):
+        raise ValueError(f"Invalid value for argument `{name}`: expected positive integers. Received: {name}={values}")
+    return values
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch")
+class BayesianCNN(Architecture):
+    """Bayesian convolutional network for image classification, trained by variational Bayes.
+
+    Blocks of `Conv2DVariational` (3x3, "same" padding, ReLU) and 2x2 max pooling, then optional
+    `DenseVariational` hidden layers and a `DenseVariational` output of `num_classes` logits. Every
+    weight has a posterior (mean-field by default) and a prior; the loss is the mean categorical
+    negative log-likelihood plus `kl_weight * KL`, with `kl_weight = 1 / n` set by `adapt`.
+    Images are `(N, height, width, channels)` with values of order 1 (pixels in [0, 1]).
+
+    Predictions average the class probabilities over S weight samples (`sample_logits`), which
+    are stateless given a seed, so `evaluate_metrics` is repeatable.
+
+    Args:
+        num_classes: number of classes (set from the labels by `hyperparameters_for`).
+        filters: output channels of each convolution block.
+        dense_units: widths of the dense hidden layers after the convolutions.
+        prior, prior_scale, estimator, posterior_family, posterior_scale_init,
+            scale_learning_rate_ratio, kl_weight: as `DenseVariational`, for every layer.
+        num_samples: default number of weight samples of predictions and metrics.
+        seed: seed of the layers' training noise.
+        **kwargs: passed to `tfp_arch.Architecture` (`learning_rate`, `optimizer`) and `keras.Model`.
+
+    Example:
+        >>> model = BayesianCNN(num_classes=4)
+        >>> model.fit(x_train, y_train, epochs=10)
+        >>> model.evaluate_metrics(x_test, y_test)["ece"]
+    """
+
+    name: ClassVar[str] = "bcnn"
+    summary: ClassVar[str] = "Bayesian CNN (variational convolutions, categorical head) for image classification"
+    default_data: ClassVar[str] = "synthetic:shapes_classification"
+    default_epochs: ClassVar[int] = 10
+    default_batch_size: ClassVar[int] = 64
+    default_learning_rate: ClassVar[float] = 2e-3
+    decay_learning_rate: ClassVar[bool] = True
+    default_steps_per_execution: ClassVar[int] = 8
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        filters: Sequence[int] = (16, 32),
+        dense_units: Sequence[int] = (),
+        prior: str = "standard_normal",
+        prior_scale: float = 1.0,
+        estimator: str = "flipout",
+        posterior_family: str = "mean_field",
+        posterior_scale_init: float = 0.02,
+        scale_learning_rate_ratio: float = 1.0,
+        kl_weight: float | None = None,
+        num_samples: int = 30,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        positive_int("num_classes", num_classes)
+        positive_int("num_samples", num_samples)
+        self.num_classes = num_classes
+        self.filters = _positive_ints("filters", filters)
+        self.dense_units = _positive_ints("dense_units", dense_units)
+        self.prior = prior
+        self.prior_scale = float(prior_scale)
+        self.estimator = estimator
+        self.posterior_family = posterior_family
+        self.posterior_scale_init = float(posterior_scale_init)
+        self.scale_learning_rate_ratio = float(scale_learning_rate_ratio)
+        self.kl_weight = None if kl_weight is None else float(kl_weight)
+        self.num_samples = num_samples
+        self.seed = seed
+        common = {
+            "prior": prior, "prior_scale": prior_scale, "estimator": estimator, "posterior_family": posterior_family,
+            "posterior_scale_init": posterior_scale_init, "scale_learning_rate_ratio": scale_learning_rate_ratio,
+            "kl_weight": kl_weight,
+        }
+
+        def layer_seed(i: int) -> int | None:
+            return None if seed is None else seed + i
+
+        self.blocks: list[keras.layers.Layer] = []
+        for i, width in enumerate(self.filters):
+            self.blocks.append(Conv2DVariational(width, 3, padding="same", activation="relu", seed=layer_seed(i),
+                                                 name=f"conv_variational_{i}", **common))
+            self.blocks.append(keras.layers.MaxPooling2D(2, name=f"pool_{i}"))
+        self.blocks.append(keras.layers.Flatten(name="flatten"))
+        widths = [*self.dense_units, num_classes]
+        for j, units in enumerate(widths):
+            self.blocks.append(DenseVariational(units, activation="relu" if j < len(widths) - 1 else None,
+                                                seed=layer_seed(len(self.filters) + j), name=f"dense_variational_{j}",
+                                                **common))
+
+    @property
+    def variational_layers(self) -> list[VariationalLayer]:
+        """The variational layers, input to output."""
+        return [layer for layer in self.blocks if isinstance(layer, VariationalLayer)]
+
+    def build(self, input_shape: Sequence[int | None]) -> None:
+        shape = tuple(input_shape)
+        for layer in self.blocks:
+            layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+
+    def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        hidden = tf.cast(inputs, self.compute_dtype)
+        for layer in self.blocks:
+            hidden = layer(hidden, training=training)
+        return hidden
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        return (input_shape[0], self.num_classes)
+
+    def default_compile_kwargs(self) -> dict[str, Any]:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return {**super().default_compile_kwargs(), "loss": loss}
+
+    def adapt(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
+        """Build for the image shape and set the automatic KL weight `1 / n`."""
+        if not self.built:
+            with self.distribute_strategy.scope():
+                self.build((None, *np.shape(x)[1:]))
+        if self.kl_weight is None:
+            set_kl_weight(self, 1.0 / len(x))
+        super().adapt(x, y)
+
+    def sample_logits(self, x: Any, num_samples: int | None = None, seed: int | None = None,
+                      batch_size: int = 500) -> np.ndarray:
+        """Logits for S weight samples `(S, N, num_classes)`; the same seed gives the same samples.
+
+        Args:
+            x: images `(N, height, width, channels)`.
+            num_samples: S (default: the model's `num_samples`).
+            seed: integer seed of the weight samples.
+            batch_size: images per forward pass.
+        """
+        num_samples = num_samples or self.num_samples
+        layers = self.variational_layers
+        seeds = tf.random.experimental.stateless_split(tf.constant([resolve_seed(seed), 0], tf.int64), len(layers))
+        weights = [layer.sample_weights(num_samples, s) for layer, s in zip(layers, seeds)]
+        if not hasattr(self, "_forward_with_weights"):
+            self._forward_with_weights = tf.function(self._forward, reduce_retracing=True)
+        x = np.asarray(x, np.float32)
+        outputs = []
+        for s in range(num_samples):
+            sample = [(kernels[s], None if biases is None else biases[s]) for kernels, biases in weights]
+            chunks = [self._forward_with_weights(tf.constant(x[i:i + batch_size]), sample)
+                      for i in range(0, len(x), batch_size)]
+            outputs.append(np.concatenate([c.numpy() for c in chunks]))
+        return np.stack(outputs)
+
+    def _forward(self, x: tf.Tensor, weights: list[tuple[tf.Tensor, tf.Tensor | None]]) -> tf.Tensor:
+        remaining = iter(weights)
+        hidden = x
+        for layer in self.blocks:
+            if isinstance(layer, Conv2DVariational):
+                hidden = layer.call_with_weights(hidden, *next(remaining))
+            elif isinstance(layer, DenseVariational):
+                kernel, bias = next(remaining)
+                hidden = layer.call_with_weights(hidden, kernel[None], None if bias is None else bias[None])[0]
+            else:
+                hidden = layer(hidden)
+        return hidden
+
+    def evaluate_metrics(self, x: Any, y: Any = None, num_samples: int | None = None, seed: int = 0) -> dict[str, float]:
+        """Accuracy, NLL (nats per example) and expected calibration error of the predictive
+        distribution averaged over weight samples."""
+        if y is None:
+            raise ValueError(f"Architecture `{self.name}` is supervised: evaluate_metrics(x, y) needs targets y.")
+        return classification_metrics(np.asarray(y), self.sample_logits(x, num_samples, seed))
+
+    @classmethod
+    def hyperparameters_for(cls, dataset: Dataset) -> dict[str, Any]:
+        """The number of classes, from the training labels."""
+        if dataset.y_train is None:
+            return {}
+        return {"num_classes": int(np.max(dataset.y_train)) + 1}
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "filters": list(self.filters),
+            "dense_units": list(self.dense_units),
+            "prior": self.prior,
+            "prior_scale": self.prior_scale,
+            "estimator": self.estimator,
+            "posterior_family": self.posterior_family,
+            "posterior_scale_init": self.posterior_scale_init,
+            "scale_learning_rate_ratio": self.scale_learning_rate_ratio,
+            "kl_weight": self.kl_weight,
+            "num_samples": self.num_samples,
+            "seed": self.seed,
+        }

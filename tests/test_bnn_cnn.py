@@ -1,0 +1,49 @@
+"""The Bayesian CNN (`bcnn`): sampled predictions agree with the network, it learns, and it is repeatable."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import pytest
+
+import tfp_arch
+from tfp_arch_plugins.bnn import BayesianCNN
+
+
+def test_sampled_logits_follow_the_network_and_repeat_with_the_seed() -> None:
+    """With posterior scales near zero, every weight sample is the posterior mean, so the batched
+    sampler and the layers' own call must give the same logits."""
+    model = BayesianCNN(num_classes=3, filters=[4], dense_units=[5], posterior_scale_init=1e-6)
+    x = np.random.default_rng(0).uniform(size=(6, 8, 8, 1)).astype("float32")
+    model.adapt(x, np.zeros(6))
+    logits = model.sample_logits(x, num_samples=2, seed=3)
+    np.testing.assert_allclose(logits[0], model(x).numpy(), atol=1e-4)
+    np.testing.assert_allclose(logits[1], logits[0], atol=1e-4)
+    wide = BayesianCNN(num_classes=3, filters=[4], posterior_scale_init=0.5)
+    wide.adapt(x, np.zeros(6))
+    first, again = wide.sample_logits(x, 4, seed=1), wide.sample_logits(x, 4, seed=1)
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(first[0] - first[1]).max() > 1e-2
+    assert float(wide.variational_layers[0].kl_weight_variable) == pytest.approx(1 / 6)
+
+
+def test_learns_the_embedded_shapes_and_reports_classification_metrics() -> None:
+    keras.utils.set_random_seed(0)
+    data = tfp_arch.load_data("synthetic:shapes_classification#n=1200")
+    model = tfp_arch.get("bcnn")(**BayesianCNN.hyperparameters_for(data), filters=[8, 16], seed=0)
+    assert model.num_classes == 4
+    model.fit(data.x_train, data.y_train, epochs=6, verbose=0)
+    metrics = model.evaluate_metrics(data.x_test, data.y_test, num_samples=10)
+    assert set(metrics) == {"accuracy", "nll", "ece"}
+    assert metrics["accuracy"] > 0.8 and metrics["nll"] < np.log(4) / 2
+
+
+def test_invalid_arguments_name_the_argument() -> None:
+    with pytest.raises(ValueError, match="`filters`"):
+        BayesianCNN(filters=[8, 0])
+    with pytest.raises(ValueError, match="`estimator`"):
+        BayesianCNN(posterior_family="multivariate_normal_tril")

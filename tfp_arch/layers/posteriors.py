@@ -1,0 +1,316 @@
+"""Posterior families over the weights of a variational layer, and their KL to a diagonal normal prior.
+
+A variational layer keeps its kernel and bias as one packed matrix `(rows, units)`: the kernel
+reshaped to `(prod(kernel_shape[:-1]), units)`, then the bias as the last row. A posterior family
+is a distribution over those `n = rows * units` weights, flattened row by row (the kernel first,
+then the bias: `tfp.layers.DenseVariational`'s layout). Every family offers:
+
+    loc(): the posterior mean `(rows, units)`.
+    sample(sample_shape, seed): reparameterised draws `(*sample_shape, rows, units)`, stateless.
+    distribution(): the TFP distribution over the flattened weights, event shape `(n,)`.
+    kl_to_normal(prior_loc, prior_scale): KL(q || prod_i N(prior_loc_i, prior_scale_i^2)) in
+        closed form, or None where the family has none.
+    assign_loc(value): set the mean (the layer's `assign_posterior` does it for the mean field).
+
+Families:
+    `"mean_field"`: independent normals, scale `softplus(rho)`. Stored by the layer in its packed
+        variable `posterior` `(2, rows, units)`; this class is a view of it.
+    `"multivariate_normal_tril"`: one full-covariance normal over all the layer's weights,
+        `N(loc, L L^T)`, with `L` lower-triangular and `softplus` on its diagonal, as the
+        posterior of the keras.io recipe "Probabilistic Bayesian Neural Networks". It has
+        `n (n + 1) / 2` scale parameters.
+    `"low_rank"`: `N(loc, D^2 + V V^T)`, a diagonal `D = softplus(rho)` plus a rank-`r` factor
+        `V` `(n, r)`: correlations at `n (r + 1)` scale parameters.
+    A user's callable (`CustomPosterior`): any distribution over the flattened weights, built from
+        variables the layer owns.
+
+The scale parameters of the built-in families are stored divided by the layer's
+`scale_learning_rate_ratio`, so they move that many times as far per optimiser step as the means.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+__all__ = [
+    "POSTERIORS",
+    "CustomPosterior",
+    "LowRankPosterior",
+    "MeanFieldPosterior",
+    "TriLPosterior",
+    "diagonal_normal_kl",
+    "inverse_softplus",
+    "validate_posterior",
+]
+
+tfd = tfp.distributions
+
+POSTERIORS = ("mean_field", "multivariate_normal_tril", "low_rank")
+
+
+def inverse_softplus(value: float) -> float:
+    """The x with softplus(x) = value, for initialising a positive scale."""
+    return float(value + math.log(-math.expm1(-value)))
+
+
+def validate_posterior(
+    posterior_family: str, posterior_rank: int, estimator: str, convolution: bool, custom: bool = False
+) -> None:
+    """Check a family name and that the layer's estimator can be used with it.
+
+    Flipout needs weight perturbations that are independent and symmetric, so only the mean-field
+    family has it. Local reparameterisation of a correlated family (or of a user's posterior) draws
+    one weight sample per example, which a dense layer does as one batched matmul but a convolution
+    cannot.
+    """
+    if posterior_family not in POSTERIORS:
+        raise ValueError(
+            f"Invalid value for argument `posterior_family`: expected one of {POSTERIORS}. "
+            f"Received: posterior_family={posterior_family!r}"
+        )
+    if isinstance(posterior_rank, bool) or not isinstance(posterior_rank, int) or posterior_rank < 1:
+        raise ValueError(
+            f"Invalid value for argument `posterior_rank`: expected a positive integer. Received: posterior_rank={posterior_rank!r}"
+        )
+    allowed = ("reparameterization",) if convolution else ("reparameterization", "local_reparameterization")
+    if (custom or posterior_family != "mean_field") and estimator not in allowed:
+        family = "make_posterior_fn" if custom else repr(posterior_family)
+        raise ValueError(
+            f"Invalid value for argument `estimator`: the posterior {family} supports {allowed} on this layer. "
+            f"Received: estimator={estimator!r}"
+        )
+
+
+def _sum_log_variance(prior_scale: Any, shape: Sequence[int]) -> tf.Tensor:
+    log_variance = 2.0 * tf.math.log(prior_scale)
+    return tf.reduce_sum(tf.broadcast_to(log_variance, shape))
+
+
+def diagonal_normal_kl(loc: tf.Tensor, scale: tf.Tensor, prior_loc: Any, prior_scale: Any) -> tf.Tensor:
+    """KL(prod N(loc, scale^2) || prod N(prior_loc, prior_scale^2)) summed over all elements.
+
+    Args:
+        loc, scale: the posterior's means and standard deviations (any shape).
+        prior_loc: None (zero) or a tensor broadcastable to `loc`.
+        prior_scale: a Python float (one scale for all) or a tensor broadcastable to `loc`.
+
+    Returns:
+        A scalar tensor.
+    """
+    count = float(math.prod(loc.shape))
+    squares = tf.square(loc) if prior_loc is None else tf.square(loc - prior_loc)
+    squares = squares + tf.square(scale)
+    if isinstance(prior_scale, float):
+        constant = count * (math.log(prior_scale) - 0.5)
+        return (0.5 / prior_scale**2) * tf.reduce_sum(squares) - tf.reduce_sum(tf.math.log(scale)) + constant
+    variance = tf.square(prior_scale)
+    return (
+        0.5 * tf.reduce_sum(squares / variance) + 0.5 * _sum_log_variance(prior_scale, loc.shape)
+        - tf.reduce_sum(tf.math.log(scale)) - 0.5 * count
+    )
+
+
+def _gaussian_kl(loc: tf.Tensor, variances: tf.Tensor, log_det: tf.Tensor, prior_loc: Any, prior_scale: Any) -> tf.Tensor:
+    """KL(N(loc, S) || diagonal normal) from the packed mean `(rows, units)`, the flat diagonal of S
+    and log det S; the prior's parameters broadcast to the packed shape."""
+    squares = tf.square(loc) if prior_loc is None else tf.square(loc - prior_loc)
+    squares = tf.reshape(squares, [-1]) + variances
+    n = int(variances.shape[0])
+    if isinstance(prior_scale, float):
+        return 0.5 * (tf.reduce_sum(squares) / prior_scale**2 - n + 2 * n * math.log(prior_scale) - log_det)
+    variance = tf.reshape(tf.broadcast_to(tf.square(prior_scale), loc.shape), [-1])
+    return 0.5 * (tf.reduce_sum(squares / variance) - n + tf.reduce_sum(tf.math.log(variance)) - log_det)
+
+
+class _Family:
+    """Shared plumbing: the layer, the packed shape, the ratio of the stored scale parameters."""
+
+    def __init__(self, layer: keras.layers.Layer, rows: int, units: int) -> None:
+        self.layer = layer
+        self.rows, self.units, self.size = rows, units, rows * units
+        self.initial_ratio = float(getattr(layer, "scale_learning_rate_ratio", 1.0))
+
+    @property
+    def ratio(self) -> tf.Tensor:
+        """The layer's ratio in force (a saved weight, which `fit` may change between runs)."""
+        return tf.convert_to_tensor(self.layer.scale_ratio)
+
+    def stored_scale_variables(self) -> list[tuple[Any, Any]]:
+        """The variables holding scale parameters divided by the ratio, with the index of their part."""
+        raise ValueError(
+            "Invalid value for argument `ratio`: a posterior from `make_posterior_fn` owns its variables, so its "
+            "scale learning-rate ratio cannot be changed."
+        )
+
+    def _flat(self, samples: tf.Tensor) -> tf.Tensor:
+        return tf.reshape(samples, tf.concat([tf.shape(samples)[:-2], [self.size]], 0))
+
+    def _noise(self, sample_shape: Any, size: int, seed: tf.Tensor, dtype: Any) -> tf.Tensor:
+        shape = tf.concat([tf.cast(sample_shape, tf.int32), [size]], 0)
+        return tf.random.stateless_normal(shape, seed, dtype=dtype, alg="philox")
+
+    def _unflat(self, flat: tf.Tensor) -> tf.Tensor:
+        return tf.reshape(flat, tf.concat([tf.shape(flat)[:-1], [self.rows, self.units]], 0))
+
+
+class MeanFieldPosterior(_Family):
+    """A view of the layer's packed mean-field variable `posterior` `(2, rows, units)`."""
+
+    def loc_and_scale(self) -> tuple[tf.Tensor, tf.Tensor]:
+        loc, stored_rho = tf.unstack(tf.convert_to_tensor(self.layer.posterior))
+        return loc, tf.nn.softplus(stored_rho * tf.cast(self.ratio, stored_rho.dtype))
+
+    def stored_scale_variables(self) -> list[tuple[Any, Any]]:
+        return [(self.layer.posterior, 1)]
+
+    def loc(self) -> tf.Tensor:
+        return self.loc_and_scale()[0]
+
+    def sample(self, sample_shape: Any, seed: tf.Tensor) -> tf.Tensor:
+        loc, scale = self.loc_and_scale()
+        noise = self._unflat(self._noise(sample_shape, self.size, seed, loc.dtype))
+        return loc + scale * noise
+
+    def distribution(self) -> tfd.Distribution:
+        loc, scale = self.loc_and_scale()
+        return tfd.Independent(tfd.Normal(tf.reshape(loc, [-1]), tf.reshape(scale, [-1])), 1)
+
+    def kl_to_normal(self, prior_loc: Any, prior_scale: Any) -> tf.Tensor:
+        return diagonal_normal_kl(*self.loc_and_scale(), prior_loc, prior_scale)
+
+
+class TriLPosterior(_Family):
+    """Full covariance `N(loc, L L^T)` over the layer's `n` weights; `L` starts at `s0 I`."""
+
+    def __init__(self, layer: keras.layers.Layer, rows: int, units: int, loc_initializer: Callable, scale_init: float) -> None:
+        super().__init__(layer, rows, units)
+        diagonal = inverse_softplus(scale_init) / self.initial_ratio
+
+        def initialise(shape: Sequence[int], dtype: Any = None) -> tf.Tensor:
+            return tfp.math.fill_triangular_inverse(tf.linalg.diag(tf.fill([self.size], tf.cast(diagonal, dtype))))
+
+        layer.posterior_loc = layer.add_weight(shape=(rows, units), initializer=loc_initializer, name="posterior_loc")
+        layer.posterior_scale_tril = layer.add_weight(
+            shape=(self.size * (self.size + 1) // 2,), initializer=initialise, name="posterior_scale_tril"
+        )
+
+    def scale_tril(self) -> tf.Tensor:
+        """The Cholesky factor `L` `(n, n)` of the covariance."""
+        raw = tfp.math.fill_triangular(tf.convert_to_tensor(self.layer.posterior_scale_tril) * self.ratio)
+        return tf.linalg.set_diag(raw, tf.nn.softplus(tf.linalg.diag_part(raw)))
+
+    def stored_scale_variables(self) -> list[tuple[Any, Any]]:
+        return [(self.layer.posterior_scale_tril, None)]
+
+    def loc(self) -> tf.Tensor:
+        return tf.convert_to_tensor(self.layer.posterior_loc)
+
+    def sample(self, sample_shape: Any, seed: tf.Tensor) -> tf.Tensor:
+        loc, tril = self.loc(), self.scale_tril()
+        noise = self._noise(sample_shape, self.size, seed, loc.dtype)
+        return loc + self._unflat(tf.linalg.matvec(tril, noise))
+
+    def distribution(self) -> tfd.Distribution:
+        return tfd.MultivariateNormalTriL(tf.reshape(self.loc(), [-1]), self.scale_tril())
+
+    def kl_to_normal(self, prior_loc: Any, prior_scale: Any) -> tf.Tensor:
+        tril = self.scale_tril()
+        log_det = 2.0 * tf.reduce_sum(tf.math.log(tf.linalg.diag_part(tril)))
+        return _gaussian_kl(self.loc(), tf.reduce_sum(tf.square(tril), axis=1), log_det, prior_loc, prior_scale)
+
+    def assign_loc(self, value: Any) -> None:
+        self.layer.posterior_loc.assign(tf.cast(value, self.layer.posterior_loc.dtype))
+
+
+class LowRankPosterior(_Family):
+    """`N(loc, D^2 + V V^T)`: diagonal `D = softplus(rho)` plus a rank-`r` factor `V` `(n, r)`.
+
+    `D` starts at `s0` and the entries of `V` at small random values (standard deviation
+    `0.1 s0 / sqrt(r)`), so the marginal scales start within 1% of `s0`. `V` cannot start at zero:
+    there its expected gradient vanishes and it would never leave.
+    """
+
+    def __init__(
+        self, layer: keras.layers.Layer, rows: int, units: int, loc_initializer: Callable, scale_init: float, rank: int
+    ) -> None:
+        super().__init__(layer, rows, units)
+        self.rank = rank
+        rho = keras.initializers.Constant(inverse_softplus(scale_init) / self.initial_ratio)
+        factor = keras.initializers.RandomNormal(stddev=0.1 * scale_init / math.sqrt(rank) / self.initial_ratio)
+        layer.posterior_loc = layer.add_weight(shape=(rows, units), initializer=loc_initializer, name="posterior_loc")
+        layer.posterior_rho = layer.add_weight(shape=(rows, units), initializer=rho, name="posterior_rho")
+        layer.posterior_factor = layer.add_weight(shape=(self.size, rank), initializer=factor, name="posterior_factor")
+
+    def parameters(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Flat mean `(n,)`, diagonal scales `(n,)` and factor `(n, r)`."""
+        loc = tf.reshape(self.layer.posterior_loc, [-1])
+        diagonal = tf.nn.softplus(tf.reshape(self.layer.posterior_rho, [-1]) * self.ratio)
+        return loc, diagonal, tf.convert_to_tensor(self.layer.posterior_factor) * self.ratio
+
+    def stored_scale_variables(self) -> list[tuple[Any, Any]]:
+        return [(self.layer.posterior_rho, None), (self.layer.posterior_factor, None)]
+
+    def loc(self) -> tf.Tensor:
+        return tf.convert_to_tensor(self.layer.posterior_loc)
+
+    def sample(self, sample_shape: Any, seed: tf.Tensor) -> tf.Tensor:
+        loc, diagonal, factor = self.parameters()
+        seeds = tf.random.experimental.stateless_split(seed, 2)
+        flat = loc + diagonal * self._noise(sample_shape, self.size, seeds[0], loc.dtype)
+        flat = flat + tf.linalg.matvec(factor, self._noise(sample_shape, self.rank, seeds[1], loc.dtype))
+        return self._unflat(flat)
+
+    def distribution(self) -> tfd.Distribution:
+        loc, diagonal, factor = self.parameters()
+        return tfd.MultivariateNormalDiagPlusLowRankCovariance(loc, tf.square(diagonal), factor)
+
+    def kl_to_normal(self, prior_loc: Any, prior_scale: Any) -> tf.Tensor:
+        loc, diagonal, factor = self.parameters()
+        scaled = factor / diagonal[:, None]
+        capacitance = tf.eye(self.rank, dtype=loc.dtype) + tf.matmul(scaled, scaled, transpose_a=True)
+        log_det = 2.0 * tf.reduce_sum(tf.math.log(diagonal)) + tf.linalg.logdet(capacitance)
+        variances = tf.square(diagonal) + tf.reduce_sum(tf.square(factor), axis=1)
+        return _gaussian_kl(self.loc(), variances, log_det, prior_loc, prior_scale)
+
+    def assign_loc(self, value: Any) -> None:
+        self.layer.posterior_loc.assign(tf.cast(value, self.layer.posterior_loc.dtype))
+
+
+class CustomPosterior(_Family):
+    """A user's posterior: `make_posterior_fn(layer, kernel_size, bias_size, dtype)` is called once in
+    `build`, creates its variables with `layer.add_weight`, and returns a callable that builds the
+    distribution over the flattened weights (event shape `(kernel_size + bias_size,)`) from them.
+
+    The distribution is rebuilt at every call, so gradients reach the variables. Its samples must
+    be reparameterised (normal-family distributions are).
+    """
+
+    def __init__(self, layer: keras.layers.Layer, rows: int, units: int, make_posterior_fn: Callable, use_bias: bool) -> None:
+        super().__init__(layer, rows, units)
+        bias_size = units if use_bias else 0
+        self.make_distribution = make_posterior_fn(layer, self.size - bias_size, bias_size, layer.variable_dtype)
+        if not callable(self.make_distribution):
+            raise ValueError(
+                "Invalid value for argument `make_posterior_fn`: expected a callable returning a callable that "
+                f"builds the distribution. Received: make_posterior_fn={make_posterior_fn!r}"
+            )
+
+    def distribution(self) -> tfd.Distribution:
+        return self.make_distribution()
+
+    def loc(self) -> tf.Tensor:
+        return self._unflat(self.distribution().mean())
+
+    def sample(self, sample_shape: Any, seed: tf.Tensor) -> tf.Tensor:
+        return self._unflat(self.distribution().sample(sample_shape, seed=seed))
+
+    def kl_to_normal(self, prior_loc: Any, prior_scale: Any) -> None:
+        return None
+
+    def assign_loc(self, value: Any) -> None:
+        raise ValueError("A posterior from `make_posterior_fn` owns its variables; assign them directly.")

@@ -1,0 +1,371 @@
+"""The base of variational layers: posterior over a packed kernel and bias, prior, KL term and KL weight."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfp_arch.layers.estimators import validate_estimator
+from tfp_arch.layers.noise import next_seed
+from tfp_arch.layers.posteriors import (
+    CustomPosterior,
+    LowRankPosterior,
+    MeanFieldPosterior,
+    TriLPosterior,
+    diagonal_normal_kl,
+    inverse_softplus,
+    validate_posterior,
+)
+from tfp_arch.layers.priors import build_prior, validate_prior
+from tfp_arch.validation import non_negative_float, positive_float, positive_int
+
+tfd = tfp.distributions
+
+__all__ = ["VariationalLayer"]
+
+
+def _callable_argument(name: str, value: Any) -> Callable | None:
+    if isinstance(value, dict):
+        value = keras.saving.deserialize_keras_object(value)
+    if value is not None and not callable(value):
+        raise ValueError(f"Invalid value for argument `{name}`: expected a callable or None. Received: {name}={value!r}")
+    return value
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch")
+class VariationalLayer(keras.layers.Layer):
+    """Base class of layers whose kernel and bias have a posterior learned by variational inference.
+
+    The kernel (any shape whose last axis is the outputs) and the bias are packed into one matrix
+    `(rows, units)`: the kernel reshaped to `(prod(kernel_shape[:-1]), units)`, the bias as the last
+    row. The posterior family (`tfp_arch.layers.posteriors`) is a distribution over that matrix.
+    Every call draws the output with the chosen estimator and adds `kl_weight * KL(q || prior)` to
+    the layer's losses. The arguments are those of `DenseVariational`, which documents them.
+
+    A subclass implements:
+        build(input_shape): computes the kernel shape and calls `_build_variational(kernel_shape)`.
+        _mean_field_outputs(inputs, loc, scale): the pre-activation output under the mean-field
+            posterior with the layer's estimator, and the packed weights it sampled (or None).
+        _apply_packed(inputs, weights): the pre-activation output for one packed weight matrix.
+        compute_output_shape(input_shape).
+    and, to offer local reparameterisation with the correlated families,
+        _apply_per_example(inputs, weights): the output with weights `(batch, rows, units)`, one
+            matrix per example.
+    """
+
+    convolution = False
+
+    def __init__(
+        self,
+        activation: str | None = None,
+        use_bias: bool = True,
+        prior: str = "standard_normal",
+        prior_scale: float = 1.0,
+        prior_mixture_scales: Sequence[float] | None = None,
+        prior_mixture_weight: float = 0.5,
+        estimator: str = "local_reparameterization",
+        posterior_family: str = "mean_field",
+        posterior_rank: int = 2,
+        posterior_scale_init: float = 0.02,
+        scale_learning_rate_ratio: float = 1.0,
+        kernel_initializer: str | dict = "glorot_uniform",
+        kl_weight: float | None = None,
+        kl_samples: int = 1,
+        make_posterior_fn: Callable | dict | None = None,
+        make_prior_fn: Callable | dict | None = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._mixture_scales = validate_prior(prior, prior_scale, prior_mixture_scales, prior_mixture_weight)
+        self.estimator = validate_estimator(estimator)
+        self.make_posterior_fn = _callable_argument("make_posterior_fn", make_posterior_fn)
+        self.make_prior_fn = _callable_argument("make_prior_fn", make_prior_fn)
+        validate_posterior(posterior_family, posterior_rank, estimator, self.convolution, self.make_posterior_fn is not None)
+        positive_float("posterior_scale_init", posterior_scale_init)
+        positive_float("scale_learning_rate_ratio", scale_learning_rate_ratio)
+        non_negative_float("kl_weight", kl_weight, allow_none=True)
+        positive_int("kl_samples", kl_samples)
+        self.activation = keras.activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.prior = prior
+        self.prior_scale = float(prior_scale)
+        self.prior_mixture_scales = None if prior_mixture_scales is None else [float(s) for s in prior_mixture_scales]
+        self.prior_mixture_weight = float(prior_mixture_weight)
+        self.posterior_family = posterior_family
+        self.posterior_rank = int(posterior_rank)
+        self.posterior_scale_init = float(posterior_scale_init)
+        self.scale_learning_rate_ratio = float(scale_learning_rate_ratio)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kl_weight = None if kl_weight is None else float(kl_weight)
+        self.kl_samples = kl_samples
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self._kernel_shape: tuple[int, ...] | None = None
+
+    @property
+    def kl_weight_is_automatic(self) -> bool:
+        """Whether the KL weight is set from the data (`kl_weight=None`)."""
+        return self.kl_weight is None
+
+    @property
+    def is_mean_field(self) -> bool:
+        """Whether the posterior is the packed mean-field one (no `make_posterior_fn`)."""
+        return self.make_posterior_fn is None and self.posterior_family == "mean_field"
+
+    def _build_variational(self, kernel_shape: Sequence[int]) -> None:
+        """Create the posterior, prior and KL-weight variables for a kernel of `kernel_shape`."""
+        self._kernel_shape = tuple(int(d) for d in kernel_shape)
+        self._kernel_rows = math.prod(self._kernel_shape[:-1])
+        units = self._kernel_shape[-1]
+        rows = self._kernel_rows + (1 if self.use_bias else 0)
+
+        def loc_initializer(shape: Sequence[int], dtype: Any = None) -> tf.Tensor:
+            kernel = tf.convert_to_tensor(self.kernel_initializer(self._kernel_shape, dtype=dtype), dtype)
+            return tf.concat([tf.reshape(kernel, (self._kernel_rows, units)), tf.zeros((rows - self._kernel_rows, units), dtype)], 0)
+
+        self.scale_ratio = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(self.scale_learning_rate_ratio), trainable=False,
+            name="scale_ratio",
+        )
+        if self.make_posterior_fn is not None:
+            self.family = CustomPosterior(self, rows, units, self.make_posterior_fn, self.use_bias)
+        elif self.posterior_family == "multivariate_normal_tril":
+            self.family = TriLPosterior(self, rows, units, loc_initializer, self.posterior_scale_init)
+        elif self.posterior_family == "low_rank":
+            self.family = LowRankPosterior(self, rows, units, loc_initializer, self.posterior_scale_init, self.posterior_rank)
+        else:
+            rho = inverse_softplus(self.posterior_scale_init) / self.scale_learning_rate_ratio
+
+            def initialise(shape: Sequence[int], dtype: Any = None) -> tf.Tensor:
+                return tf.stack([loc_initializer(shape[1:], dtype), tf.fill((rows, units), tf.cast(rho, dtype))])
+
+            self.posterior = self.add_weight(shape=(2, rows, units), initializer=initialise, name="posterior")
+            self.family = MeanFieldPosterior(self, rows, units)
+        prior_rho = keras.initializers.Constant(inverse_softplus(self.prior_scale))
+        if self.prior == "empirical_bayes":
+            self.kernel_prior_rho = self.add_weight(shape=(), initializer=prior_rho, name="kernel_prior_rho")
+            if self.use_bias:
+                self.bias_prior_rho = self.add_weight(shape=(), initializer=prior_rho, name="bias_prior_rho")
+        if self.prior == "trainable_normal":
+            self.prior_loc = self.add_weight(shape=(rows, units), initializer="zeros", name="prior_loc")
+            self.prior_rho = self.add_weight(shape=(rows, units), initializer=prior_rho, name="prior_rho")
+        self.prior_fn = None
+        if self.make_prior_fn is not None:
+            self.prior_fn = self.make_prior_fn(self, self._kernel_rows * units, rows * units - self._kernel_rows * units,
+                                               self.variable_dtype)
+        initial = 1.0 if self.kl_weight is None else self.kl_weight
+        self.kl_weight_variable = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(initial), trainable=False, name="kl_weight"
+        )
+
+    def set_scale_learning_rate_ratio(self, ratio: float) -> None:
+        """Set the ratio of the scales' learning rate to the means', keeping the posterior as it is.
+
+        The stored scale parameters of the built-in families are rescaled so that the distribution
+        they describe does not change. A posterior from `make_posterior_fn` owns its variables, so
+        its ratio cannot be changed.
+        """
+        ratio = positive_float("ratio", ratio)
+        stored = self.family.stored_scale_variables()
+        factor = float(keras.ops.convert_to_numpy(self.scale_ratio)) / ratio
+        for variable, part in stored:
+            value = keras.ops.convert_to_numpy(variable).copy()
+            if part is None:
+                value *= factor
+            else:
+                value[part] *= factor
+            variable.assign(value)
+        self.scale_ratio.assign(ratio)
+
+    def set_kl_weight(self, value: float) -> None:
+        """Assign the KL weight (no retracing: it is a variable)."""
+        self.kl_weight_variable.assign(float(value))
+
+    def _split(self, packed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
+        """Packed weights `(..., rows, units)` to a kernel `(..., *kernel_shape)` and a bias (or None)."""
+        lead = packed.shape[:-2]
+        kernel = tf.reshape(packed[..., : self._kernel_rows, :], (*lead, *self._kernel_shape))
+        return kernel, packed[..., self._kernel_rows, :] if self.use_bias else None
+
+    @property
+    def kernel_loc(self) -> tf.Tensor:
+        """Posterior means of the kernel, `kernel_shape`."""
+        return self._split(self.family.loc())[0]
+
+    @property
+    def bias_loc(self) -> tf.Tensor | None:
+        """Posterior means of the bias `(units,)`, or None."""
+        return self._split(self.family.loc())[1]
+
+    @property
+    def kernel_rho(self) -> tf.Tensor:
+        """Mean-field only: unconstrained posterior scales of the kernel, `scale = softplus(rho)`."""
+        return self._split(self.posterior[1] * self.scale_ratio)[0]
+
+    @property
+    def bias_rho(self) -> tf.Tensor | None:
+        """Mean-field only: unconstrained posterior scales of the bias, or None."""
+        return self._split(self.posterior[1] * self.scale_ratio)[1]
+
+    def assign_posterior(
+        self, kernel_loc: Any = None, kernel_rho: Any = None, bias_loc: Any = None, bias_rho: Any = None
+    ) -> None:
+        """Set parts of the posterior: means for every built-in family, unconstrained scales (`rho`,
+        `scale = softplus(rho)`) for the mean field.
+
+        Args:
+            kernel_loc, kernel_rho: arrays of the kernel's shape, or None to keep.
+            bias_loc, bias_rho: `(units,)` arrays, or None to keep.
+        """
+        if not self.is_mean_field and (kernel_rho is not None or bias_rho is not None):
+            raise ValueError(
+                "Invalid value for argument `kernel_rho`: only the mean-field posterior has per-weight scales `rho`. "
+                f"Received: posterior_family={self.posterior_family!r}"
+            )
+        units = self._kernel_shape[-1]
+        if self.is_mean_field:
+            value = keras.ops.convert_to_numpy(self.posterior).copy()
+        else:
+            value = keras.ops.convert_to_numpy(self.family.loc())[None].copy()
+        factors = (1.0, float(keras.ops.convert_to_numpy(self.scale_ratio)))
+        for index, kernel, bias in ((0, kernel_loc, bias_loc), (1, kernel_rho, bias_rho)):
+            if kernel is not None:
+                value[index, : self._kernel_rows] = keras.ops.convert_to_numpy(kernel).reshape(-1, units) / factors[index]
+            if bias is not None:
+                value[index, self._kernel_rows] = bias / factors[index]
+        if self.is_mean_field:
+            self.posterior.assign(value)
+        else:
+            self.family.assign_loc(value[0])
+
+    def _prior_normal(self) -> tuple[Any, Any] | None:
+        """The prior as `(loc or None, scale)` of independent normals, or None (mixture or custom)."""
+        if self.prior_fn is not None or self.prior == "scale_mixture":
+            return None
+        if self.prior in ("standard_normal", "normal"):
+            return None, 1.0 if self.prior == "standard_normal" else self.prior_scale
+        if self.prior == "trainable_normal":
+            return tf.convert_to_tensor(self.prior_loc), tf.nn.softplus(self.prior_rho)
+        scale = tf.fill((self._kernel_rows, 1), tf.nn.softplus(self.kernel_prior_rho))
+        if self.use_bias:
+            scale = tf.concat([scale, tf.reshape(tf.nn.softplus(self.bias_prior_rho), (1, 1))], 0)
+        return None, scale
+
+    def prior_distribution(self) -> tfd.Distribution:
+        """The prior over the flattened packed weights, event shape `(n,)`."""
+        if self.prior_fn is not None:
+            return self.prior_fn()
+        shape = self.family.rows, self.family.units
+        normal = self._prior_normal()
+        if normal is None:
+            return tfd.Sample(self.priors()[0], self.family.size)
+        loc = tf.zeros(shape, self.variable_dtype) if normal[0] is None else normal[0]
+        scale = tf.broadcast_to(tf.cast(normal[1], self.variable_dtype), shape)
+        return tfd.Independent(tfd.Normal(tf.reshape(loc, [-1]), tf.reshape(scale, [-1])), 1)
+
+    def priors(self) -> tuple[tfd.Distribution, tfd.Distribution | None]:
+        """The elementwise priors of the kernel and of the bias (None without a bias)."""
+        def make(rho_name: str, part: int) -> tfd.Distribution:
+            loc = scale = None
+            if self.prior == "empirical_bayes":
+                scale = tf.nn.softplus(getattr(self, rho_name))
+            if self.prior == "trainable_normal":
+                loc, scale = (self._split(tf.convert_to_tensor(t))[part] for t in (self.prior_loc, tf.nn.softplus(self.prior_rho)))
+            return build_prior(self.prior, self.variable_dtype, self.prior_scale, self._mixture_scales,
+                               self.prior_mixture_weight, scale, loc)
+
+        return make("kernel_prior_rho", 0), make("bias_prior_rho", 1) if self.use_bias else None
+
+    def kl_divergence(self, kernel_sample: tf.Tensor | None = None, bias_sample: tf.Tensor | None = None) -> tf.Tensor:
+        """KL(posterior || prior) summed over all weights.
+
+        Closed form where it exists (every built-in family against every prior but the scale
+        mixture; a user's distributions where TFP registers one); otherwise a Monte Carlo estimate
+        with the given weight sample, or with `kl_samples` fresh samples if none is given.
+
+        Args:
+            kernel_sample: a kernel drawn from the posterior, for the Monte Carlo estimate.
+            bias_sample: the matching bias draw.
+
+        Returns:
+            A scalar tensor.
+        """
+        sample = None
+        if kernel_sample is not None:
+            units = self._kernel_shape[-1]
+            sample = tf.reshape(kernel_sample, (self._kernel_rows, units))
+            if self.use_bias:
+                sample = tf.concat([sample, tf.reshape(bias_sample, (1, units))], 0)
+        return self._kl(sample)
+
+    def _kl(self, samples: tf.Tensor | None, loc_and_scale: tuple[tf.Tensor, tf.Tensor] | None = None) -> tf.Tensor:
+        """The KL, with packed weight samples `(..., rows, units)` for a Monte Carlo estimate."""
+        normal = self._prior_normal()
+        if normal is not None and loc_and_scale is not None:
+            return diagonal_normal_kl(*loc_and_scale, *normal)
+        if normal is not None and self.make_posterior_fn is None:
+            return self.family.kl_to_normal(*normal)
+        posterior, prior = self.family.distribution(), self.prior_distribution()
+        if self.make_posterior_fn is not None or self.prior_fn is not None:
+            try:
+                return tfd.kl_divergence(posterior, prior)
+            except NotImplementedError:
+                pass
+        if samples is None or self.kl_samples > 1:
+            samples = self.family.sample([self.kl_samples], next_seed(self.seed_generator))
+        flat = tf.reshape(samples, (-1, self.family.size))
+        return tf.reduce_mean(posterior.log_prob(flat) - prior.log_prob(flat))
+
+    def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        if self.is_mean_field:
+            loc, scale = self.family.loc_and_scale()
+            outputs, weights = self._mean_field_outputs(inputs, loc, scale)
+            kl = self._kl(weights, (loc, scale) if self._prior_normal() is not None else None)
+        elif self.estimator == "reparameterization":
+            weights = self.family.sample([], next_seed(self.seed_generator))
+            outputs, kl = self._apply_packed(inputs, weights), self._kl(weights)
+        else:
+            weights = self.family.sample(tf.shape(inputs)[:1], next_seed(self.seed_generator))
+            outputs, kl = self._apply_per_example(inputs, weights), self._kl(weights)
+        kl_weight = tf.convert_to_tensor(self.kl_weight_variable)
+        if kl_weight.dtype != outputs.dtype:
+            kl_weight = tf.cast(kl_weight, outputs.dtype)
+        self.add_loss(kl_weight * tf.cast(kl, outputs.dtype))
+        return self.activation(outputs) if self.activation is not None else outputs
+
+    def _mean_field_outputs(self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
+        raise NotImplementedError
+
+    def _apply_packed(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError
+
+    def _apply_per_example(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError(f"{type(self).__name__} draws no per-example weights.")
+
+    def get_config(self) -> dict[str, Any]:
+        serialize = keras.saving.serialize_keras_object
+        return {
+            **super().get_config(),
+            "activation": keras.activations.serialize(self.activation) if self.activation is not None else None,
+            "use_bias": self.use_bias,
+            "prior": self.prior,
+            "prior_scale": self.prior_scale,
+            "prior_mixture_scales": self.prior_mixture_scales,
+            "prior_mixture_weight": self.prior_mixture_weight,
+            "estimator": self.estimator,
+            "posterior_family": self.posterior_family,
+            "posterior_rank": self.posterior_rank,
+            "posterior_scale_init": self.posterior_scale_init,
+            "scale_learning_rate_ratio": self.scale_learning_rate_ratio,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "kl_weight": self.kl_weight,
+            "kl_samples": self.kl_samples,
+            "make_posterior_fn": None if self.make_posterior_fn is None else serialize(self.make_posterior_fn),
+            "make_prior_fn": None if self.make_prior_fn is None else serialize(self.make_prior_fn),
+            "seed": self.seed,
+        }
