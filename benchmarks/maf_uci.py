@@ -17,7 +17,7 @@ compile; `tfp_tf_keras_documented`).
 
 Usage:
     python benchmarks/maf_uci.py [--quick] [--epochs N] [--seeds N] [--max-train N] [--datasets NAME ...]
-                                 [--peers NAME ...] [--name NAME]
+                                 [--peers [NAME ...]] [--name NAME]
 
 Requirements: benchmarks/requirements-maf.txt (torch, zuko), only for this script. PyTorch gets
 `OMP_WAIT_POLICY=PASSIVE`: on a shared 2-core machine its spinning OpenMP threads otherwise slow
@@ -217,8 +217,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-train", type=int, default=None, help="subsample training rows (seeded)")
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
-    parser.add_argument("--name", default="maf_uci", help="result file benchmarks/results/NAME.json")
-    parser.add_argument("--peers", nargs="+", choices=REFERENCES, default=REFERENCES, help="references to run")
+    parser.add_argument("--name", default="maf_uci", help="result file benchmarks/results/NAME.json "
+                        "(an absolute NAME writes NAME.json there instead)")
+    parser.add_argument("--peers", nargs="*", choices=REFERENCES, default=REFERENCES,
+                        help="references to run (none: `--peers` alone runs tfp_arch only)")
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.seeds, args.max_train = 2, 1, 3000
