@@ -1,9 +1,11 @@
 """Keras 3 probabilistic layers built on TensorFlow Probability."""
 
+from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
 from tfp_arch.layers.convert import dense_to_variational
 from tfp_arch.layers.dense_variational import DenseVariational
 from tfp_arch.layers.estimators import ESTIMATORS
-from tfp_arch.layers.flow import MaskedAutoregressiveFlow
+from tfp_arch.layers.flow import Flow, MaskedAutoregressiveFlow
+from tfp_arch.layers.flow_batch_norm import FlowBatchNormalization
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.kl_weight import KLWeightCallback, set_kl_weight
 from tfp_arch.layers.latent import (
@@ -12,15 +14,16 @@ from tfp_arch.layers.latent import (
     gaussian_scale,
     scale_params_size,
 )
-from tfp_arch.layers.made import DEFAULT_LOG_SCALE_BOUND, MADE, autoregressive_degrees, autoregressive_masks, soft_clip
-from tfp_arch.layers.maf import (
-    FlowBatchNormalization,
-    autoregressive_forward,
-    autoregressive_inverse,
-    maf_bijector,
-)
+from tfp_arch.layers.made import MADE, autoregressive_degrees, autoregressive_masks
 from tfp_arch.layers.noise import random_signs, standard_normal
 from tfp_arch.layers.priors import PRIORS
+from tfp_arch.layers.transformers import (
+    DEFAULT_LOG_SCALE_BOUND,
+    AffineTransformer,
+    ElementwiseTransformer,
+    get_transformer,
+    soft_clip,
+)
 from tfp_arch.layers.warmup import KLWarmup
 
 __all__ = [
@@ -28,21 +31,23 @@ __all__ = [
     "ESTIMATORS",
     "MADE",
     "PRIORS",
+    "AffineTransformer",
     "DenseVariational",
+    "ElementwiseTransformer",
+    "Flow",
     "FlowBatchNormalization",
     "GaussianLatent",
     "KLDivergenceRegularizer",
     "KLWeightCallback",
     "KLWarmup",
     "MaskedAutoregressiveFlow",
+    "MaskedAutoregressiveTransform",
     "autoregressive_degrees",
-    "autoregressive_forward",
-    "autoregressive_inverse",
     "autoregressive_masks",
     "dense_to_variational",
     "gaussian_distribution",
     "gaussian_scale",
-    "maf_bijector",
+    "get_transformer",
     "random_signs",
     "scale_params_size",
     "set_kl_weight",
