@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from tfp_arch.layers.spline import RationalQuadraticSplineTransformer
 from tfp_arch.layers.transformers import AffineTransformer, get_transformer, soft_clip
@@ -152,6 +153,25 @@ def test_spline_passes_through_its_knots_with_the_paper_parameterisation():
         z, _ = SPLINE.inverse_and_log_det(x, params)
     np.testing.assert_allclose(_np(z)[:-2], ys[1:-1], rtol=0, atol=1e-12)
     np.testing.assert_allclose(_np(tape.gradient(z, x)), np.concatenate([slopes, [1.0, 1.0]]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_spline_matches_tensorflow_probability(dtype):
+    """TFP's `RationalQuadraticSpline` on the same knots is the independent implementation."""
+    x = np.linspace(-4.0, 4.0, 801).astype(dtype)
+    params = _spline_params(len(x), scale=1.5).astype(dtype)
+    xs, ys, slopes = (_np(array) for array in SPLINE.knots(params))
+    reference = tfp.bijectors.RationalQuadraticSpline(
+        np.diff(xs, axis=-1), np.diff(ys, axis=-1), slopes[..., 1:-1], range_min=-SPLINE.bound
+    )
+    tolerance = 2e-5 if dtype == "float32" else 1e-10
+    z, log_det = SPLINE.inverse_and_log_det(x, params)
+    np.testing.assert_allclose(_np(z), _np(reference.forward(x)), rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(
+        _np(log_det), _np(reference.forward_log_det_jacobian(x, event_ndims=0)), rtol=tolerance, atol=10 * tolerance
+    )
+    np.testing.assert_allclose(_np(SPLINE.forward(x, params)), _np(reference.inverse(x)), rtol=tolerance,
+                               atol=10 * tolerance)
 
 
 @pytest.mark.parametrize("kwargs, argument", [({"bins": 0}, "bins"), ({"bound": -1.0}, "bound"),
