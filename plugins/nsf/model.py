@@ -48,3 +48,17 @@ class NeuralSplineFlowModel(MaskedAutoregressiveFlowModel):
         super().__init__(**kwargs)
 
     __init__.__signature__ = flow_signature(NeuralSplineFlow)
+
+    def default_compile_kwargs(self) -> dict[str, Any]:
+        """`maf`'s defaults, with XLA (`jit_compile=True`) on one replica, on CPU as well.
+
+        A spline step is many small element-wise operations, which XLA fuses: on power-plant
+        (batch 100, 2 shared CPU cores, 5 transforms of 2 x 100) training ran at about 19,000
+        examples/s with XLA against 7,300 without (coupling: 20,000 against 8,000). The price is
+        a compilation per batch shape (10-20 s for the first epoch). Under a multi-replica strategy
+        XLA is left off, as TensorFlow 2.21 fails there on logical CPU devices.
+        """
+        kwargs = super().default_compile_kwargs()
+        if self.distribute_strategy.num_replicas_in_sync == 1:
+            kwargs["jit_compile"] = True
+        return kwargs

@@ -2,6 +2,7 @@
 
 from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
 from tfp_arch.layers.convert import dense_to_variational
+from tfp_arch.layers.coupling import CouplingTransform
 from tfp_arch.layers.dense_variational import DenseVariational
 from tfp_arch.layers.estimators import ESTIMATORS
 from tfp_arch.layers.flow import Flow, MaskedAutoregressiveFlow
@@ -16,7 +17,9 @@ from tfp_arch.layers.latent import (
 )
 from tfp_arch.layers.made import MADE, autoregressive_degrees, autoregressive_masks
 from tfp_arch.layers.noise import random_signs, standard_normal
+from tfp_arch.layers.nsf import NeuralSplineFlow, coupling_mask
 from tfp_arch.layers.priors import PRIORS
+from tfp_arch.layers.spline import RationalQuadraticSplineTransformer
 from tfp_arch.layers.transformers import (
     DEFAULT_LOG_SCALE_BOUND,
     AffineTransformer,
@@ -32,6 +35,7 @@ __all__ = [
     "MADE",
     "PRIORS",
     "AffineTransformer",
+    "CouplingTransform",
     "DenseVariational",
     "ElementwiseTransformer",
     "Flow",
@@ -42,8 +46,11 @@ __all__ = [
     "KLWarmup",
     "MaskedAutoregressiveFlow",
     "MaskedAutoregressiveTransform",
+    "NeuralSplineFlow",
+    "RationalQuadraticSplineTransformer",
     "autoregressive_degrees",
     "autoregressive_masks",
+    "coupling_mask",
     "dense_to_variational",
     "gaussian_distribution",
     "gaussian_scale",
