@@ -15,6 +15,14 @@ from tfp_arch.layers.spline import RationalQuadraticSplineTransformer
 __all__ = ["NeuralSplineFlow", "coupling_mask"]
 
 
+def _check_coupling_order(order: str) -> None:
+    if order == "fixed":
+        raise ValueError(
+            "Invalid value for argument `order`: a coupling flow needs `reverse` or `random` so that "
+            "every variable is transformed. Received: order='fixed'"
+        )
+
+
 def coupling_mask(size: int, order: str, index: int, seed: int = 0) -> list[bool]:
     """The variables transform `index` of a coupling flow maps (True) and conditions on (False).
 
@@ -28,11 +36,7 @@ def coupling_mask(size: int, order: str, index: int, seed: int = 0) -> list[bool
         index: the transform's position in the flow.
         seed: seed of the random halves.
     """
-    if order == "fixed":
-        raise ValueError(
-            "Invalid value for argument `order`: a coupling flow needs `reverse` or `random` so that "
-            "every variable is transformed. Received: order='fixed'"
-        )
+    _check_coupling_order(order)
     if size < 2:
         raise ValueError(f"A coupling flow needs at least 2 variables. Received: shape (batch, {size})")
     if order == "random":
@@ -106,8 +110,8 @@ class NeuralSplineFlow(Flow):
         self.hidden_degrees = hidden_degrees
         self.coupling = bool(coupling)
         self.transformer = RationalQuadraticSplineTransformer(bins=bins, bound=bound)
-        if self.coupling and self.order == "fixed":
-            coupling_mask(2, self.order, 0)
+        if self.coupling:
+            _check_coupling_order(self.order)
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         size = int(input_shape[-1])
