@@ -17,7 +17,7 @@ compile; `tfp_tf_keras_documented`).
 
 Usage:
     python benchmarks/maf_uci.py [--quick] [--epochs N] [--seeds N] [--max-train N] [--datasets NAME ...]
-                                 [--peers NAME ...] [--name NAME]
+                                 [--peers [NAME ...]] [--name NAME]
 
 Requirements: benchmarks/requirements-maf.txt (torch, zuko), only for this script. PyTorch gets
 `OMP_WAIT_POLICY=PASSIVE`: on a shared 2-core machine its spinning OpenMP threads otherwise slow
@@ -80,6 +80,18 @@ def _epoch_rate(times: list[float], n: int) -> float:
     return n * len(later) / sum(later)
 
 
+def measure_keras_flow(model, x_train, x_test, epochs: int) -> dict[str, float]:
+    """Fit a tfp_arch flow model (`maf`, `nsf`) and measure it: the three numbers of a run."""
+    import keras
+
+    timer = _KerasEpochTimer(keras.callbacks.Callback)
+    model.fit(x_train, epochs=epochs, batch_size=BATCH, verbose=0, callbacks=[timer.callback])
+    log_likelihood = model.evaluate_metrics(x_test)["log_likelihood_standardized"]
+    sample_rate = _sample_rate(lambda: model.sample(SAMPLES, seed=1))
+    return {"test_log_likelihood": log_likelihood, "train_examples_per_s": _epoch_rate(timer.times, len(x_train)),
+            "samples_per_s": sample_rate}
+
+
 def run_tfp_arch(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
     import keras
 
@@ -87,12 +99,7 @@ def run_tfp_arch(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
 
     keras.utils.set_random_seed(seed)
     model = MaskedAutoregressiveFlowModel(num_transforms=TRANSFORMS, hidden_units=HIDDEN, seed=seed)
-    timer = _KerasEpochTimer(keras.callbacks.Callback)
-    model.fit(x_train, epochs=epochs, batch_size=BATCH, verbose=0, callbacks=[timer.callback])
-    log_likelihood = model.evaluate_metrics(x_test)["log_likelihood_standardized"]
-    sample_rate = _sample_rate(lambda: model.sample(SAMPLES, seed=1))
-    return {"test_log_likelihood": log_likelihood, "train_examples_per_s": _epoch_rate(timer.times, len(x_train)),
-            "samples_per_s": sample_rate}
+    return measure_keras_flow(model, x_train, x_test, epochs)
 
 
 def _run_tf_keras(x_train, x_test, epochs: int, seed: int, documented: bool) -> dict[str, float]:
@@ -143,13 +150,10 @@ def run_tf_keras_documented(x_train, x_test, epochs: int, seed: int) -> dict[str
     return _run_tf_keras(x_train, x_test, epochs, seed, documented=True)
 
 
-def run_zuko(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
+def measure_zuko_flow(flow, x_train, x_test, epochs: int) -> dict[str, float]:
+    """Train a zuko flow with Adam in eager PyTorch and measure it: the three numbers of a run."""
     import torch
-    import zuko
 
-    torch.set_num_threads(THREADS)
-    torch.manual_seed(seed)
-    flow = zuko.flows.MAF(features=x_train.shape[1], context=0, transforms=TRANSFORMS, hidden_features=HIDDEN)
     optimizer = torch.optim.Adam(flow.parameters(), lr=LR)
     data = torch.from_numpy(x_train)
     times = []
@@ -166,6 +170,16 @@ def run_zuko(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
         sample_rate = _sample_rate(lambda: flow().sample((SAMPLES,)))
     return {"test_log_likelihood": log_likelihood, "train_examples_per_s": _epoch_rate(times, len(x_train)),
             "samples_per_s": sample_rate}
+
+
+def run_zuko(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
+    import torch
+    import zuko
+
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(seed)
+    flow = zuko.flows.MAF(features=x_train.shape[1], context=0, transforms=TRANSFORMS, hidden_features=HIDDEN)
+    return measure_zuko_flow(flow, x_train, x_test, epochs)
 
 
 class _KerasEpochTimer:
@@ -217,8 +231,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-train", type=int, default=None, help="subsample training rows (seeded)")
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
-    parser.add_argument("--name", default="maf_uci", help="result file benchmarks/results/NAME.json")
-    parser.add_argument("--peers", nargs="+", choices=REFERENCES, default=REFERENCES, help="references to run")
+    parser.add_argument("--name", default="maf_uci", help="result file benchmarks/results/NAME.json "
+                        "(an absolute NAME writes NAME.json there instead)")
+    parser.add_argument("--peers", nargs="*", choices=REFERENCES, default=REFERENCES,
+                        help="references to run (none: `--peers` alone runs tfp_arch only)")
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.seeds, args.max_train = 2, 1, 3000

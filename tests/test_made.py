@@ -1,4 +1,4 @@
-"""MADE: masks, the autoregressive property (by autodiff), the soft clip and serialisation."""
+"""MADE: masks, the autoregressive property (by autodiff), parameters per dimension, sliced steps, serialisation."""
 
 from __future__ import annotations
 
@@ -24,26 +24,28 @@ def _jacobians(made: MADE, x: np.ndarray, context: np.ndarray | None = None):
         tape.watch(x)
         if context is not None:
             tape.watch(context)
-        shift, log_scale = made.shift_and_log_scale(x, context)
-    jac = [tape.batch_jacobian(shift, x).numpy(), tape.batch_jacobian(log_scale, x).numpy()]
-    ctx = None if context is None else [tape.batch_jacobian(out, context).numpy() for out in (shift, log_scale)]
+        params = made(x, context)
+        outputs = [params[..., p] for p in range(made.num_params)]
+    jac = [tape.batch_jacobian(out, x).numpy() for out in outputs]
+    ctx = None if context is None else [tape.batch_jacobian(out, context).numpy() for out in outputs]
     return jac, ctx
 
 
 @pytest.mark.parametrize(
-    "input_order, hidden_degrees, context_size",
+    "input_order, hidden_degrees, context_size, num_params",
     [
-        ("left-to-right", "equal", None),
-        ("right-to-left", "equal", None),
-        ("random", "equal", 3),
-        ([3, 1, 4, 2], "equal", 2),
-        ("random", "random", 2),
-        ("left-to-right", "random", None),
+        ("left-to-right", "equal", None, 2),
+        ("right-to-left", "equal", None, 1),
+        ("random", "equal", 3, 5),
+        ([3, 1, 4, 2], "equal", 2, 2),
+        ("random", "random", 2, 3),
+        ("left-to-right", "random", None, 2),
     ],
 )
-def test_output_i_depends_only_on_inputs_before_i(input_order, hidden_degrees, context_size):
-    made = MADE(hidden_units=[16, 16], input_order=input_order, hidden_degrees=hidden_degrees,
-                context_size=context_size, seed=3, kernel_initializer="random_normal")
+def test_output_i_depends_only_on_inputs_before_i(input_order, hidden_degrees, context_size, num_params):
+    made = MADE(hidden_units=[16, 16], num_params=num_params, input_order=input_order,
+                hidden_degrees=hidden_degrees, context_size=context_size, seed=3,
+                kernel_initializer="random_normal")
     made.build((None, D))
     for kernel in made.kernels[-1:] + made.context_kernels[-1:]:
         kernel.assign(np.random.default_rng(0).normal(size=kernel.shape).astype("float32"))
@@ -51,6 +53,7 @@ def test_output_i_depends_only_on_inputs_before_i(input_order, hidden_degrees, c
     x = rng.normal(size=(64, D)).astype("float32")
     context = None if context_size is None else rng.normal(size=(64, context_size)).astype("float32")
     jacobians, context_jacobians = _jacobians(made, x, context)
+    assert len(jacobians) == num_params
     rank = _order_ranks(made)
     allowed = rank[None, :] < rank[:, None]
     for jac in jacobians:
@@ -79,25 +82,6 @@ def test_masks_match_tensorflow_probability(input_order):
         np.testing.assert_array_equal(mine, reference.astype("float32"))
 
 
-def test_log_scale_is_soft_clipped_to_the_bound():
-    bounded = MADE(hidden_units=[8], log_scale_bound=2.0)
-    free = MADE(hidden_units=[8], log_scale_bound=None)
-    bounded.build((None, 3))
-    free.build((None, 3))
-    rng = np.random.default_rng(0)
-    for mine, twin in zip(bounded.weights, free.weights):
-        value = 30.0 * rng.normal(size=mine.shape).astype("float32")
-        mine.assign(value)
-        twin.assign(value)
-    x = rng.normal(size=(64, 3)).astype("float32")
-    shift, log_scale = (t.numpy().astype("float64") for t in bounded.shift_and_log_scale(x))
-    free_shift, raw = (t.numpy().astype("float64") for t in free.shift_and_log_scale(x))
-    np.testing.assert_allclose(shift, free_shift, rtol=1e-6)
-    np.testing.assert_allclose(log_scale, raw / (1.0 + np.abs(raw) / 2.0), rtol=1e-5, atol=1e-6)
-    assert np.all(np.abs(log_scale) < 2.0)
-    assert np.abs(raw).max() > 100.0 and np.abs(log_scale).max() > 1.9
-
-
 def test_default_initialisation_is_uniform_in_one_over_sqrt_fan_in():
     keras.utils.set_random_seed(0)
     made = MADE(hidden_units=[64, 32], context_size=5)
@@ -111,14 +95,39 @@ def test_default_initialisation_is_uniform_in_one_over_sqrt_fan_in():
                 assert abs(weight.std() - limit / np.sqrt(3.0)) < 0.2 * limit
 
 
-def test_call_stacks_shift_and_log_scale_on_the_last_axis():
-    made = MADE(hidden_units=[8])
-    x = np.random.default_rng(0).normal(size=(5, 3)).astype("float32")
-    params = made(x).numpy()
-    shift, log_scale = made.shift_and_log_scale(x)
-    assert params.shape == (5, 3, 2)
-    np.testing.assert_allclose(params[..., 0], shift.numpy())
-    np.testing.assert_allclose(params[..., 1], log_scale.numpy())
+def test_output_columns_are_parameter_major():
+    made = MADE(hidden_units=[8], num_params=3)
+    made.build((None, 4))
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    made.biases[-1].assign(np.zeros(12, "float32"))
+    for column in (0, 5, 11):
+        kernel = np.zeros((8, 12), "float32")
+        kernel[:, column] = 1.0
+        made.kernels[-1].assign(kernel)
+        params = made(x).numpy()
+        assert params.shape == (5, 4, 3)
+        nonzero = np.argwhere(np.abs(params).sum(axis=0) > 0)
+        dimension, parameter = column % 4, column // 4
+        assert nonzero.tolist() in ([], [[dimension, parameter]])
+        if made.degrees[0][dimension] > 1:
+            assert nonzero.tolist() == [[dimension, parameter]]
+
+
+@pytest.mark.parametrize("input_order, context_size", [("random", None), ("right-to-left", 2), ([2, 4, 1, 3], 1)])
+def test_autoregressive_steps_give_the_full_pass_parameters_from_earlier_variables_only(input_order, context_size):
+    made = MADE(hidden_units=[12, 10], num_params=3, input_order=input_order, context_size=context_size, seed=1)
+    made.build((None, D))
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(7, D)).astype("float32")
+    context = None if context_size is None else rng.normal(size=(7, context_size)).astype("float32")
+    full = made(x, context).numpy()
+    ranks = _order_ranks(made)
+    steps = made.autoregressive_steps(context)
+    assert [variable for variable, _ in steps] == list(np.argsort(ranks))
+    for variable, params_of in steps:
+        later = ranks >= ranks[variable]
+        hidden = np.where(later, rng.normal(size=x.shape), x).astype("float32")
+        np.testing.assert_allclose(params_of(hidden).numpy(), full[:, variable], rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -126,7 +135,7 @@ def test_call_stacks_shift_and_log_scale_on_the_last_axis():
     [
         ({"hidden_units": [0]}, "hidden_units"),
         ({"context_size": 0}, "context_size"),
-        ({"log_scale_bound": -1.0}, "log_scale_bound"),
+        ({"num_params": 0}, "num_params"),
         ({"hidden_degrees": "odd"}, "hidden_degrees"),
     ],
 )
@@ -146,15 +155,15 @@ def test_context_is_required_exactly_when_configured():
     conditional = MADE(hidden_units=[4], context_size=2)
     conditional.build((None, 3))
     with pytest.raises(ValueError, match="context"):
-        conditional.shift_and_log_scale(np.zeros((2, 3), "float32"))
+        conditional(np.zeros((2, 3), "float32"))
     plain = MADE(hidden_units=[4])
     plain.build((None, 3))
     with pytest.raises(ValueError, match="context"):
-        plain.shift_and_log_scale(np.zeros((2, 3), "float32"), np.zeros((2, 2), "float32"))
+        plain(np.zeros((2, 3), "float32"), np.zeros((2, 2), "float32"))
 
 
 def test_keras_file_round_trip_keeps_masks_and_outputs(tmp_path):
-    made = MADE(hidden_units=[8, 8], input_order="random", hidden_degrees="random", seed=11)
+    made = MADE(hidden_units=[8, 8], num_params=3, input_order="random", hidden_degrees="random", seed=11)
     model = keras.Sequential([keras.Input((5,)), made])
     x = np.random.default_rng(0).normal(size=(6, 5)).astype("float32")
     expected = model(x).numpy()

@@ -1,4 +1,4 @@
-"""The flow layer: densities against autodiff Jacobians, invertibility, sampling, batch norm."""
+"""The MAF layer: densities against autodiff Jacobians and TFP's bijectors, invertibility, sampling, batch norm."""
 
 from __future__ import annotations
 
@@ -9,16 +9,43 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
 from tfp_arch.layers.flow import MaskedAutoregressiveFlow
-from tfp_arch.layers.maf import (
-    FlowBatchNormalization,
-    autoregressive_forward,
-    autoregressive_inverse,
-    maf_bijector,
-)
-from tfp_arch.layers.made import MADE
+from tfp_arch.layers.flow_batch_norm import FlowBatchNormalization
 
+tfb = tfp.bijectors
 D = 3
+
+
+def _tfp_maf(transform: MaskedAutoregressiveTransform, context=None) -> tfb.Bijector:
+    """TFP's `MaskedAutoregressiveFlow` on the MADE of `transform`: the independent reference.
+
+    Ours is `z = x * exp(-s) + shift`, so TFP's `x = z * exp(s) + shift'` needs `shift' = -shift * exp(s)`.
+    """
+    bound = transform.transformer.log_scale_bound
+
+    def shift_and_log_scale_fn(y):
+        params = transform.made(y, context)
+        raw = params[..., 1]
+        log_scale = raw if bound is None else raw / (1.0 + tf.abs(raw) / bound)
+        return -params[..., 0] * tf.exp(log_scale), log_scale
+
+    return tfb.MaskedAutoregressiveFlow(shift_and_log_scale_fn=shift_and_log_scale_fn)
+
+
+def _tfp_batch_norm(norm: FlowBatchNormalization) -> tfb.Bijector:
+    """The inference-mode batch normalisation as TFP bijectors (latent to data forward)."""
+    log_scale = 0.5 * tf.math.log(norm.moving_variance + norm.epsilon) - norm.log_gamma
+    return tfb.Chain([tfb.Shift(norm.moving_mean), tfb.Scale(log_scale=log_scale), tfb.Shift(-norm.beta)])
+
+
+def _tfp_flow(flow: MaskedAutoregressiveFlow, context=None) -> tfp.distributions.Distribution:
+    steps = []
+    for index, transform in enumerate(flow.transforms):
+        steps.append(_tfp_maf(transform, context))
+        if index < len(flow.norms):
+            steps.append(_tfp_batch_norm(flow.norms[index]))
+    return tfp.distributions.TransformedDistribution(flow.base_distribution(), tfb.Chain(steps))
 
 
 def _perturbed_flow(**kwargs) -> MaskedAutoregressiveFlow:
@@ -65,16 +92,16 @@ def test_log_prob_equals_base_density_plus_autodiff_log_det(kwargs):
 def test_log_prob_matches_tfp_transformed_distribution():
     flow = _perturbed_flow(batch_norm=True, context_size=2)
     x, context = _data(), _data(16, seed=2, size=2)
-    reference = flow.distribution(context).log_prob(x).numpy()
+    reference = _tfp_flow(flow, context).log_prob(x).numpy()
     np.testing.assert_allclose(flow.log_prob(x, context).numpy(), reference, rtol=1e-4, atol=1e-4)
 
 
 def test_one_pass_inverse_matches_tfp_bijector():
-    made = MADE(hidden_units=[10], context_size=1)
-    made.build((None, D))
+    transform = MaskedAutoregressiveTransform(hidden_units=[10], context_size=1)
+    transform.build((None, D))
     x, context = _data(), _data(16, seed=3, size=1)
-    z, log_det = autoregressive_inverse(made, x, context)
-    bijector = maf_bijector(made, context)
+    z, log_det = transform.inverse_and_log_det(x, context)
+    bijector = _tfp_maf(transform, context)
     np.testing.assert_allclose(z.numpy(), bijector.inverse(x).numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(
         log_det.numpy(), bijector.inverse_log_det_jacobian(x, event_ndims=1).numpy(), rtol=1e-5, atol=1e-5
@@ -82,18 +109,15 @@ def test_one_pass_inverse_matches_tfp_bijector():
 
 
 @pytest.mark.parametrize("kwargs", [{"order": "random", "seed": 2}, {"batch_norm": True, "context_size": 2}])
-def test_unrolled_forward_matches_tfp_bijector_forward(kwargs):
+def test_sliced_forward_matches_tfp_bijector_forward(kwargs):
     flow = _perturbed_flow(**kwargs)
     z = _data(seed=5)
     context = _data(16, seed=2, size=2) if kwargs.get("context_size") else None
-    reference = flow.bijector(context).forward(z).numpy()
+    reference = _tfp_flow(flow, context).bijector.forward(z).numpy()
     np.testing.assert_allclose(flow.forward(z, context).numpy(), reference, rtol=1e-4, atol=1e-4)
-    made = flow.mades[0]
+    transform = flow.transforms[0]
     np.testing.assert_allclose(
-        autoregressive_forward(made, z, context).numpy(),
-        maf_bijector(made, context).forward(z).numpy(),
-        rtol=1e-5,
-        atol=1e-5,
+        transform.forward(z, context).numpy(), _tfp_maf(transform, context).forward(z).numpy(), rtol=1e-5, atol=1e-5
     )
 
 
@@ -162,7 +186,7 @@ def test_batch_norm_training_normalises_the_batch_and_updates_running_statistics
     np.testing.assert_allclose(norm.moving_variance.numpy(), 0.5 + 0.5 * x.var(axis=0), rtol=1e-4)
 
 
-def test_batch_norm_bijector_inverts_the_inference_transform():
+def test_batch_norm_forward_inverts_the_inference_transform_as_tfp_bijectors_do():
     norm = FlowBatchNormalization()
     norm.build((None, D))
     norm.moving_mean.assign([1.0, -2.0, 0.5])
@@ -171,8 +195,9 @@ def test_batch_norm_bijector_inverts_the_inference_transform():
     norm.beta.assign([0.1, 0.2, -0.3])
     x = _data()
     z, log_det = norm.inverse_and_log_det(x, training=False)
-    bijector = norm.bijector()
-    np.testing.assert_allclose(bijector.forward(z).numpy(), x, rtol=1e-5, atol=1e-5)
+    bijector = _tfp_batch_norm(norm)
+    np.testing.assert_allclose(bijector.inverse(x).numpy(), z.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(norm.forward(z).numpy(), x, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(
         log_det.numpy(), bijector.inverse_log_det_jacobian(x, event_ndims=1).numpy(), rtol=1e-5
     )
@@ -190,3 +215,11 @@ def test_order_argument_is_validated():
         MaskedAutoregressiveFlow(order="shuffled")
     with pytest.raises(ValueError, match="`num_transforms`"):
         MaskedAutoregressiveFlow(num_transforms=0)
+
+
+def test_transforms_are_masked_autoregressive_with_affine_transformers_and_alternating_orders():
+    flow = MaskedAutoregressiveFlow(num_transforms=3, hidden_units=[8], log_scale_bound=1.5)
+    flow.build((None, D))
+    assert [t.made.input_order for t in flow.transforms] == ["left-to-right", "right-to-left", "left-to-right"]
+    assert all(t.transformer.log_scale_bound == 1.5 and t.made.num_params == 2 for t in flow.transforms)
+    assert flow.mades == [t.made for t in flow.transforms]

@@ -15,7 +15,7 @@ from tfp_arch_registry import (
     UnknownArchitectureError,
 )
 
-BUILTINS = {"bnn", "bcnn", "vae", "maf"}
+BUILTINS = {"bnn", "bcnn", "vae", "maf", "nsf"}
 
 
 def test_builtins_are_discovered_as_entry_points_of_the_tfp_arch_distribution():

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 import numpy as np
@@ -12,12 +13,27 @@ from keras import ops
 
 from tfp_arch.architecture import Architecture
 from tfp_arch.data.dataset import Dataset
-from tfp_arch.layers.flow import MaskedAutoregressiveFlow
-from tfp_arch.layers.made import DEFAULT_LOG_SCALE_BOUND
+from tfp_arch.layers.flow import Flow, MaskedAutoregressiveFlow
 
-__all__ = ["MaskedAutoregressiveFlowModel"]
+__all__ = ["MaskedAutoregressiveFlowModel", "flow_arguments", "flow_signature"]
 
 _EVAL_BATCH = 4096
+
+
+def flow_arguments(flow_class: type[Flow]) -> list[str]:
+    """The constructor arguments of a flow layer, without Keras' `**kwargs`."""
+    parameters = inspect.signature(flow_class.__init__).parameters.values()
+    return [p.name for p in parameters if p.name != "self" and p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+
+
+def flow_signature(flow_class: type[Flow]) -> inspect.Signature:
+    """The signature of a flow model's `__init__`: the flow's arguments, then Keras' `**kwargs`.
+
+    The model forwards these arguments to its flow layer; the signature makes them visible to
+    `inspect` (so to `tfp-arch info` and `-p key=value`) without declaring them a second time.
+    """
+    parameters = list(inspect.signature(flow_class.__init__).parameters.values())
+    return inspect.Signature(parameters)
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -36,16 +52,11 @@ class MaskedAutoregressiveFlowModel(Architecture):
     the network to see.
 
     Args:
-        num_transforms: number of MADE transforms.
-        hidden_units: hidden layer widths of every MADE.
-        activation: hidden activation.
-        order: `"reverse"`, `"random"` or `"fixed"` variable order between transforms.
-        hidden_degrees: `"equal"` or `"random"` MADE hidden degrees.
-        batch_norm: batch normalisation between transforms.
-        context_size: width of the conditioning input, or None.
-        log_scale_bound: soft bound on every MADE log-scale (default `log(1000)`).
-        seed: seed of random orders and degrees.
-        **kwargs: passed to `keras.Model`.
+        **kwargs: the arguments of `flow_class` (here `MaskedAutoregressiveFlow`: `num_transforms`,
+            `hidden_units`, `activation`, `order`, `hidden_degrees`, `batch_norm`,
+            `batch_norm_momentum`, `context_size`, `log_scale_bound`, `seed`, with its defaults),
+            forwarded to the flow layer; the rest go to `keras.Model`. The constructor's signature
+            is the flow's, so `inspect`, `tfp-arch info` and `-p key=value` see these arguments.
 
     Example:
         >>> from tfp_arch.data.synthetic import two_moons
@@ -64,35 +75,18 @@ class MaskedAutoregressiveFlowModel(Architecture):
     default_learning_rate = 1e-3
     can_sample = True
 
-    def __init__(
-        self,
-        num_transforms: int = 5,
-        hidden_units: list[int] | tuple[int, ...] = (100, 100),
-        activation: str = "relu",
-        order: str = "reverse",
-        hidden_degrees: str = "equal",
-        batch_norm: bool = False,
-        context_size: int | None = None,
-        log_scale_bound: float | None = DEFAULT_LOG_SCALE_BOUND,
-        seed: int = 0,
-        **kwargs: Any,
-    ) -> None:
+    flow_class: ClassVar[type[Flow]] = MaskedAutoregressiveFlow
+
+    def __init__(self, **kwargs: Any) -> None:
+        names = flow_arguments(self.flow_class)
+        flow_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in names}
         super().__init__(**kwargs)
-        self.flow = MaskedAutoregressiveFlow(
-            num_transforms=num_transforms,
-            hidden_units=hidden_units,
-            activation=activation,
-            order=order,
-            hidden_degrees=hidden_degrees,
-            batch_norm=batch_norm,
-            context_size=context_size,
-            log_scale_bound=log_scale_bound,
-            seed=seed,
-            name="flow",
-        )
+        self.flow = self.flow_class(**flow_kwargs, name="flow")
         self.context_size = self.flow.context_size
         self.event_size: int | None = None
         self._log_prob_fn = None
+
+    __init__.__signature__ = flow_signature(MaskedAutoregressiveFlow)
 
     @property
     def conditional(self) -> bool:
@@ -103,7 +97,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
         x_shape = input_shape[1] if self.conditional else input_shape
         if len(x_shape) != 2:
             raise ValueError(
-                f"Architecture `maf` models vectors: expected data of shape (batch, D). Received: shape={x_shape}"
+                f"Architecture `{type(self).name}` models vectors: expected data of shape (batch, D). Received: shape={x_shape}"
             )
         self.event_size = int(x_shape[-1])
         self.data_mean = self.add_weight(
@@ -124,7 +118,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
         if y is not None:
             return x, y
         if self.conditional:
-            raise ValueError("This MAF is conditional: give the data as the pair (context, x).")
+            raise ValueError(f"This `{type(self).name}` model is conditional: give the data as the pair (context, x).")
         return None, x
 
     def adapt(self, x: Any, y: Any = None) -> None:
@@ -207,10 +201,10 @@ class MaskedAutoregressiveFlowModel(Architecture):
         x = np.asarray(x, dtype="float32")
         if self.conditional:
             if context is None:
-                raise ValueError("This MAF is conditional: pass `context=` to log_prob.")
+                raise ValueError(f"This `{type(self).name}` model is conditional: pass `context=` to log_prob.")
             context = np.broadcast_to(np.asarray(context, dtype="float32"), (len(x), self.context_size))
         elif context is not None:
-            raise ValueError("This MAF is unconditional: it takes no `context`.")
+            raise ValueError(f"This `{type(self).name}` model is unconditional: it takes no `context`.")
         self._ensure_built(x.shape if context is None else (context.shape, x.shape))
         if self._log_prob_fn is None:
             self._log_prob_fn = tf.function(lambda inputs: self(inputs, training=False), reduce_retracing=True)
@@ -264,16 +258,5 @@ class MaskedAutoregressiveFlowModel(Architecture):
         return plot_flow(self, path, dataset)
 
     def get_config(self) -> dict[str, Any]:
-        flow = self.flow
-        return {
-            **super().get_config(),
-            "num_transforms": flow.num_transforms,
-            "hidden_units": list(flow.hidden_units),
-            "activation": flow.activation,
-            "order": flow.order,
-            "hidden_degrees": flow.hidden_degrees,
-            "batch_norm": flow.batch_norm,
-            "context_size": flow.context_size,
-            "log_scale_bound": flow.log_scale_bound,
-            "seed": flow.seed,
-        }
+        names = flow_arguments(self.flow_class)
+        return {**super().get_config(), **{k: v for k, v in self.flow.get_config().items() if k in names}}

@@ -1,4 +1,4 @@
-"""Figures of what a masked autoregressive flow learned."""
+"""Figures of what a flow (`maf`, `nsf`) learned."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ _MAX_DIMS = 4
 
 
 def plot_flow(model: Any, path: str, dataset: Dataset | None = None, seed: int = 0) -> str:
-    """Write a PNG of a fitted MAF and return its path.
+    """Write a PNG of a fitted flow model (`maf` or `nsf`) and return its path.
 
     For 2-D data: the training data, the learned density as filled contours with the data on top,
     and samples, side by side on the same axes. For more dimensions: pairwise scatter plots of the
     first few dimensions, data in the top row and samples in the bottom row.
 
     Args:
-        model: a fitted, unconditional `MaskedAutoregressiveFlowModel`.
+        model: a fitted, unconditional `MaskedAutoregressiveFlowModel` or subclass.
         path: PNG file to write.
         dataset: the data the model was trained on (its training part is drawn).
         seed: seed of the samples.

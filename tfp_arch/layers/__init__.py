@@ -1,11 +1,14 @@
 """Keras 3 probabilistic layers built on TensorFlow Probability."""
 
+from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
 from tfp_arch.layers.conv_variational import Conv1DVariational, Conv2DVariational, Conv3DVariational, ConvVariational
 from tfp_arch.layers.convert import dense_to_variational, to_variational
+from tfp_arch.layers.coupling import CouplingTransform
 from tfp_arch.layers.dense_variational import DenseVariational
 from tfp_arch.layers.distribution_head import DistributionHead
 from tfp_arch.layers.estimators import ESTIMATORS
-from tfp_arch.layers.flow import MaskedAutoregressiveFlow
+from tfp_arch.layers.flow import Flow, MaskedAutoregressiveFlow
+from tfp_arch.layers.flow_batch_norm import FlowBatchNormalization
 from tfp_arch.layers.independent_heads import (
     IndependentBernoulli,
     IndependentLogistic,
@@ -20,13 +23,7 @@ from tfp_arch.layers.latent import (
     gaussian_scale,
     scale_params_size,
 )
-from tfp_arch.layers.made import DEFAULT_LOG_SCALE_BOUND, MADE, autoregressive_degrees, autoregressive_masks, soft_clip
-from tfp_arch.layers.maf import (
-    FlowBatchNormalization,
-    autoregressive_forward,
-    autoregressive_inverse,
-    maf_bijector,
-)
+from tfp_arch.layers.made import MADE, autoregressive_degrees, autoregressive_masks
 from tfp_arch.layers.mixture_heads import (
     CategoricalMixtureOfOneHotCategorical,
     MixtureLogistic,
@@ -34,8 +31,17 @@ from tfp_arch.layers.mixture_heads import (
     MixtureSameFamily,
 )
 from tfp_arch.layers.noise import next_seed, random_signs, standard_normal
+from tfp_arch.layers.nsf import NeuralSplineFlow, coupling_mask
 from tfp_arch.layers.posteriors import POSTERIORS
 from tfp_arch.layers.priors import PRIORS
+from tfp_arch.layers.spline import RationalQuadraticSplineTransformer
+from tfp_arch.layers.transformers import (
+    DEFAULT_LOG_SCALE_BOUND,
+    AffineTransformer,
+    ElementwiseTransformer,
+    get_transformer,
+    soft_clip,
+)
 from tfp_arch.layers.variational import VariationalLayer
 from tfp_arch.layers.vector_heads import MultivariateNormalTriL, OneHotCategorical
 from tfp_arch.layers.warmup import KLWarmup
@@ -46,13 +52,17 @@ __all__ = [
     "MADE",
     "POSTERIORS",
     "PRIORS",
+    "AffineTransformer",
     "CategoricalMixtureOfOneHotCategorical",
     "Conv1DVariational",
     "Conv2DVariational",
     "Conv3DVariational",
     "ConvVariational",
+    "CouplingTransform",
     "DenseVariational",
     "DistributionHead",
+    "ElementwiseTransformer",
+    "Flow",
     "FlowBatchNormalization",
     "GaussianLatent",
     "IndependentBernoulli",
@@ -63,20 +73,22 @@ __all__ = [
     "KLWeightCallback",
     "KLWarmup",
     "MaskedAutoregressiveFlow",
+    "MaskedAutoregressiveTransform",
     "MixtureLogistic",
     "MixtureNormal",
     "MixtureSameFamily",
     "MultivariateNormalTriL",
+    "NeuralSplineFlow",
     "OneHotCategorical",
+    "RationalQuadraticSplineTransformer",
     "VariationalLayer",
     "autoregressive_degrees",
-    "autoregressive_forward",
-    "autoregressive_inverse",
     "autoregressive_masks",
+    "coupling_mask",
     "dense_to_variational",
     "gaussian_distribution",
     "gaussian_scale",
-    "maf_bijector",
+    "get_transformer",
     "next_seed",
     "random_signs",
     "scale_params_size",

@@ -1,4 +1,4 @@
-"""A masked autoregressive flow (Papamakarios et al., 2017) as a Keras 3 layer."""
+"""Normalizing flows as Keras 3 layers: a stack of invertible transforms over a standard normal."""
 
 from __future__ import annotations
 
@@ -10,111 +10,75 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
 
-from tfp_arch.layers.made import DEFAULT_LOG_SCALE_BOUND, MADE
-from tfp_arch.layers.maf import (
-    FlowBatchNormalization,
-    autoregressive_forward,
-    autoregressive_inverse,
-    maf_bijector,
-)
+from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
+from tfp_arch.layers.flow_batch_norm import FlowBatchNormalization
+from tfp_arch.layers.made import MADE
+from tfp_arch.layers.transformers import DEFAULT_LOG_SCALE_BOUND, AffineTransformer
 from tfp_arch.seeding import resolve_seed
-from tfp_arch.validation import positive_int
+from tfp_arch.validation import one_of, positive_int
 
-__all__ = ["MaskedAutoregressiveFlow"]
+__all__ = ["Flow", "MaskedAutoregressiveFlow"]
 
-tfb = tfp.bijectors
 tfd = tfp.distributions
 
-_ORDERS = ("reverse", "random", "fixed")
+ORDERS = ("reverse", "random", "fixed")
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-@keras.saving.register_keras_serializable(package="tfp_arch")
-class MaskedAutoregressiveFlow(keras.layers.Layer):
-    """A density p(x) or p(x | context) made of MADE transforms over a standard normal base.
+class Flow(keras.layers.Layer):
+    """Base class of the flows: a density p(x) or p(x | context) over a standard normal base.
 
-    Data x go to the latent z through `num_transforms` masked autoregressive transforms (one MADE
-    pass each), with optional batch normalisation between them:
-    `log p(x) = log N(z; 0, I) + sum of the log-determinants`. Between transforms the variable
-    order is reversed (`order="reverse"`), redrawn at random (`"random"`, seeded) or kept
-    (`"fixed"`). Sampling runs the transforms backwards (D sequential steps per transform, each
-    through the slice of the MADE that the next variable depends on, see `autoregressive_forward`)
-    in one cached `tf.function`; `bijector()` gives the same map as TFP bijectors.
-
+    Data x go to the latent z through `num_transforms` transforms, with optional batch
+    normalisation between them: `log p(x) = log N(z; 0, I) + sum of the log-determinants`.
+    Sampling runs the transforms backwards in one cached `tf.function`.
     Calling the layer returns `log p(x [| context])` per example, shape `(batch,)`.
 
+    A subclass must, after `super().__init__`, call `stack` with `num_transforms` layers that have
+    `inverse_and_log_det(x, context) -> (z, log_det)` (data to latent) and
+    `forward(z, context) -> x` (latent to data), and extend `get_config` with its own arguments.
+    Everything else (densities, sampling, batch normalisation, context checks) is derived here.
+
     Args:
-        num_transforms: number of MADE transforms.
-        hidden_units: hidden layer widths of every MADE.
-        activation: hidden activation of every MADE.
-        order: `"reverse"`, `"random"` or `"fixed"` variable order between transforms.
-        hidden_degrees: `"equal"` or `"random"` MADE hidden degrees.
+        num_transforms: number of transforms.
+        order: `"reverse"`, `"random"` or `"fixed"` variable order between transforms; subclasses
+            say how they apply it (`order_of`).
         batch_norm: put `FlowBatchNormalization` between transforms.
         batch_norm_momentum: momentum of its running statistics.
         context_size: width of the conditioning input, or None.
-        log_scale_bound: soft bound on every MADE log-scale (None: unbounded).
-        seed: seed of random orders and degrees (transform k uses `seed + k`).
+        seed: seed of random orders (transform k uses `seed + k`).
         **kwargs: passed to `keras.layers.Layer`.
-
-    Example:
-        >>> flow = MaskedAutoregressiveFlow(num_transforms=2, hidden_units=[16])
-        >>> log_p = flow(np.zeros((4, 3), "float32"))          # shape (4,)
-        >>> x = flow.sample(10, seed=1)                          # shape (10, 3)
-        >>> conditional = MaskedAutoregressiveFlow(context_size=1)
-        >>> log_p = conditional(np.zeros((4, 3), "float32"), context=np.ones((4, 1), "float32"))
     """
 
     def __init__(
         self,
         num_transforms: int = 5,
-        hidden_units: list[int] | tuple[int, ...] = (100, 100),
-        activation: str = "relu",
         order: str = "reverse",
-        hidden_degrees: str = "equal",
         batch_norm: bool = False,
         batch_norm_momentum: float = 0.9,
         context_size: int | None = None,
-        log_scale_bound: float | None = DEFAULT_LOG_SCALE_BOUND,
         seed: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        positive_int("num_transforms", num_transforms)
-        if order not in _ORDERS:
-            raise ValueError(
-                f"Invalid value for argument `order`: expected one of {_ORDERS}. Received: order={order!r}"
-            )
-        self.num_transforms = int(num_transforms)
-        self.hidden_units = [int(units) for units in hidden_units]
-        self.activation = activation
-        self.order = order
-        self.hidden_degrees = hidden_degrees
+        self.num_transforms = positive_int("num_transforms", num_transforms)
+        self.order = one_of("order", order, ORDERS)
         self.batch_norm = bool(batch_norm)
         self.batch_norm_momentum = float(batch_norm_momentum)
-        self.context_size = None if context_size is None else int(context_size)
-        self.log_scale_bound = log_scale_bound
+        self.context_size = None if context_size is None else positive_int("context_size", context_size)
         self.seed = int(seed)
-        self.mades = [
-            MADE(
-                hidden_units=self.hidden_units,
-                input_order=self._input_order(index),
-                hidden_degrees=hidden_degrees,
-                activation=activation,
-                context_size=self.context_size,
-                log_scale_bound=log_scale_bound,
-                seed=self.seed + index,
-                name=f"made_{index}",
-            )
-            for index in range(self.num_transforms)
-        ]
+        self.event_size: int | None = None
+        self._sample_fn = None
+
+    def stack(self, transforms: list[keras.layers.Layer]) -> None:
+        """Set the transforms (data-to-latent order), then the batch normalisations between them."""
+        self.transforms = transforms
         self.norms = [
             FlowBatchNormalization(momentum=self.batch_norm_momentum, name=f"batch_norm_{index}")
             for index in range(self.num_transforms - 1 if self.batch_norm else 0)
         ]
-        self.event_size: int | None = None
-        self._sample_fn = None
 
-    def _input_order(self, index: int) -> str:
+    def order_of(self, index: int) -> str:
+        """The variable order of transform `index`: `"left-to-right"`, `"right-to-left"` or `"random"`."""
         if self.order == "random":
             return "random"
         if self.order == "reverse" and index % 2 == 1:
@@ -124,8 +88,8 @@ class MaskedAutoregressiveFlow(keras.layers.Layer):
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         self.event_size = int(input_shape[-1])
         shape = (None, self.event_size)
-        for made in self.mades:
-            made.build(shape)
+        for transform in self.transforms:
+            transform.build(shape)
         for norm in self.norms:
             norm.build(shape)
 
@@ -136,7 +100,7 @@ class MaskedAutoregressiveFlow(keras.layers.Layer):
             raise ValueError("This flow is unconditional: build it with `context_size` to pass a context.")
 
     def inverse_and_log_det(self, x: Any, context: Any = None, training: bool | None = None) -> tuple[Any, Any]:
-        """Map data to the latent space, one MADE pass per transform.
+        """Map data to the latent space, one pass per transform.
 
         Args:
             x: data, shape `(batch, D)`.
@@ -149,8 +113,8 @@ class MaskedAutoregressiveFlow(keras.layers.Layer):
         self._check_context(context)
         z = x
         log_det = ops.zeros_like(x[..., 0])
-        for index, made in enumerate(self.mades):
-            z, step = autoregressive_inverse(made, z, context)
+        for index, transform in enumerate(self.transforms):
+            z, step = transform.inverse_and_log_det(z, context)
             log_det = log_det + step
             if index < len(self.norms):
                 z, step = self.norms[index].inverse_and_log_det(z, training=training)
@@ -177,39 +141,18 @@ class MaskedAutoregressiveFlow(keras.layers.Layer):
         """The standard normal latent distribution over `D` dimensions."""
         return tfd.MultivariateNormalDiag(loc=tf.zeros([self.event_size]))
 
-    def bijector(self, context: Any = None) -> tfb.Bijector:
-        """The whole flow (running batch statistics) as a TFP bijector, forward = latent to data.
-
-        Args:
-            context: conditioning input bound into every MADE, or None.
-        """
-        self._check_context(context)
-        steps: list[tfb.Bijector] = []
-        for index, made in enumerate(self.mades):
-            steps.append(maf_bijector(made, context, name=f"maf_{index}"))
-            if index < len(self.norms):
-                steps.append(self.norms[index].bijector())
-        return tfb.Chain(steps, name="masked_autoregressive_flow")
-
-    def distribution(self, context: Any = None) -> tfd.Distribution:
-        """The flow as a `tfd.TransformedDistribution` (inference mode)."""
-        return tfd.TransformedDistribution(self.base_distribution(), self.bijector(context))
-
     def forward(self, z: Any, context: Any = None) -> Any:
-        """Latent to data (D sequential steps per transform; running batch statistics).
-
-        Computes the same map as `bijector(context).forward(z)` with `autoregressive_forward`.
-        """
+        """Latent to data (running batch statistics): the inverse of `inverse`."""
         self._check_context(context)
         x = z
         for index in reversed(range(self.num_transforms)):
             if index < len(self.norms):
                 x = self.norms[index].forward(x)
-            x = autoregressive_forward(self.mades[index], x, context)
+            x = self.transforms[index].forward(x, context)
         return x
 
     def inverse(self, x: Any, context: Any = None) -> Any:
-        """Data to latent (one MADE pass per transform; running batch statistics)."""
+        """Data to latent (one pass per transform; running batch statistics)."""
         return self.inverse_and_log_det(x, context, training=False)[0]
 
     def _sample_graph(self, n: Any, seed: Any, context: Any) -> Any:
@@ -247,13 +190,96 @@ class MaskedAutoregressiveFlow(keras.layers.Layer):
         return {
             **super().get_config(),
             "num_transforms": self.num_transforms,
-            "hidden_units": list(self.hidden_units),
-            "activation": self.activation,
             "order": self.order,
-            "hidden_degrees": self.hidden_degrees,
             "batch_norm": self.batch_norm,
             "batch_norm_momentum": self.batch_norm_momentum,
             "context_size": self.context_size,
-            "log_scale_bound": self.log_scale_bound,
             "seed": self.seed,
+        }
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch")
+class MaskedAutoregressiveFlow(Flow):
+    """A masked autoregressive flow (Papamakarios et al., 2017): affine MADE transforms.
+
+    Every transform is a `MaskedAutoregressiveTransform` with an `AffineTransformer`,
+    `z = x * exp(-s(x)) + shift(x)` with a soft-clipped log-scale. Between transforms the MADE
+    order is reversed (`order="reverse"`), redrawn at random (`"random"`, seeded) or kept
+    (`"fixed"`). Density evaluation is one MADE pass per transform; sampling `D` sliced steps.
+
+    Args:
+        num_transforms: number of MADE transforms.
+        hidden_units: hidden layer widths of every MADE.
+        activation: hidden activation of every MADE.
+        order: `"reverse"`, `"random"` or `"fixed"` variable order between transforms.
+        hidden_degrees: `"equal"` or `"random"` MADE hidden degrees.
+        batch_norm: put `FlowBatchNormalization` between transforms.
+        batch_norm_momentum: momentum of its running statistics.
+        context_size: width of the conditioning input, or None.
+        log_scale_bound: soft bound on every log-scale (None: unbounded).
+        seed: seed of random orders and degrees (transform k uses `seed + k`).
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Example:
+        >>> flow = MaskedAutoregressiveFlow(num_transforms=2, hidden_units=[16])
+        >>> log_p = flow(np.zeros((4, 3), "float32"))          # shape (4,)
+        >>> x = flow.sample(10, seed=1)                          # shape (10, 3)
+        >>> conditional = MaskedAutoregressiveFlow(context_size=1)
+        >>> log_p = conditional(np.zeros((4, 3), "float32"), context=np.ones((4, 1), "float32"))
+    """
+
+    def __init__(
+        self,
+        num_transforms: int = 5,
+        hidden_units: list[int] | tuple[int, ...] = (100, 100),
+        activation: str = "relu",
+        order: str = "reverse",
+        hidden_degrees: str = "equal",
+        batch_norm: bool = False,
+        batch_norm_momentum: float = 0.9,
+        context_size: int | None = None,
+        log_scale_bound: float | None = DEFAULT_LOG_SCALE_BOUND,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            num_transforms=num_transforms,
+            order=order,
+            batch_norm=batch_norm,
+            batch_norm_momentum=batch_norm_momentum,
+            context_size=context_size,
+            seed=seed,
+            **kwargs,
+        )
+        self.hidden_units = [int(units) for units in hidden_units]
+        self.activation = activation
+        self.hidden_degrees = hidden_degrees
+        self.log_scale_bound = None if log_scale_bound is None else float(log_scale_bound)
+        transformer = AffineTransformer(self.log_scale_bound)
+        self.stack([
+            MaskedAutoregressiveTransform(
+                transformer=transformer,
+                hidden_units=self.hidden_units,
+                input_order=self.order_of(index),
+                hidden_degrees=hidden_degrees,
+                activation=activation,
+                context_size=self.context_size,
+                seed=self.seed + index,
+                name=f"transform_{index}",
+            )
+            for index in range(self.num_transforms)
+        ])
+
+    @property
+    def mades(self) -> list[MADE]:
+        """The MADE of every transform (also the path of their weights in `.keras` files)."""
+        return [transform.made for transform in self.transforms]
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "hidden_units": list(self.hidden_units),
+            "activation": self.activation,
+            "hidden_degrees": self.hidden_degrees,
+            "log_scale_bound": self.log_scale_bound,
         }

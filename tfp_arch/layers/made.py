@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["DEFAULT_LOG_SCALE_BOUND", "MADE", "autoregressive_degrees", "autoregressive_masks", "soft_clip"]
+from tfp_arch.layers.transformers import parameters_per_dimension
+from tfp_arch.validation import one_of, positive_int
+
+__all__ = ["MADE", "autoregressive_degrees", "autoregressive_masks"]
 
 _ORDERS = ("left-to-right", "right-to-left", "random")
 _HIDDEN_DEGREES = ("equal", "random")
-DEFAULT_LOG_SCALE_BOUND = math.log(1000.0)
 
 
 def autoregressive_degrees(
@@ -64,11 +68,7 @@ def autoregressive_degrees(
                 f"Invalid value for argument `input_order`: expected a permutation of 1..{event_size}. "
                 f"Received: input_order={list(input_order)!r}"
             )
-    if hidden_degrees not in _HIDDEN_DEGREES:
-        raise ValueError(
-            f"Invalid value for argument `hidden_degrees`: expected one of {_HIDDEN_DEGREES}. "
-            f"Received: hidden_degrees={hidden_degrees!r}"
-        )
+    one_of("hidden_degrees", hidden_degrees, _HIDDEN_DEGREES)
     degrees = [order.astype(np.int64)]
     for units in hidden_units:
         low = min(int(degrees[-1].min()), event_size - 1)
@@ -96,103 +96,63 @@ def autoregressive_masks(degrees: list[np.ndarray]) -> list[np.ndarray]:
     return [mask.astype("float32") for mask in masks]
 
 
-def soft_clip(value: Any, bound: float) -> Any:
-    """`value / (1 + |value| / bound)`: the identity near 0, smooth, odd and inside `(-bound, bound)`.
-
-    Unlike `bound * tanh(value / bound)` it approaches the bound slowly (as `1 / |value|`), so its
-    gradient stays away from zero for large log-scales.
-
-    Args:
-        value: a tensor.
-        bound: the positive bound.
-
-    Returns:
-        The clipped tensor, same shape as `value`.
-
-    Example:
-        >>> float(soft_clip(np.float32(3.0), 3.0))
-        1.5
-    """
-    return value / (1.0 + ops.abs(value) / bound)
-
-
 def _fan_in_uniform(fan_in: int) -> keras.initializers.Initializer:
     limit = 1.0 / math.sqrt(max(fan_in, 1))
     return keras.initializers.RandomUniform(minval=-limit, maxval=limit)
 
 
+
 @keras.saving.register_keras_serializable(package="tfp_arch")
 class MADE(keras.layers.Layer):
-    """A masked autoregressive network producing a shift and a log-scale per input dimension.
+    """A masked autoregressive network producing `num_params` parameters per input dimension.
 
-    Output `i` (both its shift and its log-scale) depends only on the inputs that come before `i`
-    in `input_order`, and on the optional context, which is fed to every layer unmasked. The
-    log-scale is soft-clipped to `(-log_scale_bound, log_scale_bound)` with `s / (1 + |s| / b)`
-    (`soft_clip`); the default bound `log(1000)` keeps every scale within `[1e-3, 1e3]`.
+    Every parameter of output dimension `i` depends only on the inputs that come before `i` in
+    `input_order`, and on the optional context, which is fed to every layer unmasked. The outputs
+    are unconstrained; an element-wise transformer (`AffineTransformer`, ...) turns them into a map.
     Kernels and biases start uniform in `+-1 / sqrt(fan_in)` (fan-in counting the context, as if
     it were concatenated to the layer input) unless `kernel_initializer` is given.
-    The masks are rebuilt from the constructor arguments, so `.keras` files round-trip.
+    The masks are rebuilt from the constructor arguments, so `.keras` files round-trip. The output
+    layer's columns are parameter-major (column `p * D + i` is parameter `p` of dimension `i`).
 
     Args:
         hidden_units: width of each hidden layer.
+        num_params: number of parameters per dimension.
         input_order: `"left-to-right"`, `"right-to-left"`, `"random"` or a permutation of `1..D`.
         hidden_degrees: `"equal"` or `"random"` degrees for the hidden units.
         activation: activation of the hidden layers (any Keras activation name).
         context_size: width of the conditioning input, or None for an unconditional network.
-        log_scale_bound: bound of the soft clip of the log-scale; None leaves it unbounded.
         seed: seed of a random input order and of random hidden degrees.
         kernel_initializer: a Keras initializer name for every kernel (biases then start at zero),
             or None for uniform `+-1 / sqrt(fan_in)` kernels and biases.
         **kwargs: passed to `keras.layers.Layer`.
 
     Example:
-        >>> made = MADE(hidden_units=[32, 32], context_size=2)
-        >>> params = made(np.zeros((5, 3), "float32"), context=np.zeros((5, 2), "float32"))
-        >>> tuple(params.shape)  # (batch, D, [shift, log_scale])
-        (5, 3, 2)
+        >>> made = MADE(hidden_units=[32, 32], num_params=3, context_size=2)
+        >>> params = made(np.zeros((5, 4), "float32"), context=np.zeros((5, 2), "float32"))
+        >>> tuple(params.shape)  # (batch, D, num_params)
+        (5, 4, 3)
     """
 
     def __init__(
         self,
         hidden_units: list[int] | tuple[int, ...] = (100, 100),
+        num_params: int = 2,
         input_order: str | list[int] = "left-to-right",
         hidden_degrees: str = "equal",
         activation: str = "relu",
         context_size: int | None = None,
-        log_scale_bound: float | None = DEFAULT_LOG_SCALE_BOUND,
         seed: int = 0,
         kernel_initializer: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        hidden_units = [int(units) for units in hidden_units]
-        if any(units < 1 for units in hidden_units):
-            raise ValueError(
-                f"Invalid value for argument `hidden_units`: expected positive integers. "
-                f"Received: hidden_units={hidden_units}"
-            )
-        if context_size is not None and int(context_size) < 1:
-            raise ValueError(
-                f"Invalid value for argument `context_size`: expected a positive integer or None. "
-                f"Received: context_size={context_size}"
-            )
-        if log_scale_bound is not None and not float(log_scale_bound) > 0.0:
-            raise ValueError(
-                f"Invalid value for argument `log_scale_bound`: expected a positive float or None. "
-                f"Received: log_scale_bound={log_scale_bound}"
-            )
-        if hidden_degrees not in _HIDDEN_DEGREES:
-            raise ValueError(
-                f"Invalid value for argument `hidden_degrees`: expected one of {_HIDDEN_DEGREES}. "
-                f"Received: hidden_degrees={hidden_degrees!r}"
-            )
-        self.hidden_units = hidden_units
+        self.hidden_units = [positive_int("hidden_units", units) for units in hidden_units]
+        self.num_params = positive_int("num_params", num_params)
+        self.context_size = None if context_size is None else positive_int("context_size", context_size)
+        self.hidden_degrees = one_of("hidden_degrees", hidden_degrees, _HIDDEN_DEGREES)
         self.input_order = input_order if isinstance(input_order, str) else [int(i) for i in input_order]
-        self.hidden_degrees = hidden_degrees
         self.activation = keras.activations.get(activation)
         self.activation_name = activation
-        self.context_size = None if context_size is None else int(context_size)
-        self.log_scale_bound = None if log_scale_bound is None else float(log_scale_bound)
         self.seed = int(seed)
         self.kernel_initializer = kernel_initializer
         self.event_size: int | None = None
@@ -205,8 +165,8 @@ class MADE(keras.layers.Layer):
         self.event_size = event_size
         self.degrees = degrees
         self._masks = autoregressive_masks(degrees)
-        self._masks[-1] = np.concatenate([self._masks[-1], self._masks[-1]], axis=1)
-        sizes = [event_size, *self.hidden_units, 2 * event_size]
+        self._masks[-1] = np.tile(self._masks[-1], (1, self.num_params))
+        sizes = [event_size, *self.hidden_units, self.num_params * event_size]
         self.kernels, self.biases, self.context_kernels = [], [], []
         default = self.kernel_initializer is None
         for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -225,21 +185,21 @@ class MADE(keras.layers.Layer):
                     )
                 )
 
-    def shift_and_log_scale(self, x: Any, context: Any = None) -> tuple[Any, Any]:
-        """The shift and the (soft-clipped) log-scale of every dimension.
+    def _check_context(self, context: Any) -> None:
+        if self.context_size is not None and context is None:
+            raise ValueError("MADE was built with `context_size`: pass `context=` to call it.")
+        if self.context_size is None and context is not None:
+            raise ValueError("MADE was built without `context_size`: it takes no `context`.")
+
+    def call(self, x: Any, context: Any = None) -> Any:
+        """The parameters of every dimension, shape `(..., D, num_params)`.
 
         Args:
             x: inputs of shape `(..., D)`.
             context: conditioning inputs of shape `(..., context_size)`, needed when the layer was
                 built with a `context_size`.
-
-        Returns:
-            `(shift, log_scale)`, each of shape `(..., D)`.
         """
-        if self.context_size is not None and context is None:
-            raise ValueError("MADE was built with `context_size`: pass `context=` to call it.")
-        if self.context_size is None and context is not None:
-            raise ValueError("MADE was built without `context_size`: it takes no `context`.")
+        self._check_context(context)
         hidden = x
         last = len(self.kernels) - 1
         for index, (kernel, bias, mask) in enumerate(zip(self.kernels, self.biases, self._masks)):
@@ -248,28 +208,79 @@ class MADE(keras.layers.Layer):
                 hidden = hidden + ops.matmul(context, self.context_kernels[index])
             if index < last:
                 hidden = self.activation(hidden)
-        shift, log_scale = hidden[..., : self.event_size], hidden[..., self.event_size :]
-        if self.log_scale_bound is not None:
-            log_scale = soft_clip(log_scale, self.log_scale_bound)
-        return shift, log_scale
+        return parameters_per_dimension(hidden, self.num_params, self.event_size)
 
-    def call(self, x: Any, context: Any = None) -> Any:
-        """Shift and log-scale stacked on a last axis of size 2, shape `(..., D, 2)`."""
-        shift, log_scale = self.shift_and_log_scale(x, context)
-        return ops.stack([shift, log_scale], axis=-1)
+    def autoregressive_steps(self, context: Any = None) -> list[tuple[int, Callable[[Any], Any]]]:
+        """The network cut into one piece per variable, for sequential (sampling) passes.
+
+        Step `k` gives the parameters of the variable of rank `k` in the order: they depend on the
+        hidden units of degree below `k` alone, so the step multiplies by the slices of the
+        (degree-sorted) masked kernels that reach those units and by that variable's output
+        columns. This is exact, and about three times fewer operations than `D` full passes.
+
+        Args:
+            context: the conditioning input, or None.
+
+        Returns:
+            For ranks `1..D` in turn, `(variable, params_of)`: the index of the variable, and a
+            function from inputs `(..., D)` (only the earlier variables are read) to its
+            parameters `(..., num_params)`.
+        """
+        self._check_context(context)
+        size = self.event_size
+        sorts = [np.argsort(degrees, kind="stable") for degrees in self.degrees[1:]]
+        sorted_degrees = [np.asarray(degrees)[sort] for degrees, sort in zip(self.degrees[1:], sorts)]
+        kernels, biases, context_kernels = [], [], []
+        previous = None
+        for index, (kernel, bias, mask) in enumerate(zip(self.kernels, self.biases, self._masks)):
+            masked = kernel * ops.convert_to_tensor(mask, dtype=kernel.dtype)
+            context_kernel = self.context_kernels[index] if context is not None else None
+            if previous is not None:
+                masked = ops.take(masked, previous, axis=0)
+            if index < len(sorts):
+                masked = ops.take(masked, sorts[index], axis=1)
+                bias = ops.take(bias, sorts[index], axis=0)
+                if context_kernel is not None:
+                    context_kernel = ops.take(context_kernel, sorts[index], axis=1)
+                previous = sorts[index]
+            kernels.append(masked)
+            biases.append(bias)
+            context_kernels.append(context_kernel)
+
+        def params_of(x: Any, outputs: list[int], units: list[int]) -> Any:
+            params = ops.take(biases[-1], outputs, axis=0) + ops.zeros_like(x[..., :1])
+            if context is not None:
+                params = params + ops.matmul(context, ops.take(context_kernels[-1], outputs, axis=1))
+            hidden, inputs = x, size
+            for index, count in enumerate(units):
+                if count == 0:
+                    return params
+                hidden = ops.matmul(hidden, kernels[index][:inputs, :count]) + biases[index][:count]
+                if context is not None:
+                    hidden = hidden + ops.matmul(context, context_kernels[index][:, :count])
+                hidden, inputs = self.activation(hidden), count
+            return params + ops.matmul(hidden, ops.take(kernels[-1][:inputs], outputs, axis=1))
+
+        steps = []
+        for rank in range(1, size + 1):
+            variable = int(np.flatnonzero(np.asarray(self.degrees[0]) == rank)[0])
+            outputs = [p * size + variable for p in range(self.num_params)]
+            units = [int(np.sum(degrees < rank)) for degrees in sorted_degrees]
+            steps.append((variable, partial(params_of, outputs=outputs, units=units)))
+        return steps
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-        return (*input_shape, 2)
+        return (*input_shape, self.num_params)
 
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "hidden_units": list(self.hidden_units),
+            "num_params": self.num_params,
             "input_order": self.input_order,
             "hidden_degrees": self.hidden_degrees,
             "activation": self.activation_name,
             "context_size": self.context_size,
-            "log_scale_bound": self.log_scale_bound,
             "seed": self.seed,
             "kernel_initializer": self.kernel_initializer,
         }

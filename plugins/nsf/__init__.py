@@ -1,0 +1,5 @@
+"""The `nsf` architecture plugin: a neural spline flow for density estimation."""
+
+from tfp_arch_plugins.nsf.model import NeuralSplineFlowModel
+
+__all__ = ["NeuralSplineFlowModel"]

@@ -1,0 +1,64 @@
+"""The `nsf` architecture: density estimation with a neural spline flow."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import keras
+
+from tfp_arch.layers.flow import Flow
+from tfp_arch.layers.nsf import NeuralSplineFlow
+from tfp_arch_plugins.maf.model import MaskedAutoregressiveFlowModel, flow_signature
+
+__all__ = ["NeuralSplineFlowModel"]
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch")
+class NeuralSplineFlowModel(MaskedAutoregressiveFlowModel):
+    """A neural spline flow density model p(x), or p(x | context), trained by maximum likelihood.
+
+    The `maf` architecture with `NeuralSplineFlow` as its flow: rational-quadratic spline
+    transforms, autoregressive (default) or coupling (`coupling=True`, one-pass sampling). Everything
+    else is `maf`'s: standardisation stored with the model, `log_prob` and `sample` in raw units,
+    `fit(x)` or `fit((context, x))`, the metrics `log_likelihood`, `log_likelihood_standardized` and
+    `bits_per_dim`, and the plots. The default data is the checkerboard, whose sharp edges an
+    affine flow smooths over.
+
+    Args:
+        **kwargs: the arguments of `NeuralSplineFlow` (`num_transforms`, `hidden_units`,
+            `activation`, `order`, `hidden_degrees`, `coupling`, `bins`, `bound`, `batch_norm`,
+            `batch_norm_momentum`, `context_size`, `seed`), forwarded to the flow layer; the rest go
+            to `keras.Model`.
+
+    Example:
+        >>> from tfp_arch.data.synthetic import checkerboard
+        >>> data = checkerboard()
+        >>> model = NeuralSplineFlowModel(num_transforms=2, hidden_units=[32, 32], coupling=True)
+        >>> history = model.fit(data.x_train, epochs=2, verbose=0)
+        >>> model.evaluate_metrics(data.x_test)["log_likelihood"]  # nats per example
+    """
+
+    name = "nsf"
+    summary = "Neural spline flow: rational-quadratic spline transforms, autoregressive or coupling."
+    default_data = "synthetic:checkerboard"
+
+    flow_class: ClassVar[type[Flow]] = NeuralSplineFlow
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+
+    __init__.__signature__ = flow_signature(NeuralSplineFlow)
+
+    def default_compile_kwargs(self) -> dict[str, Any]:
+        """`maf`'s defaults, with XLA (`jit_compile=True`) on one replica, on CPU as well.
+
+        A spline step is many small element-wise operations, which XLA fuses: on power-plant
+        (batch 100, 2 shared CPU cores, 5 transforms of 2 x 100) training ran at about 19,000
+        examples/s with XLA against 7,300 without (coupling: 20,000 against 8,000). The price is
+        a compilation per batch shape (10-20 s for the first epoch). Under a multi-replica strategy
+        XLA is left off, as TensorFlow 2.21 fails there on logical CPU devices.
+        """
+        kwargs = super().default_compile_kwargs()
+        if self.distribute_strategy.num_replicas_in_sync == 1:
+            kwargs["jit_compile"] = True
+        return kwargs

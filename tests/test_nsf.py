@@ -1,0 +1,206 @@
+"""Neural spline flows: densities by autodiff and quadrature, invertibility, Jacobian structure, the `nsf` model."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
+from tfp_arch.layers.coupling import CouplingTransform
+from tfp_arch.layers.nsf import NeuralSplineFlow, coupling_mask
+from tfp_arch.layers.spline import RationalQuadraticSplineTransformer
+from tfp_arch_plugins.maf import MaskedAutoregressiveFlowModel
+from tfp_arch_plugins.nsf import NeuralSplineFlowModel
+
+KINDS = [{"coupling": False}, {"coupling": True}]
+
+
+def _perturbed(size: int = 3, scale: float = 0.3, **kwargs) -> NeuralSplineFlow:
+    """A flow far from the identity: random weights, batch statistics set when present."""
+    kwargs = {"num_transforms": 3, "hidden_units": [12, 12], "bins": 5, "bound": 3.0, **kwargs}
+    flow = NeuralSplineFlow(**kwargs)
+    flow.build((None, size))
+    rng = np.random.default_rng(0)
+    for weight in flow.trainable_weights:
+        weight.assign(scale * rng.normal(size=weight.shape).astype("float32"))
+    for norm in flow.norms:
+        norm.moving_mean.assign(0.3 * rng.normal(size=size).astype("float32"))
+        norm.moving_variance.assign(rng.uniform(0.5, 2.0, size=size).astype("float32"))
+    return flow
+
+
+def _data(n: int = 16, size: int = 3, seed: int = 1, scale: float = 1.5) -> np.ndarray:
+    return (scale * np.random.default_rng(seed).normal(size=(n, size))).astype("float32")
+
+
+@pytest.mark.parametrize("kwargs", [*KINDS, {"coupling": True, "order": "random", "seed": 3},
+                                    {"batch_norm": True, "context_size": 2}, {"coupling": True, "context_size": 2}])
+def test_log_prob_equals_base_density_plus_autodiff_log_det(kwargs):
+    flow = _perturbed(**kwargs)
+    x = _data(scale=2.5)
+    context = _data(size=2, seed=2) if kwargs.get("context_size") else None
+    tensor = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(tensor)
+        z = flow.inverse(tensor, context)
+    _, log_det = np.linalg.slogdet(tape.batch_jacobian(z, tensor).numpy().astype("float64"))
+    z = z.numpy().astype("float64")
+    expected = -0.5 * np.sum(z**2, axis=1) - 1.5 * math.log(2 * math.pi) + log_det
+    np.testing.assert_allclose(flow.log_prob(x, context).numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+def _singular_values(flow: NeuralSplineFlow, x: np.ndarray, context) -> np.ndarray:
+    """Singular values of the data-to-latent Jacobian at every row of `x`, shape (n, D)."""
+    tensor = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(tensor)
+        z = flow.inverse(tensor, context)
+    return np.linalg.svd(tape.batch_jacobian(z, tensor).numpy().astype("float64"), compute_uv=False)
+
+
+@pytest.mark.parametrize("kwargs", [*KINDS, {"batch_norm": True, "context_size": 2}])
+def test_forward_and_inverse_are_inverses_inside_and_outside_the_bound(kwargs):
+    """Each round trip is exact up to float32 rounding times the condition number of its last
+    step: the largest singular value of dz/dx for latent-data-latent, the inverse of the smallest
+    for data-latent-data (random weights make some splines very flat)."""
+    flow = _perturbed(**kwargs)
+    values = _data(64, scale=3.0)
+    context = _data(64, size=2, seed=2) if kwargs.get("context_size") else None
+    assert np.mean(np.abs(values) > 3.0) > 0.1
+    rounding = 32 * np.finfo("float32").eps * np.abs(values).max()
+    x = flow.forward(values, context).numpy()
+    error = np.abs(flow.inverse(x, context).numpy() - values).max(axis=1)
+    assert np.all(error <= 1e-5 + rounding * _singular_values(flow, x, context).max(axis=1))
+    z = flow.inverse(values, context).numpy()
+    error = np.abs(flow.forward(z, context).numpy() - values).max(axis=1)
+    assert np.all(error <= 1e-5 + rounding / _singular_values(flow, values, context).min(axis=1))
+    assert np.median(error) < 1e-5
+
+
+def _trapezoid_mass(density: np.ndarray, *spacings: float) -> float:
+    for spacing in reversed(spacings):
+        density = np.trapezoid(density, dx=spacing, axis=-1)
+    return float(density)
+
+
+def test_density_integrates_to_one_in_one_dimension():
+    flow = _perturbed(size=1, scale=0.5)
+    grid = np.linspace(-12.0, 12.0, 24001, dtype="float32")
+    log_p = flow.log_prob(grid[:, None]).numpy().astype("float64")
+    base = -0.5 * grid.astype("float64") ** 2 - 0.5 * math.log(2 * math.pi)
+    assert np.max(np.abs(log_p - base)) > 0.5, "the flow must be far from the identity for the test to mean anything"
+    assert _trapezoid_mass(np.exp(log_p), 24.0 / (len(grid) - 1)) == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("kwargs", KINDS)
+def test_density_integrates_to_one_in_two_dimensions(kwargs):
+    flow = _perturbed(size=2, scale=0.3, **kwargs)
+    axis = np.linspace(-9.0, 9.0, 601, dtype="float32")
+    grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+    log_p = flow.log_prob(grid).numpy().astype("float64").reshape(len(axis), len(axis))
+    base = -0.5 * np.sum(grid.astype("float64") ** 2, axis=1).reshape(log_p.shape) - math.log(2 * math.pi)
+    assert np.max(np.abs(log_p - base)) > 0.5, "the flow must be far from the identity for the test to mean anything"
+    spacing = 18.0 / (len(axis) - 1)
+    assert _trapezoid_mass(np.exp(log_p), spacing, spacing) == pytest.approx(1.0, abs=1e-3)
+
+
+def _jacobian(transform, x: np.ndarray) -> np.ndarray:
+    tensor = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(tensor)
+        z, _ = transform.inverse_and_log_det(tensor)
+    return tape.batch_jacobian(z, tensor).numpy()
+
+
+def test_autoregressive_spline_transform_has_a_triangular_jacobian_in_its_order():
+    transform = MaskedAutoregressiveTransform(
+        RationalQuadraticSplineTransformer(bins=4, bound=3.0), hidden_units=[16, 16], input_order=[3, 1, 4, 2]
+    )
+    transform.build((None, 4))
+    rng = np.random.default_rng(0)
+    for weight in transform.trainable_weights:
+        weight.assign(0.5 * rng.normal(size=weight.shape).astype("float32"))
+    jacobian = _jacobian(transform, _data(32, size=4))
+    rank = np.asarray(transform.made.degrees[0])
+    later = rank[None, :] > rank[:, None]
+    assert np.all(jacobian[:, later] == 0.0)
+    assert np.all(np.diagonal(jacobian, axis1=1, axis2=2) > 0.0)
+    earlier = rank[None, :] < rank[:, None]
+    assert np.all(np.abs(jacobian).sum(axis=0)[earlier] > 0.0)
+
+
+def test_coupling_transform_keeps_one_half_and_maps_the_other_element_wise():
+    mask = [True, False, True, False]
+    transform = CouplingTransform(mask, RationalQuadraticSplineTransformer(bins=4, bound=3.0), hidden_units=[16])
+    transform.build((None, 4))
+    rng = np.random.default_rng(1)
+    for weight in transform.trainable_weights:
+        weight.assign(0.5 * rng.normal(size=weight.shape).astype("float32"))
+    jacobian = _jacobian(transform, _data(32, size=4))
+    mapped, kept = np.asarray(mask), ~np.asarray(mask)
+    np.testing.assert_array_equal(jacobian[:, kept][:, :, kept], np.broadcast_to(np.eye(2), (32, 2, 2)))
+    np.testing.assert_array_equal(jacobian[:, kept][:, :, mapped], 0.0)
+    block = jacobian[:, mapped][:, :, mapped]
+    np.testing.assert_array_equal(block * (1 - np.eye(2)), 0.0)
+    assert np.all(np.diagonal(block, axis1=1, axis2=2) > 0.0)
+    assert np.all(np.abs(jacobian[:, mapped][:, :, kept]).sum(axis=0) > 0.0)
+
+
+def test_coupling_masks_alternate_or_are_seeded_halves():
+    assert coupling_mask(5, "reverse", 0) == [False, False, True, True, True]
+    assert coupling_mask(5, "reverse", 1) == [True, True, False, False, False]
+    random = coupling_mask(6, "random", 2, seed=1)
+    assert sum(random) == 3 and random == coupling_mask(6, "random", 2, seed=1)
+    with pytest.raises(ValueError, match="`order`"):
+        coupling_mask(4, "fixed", 0)
+    with pytest.raises(ValueError, match="at least 2"):
+        coupling_mask(1, "reverse", 0)
+    with pytest.raises(ValueError, match="`order`"):
+        NeuralSplineFlow(coupling=True, order="fixed")
+
+
+@pytest.mark.parametrize("kwargs", KINDS)
+def test_samples_are_seeded_and_map_back_to_the_base_draws(kwargs):
+    flow = _perturbed(**kwargs)
+    first, again = flow.sample(300, seed=4).numpy(), flow.sample(300, seed=4).numpy()
+    np.testing.assert_array_equal(first, again)
+    expected = tf.random.stateless_normal([300, 3], seed=[4, 0], alg="philox").numpy()
+    np.testing.assert_allclose(flow.inverse(first).numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_nsf_model_has_maf_metrics_and_forwards_the_spline_arguments():
+    model = NeuralSplineFlowModel(num_transforms=2, hidden_units=[8], bins=4, bound=4.0, coupling=True)
+    assert model.flow.coupling and model.flow.transformer.bins == 4 and model.flow.transformer.bound == 4.0
+    assert issubclass(NeuralSplineFlowModel, MaskedAutoregressiveFlowModel) and NeuralSplineFlowModel.name == "nsf"
+    x = _data(200, size=2, scale=2.0) + 5.0
+    model.fit(x, epochs=1, verbose=0)
+    maf = MaskedAutoregressiveFlowModel(num_transforms=1, hidden_units=[4])
+    maf.fit(x, epochs=1, verbose=0)
+    assert model.evaluate_metrics(x).keys() == maf.evaluate_metrics(x).keys()
+    assert model.get_config()["bins"] == 4 and model.get_config()["coupling"] is True
+
+
+@pytest.mark.parametrize("kwargs", KINDS)
+def test_conditional_nsf_round_trips_through_a_keras_file(tmp_path, kwargs):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(3)
+    context = rng.choice([-1.0, 1.0], size=(400, 1)).astype("float32")
+    x = (np.concatenate([2.0 * context, -context], axis=1) + 0.3 * rng.normal(size=(400, 2))).astype("float32")
+    model = NeuralSplineFlowModel(num_transforms=2, hidden_units=[16], bins=4, context_size=1, **kwargs)
+    model.fit((context, x), epochs=2, verbose=0)
+    model.save(tmp_path / "nsf.keras")
+    loaded = keras.saving.load_model(tmp_path / "nsf.keras")
+    assert isinstance(loaded, NeuralSplineFlowModel)
+    np.testing.assert_allclose(loaded.log_prob(x, context=context), model.log_prob(x, context=context), rtol=1e-5)
+    c = np.array([1.0], "float32")
+    np.testing.assert_allclose(loaded.sample(20, seed=3, context=c), model.sample(20, seed=3, context=c), rtol=1e-5)
+
+
+def test_xla_is_on_by_default_on_one_replica():
+    model = NeuralSplineFlowModel(num_transforms=1, hidden_units=[4], bins=2)
+    model.compile()
+    assert model.jit_compile is True
