@@ -62,20 +62,23 @@ class BudgetCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.peak_value = keras.Variable(initial, dtype="float32", trainable=False, name="decay_peak")
         self.start = keras.Variable(0.0, dtype="float32", trainable=False, name="decay_start")
         self.steps = keras.Variable(0.0, dtype="float32", trainable=False, name="decay_steps")
+        self._pi_per_step = keras.Variable(0.0, dtype="float32", trainable=False, name="decay_pi_per_step")
 
     def plan(self, start: int, steps: int) -> None:
         """Decay over the `steps` optimiser steps that follow step `start` (0 steps: no decay)."""
         steps = max(int(steps), 0)
         self.start.assign(float(start))
         self.steps.assign(float(steps))
+        self._pi_per_step.assign(math.pi / steps if steps else 0.0)
         if self.peak is None and steps:
             self.peak_value.assign(budget_peak(steps))
 
     def __call__(self, step: Any) -> Any:
         ops = keras.ops
-        done = ops.cast(step, "float32") - self.start
-        progress = ops.where(self.steps > 0, ops.clip(done / ops.maximum(self.steps, 1.0), 0.0, 1.0), 0.0)
-        cosine = 0.5 * (1.0 + ops.cos(math.pi * progress))
+        angle = ops.clip((ops.cast(step, "float32") - self.start) * self._pi_per_step, 0.0, math.pi)
+        cosine = 0.5 + 0.5 * ops.cos(angle)
+        if self.final_fraction == 0.0:
+            return self.peak_value * cosine
         return self.peak_value * (self.final_fraction + (1.0 - self.final_fraction) * cosine)
 
     def get_config(self) -> dict[str, Any]:
