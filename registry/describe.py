@@ -342,6 +342,8 @@ def describe_source(value: str) -> Description:
         for statement in class_node.body:
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target] if isinstance(statement, ast.AnnAssign) and statement.value else []
             for target in targets:
+                if isinstance(target, ast.Attribute) and target.attr == "__signature__":
+                    raise StaticReadError(f"{class_node.name} sets its constructor's signature at run time")
                 if isinstance(target, ast.Name) and target.id in ATTRIBUTES and target.id not in attributes:
                     attributes[target.id] = _evaluate(class_module, statement.value)
         found = _init_parameters(class_module, class_node) if forwarding else None

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from tfp_arch_registry import default_registry
-from tfp_arch_registry.describe import describe_class, describe_source
+from tfp_arch_registry.describe import StaticReadError, describe_class, describe_source
 from tfp_arch_registry.hyperparameters import HyperparameterError, kind_of, parse_value
 
 
@@ -43,7 +43,18 @@ def test_values_are_read_as_json_unless_the_declared_type_is_a_string():
     assert parse_value("True") is True and parse_value("1e-3") == 1e-3
 
 
-@pytest.mark.parametrize("name", ["bnn", "vae", "maf"])
+@pytest.mark.parametrize("name", ["maf", "nsf"])
+def test_a_signature_set_at_run_time_is_read_from_the_class(name):
+    import tfp_arch
+
+    entry = default_registry().resolve(name)
+    with pytest.raises(StaticReadError, match="signature at run time"):
+        describe_source(entry.value)
+    names = describe_class(tfp_arch.get(name)).names
+    assert {"num_transforms", "hidden_units", "learning_rate", "optimizer"} <= set(names)
+
+
+@pytest.mark.parametrize("name", ["bnn", "bcnn", "vae"])
 def test_source_and_class_descriptions_agree(name):
     import tfp_arch
 
