@@ -6,10 +6,10 @@ import json
 
 import click
 
-from tfp_arch_cli.describing import describe_entry
-from tfp_arch_cli.environment import import_quietly
-from tfp_arch_cli.output import emit
-from tfp_arch_registry import default_registry
+from tfp_arch.cli.describing import describe_entry
+from tfp_arch.cli.environment import import_quietly
+from tfp_arch.cli.output import emit
+from tfp_arch.registry import default_registry
 
 __all__ = ["info_command", "list_command"]
 

@@ -12,8 +12,8 @@ from typing import Iterator
 
 import click
 
-from tfp_arch_cli.environment import import_quietly
-from tfp_arch_cli.output import info
+from tfp_arch.cli.environment import import_quietly
+from tfp_arch.cli.output import info
 
 __all__ = ["CHUNK_ROWS", "CHUNK_VALUES", "chunk_seed", "stream_samples"]
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from tfp_arch.data import Dataset, make_synthetic
-from tfp_arch_plugins.bnn import BayesianMLP
-from tfp_arch_plugins.bnn.metrics import expected_calibration_error
+from tfp_arch.plugins.bnn import BayesianMLP
+from tfp_arch.plugins.bnn.metrics import expected_calibration_error
 
 
 @pytest.fixture(scope="module")

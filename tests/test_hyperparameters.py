@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from tfp_arch_registry import default_registry
-from tfp_arch_registry.describe import describe_class, describe_source
-from tfp_arch_registry.hyperparameters import HyperparameterError, kind_of, parse_value
+from tfp_arch.registry import default_registry
+from tfp_arch.registry.describe import describe_class, describe_source
+from tfp_arch.registry.hyperparameters import HyperparameterError, kind_of, parse_value
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,18 @@ def test_values_are_read_as_json_unless_the_declared_type_is_a_string():
     assert parse_value("True") is True and parse_value("1e-3") == 1e-3
 
 
-@pytest.mark.parametrize("name", ["bnn", "vae", "maf"])
+@pytest.mark.parametrize("name", ["maf", "nsf"])
+def test_a_computed_constructor_signature_is_read_at_run_time(name):
+    import tfp_arch
+    from tfp_arch.registry.describe import StaticReadError
+
+    with pytest.raises(StaticReadError, match="computed signature"):
+        describe_source(default_registry().resolve(name).value)
+    names = describe_class(tfp_arch.get(name)).names
+    assert "num_transforms" in names and "hidden_units" in names and names[-2:] == ["learning_rate", "optimizer"]
+
+
+@pytest.mark.parametrize("name", ["bnn", "bcnn", "vae"])
 def test_source_and_class_descriptions_agree(name):
     import tfp_arch
 

@@ -13,8 +13,8 @@ from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
 from tfp_arch.layers.coupling import CouplingTransform
 from tfp_arch.layers.nsf import NeuralSplineFlow, coupling_mask
 from tfp_arch.layers.spline import RationalQuadraticSplineTransformer
-from tfp_arch_plugins.maf import MaskedAutoregressiveFlowModel
-from tfp_arch_plugins.nsf import NeuralSplineFlowModel
+from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
+from tfp_arch.plugins.nsf import NeuralSplineFlowModel
 
 KINDS = [{"coupling": False}, {"coupling": True}]
 

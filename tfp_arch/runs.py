@@ -21,11 +21,11 @@ from tfp_arch.architecture import Architecture
 from tfp_arch.callbacks import ResumableEarlyStopping, RunCheckpoint, StopOnNonFinite
 from tfp_arch.data import DataError, Dataset, load_data
 from tfp_arch.registry import get
-from tfp_arch_registry import default_registry
-from tfp_arch_registry.describe import describe_class
-from tfp_arch_registry.hyperparameters import HyperparameterError
-from tfp_arch_registry.request import make_request
-from tfp_arch_registry.staging import STAGING_SUFFIX, RunFolder
+from tfp_arch.registry import default_registry
+from tfp_arch.registry.describe import describe_class
+from tfp_arch.registry.hyperparameters import HyperparameterError
+from tfp_arch.registry.request import make_request
+from tfp_arch.registry.staging import STAGING_SUFFIX, RunFolder
 
 __all__ = [
     "NonFiniteMetricError", "Run", "evaluate_run", "hyperparameter_names", "load_run", "prepare_data",
@@ -109,7 +109,7 @@ def _strict(metrics: dict[str, Any], what: str) -> dict[str, float]:
 
 def run_request(name: str, data: str | None = None, **options: Any) -> dict[str, Any]:
     """Everything a run of architecture `name` needs, checked before anything is built
-    (`tfp_arch_registry.request.make_request` with the loaded class's description).
+    (`tfp_arch.registry.request.make_request` with the loaded class's description).
 
     `train` writes it to `request.json` in the staging folder and `resume` reads it back.
     """

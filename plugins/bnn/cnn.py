@@ -16,7 +16,7 @@ from tfp_arch.layers.kl_weight import set_kl_weight
 from tfp_arch.layers.variational import VariationalLayer
 from tfp_arch.seeding import resolve_seed
 from tfp_arch.validation import positive_int
-from tfp_arch_plugins.bnn.metrics import classification_metrics
+from tfp_arch.plugins.bnn.metrics import classification_metrics
 
 __all__ = ["BayesianCNN"]
 

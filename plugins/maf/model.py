@@ -253,7 +253,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
 
     def plot(self, path: str, dataset: Dataset | None = None) -> str:
         """Density contours beside samples for 2-D data; pairwise scatters of data and samples above."""
-        from tfp_arch_plugins.maf.plot import plot_flow
+        from tfp_arch.plugins.maf.plot import plot_flow
 
         return plot_flow(self, path, dataset)
 

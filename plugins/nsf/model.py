@@ -8,7 +8,7 @@ import keras
 
 from tfp_arch.layers.flow import Flow
 from tfp_arch.layers.nsf import NeuralSplineFlow
-from tfp_arch_plugins.maf.model import MaskedAutoregressiveFlowModel, flow_signature
+from tfp_arch.plugins.maf.model import MaskedAutoregressiveFlowModel, flow_signature
 
 __all__ = ["NeuralSplineFlowModel"]
 

@@ -14,9 +14,9 @@ from tfp_arch.fast_fit import is_array_like
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.latent import GaussianLatent, scale_params_size
 from tfp_arch.validation import positive_int
-from tfp_arch_plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
-from tfp_arch_plugins.vae.likelihoods import DecoderLikelihood
-from tfp_arch_plugins.vae.networks import build_decoder, build_encoder, check_network
+from tfp_arch.plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
+from tfp_arch.plugins.vae.likelihoods import DecoderLikelihood
+from tfp_arch.plugins.vae.networks import build_decoder, build_encoder, check_network
 
 __all__ = ["VariationalAutoencoder", "binarize"]
 
@@ -302,7 +302,7 @@ class VariationalAutoencoder(Architecture):
 
     def plot(self, path: str, dataset: Dataset | None = None) -> str:
         """Samples, input/reconstruction pairs and (2-D latent) the latent space by label; see `plot.py`."""
-        from tfp_arch_plugins.vae.plot import plot_vae
+        from tfp_arch.plugins.vae.plot import plot_vae
 
         return plot_vae(self, path, dataset)
 

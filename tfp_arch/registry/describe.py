@@ -13,15 +13,14 @@ in which case the caller imports the class instead.
 from __future__ import annotations
 
 import ast
-import importlib.machinery
-import importlib.util
 import inspect
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfp_arch_registry.hyperparameters import HyperparameterError, Kind, kind_of
+from tfp_arch.registry.entries import find_module_spec
+from tfp_arch.registry.hyperparameters import HyperparameterError, Kind, kind_of
 
 __all__ = [
     "BASE_CLASS", "Description", "Hyperparameter", "StaticReadError", "describe_class", "describe_source", "registered_name",
@@ -176,11 +175,7 @@ _CACHE: dict[str, _Module] = {}
 def _load(module: str) -> _Module:
     if module in _CACHE:
         return _CACHE[module]
-    parts = module.split(".")
-    spec = importlib.util.find_spec(parts[0]) if parts[0] else None
-    for depth in range(1, len(parts)):
-        locations = None if spec is None else spec.submodule_search_locations
-        spec = None if locations is None else importlib.machinery.PathFinder.find_spec(".".join(parts[: depth + 1]), list(locations))
+    spec = find_module_spec(module) if module.split(".")[0] else None
     if spec is None or not spec.origin or not str(spec.origin).endswith(".py"):
         raise StaticReadError(f"no Python source for module {module!r}")
     try:
@@ -309,6 +304,10 @@ def _init_parameters(module: _Module, node: ast.ClassDef) -> tuple[list[Hyperpar
     init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
     if init is None:
         return None
+    for statement in node.body:
+        targets = statement.targets if isinstance(statement, ast.Assign) else []
+        if any(_dotted(t) == ["__init__", "__signature__"] for t in targets):
+            raise StaticReadError(f"{node.name}.__init__ has a computed signature")
     arguments = init.args
     positional = arguments.posonlyargs + arguments.args
     defaults = [_MISSING] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)

@@ -6,15 +6,15 @@ import difflib
 import importlib
 from typing import Any, Callable
 
-from tfp_arch_registry.entries import LOCAL, Entry, discover, normalise
-from tfp_arch_registry.errors import (
+from tfp_arch.registry.entries import LOCAL, Entry, discover, normalise
+from tfp_arch.registry.errors import (
     AmbiguousArchitectureError,
     PluginLoadError,
     RegistryError,
     UnknownArchitectureError,
 )
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "architectures", "broken", "default_registry", "register"]
 
 
 def _import(value: str) -> Any:
@@ -152,3 +152,13 @@ def default_registry() -> Registry:
 _DEFAULT = Registry()
 
 register: Callable[..., Any] = _DEFAULT.register
+
+
+def architectures() -> list[str]:
+    """Names of the known architectures (entry points and in-process registrations)."""
+    return _DEFAULT.names()
+
+
+def broken() -> dict[str, PluginLoadError]:
+    """Plugins that failed to load so far, by qualified name."""
+    return dict(_DEFAULT.broken)

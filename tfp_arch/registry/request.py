@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tfp_arch_registry.describe import Description
-from tfp_arch_registry.entries import Entry
-from tfp_arch_registry.hyperparameters import HyperparameterError
+from tfp_arch.registry.describe import Description
+from tfp_arch.registry.entries import Entry
+from tfp_arch.registry.hyperparameters import HyperparameterError
 
 __all__ = ["make_request"]
 
