@@ -64,8 +64,8 @@ def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None,
 
     with contextlib.redirect_stdout(sys.stderr):
         model, config = load_run(run_dir)
-    if not model.can_sample:
-        raise NotImplementedError(f"architecture {model.name!r} cannot sample")
+    if not model.has_capability("sample"):
+        raise NotImplementedError(f"architecture {model.architecture_name!r} cannot sample")
     shape = tuple(config["data_shape"])
     rows = max(1, min(CHUNK_ROWS, CHUNK_VALUES // max(1, math.prod(shape))))
     if partial is not None:

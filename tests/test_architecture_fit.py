@@ -34,6 +34,31 @@ def test_compile_without_arguments_uses_the_defaults():
     assert isinstance(model.optimizer, keras.optimizers.SGD) and model.steps_per_execution == 1
 
 
+def test_compile_takes_keras_positional_arguments():
+    model = ToyRegressor()
+    model.compile("sgd", "mse", steps_per_execution=2)
+    assert isinstance(model.optimizer, keras.optimizers.SGD) and model.steps_per_execution == 2
+    model.compile("adam", "mse", None, None, None, False, 4)
+    assert isinstance(model.optimizer, keras.optimizers.Adam) and model.steps_per_execution == 4
+    with pytest.raises(TypeError):
+        model.compile("adam", "mse", no_such_argument=1)
+
+
+def test_the_registry_name_survives_keras_naming():
+    model = ToyRegressor(name="my_layer_name")
+    assert model.architecture_name == "toy" and model.name == "my_layer_name"
+    with pytest.raises(ValueError, match="Architecture `toy` is supervised"):
+        model.fit(_data()[0], epochs=1, verbose=0)
+
+
+def test_capabilities_are_declared_one_way():
+    maf, bnn = tfp_arch.get("maf"), tfp_arch.get("bnn")
+    assert maf.has_capability("sample") and maf.has_capability("density") and maf.has_capability("plot")
+    assert not bnn.has_capability("sample") and bnn.has_capability("plot")
+    with pytest.raises(ValueError, match="capability"):
+        bnn.has_capability("fly")
+
+
 def test_fit_compiles_adapts_once_and_learns():
     x, y = _data()
     model = CountingToy()

@@ -32,7 +32,7 @@ def architecture(request, toy_registered):
 
 
 def test_declares_the_contract(architecture):
-    assert architecture.name and architecture.summary and "\n" not in architecture.summary
+    assert architecture.architecture_name and architecture.summary and "\n" not in architecture.summary
     assert architecture.task in ("supervised", "unsupervised")
     assert architecture.default_data and architecture.default_epochs > 0 and architecture.default_batch_size > 0
 
@@ -77,8 +77,8 @@ def test_can_train_again_after_loading(architecture, tmp_path):
 
 
 def test_sampling_architectures_sample_the_data_shape(architecture):
-    if not architecture.can_sample:
-        pytest.skip(f"{architecture.name} does not sample (can_sample is False)")
+    if not architecture.has_capability("sample"):
+        pytest.skip(f"{architecture.architecture_name} does not declare the sample capability")
     x, y, _, _, dataset = _tiny(architecture)
     model = architecture(**architecture.hyperparameters_for(dataset))
     model.fit(x, y, epochs=1, batch_size=16, verbose=0)

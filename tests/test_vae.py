@@ -253,9 +253,9 @@ def test_plot_writes_png_with_latent_panel(tmp_path):
 
 
 def test_class_attributes():
-    assert VariationalAutoencoder.name == "vae"
+    assert VariationalAutoencoder.architecture_name == "vae"
     assert VariationalAutoencoder.task == "unsupervised"
-    assert VariationalAutoencoder.can_sample
+    assert VariationalAutoencoder.has_capability("sample")
     assert VariationalAutoencoder.default_data == "synthetic:shapes"
 
 

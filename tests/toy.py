@@ -16,7 +16,7 @@ __all__ = ["ToyRegressor"]
 class ToyRegressor(tfp_arch.Architecture):
     """y ~ Normal(f(x), softplus(g(x))) with a one-hidden-layer net; no standardisation."""
 
-    name = "toy"
+    architecture_name = "toy"
     summary = "Heteroscedastic Gaussian regression with a small deterministic net (test architecture)."
     task = "supervised"
     default_data = "synthetic:gap_regression#n=200"

@@ -57,7 +57,7 @@ class BayesianCNN(Architecture):
         >>> model.evaluate_metrics(x_test, y_test)["ece"]
     """
 
-    name: ClassVar[str] = "bcnn"
+    architecture_name: ClassVar[str] = "bcnn"
     summary: ClassVar[str] = "Bayesian CNN (variational convolutions, categorical head) for image classification"
     default_data: ClassVar[str] = "synthetic:shapes_classification"
     default_epochs: ClassVar[int] = 10
@@ -193,7 +193,7 @@ class BayesianCNN(Architecture):
         """Accuracy, NLL (nats per example) and expected calibration error of the predictive
         distribution averaged over weight samples."""
         if y is None:
-            raise ValueError(f"Architecture `{self.name}` is supervised: evaluate_metrics(x, y) needs targets y.")
+            raise ValueError(f"Architecture `{self.architecture_name}` is supervised: evaluate_metrics(x, y) needs targets y.")
         return classification_metrics(np.asarray(y), self.sample_logits(x, num_samples, seed))
 
     @classmethod

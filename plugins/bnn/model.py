@@ -72,7 +72,8 @@ class BayesianMLP(Architecture):
         >>> model.evaluate_metrics(x_test, y_test)["log_likelihood"]
     """
 
-    name: ClassVar[str] = "bnn"
+    architecture_name: ClassVar[str] = "bnn"
+    capabilities: ClassVar[tuple[str, ...]] = ("plot",)
     summary: ClassVar[str] = "Bayesian MLP (mean-field variational DenseVariational layers) with predictive uncertainty"
     default_data: ClassVar[str] = "synthetic:gap_regression"
     default_epochs: ClassVar[int] = 40
@@ -294,7 +295,7 @@ class BayesianMLP(Architecture):
             The metrics as floats (log-likelihood per example, nats, log-mean-exp over samples).
         """
         if y is None:
-            raise ValueError(f"Architecture `{self.name}` is supervised: evaluate_metrics(x, y) needs targets y.")
+            raise ValueError(f"Architecture `{self.architecture_name}` is supervised: evaluate_metrics(x, y) needs targets y.")
         outputs = self.sample_outputs(np.asarray(x, np.float32), num_samples, seed).numpy()
         if self.likelihood == "categorical":
             return classification_metrics(np.asarray(y), outputs)

@@ -38,7 +38,7 @@ class NeuralSplineFlowModel(MaskedAutoregressiveFlowModel):
         >>> model.evaluate_metrics(data.x_test)["log_likelihood"]  # nats per example
     """
 
-    name = "nsf"
+    architecture_name = "nsf"
     summary = "Neural spline flow: rational-quadratic spline transforms, autoregressive or coupling."
     default_data = "synthetic:checkerboard"
 

@@ -75,7 +75,7 @@ class VariationalAutoencoder(Architecture):
         >>> vae.log_likelihood(x_test, num_samples=1000).mean()
     """
 
-    name: ClassVar[str] = "vae"
+    architecture_name: ClassVar[str] = "vae"
     summary: ClassVar[str] = "Variational autoencoder: Gaussian latent, Bernoulli or Gaussian decoder, ELBO."
     task: ClassVar[str] = "unsupervised"
     default_data: ClassVar[str] = "synthetic:shapes"
@@ -83,7 +83,7 @@ class VariationalAutoencoder(Architecture):
     default_batch_size: ClassVar[int] = 64
     default_learning_rate: ClassVar[float] = 2e-3
     default_steps_per_execution: ClassVar[int] = 16
-    can_sample: ClassVar[bool] = True
+    capabilities: ClassVar[tuple[str, ...]] = ("sample", "plot")
 
     def __init__(
         self,
@@ -249,7 +249,7 @@ class VariationalAutoencoder(Architecture):
         """The TFP distribution p(x | z) for a batch of latents (one event per row)."""
         return self.likelihood.distribution(self.decoder(tf.convert_to_tensor(z, tf.float32)))
 
-    def sample(self, n: int, seed: int | None = None, mean: bool = False) -> np.ndarray:
+    def sample(self, n: int, *, seed: int | None = None, mean: bool = False) -> np.ndarray:
         """Draw x ~ p(x) = E_p(z)[p(x | z)], or E[x | z] with z ~ p(z) when `mean` is True.
 
         Args:

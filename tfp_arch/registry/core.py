@@ -102,7 +102,7 @@ class Registry:
 
         Args:
             obj: the architecture class.
-            name: the name to register; defaults to the class attribute `name`, else the lower-cased
+            name: the name to register; defaults to the class attribute `architecture_name`, else the lower-cased
                 class name.
             replace: allow replacing an earlier local registration of the same name.
 
@@ -119,7 +119,7 @@ class Registry:
         """
         if obj is None:
             return lambda target: self.register(target, name=name, replace=replace)
-        key = name or getattr(obj, "name", None) or obj.__name__.lower()
+        key = name or getattr(obj, "architecture_name", None) or obj.__name__.lower()
         if not isinstance(key, str) or not key.isidentifier():
             raise RegistryError(f"Invalid architecture name: expected an identifier. Received: name={key!r}")
         taken = [e.qualified for e in discover() if e.name == key]

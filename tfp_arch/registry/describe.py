@@ -28,8 +28,8 @@ __all__ = [
 
 BASE_CLASS = ("tfp_arch.architecture", "Architecture")
 ATTRIBUTES = {
-    "name": "", "summary": "", "task": "supervised", "default_data": "", "default_epochs": 10,
-    "default_batch_size": 32, "can_sample": False,
+    "architecture_name": "", "summary": "", "task": "supervised", "default_data": "", "default_epochs": 10,
+    "default_batch_size": 32, "capabilities": (),
 }
 _MISSING = object()
 
@@ -68,7 +68,7 @@ class Description:
         qualified_class: `module.QualName` of the class.
         attributes: the class attributes in `ATTRIBUTES`, inherited ones included.
         hyperparameters: constructor keyword arguments, the subclass's first.
-        has_plot: whether a class below `Architecture` defines `plot`.
+        has_plot: whether the class declares the `"plot"` capability.
         registered_name: the Keras registered name given by a `register_keras_serializable`
             decorator (`package>Name`), or None.
         source: `"static"` (read from source files) or `"runtime"` (from the loaded class).
@@ -100,7 +100,7 @@ class Description:
         for key, value in values.items():
             declared = self.hyperparameter(key)
             if declared is None:
-                architecture = self.attributes.get("name") or self.qualified_class
+                architecture = self.attributes.get("architecture_name") or self.qualified_class
                 raise HyperparameterError(
                     f"unknown hyperparameter {key!r} for {architecture}; known: {', '.join(self.names)}"
                 )
@@ -130,11 +130,9 @@ def describe_class(cls: type) -> Description:
     constructor that forwards no `**kwargs`, or at a class outside tfp_arch (Keras' own classes).
     """
     parameters: dict[str, Hyperparameter] = {}
-    has_plot = False
     for klass in cls.__mro__:
         if klass.__module__.split(".")[0] in ("keras", "tf_keras", "builtins"):
             break
-        has_plot = has_plot or ("plot" in vars(klass) and not _is_base(klass))
         if "__init__" in vars(klass):
             forwards = False
             for p in inspect.signature(klass.__init__).parameters.values():
@@ -147,7 +145,8 @@ def describe_class(cls: type) -> Description:
                 break
         if _is_base(klass):
             break
-    attributes = {key: getattr(cls, key, default) for key, default in ATTRIBUTES.items()}
+    attributes = {key: _plain(getattr(cls, key, default)) for key, default in ATTRIBUTES.items()}
+    has_plot = "plot" in attributes["capabilities"]
     return Description(f"{cls.__module__}.{cls.__qualname__}", attributes, list(parameters.values()), has_plot)
 
 
@@ -348,14 +347,12 @@ def describe_source(value: str) -> Description:
             own, forwarding = found
             for parameter in own:
                 parameters.setdefault(parameter.name, parameter)
-    has_plot = any(
-        isinstance(n, ast.FunctionDef) and n.name == "plot" for m, c in chain[:-1] for n in c.body
-    )
+    attributes = {key: _plain(attributes.get(key, default)) for key, default in ATTRIBUTES.items()}
     return Description(
         f"{module.name}.{node.name}",
-        {key: attributes.get(key, default) for key, default in ATTRIBUTES.items()},
+        attributes,
         list(parameters.values()),
-        has_plot,
+        "plot" in attributes["capabilities"],
         _registered_name(module, node),
         "static",
     )
