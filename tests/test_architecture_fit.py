@@ -116,3 +116,17 @@ def test_base_methods_say_what_is_missing():
         model.evaluate_metrics(np.zeros((1, 1)))
     with pytest.raises(NotImplementedError, match="cannot sample"):
         model.sample(1)
+
+
+def test_compute_loss_from_the_negative_log_likelihood_hook():
+    model = ToyRegressor()
+    x, y = _data(8)
+    y_pred = model(x)
+    nll = keras.ops.convert_to_numpy(model.negative_log_likelihood(x, y, y_pred)).astype("float64")
+    weight = np.linspace(0.5, 1.5, 8)
+    loss = float(model.compute_loss(x=x, y=y, y_pred=y_pred))
+    weighted = float(model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=weight.astype("float32")))
+    assert loss == pytest.approx(nll.mean(), rel=1e-6)
+    assert weighted == pytest.approx((nll * weight).sum() / weight.sum(), rel=1e-6)
+    model.add_loss(keras.ops.convert_to_tensor([0.25, 0.5]))
+    assert float(model.compute_loss(x=x, y=y, y_pred=y_pred)) == pytest.approx(nll.mean() + 0.75, rel=1e-6)

@@ -44,9 +44,11 @@ class Architecture(keras.Model):
             `from_config` and `.keras` saving round-trip with no extra code.
         call(inputs, training=None): returns tensors (parameters of distributions), never
             distribution objects.
-        compute_loss or a default loss in `default_compile_kwargs`: the training objective. A
-            `compute_loss` override must add `self.losses` (the `add_loss` terms, such as KL
-            divergences) and scale for replicas as `keras.Model.compute_loss` does.
+        the training objective, one of: `negative_log_likelihood(x, y, y_pred)` returning the
+            per-example negative log-likelihood, shape `(batch,)`, from which the base class's
+            `compute_loss` makes the loss (the mean, weighted by `sample_weight` when given, plus
+            the `add_loss` terms `self.losses`, such as KL divergences, each scaled for replicas as
+            Keras scales them); or a `loss` in `default_compile_kwargs`, which Keras applies.
         evaluate_metrics(x, y=None): the architecture's own metrics as a flat dict of finite floats,
             keyed by quantity without a split prefix (`"rmse"`, `"log_likelihood"`, ...).
             Log-likelihoods are per example, in nats, with the sign of a log-likelihood (higher is
@@ -177,6 +179,34 @@ class Architecture(keras.Model):
         for key, value in self.default_compile_kwargs().items():
             bound.setdefault(key, value)
         super().compile(**bound)
+
+    def negative_log_likelihood(self, x: Any, y: Any, y_pred: Any) -> Any:
+        """The per-example negative log-likelihood of a batch, shape `(batch,)`; None by default.
+
+        An architecture returning a tensor here gets its loss from `compute_loss`; with None, the
+        `loss` given to `compile` is used.
+        """
+        return None
+
+    def compute_loss(
+        self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None, training: bool = True
+    ) -> Any:
+        """The mean of `negative_log_likelihood` (weighted by `sample_weight`), divided by the number of
+        replicas, plus the `add_loss` terms scaled as Keras scales them; Keras' own loss when
+        `negative_log_likelihood` returns None."""
+        nll = self.negative_log_likelihood(x, y, y_pred)
+        if nll is None:
+            return super().compute_loss(x, y, y_pred, sample_weight, training=training)
+        if sample_weight is not None:
+            weight = keras.ops.reshape(keras.ops.cast(sample_weight, nll.dtype), keras.ops.shape(nll))
+            loss = keras.ops.sum(nll * weight) / keras.ops.maximum(keras.ops.sum(weight), 1e-12)
+        else:
+            loss = keras.ops.mean(nll)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        loss = loss / replicas if replicas > 1 else loss
+        # Keras' own aggregation of an `add_loss` term: a sum, cast to floatx, scaled for replicas.
+        extra = [self._aggregate_additional_loss(term) for term in self.losses]
+        return loss + keras.ops.sum(extra) if extra else loss
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """Restore the compile state saved in a `.keras` file (optimizer included)."""

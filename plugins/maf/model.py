@@ -176,20 +176,9 @@ class MaskedAutoregressiveFlowModel(Architecture):
             kwargs["jit_compile"] = True
         return kwargs
 
-    def compute_loss(
-        self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None, training: bool = True
-    ) -> Any:
-        """Mean negative log-likelihood of the batch (weighted when `sample_weight` is given)."""
-        nll = -y_pred
-        if sample_weight is not None:
-            weight = ops.reshape(ops.cast(sample_weight, nll.dtype), ops.shape(nll))
-            loss = ops.sum(nll * weight) / ops.maximum(ops.sum(weight), 1e-12)
-        else:
-            loss = ops.mean(nll)
-        if self.losses:
-            loss = loss + ops.sum(self.losses)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        return loss / replicas if replicas > 1 else loss
+    def negative_log_likelihood(self, x: Any, y: Any, y_pred: Any) -> Any:
+        """`-log p(x)` per example in the standardised space (the model's output is `log p`)."""
+        return -y_pred
 
     def log_prob(self, x: Any, context: Any = None) -> np.ndarray:
         """`log p(x [| context])` per example in raw units, as NumPy (evaluated in batches).

@@ -192,15 +192,14 @@ class VariationalAutoencoder(Architecture):
         z = self.latent([loc, raw_scale], training=training)
         return {"x_params": self.decoder(z), "z_loc": loc, "z_raw_scale": raw_scale}
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    def negative_log_likelihood(self, x: Any, y: Any, y_pred: Any) -> Any:
+        """The reconstruction term `-log p(x|z)` per example; the KL enters through `add_loss`."""
         log_px = self.likelihood.log_prob(x, y_pred["x_params"])
         kl = self.kl_regularizer.kl_divergence(y_pred["z_loc"], y_pred["z_raw_scale"])
         self.reconstruction_tracker.update_state(-log_px)
         self.kl_tracker.update_state(kl)
         self.elbo_tracker.update_state(log_px - kl)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        reconstruction = -tf.reduce_mean(log_px) / replicas
-        return reconstruction + super().compute_loss(x, y, y_pred, sample_weight, training=training)
+        return -log_px
 
     def adapt(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
         """Check the data against the model (shape; values in [0, 1] for a Bernoulli decoder)."""
