@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import tfp_arch  # noqa: E402
 from common import write_result  # noqa: E402
-from tfp_arch_plugins.bnn.metrics import classification_metrics, log_softmax, logsumexp  # noqa: E402
+from tfp_arch.plugins.bnn.metrics import classification_metrics, log_softmax, logsumexp  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 

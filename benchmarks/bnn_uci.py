@@ -87,7 +87,7 @@ def pipeline(tf, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
 
 
 def gaussian_mixture_metrics(y: np.ndarray, loc: np.ndarray, scale: np.ndarray) -> dict[str, float]:
-    from tfp_arch_plugins.bnn.metrics import regression_metrics
+    from tfp_arch.plugins.bnn.metrics import regression_metrics
 
     return regression_metrics(y, loc, scale)
 
@@ -126,7 +126,7 @@ def make_dataset(name: str, split: int, split_data):
 def build_ours(name: str, split: int, split_data, hidden: int, seed: int, previous: bool = False):
     import keras
 
-    from tfp_arch_plugins.bnn import BayesianMLP
+    from tfp_arch.plugins.bnn import BayesianMLP
 
     keras.utils.set_random_seed(seed)
     arguments = {**BayesianMLP.hyperparameters_for(make_dataset(name, split, split_data)), "hidden_units": [hidden]}

@@ -94,7 +94,7 @@ def run_setting(setting: dict, case: str, split: int) -> dict[str, float]:
     """Validation metrics of one setting on one split of one case."""
     import keras
 
-    from tfp_arch_plugins.bnn import BayesianMLP
+    from tfp_arch.plugins.bnn import BayesianMLP
 
     parts = fit_and_validation(case, split)
     settings = case_protocol(case.partition("@")[0])

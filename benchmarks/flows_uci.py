@@ -57,8 +57,8 @@ def _ours(coupling: bool | None):
     def run(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
         import keras
 
-        from tfp_arch_plugins.maf import MaskedAutoregressiveFlowModel
-        from tfp_arch_plugins.nsf import NeuralSplineFlowModel
+        from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
+        from tfp_arch.plugins.nsf import NeuralSplineFlowModel
 
         keras.utils.set_random_seed(seed)
         common = {"num_transforms": TRANSFORMS, "hidden_units": HIDDEN, "seed": seed}

@@ -95,7 +95,7 @@ def measure_keras_flow(model, x_train, x_test, epochs: int) -> dict[str, float]:
 def run_tfp_arch(x_train, x_test, epochs: int, seed: int) -> dict[str, float]:
     import keras
 
-    from tfp_arch_plugins.maf import MaskedAutoregressiveFlowModel
+    from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
 
     keras.utils.set_random_seed(seed)
     model = MaskedAutoregressiveFlowModel(num_transforms=TRANSFORMS, hidden_units=HIDDEN, seed=seed)

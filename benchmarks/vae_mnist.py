@@ -74,7 +74,7 @@ def throughput(times: list[float], n: int) -> float:
 def run_tfp_arch(x_train, x_test, epochs, batch, seed, k, k_spread, n_eval):
     import keras
 
-    from tfp_arch_plugins.vae import VariationalAutoencoder
+    from tfp_arch.plugins.vae import VariationalAutoencoder
 
     keras.utils.set_random_seed(seed)
     model = VariationalAutoencoder(data_shape=[784], latent_dim=LATENT, hidden_units=HIDDEN, seed=seed)
@@ -246,7 +246,7 @@ def floor_runners(x_train: np.ndarray, batch: int, epochs: int) -> dict:
     import tensorflow_probability as tfp
     import tf_keras
 
-    from tfp_arch_plugins.vae import VariationalAutoencoder
+    from tfp_arch.plugins.vae import VariationalAutoencoder
 
     def pipeline():
         return tf.data.Dataset.from_tensor_slices((x_train, x_train)).shuffle(len(x_train)).batch(batch).prefetch(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tfp_arch_cli.environment import import_quietly
-from tfp_arch_registry import Entry, default_registry
-from tfp_arch_registry.describe import Description, StaticReadError, describe_class, describe_source
+from tfp_arch.cli.environment import import_quietly
+from tfp_arch.registry import Entry, default_registry
+from tfp_arch.registry.describe import Description, StaticReadError, describe_class, describe_source
 
 __all__ = ["describe_entry"]
 

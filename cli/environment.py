@@ -49,17 +49,20 @@ def _stderr_to_devnull() -> Iterator[None]:
         os.close(devnull)
 
 
-def import_quietly(module: str = "tfp_arch") -> None:
-    """Import `module` (and with it TensorFlow) without TensorFlow's start-up messages.
+def import_quietly(module: str = "tfp_arch.architecture") -> None:
+    """Import `module` and TensorFlow (through `tfp_arch.architecture`) without TensorFlow's start-up
+    messages.
 
     Python exceptions raised by the import still propagate; only what the C++ libraries write
     directly to stderr during the import is dropped. Does nothing special when debugging.
     """
-    if module in sys.modules or debug_enabled():
+    if "tensorflow" in sys.modules or debug_enabled():
+        __import__("tfp_arch.architecture")
         __import__(module)
         return
     quiet_environment()
     with _stderr_to_devnull():
+        __import__("tfp_arch.architecture")
         __import__(module)
     try:
         from absl import logging as absl_logging

@@ -6,10 +6,10 @@ import json
 
 import click
 
-from tfp_arch_cli.describing import describe_entry
-from tfp_arch_cli.environment import import_quietly
-from tfp_arch_cli.output import emit
-from tfp_arch_registry import default_registry
+from tfp_arch.cli.describing import describe_entry
+from tfp_arch.cli.environment import import_quietly
+from tfp_arch.cli.output import emit
+from tfp_arch.registry import default_registry
 
 __all__ = ["info_command", "list_command"]
 
@@ -77,7 +77,9 @@ def info_command(name: str, as_json: bool) -> None:
         "name": entry.name,
         "qualified_name": entry.qualified,
         "class": description.qualified_class,
-        **{key: attributes[key] for key in ("summary", "task", "default_data", "default_epochs", "default_batch_size", "can_sample")},
+        **{key: attributes[key] for key in ("summary", "task", "default_data", "default_epochs", "default_batch_size")},
+        "capabilities": list(attributes["capabilities"]),
+        "can_sample": "sample" in attributes["capabilities"],
         "has_plot": description.has_plot,
         "hyperparameters": {h.name: h.default for h in description.hyperparameters},
         "hyperparameter_types": {h.name: h.kind.describe() for h in description.hyperparameters},
@@ -87,7 +89,7 @@ def info_command(name: str, as_json: bool) -> None:
         [f"{entry.name} ({entry.qualified}): {attributes['summary']}",
          f"task: {attributes['task']}; default data: {attributes['default_data']}",
          f"defaults: epochs={attributes['default_epochs']} batch_size={attributes['default_batch_size']}; "
-         f"can sample: {attributes['can_sample']}; plot: {description.has_plot}",
+         f"capabilities: {', '.join(attributes['capabilities']) or 'none'}",
          "hyperparameters:"]
         + [f"  {h.name} = {json.dumps(h.default)}  ({h.kind.describe()})" for h in description.hyperparameters]
     )

@@ -8,12 +8,12 @@ import sys
 
 import click
 
-from tfp_arch_cli.environment import debug_enabled, quiet_environment
-from tfp_arch_cli.listing import info_command, list_command
-from tfp_arch_cli.training import evaluate_command, sample_command, train_command
-from tfp_arch_registry import RegistryError
-from tfp_arch_registry.hyperparameters import HyperparameterError
-from tfp_arch_registry.staging import OutputError
+from tfp_arch.cli.environment import debug_enabled, quiet_environment
+from tfp_arch.cli.listing import info_command, list_command
+from tfp_arch.cli.training import evaluate_command, sample_command, train_command
+from tfp_arch.registry import RegistryError
+from tfp_arch.registry.hyperparameters import HyperparameterError
+from tfp_arch.registry.staging import OutputError
 
 __all__ = ["main"]
 

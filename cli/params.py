@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from tfp_arch_registry.describe import Description
-from tfp_arch_registry.hyperparameters import ANY, parse_value
+from tfp_arch.registry.describe import Description
+from tfp_arch.registry.hyperparameters import ANY, parse_value
 
 __all__ = ["parse_hyperparameters"]
 

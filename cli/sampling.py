@@ -12,8 +12,8 @@ from typing import Iterator
 
 import click
 
-from tfp_arch_cli.environment import import_quietly
-from tfp_arch_cli.output import info
+from tfp_arch.cli.environment import import_quietly
+from tfp_arch.cli.output import info
 
 __all__ = ["CHUNK_ROWS", "CHUNK_VALUES", "chunk_seed", "stream_samples"]
 
@@ -64,8 +64,8 @@ def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None,
 
     with contextlib.redirect_stdout(sys.stderr):
         model, config = load_run(run_dir)
-    if not model.can_sample:
-        raise NotImplementedError(f"architecture {model.name!r} cannot sample")
+    if not model.has_capability("sample"):
+        raise NotImplementedError(f"architecture {model.architecture_name!r} cannot sample")
     shape = tuple(config["data_shape"])
     rows = max(1, min(CHUNK_ROWS, CHUNK_VALUES // max(1, math.prod(shape))))
     if partial is not None:

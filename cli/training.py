@@ -9,13 +9,13 @@ from pathlib import Path
 
 import click
 
-from tfp_arch_cli.describing import describe_entry
-from tfp_arch_cli.environment import import_quietly
-from tfp_arch_cli.output import emit, format_metrics, info
-from tfp_arch_cli.params import parse_hyperparameters
-from tfp_arch_cli.sampling import stream_samples
-from tfp_arch_registry.request import make_request
-from tfp_arch_registry.staging import RunFolder
+from tfp_arch.cli.describing import describe_entry
+from tfp_arch.cli.environment import import_quietly
+from tfp_arch.cli.output import emit, format_metrics, info
+from tfp_arch.cli.params import parse_hyperparameters
+from tfp_arch.cli.sampling import stream_samples
+from tfp_arch.registry.request import make_request
+from tfp_arch.registry.staging import RunFolder
 
 __all__ = ["evaluate_command", "sample_command", "train_command"]
 

@@ -61,7 +61,7 @@ def plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PluginFactory:
 def toy_registered():
     """The test architecture registered in-process as `toy` for one test."""
     import tfp_arch
-    from tfp_arch_registry import default_registry
+    from tfp_arch.registry import default_registry
     from toy import ToyRegressor
 
     tfp_arch.register(ToyRegressor, replace=True)

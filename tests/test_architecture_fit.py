@@ -34,6 +34,31 @@ def test_compile_without_arguments_uses_the_defaults():
     assert isinstance(model.optimizer, keras.optimizers.SGD) and model.steps_per_execution == 1
 
 
+def test_compile_takes_keras_positional_arguments():
+    model = ToyRegressor()
+    model.compile("sgd", "mse", steps_per_execution=2)
+    assert isinstance(model.optimizer, keras.optimizers.SGD) and model.steps_per_execution == 2
+    model.compile("adam", "mse", None, None, None, False, 4)
+    assert isinstance(model.optimizer, keras.optimizers.Adam) and model.steps_per_execution == 4
+    with pytest.raises(TypeError):
+        model.compile("adam", "mse", no_such_argument=1)
+
+
+def test_the_registry_name_survives_keras_naming():
+    model = ToyRegressor(name="my_layer_name")
+    assert model.architecture_name == "toy" and model.name == "my_layer_name"
+    with pytest.raises(ValueError, match="Architecture `toy` is supervised"):
+        model.fit(_data()[0], epochs=1, verbose=0)
+
+
+def test_capabilities_are_declared_one_way():
+    maf, bnn = tfp_arch.get("maf"), tfp_arch.get("bnn")
+    assert maf.has_capability("sample") and maf.has_capability("density") and maf.has_capability("plot")
+    assert not bnn.has_capability("sample") and bnn.has_capability("plot")
+    with pytest.raises(ValueError, match="capability"):
+        bnn.has_capability("fly")
+
+
 def test_fit_compiles_adapts_once_and_learns():
     x, y = _data()
     model = CountingToy()
@@ -91,3 +116,17 @@ def test_base_methods_say_what_is_missing():
         model.evaluate_metrics(np.zeros((1, 1)))
     with pytest.raises(NotImplementedError, match="cannot sample"):
         model.sample(1)
+
+
+def test_compute_loss_from_the_negative_log_likelihood_hook():
+    model = ToyRegressor()
+    x, y = _data(8)
+    y_pred = model(x)
+    nll = keras.ops.convert_to_numpy(model.negative_log_likelihood(x, y, y_pred)).astype("float64")
+    weight = np.linspace(0.5, 1.5, 8)
+    loss = float(model.compute_loss(x=x, y=y, y_pred=y_pred))
+    weighted = float(model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=weight.astype("float32")))
+    assert loss == pytest.approx(nll.mean(), rel=1e-6)
+    assert weighted == pytest.approx((nll * weight).sum() / weight.sum(), rel=1e-6)
+    model.add_loss(keras.ops.convert_to_tensor([0.25, 0.5]))
+    assert float(model.compute_loss(x=x, y=y, y_pred=y_pred)) == pytest.approx(nll.mean() + 0.75, rel=1e-6)

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import snapshot
 
-from tfp_arch_cli.main import main
+from tfp_arch.cli.main import main
 
 TOY = "synthetic:gap_regression#n=60"
 
@@ -115,7 +115,7 @@ def _write_inputs(folder):
 def finished_runs(tmp_path_factory):
     """A finished `maf` run, a finished `toy` run and an interrupted (staging) `toy` run."""
     import tfp_arch
-    from tfp_arch_registry import default_registry
+    from tfp_arch.registry import default_registry
     from toy import ToyRegressor
 
     root = tmp_path_factory.mktemp("runs")

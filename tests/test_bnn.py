@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from tfp_arch.data import Dataset, make_synthetic
-from tfp_arch_plugins.bnn import BayesianMLP
-from tfp_arch_plugins.bnn.metrics import expected_calibration_error
+from tfp_arch.plugins.bnn import BayesianMLP
+from tfp_arch.plugins.bnn.metrics import expected_calibration_error
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def test_plot_writes_a_png_of_the_bands(tmp_path, trained: BayesianMLP, gap: Dat
 def test_hyperparameters_for_the_embedded_data(gap: Dataset) -> None:
     assert BayesianMLP.hyperparameters_for(gap) == {"likelihood": "heteroscedastic"}
     assert gap.suggested_hyperparameters["bnn"]["activation"] == "gaussian_bump"
-    assert BayesianMLP.name == "bnn" and BayesianMLP.default_data == "synthetic:gap_regression"
+    assert BayesianMLP.architecture_name == "bnn" and BayesianMLP.default_data == "synthetic:gap_regression"
     assert BayesianMLP().hidden_units == [50] and BayesianMLP().likelihood == "heteroscedastic"
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tfp_arch
-from tfp_arch_plugins.bnn import BayesianCNN
+from tfp_arch.plugins.bnn import BayesianCNN
 
 
 def test_sampled_logits_follow_the_network_and_repeat_with_the_seed() -> None:

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfp_arch_plugins.bnn import BayesianMLP
+from tfp_arch.plugins.bnn import BayesianMLP
 
 SIGMA = 0.3
 N = 300

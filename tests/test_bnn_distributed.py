@@ -20,7 +20,7 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     from tfp_arch.layers.dense_variational import DenseVariational
     from tfp_arch.layers.kl_weight import KLWeightCallback
-    from tfp_arch_plugins.bnn import BayesianMLP
+    from tfp_arch.plugins.bnn import BayesianMLP
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

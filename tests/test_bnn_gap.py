@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from tfp_arch.data import Dataset, make_synthetic
-from tfp_arch_plugins.bnn import BayesianMLP
-from tfp_arch_plugins.bnn.activations import gaussian_bump
-from tfp_arch_plugins.bnn.plot import _widest_gap
+from tfp_arch.plugins.bnn import BayesianMLP
+from tfp_arch.plugins.bnn.activations import gaussian_bump
+from tfp_arch.plugins.bnn.plot import _widest_gap
 
 X_GAP = np.linspace(-0.4, 0.4, 81, dtype="float32")[:, None]
 X_DATA = np.concatenate([np.linspace(-2.0, -0.5, 150), np.linspace(0.5, 2.0, 150)]).astype("float32")[:, None]

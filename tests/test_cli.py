@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import strict_json
-from tfp_arch_cli.main import main
+from tfp_arch.cli.main import main
 
 
 @pytest.fixture

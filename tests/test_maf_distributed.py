@@ -20,7 +20,7 @@ SCRIPT = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
-    from tfp_arch_plugins.maf import MaskedAutoregressiveFlowModel
+    from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
 
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).normal(size=(800, 3)).astype("float32") * [1.0, 2.0, 0.5]

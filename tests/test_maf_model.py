@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from tfp_arch.data.synthetic import two_moons
 from tfp_arch.runs import hyperparameter_names
-from tfp_arch_plugins.maf import MaskedAutoregressiveFlowModel
+from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
 
 MEAN = np.array([3.0, -1.0], "float32")
 COV = np.array([[4.0, 1.2], [1.2, 1.0]], "float32")

@@ -13,8 +13,8 @@ from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
 from tfp_arch.layers.coupling import CouplingTransform
 from tfp_arch.layers.nsf import NeuralSplineFlow, coupling_mask
 from tfp_arch.layers.spline import RationalQuadraticSplineTransformer
-from tfp_arch_plugins.maf import MaskedAutoregressiveFlowModel
-from tfp_arch_plugins.nsf import NeuralSplineFlowModel
+from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
+from tfp_arch.plugins.nsf import NeuralSplineFlowModel
 
 KINDS = [{"coupling": False}, {"coupling": True}]
 
@@ -175,7 +175,7 @@ def test_samples_are_seeded_and_map_back_to_the_base_draws(kwargs):
 def test_nsf_model_has_maf_metrics_and_forwards_the_spline_arguments():
     model = NeuralSplineFlowModel(num_transforms=2, hidden_units=[8], bins=4, bound=4.0, coupling=True)
     assert model.flow.coupling and model.flow.transformer.bins == 4 and model.flow.transformer.bound == 4.0
-    assert issubclass(NeuralSplineFlowModel, MaskedAutoregressiveFlowModel) and NeuralSplineFlowModel.name == "nsf"
+    assert issubclass(NeuralSplineFlowModel, MaskedAutoregressiveFlowModel) and NeuralSplineFlowModel.architecture_name == "nsf"
     x = _data(200, size=2, scale=2.0) + 5.0
     model.fit(x, epochs=1, verbose=0)
     maf = MaskedAutoregressiveFlowModel(num_transforms=1, hidden_units=[4])

@@ -39,7 +39,7 @@ def test_automatic_peak_is_inverse_square_root_of_the_steps_within_bounds() -> N
 
 
 def test_fit_spreads_the_decay_over_its_steps() -> None:
-    from tfp_arch_plugins.bnn import BayesianMLP
+    from tfp_arch.plugins.bnn import BayesianMLP
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 2)).astype("float32")

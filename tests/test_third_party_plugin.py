@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import tfp_arch
 from tfp_arch.runs import train
-from tfp_arch_cli.main import main
+from tfp_arch.cli.main import main
 
 
 def _install_toy(plugins):
@@ -49,7 +49,7 @@ def test_import_tfp_arch_imports_no_plugin_and_load_all_reports_a_broken_one(plu
     module = plugins.unique("fails_on_import")
     plugins.distribution("fragile-arch", {"fragile": f"{module}:Model"}, {module: "1 / 0\n"})
     code = (
-        "import sys, tfp_arch; print([m for m in sys.modules if m.startswith('tfp_arch_plugins.')]); "
+        "import sys, tfp_arch; print([m for m in sys.modules if m.startswith('tfp_arch.plugins.')]); "
         "tfp_arch.load_all(); print(sorted(tfp_arch.broken())); print(tfp_arch.get('bnn').__name__)"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugins.root), *sys.path])}
@@ -60,10 +60,10 @@ def test_import_tfp_arch_imports_no_plugin_and_load_all_reports_a_broken_one(plu
 
 def test_a_plugin_imported_before_tfp_arch_is_not_reported_broken():
     code = (
-        "from tfp_arch_plugins.bnn import BayesianMLP\n"
+        "from tfp_arch.plugins.bnn import BayesianMLP\n"
         "import tfp_arch\n"
         "print(sorted(tfp_arch.broken()), sorted(tfp_arch.load_all()), sorted(tfp_arch.broken()))\n"
         "print(tfp_arch.get('bnn') is BayesianMLP)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
-    assert out == ["[] ['tfp-arch:bnn', 'tfp-arch:maf', 'tfp-arch:vae'] []", "True"]
+    assert out == ["[] ['tfp-arch:bcnn', 'tfp-arch:bnn', 'tfp-arch:maf', 'tfp-arch:nsf', 'tfp-arch:vae'] []", "True"]

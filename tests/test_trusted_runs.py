@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import snapshot, strict_json
 
-from tfp_arch_cli.main import main
+from tfp_arch.cli.main import main
 
 MOONS = "synthetic:two_moons#n=20000"
 
@@ -130,8 +130,8 @@ def maf_run(tmp_path_factory):
 
 
 def test_samples_are_drawn_in_chunks_into_a_npy_file(maf_run, tmp_path, monkeypatch):
-    import tfp_arch_cli.sampling as sampling
-    from tfp_arch_plugins.maf import MaskedAutoregressiveFlowModel
+    import tfp_arch.cli.sampling as sampling
+    from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
 
     sizes = []
     original = MaskedAutoregressiveFlowModel.sample
@@ -155,7 +155,7 @@ def test_samples_are_drawn_in_chunks_into_a_npy_file(maf_run, tmp_path, monkeypa
 
 
 def test_printed_samples_stream_as_strict_json(maf_run, monkeypatch):
-    import tfp_arch_cli.sampling as sampling
+    import tfp_arch.cli.sampling as sampling
 
     monkeypatch.setattr(sampling, "CHUNK_VALUES", 100)
     result = CliRunner().invoke(main, ["sample", str(maf_run), "-n", "123", "--seed", "1", "--json"])
@@ -166,9 +166,9 @@ def test_printed_samples_stream_as_strict_json(maf_run, monkeypatch):
 
 def test_info_reads_the_plugin_without_importing_tensorflow():
     code = (
-        "import sys\nfrom tfp_arch_cli.main import main\n"
+        "import sys\nfrom tfp_arch.cli.main import main\n"
         "try:\n    main(['info', 'bnn', '--json'])\nexcept SystemExit:\n    pass\n"
-        "print('tensorflow' in sys.modules, 'tfp_arch_plugins.bnn' in sys.modules, file=sys.stderr)"
+        "print('tensorflow' in sys.modules, 'tfp_arch.plugins.bnn' in sys.modules, file=sys.stderr)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     document = strict_json(result.stdout)
@@ -180,7 +180,7 @@ def test_info_reads_the_plugin_without_importing_tensorflow():
 @pytest.mark.parametrize(("value", "expected"), [("", False), ("0", False), ("false", False), ("No", False),
                                                  ("off", False), ("1", True), ("yes", True), ("true", True)])
 def test_tfp_arch_debug_values(monkeypatch, value, expected):
-    from tfp_arch_cli.environment import debug_enabled
+    from tfp_arch.cli.environment import debug_enabled
 
     monkeypatch.setenv("TFP_ARCH_DEBUG", value)
     assert debug_enabled() is expected

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import tensorflow_probability as tfp
 
-import tfp_arch_plugins.vae.importance as importance
+import tfp_arch.plugins.vae.importance as importance
 from tfp_arch.data import make_synthetic
-from tfp_arch_plugins.vae import VariationalAutoencoder
+from tfp_arch.plugins.vae import VariationalAutoencoder
 
 D, LATENT, SIGMA = 4, 2, 0.5
 RNG = np.random.default_rng(0)
@@ -253,14 +253,14 @@ def test_plot_writes_png_with_latent_panel(tmp_path):
 
 
 def test_class_attributes():
-    assert VariationalAutoencoder.name == "vae"
+    assert VariationalAutoencoder.architecture_name == "vae"
     assert VariationalAutoencoder.task == "unsupervised"
-    assert VariationalAutoencoder.can_sample
+    assert VariationalAutoencoder.has_capability("sample")
     assert VariationalAutoencoder.default_data == "synthetic:shapes"
 
 
 def test_binarize_grey_levels():
-    from tfp_arch_plugins.vae.model import binarize
+    from tfp_arch.plugins.vae.model import binarize
 
     grey = np.random.default_rng(0).random((200, 6, 6, 1)).astype("float32")
     drawn = binarize(grey, seed=3)

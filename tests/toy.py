@@ -16,7 +16,7 @@ __all__ = ["ToyRegressor"]
 class ToyRegressor(tfp_arch.Architecture):
     """y ~ Normal(f(x), softplus(g(x))) with a one-hidden-layer net; no standardisation."""
 
-    name = "toy"
+    architecture_name = "toy"
     summary = "Heteroscedastic Gaussian regression with a small deterministic net (test architecture)."
     task = "supervised"
     default_data = "synthetic:gap_regression#n=200"
@@ -35,8 +35,8 @@ class ToyRegressor(tfp_arch.Architecture):
     def _distribution(self, outputs):
         return tfp.distributions.Normal(outputs[..., 0], tf.nn.softplus(outputs[..., 1]) + 1e-3)
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        return -tf.reduce_mean(self._distribution(y_pred).log_prob(tf.reshape(y, [-1])))
+    def negative_log_likelihood(self, x, y, y_pred):
+        return -self._distribution(y_pred).log_prob(tf.reshape(y, [-1]))
 
     def evaluate_metrics(self, x, y=None):
         outputs = self.predict(x, verbose=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
 
 import keras
@@ -18,6 +19,8 @@ __all__ = ["Architecture"]
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adamax", "nadam", "lion")
 SUPERVISED = "supervised"
 UNSUPERVISED = "unsupervised"
+CAPABILITIES = ("sample", "density", "plot")
+CAPABILITY_METHODS = {"sample": "sample", "density": "log_prob", "plot": "plot"}
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -25,11 +28,13 @@ class Architecture(keras.Model):
     """Base class of every tfp_arch architecture: a Keras 3 model with a few additions.
 
     An architecture is an ordinary `keras.Model` subclass, so it trains with `model.fit`, works under
-    `tf.distribute` strategies and saves to `.keras`. This class fixes what the registry, the CLI and
-    the contract tests rely on.
+    `tf.distribute` strategies and saves to `.keras`. This docstring is the contract the registry, the
+    CLI and the conformance kit (`tfp_arch.testing.check_architecture`, which checks every rule below
+    and names the one that is broken) rely on.
 
     A subclass must provide:
-        name: class attribute, the registry name (the entry-point name is the one users type).
+        architecture_name: class attribute, the registry name (the entry-point name is the one users
+            type). It is not Keras' `name`, which every layer instance sets to its own layer name.
         summary: class attribute, one line saying what the architecture is.
         task: class attribute, `"supervised"` (data are `(x, y)`) or `"unsupervised"` (data are `x`).
         default_data: class attribute, the data spec of the embedded default data set, for example
@@ -39,10 +44,24 @@ class Architecture(keras.Model):
             `from_config` and `.keras` saving round-trip with no extra code.
         call(inputs, training=None): returns tensors (parameters of distributions), never
             distribution objects.
-        compute_loss or a default loss in `default_compile_kwargs`: the training objective.
-        evaluate_metrics(x, y=None): the architecture's own metrics as a flat dict of floats, keyed by
-            quantity without a split prefix (`"rmse"`, `"log_likelihood"`, ...). Log-likelihoods are
-            per example, in nats, with the sign of a log-likelihood (higher is better).
+        the training objective, one of: `negative_log_likelihood(x, y, y_pred)` returning the
+            per-example negative log-likelihood, shape `(batch,)`, from which the base class's
+            `compute_loss` makes the loss (the mean, weighted by `sample_weight` when given, plus
+            the `add_loss` terms `self.losses`, such as KL divergences, each scaled for replicas as
+            Keras scales them); or a `loss` in `default_compile_kwargs`, which Keras applies.
+        evaluate_metrics(x, y=None): the architecture's own metrics as a flat dict of finite floats,
+            keyed by quantity without a split prefix (`"rmse"`, `"log_likelihood"`, ...).
+            Log-likelihoods are per example, in nats, with the sign of a log-likelihood (higher is
+            better).
+
+    Capabilities are declared one way: the class attribute `capabilities`, a tuple of
+        `"sample"`: `sample(n, *, seed=None, **conditions)` returns `n` draws in the data's units,
+            shape `(n, *data_shape)`, as a NumPy array; conditions (for example `context=`) are
+            keyword arguments.
+        `"density"`: `log_prob(x)` returns the exact log-density per example in the data's units.
+        `"plot"`: `plot(path, dataset=None)` writes a PNG figure of what the model learned.
+    A method of a capability is overridden exactly when the capability is declared
+    (`has_capability(name)` reads it).
 
     A subclass may provide:
         adapt(x, y=None): compute statistics of the training data (standardisation, the number of
@@ -51,14 +70,12 @@ class Architecture(keras.Model):
         default_epochs, default_batch_size: class attributes used by the CLI and by `fit`.
         hyperparameters_for(dataset): class method returning constructor arguments that depend on the
             data (number of classes, image shape, ...); user arguments override them.
-        sample(n, seed=None): draws from the model, as a NumPy array.
-        plot(path, dataset): writes a PNG figure that shows what the model learned.
 
     What a subclass gets for free:
-        compile(): with no arguments, compiles with `default_compile_kwargs()` (an Adam optimiser and
-            `steps_per_execution=default_steps_per_execution`, or 1 under a multi-replica strategy),
-            so `fit` works right after construction. Any argument given to `compile` overrides the
-            default.
+        compile(...): Keras' own signature (`compile("adam", "mse")` works); arguments not given take
+            `default_compile_kwargs()` (an Adam optimiser and `steps_per_execution=
+            default_steps_per_execution`, or 1 under a multi-replica strategy), so `fit` works right
+            after construction.
         fit(x, y=None, ...): NumPy arrays are fed through a shuffled, batched, prefetched
             `tf.data.Dataset` instead of Keras' generic array adapter (several times faster on small
             models); the data statistics are adapted first. Datasets and generators pass through.
@@ -67,7 +84,7 @@ class Architecture(keras.Model):
         is_adapted: whether `adapt` has run (stored with the model).
     """
 
-    name: ClassVar[str] = ""
+    architecture_name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     task: ClassVar[str] = SUPERVISED
     default_data: ClassVar[str] = ""
@@ -76,7 +93,7 @@ class Architecture(keras.Model):
     default_learning_rate: ClassVar[float | None] = 1e-3
     decay_learning_rate: ClassVar[bool] = False
     default_steps_per_execution: ClassVar[int] = 32
-    can_sample: ClassVar[bool] = False
+    capabilities: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, learning_rate: float | None = None, optimizer: str = "adam", **kwargs: Any) -> None:
         """Hyperparameters every architecture takes, besides its own.
@@ -93,6 +110,11 @@ class Architecture(keras.Model):
         self._adapted = self.add_weight(
             shape=(), initializer="zeros", trainable=False, dtype="float32", name="adapted"
         )
+
+    @classmethod
+    def has_capability(cls, capability: str) -> bool:
+        """Whether the class declares `capability` (`"sample"`, `"density"` or `"plot"`)."""
+        return capability in one_of("capability", capability, CAPABILITIES) and capability in cls.capabilities
 
     @property
     def is_supervised(self) -> bool:
@@ -147,18 +169,44 @@ class Architecture(keras.Model):
         }
 
     def compile(self, *args: Any, **kwargs: Any) -> None:
-        """Configure training; arguments not given take `default_compile_kwargs()`.
+        """Configure training; takes the arguments of `keras.Model.compile`, positional ones included.
 
-        Takes the same arguments as `keras.Model.compile`.
+        Arguments not given take `default_compile_kwargs()`.
         """
-        if args:
-            kwargs["optimizer"] = args[0]
-            if len(args) > 1:
-                raise TypeError("compile() takes the optimizer positionally and the rest by keyword.")
-        defaults = self.default_compile_kwargs()
-        for key, value in defaults.items():
-            kwargs.setdefault(key, value)
-        super().compile(**kwargs)
+        bound = _COMPILE_SIGNATURE.bind_partial(self, *args, **kwargs).arguments
+        bound.pop("self")
+        bound.update(bound.pop("kwargs", {}))
+        for key, value in self.default_compile_kwargs().items():
+            bound.setdefault(key, value)
+        super().compile(**bound)
+
+    def negative_log_likelihood(self, x: Any, y: Any, y_pred: Any) -> Any:
+        """The per-example negative log-likelihood of a batch, shape `(batch,)`; None by default.
+
+        An architecture returning a tensor here gets its loss from `compute_loss`; with None, the
+        `loss` given to `compile` is used.
+        """
+        return None
+
+    def compute_loss(
+        self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None, training: bool = True
+    ) -> Any:
+        """The mean of `negative_log_likelihood` (weighted by `sample_weight`), divided by the number of
+        replicas, plus the `add_loss` terms scaled as Keras scales them; Keras' own loss when
+        `negative_log_likelihood` returns None."""
+        nll = self.negative_log_likelihood(x, y, y_pred)
+        if nll is None:
+            return super().compute_loss(x, y, y_pred, sample_weight, training=training)
+        if sample_weight is not None:
+            weight = keras.ops.reshape(keras.ops.cast(sample_weight, nll.dtype), keras.ops.shape(nll))
+            loss = keras.ops.sum(nll * weight) / keras.ops.maximum(keras.ops.sum(weight), 1e-12)
+        else:
+            loss = keras.ops.mean(nll)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        loss = loss / replicas if replicas > 1 else loss
+        # Keras' own aggregation of an `add_loss` term: a sum, cast to floatx, scaled for replicas.
+        extra = [self._aggregate_additional_loss(term) for term in self.losses]
+        return loss + keras.ops.sum(extra) if extra else loss
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """Restore the compile state saved in a `.keras` file (optimizer included)."""
@@ -215,9 +263,9 @@ class Architecture(keras.Model):
 
     def _check_targets(self, y: Any) -> None:
         if self.is_supervised and y is None:
-            raise ValueError(f"Architecture `{self.name}` is supervised: fit(x, y) needs targets y.")
+            raise ValueError(f"Architecture `{self.architecture_name}` is supervised: fit(x, y) needs targets y.")
         if not self.is_supervised and y is not None:
-            raise ValueError(f"Architecture `{self.name}` is unsupervised: call fit(x) with no targets.")
+            raise ValueError(f"Architecture `{self.architecture_name}` is unsupervised: call fit(x) with no targets.")
 
     def evaluate_metrics(self, x: Any, y: Any = None) -> dict[str, float]:
         """The architecture's own metrics on `(x, y)`, as a flat dict of floats.
@@ -231,23 +279,30 @@ class Architecture(keras.Model):
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement evaluate_metrics.")
 
-    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
-        """Draw `n` samples from the model, in the data's own units.
+    def sample(self, n: int, *, seed: int | None = None, **conditions: Any) -> np.ndarray:
+        """Draw `n` samples from the model, in the data's own units (capability `"sample"`).
 
         Args:
             n: number of samples.
             seed: an integer seed, for repeatable draws.
+            **conditions: what the draws are conditioned on, by keyword (for example `context=`).
+
+        Returns:
+            An array of shape `(n, *data_shape)`.
         """
-        raise NotImplementedError(f"Architecture `{self.name}` cannot sample.")
+        raise NotImplementedError(f"Architecture `{self.architecture_name}` cannot sample.")
 
     def plot(self, path: str, dataset: Dataset | None = None) -> str:
-        """Write a PNG figure of what the model learned and return its path.
+        """Write a PNG figure of what the model learned and return its path (capability `"plot"`).
 
         Args:
             path: file to write.
             dataset: the data the model was trained on, to draw beside the model.
         """
-        raise NotImplementedError(f"Architecture `{self.name}` has no plot.")
+        raise NotImplementedError(f"Architecture `{self.architecture_name}` has no plot.")
+
+
+_COMPILE_SIGNATURE = inspect.signature(keras.Model.compile)
 
 
 def _materialise(dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray | None]:

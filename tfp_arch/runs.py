@@ -21,11 +21,11 @@ from tfp_arch.architecture import Architecture
 from tfp_arch.callbacks import ResumableEarlyStopping, RunCheckpoint, StopOnNonFinite
 from tfp_arch.data import DataError, Dataset, load_data
 from tfp_arch.registry import get
-from tfp_arch_registry import default_registry
-from tfp_arch_registry.describe import describe_class
-from tfp_arch_registry.hyperparameters import HyperparameterError
-from tfp_arch_registry.request import make_request
-from tfp_arch_registry.staging import STAGING_SUFFIX, RunFolder
+from tfp_arch.registry import default_registry
+from tfp_arch.registry.describe import describe_class
+from tfp_arch.registry.hyperparameters import HyperparameterError
+from tfp_arch.registry.request import make_request
+from tfp_arch.registry.staging import STAGING_SUFFIX, RunFolder
 
 __all__ = [
     "NonFiniteMetricError", "Run", "evaluate_run", "hyperparameter_names", "load_run", "prepare_data",
@@ -74,7 +74,7 @@ def prepare_data(cls: type[Architecture], spec: str | None) -> Dataset:
     if cls.task == "unsupervised":
         dataset = dataset.as_unsupervised()
     elif not dataset.supervised:
-        raise DataError(f"architecture {cls.name!r} needs targets, but data {dataset.name!r} has none")
+        raise DataError(f"architecture {cls.architecture_name!r} needs targets, but data {dataset.name!r} has none")
     dataset.check_finite(keras.config.floatx())
     return dataset
 
@@ -109,7 +109,7 @@ def _strict(metrics: dict[str, Any], what: str) -> dict[str, float]:
 
 def run_request(name: str, data: str | None = None, **options: Any) -> dict[str, Any]:
     """Everything a run of architecture `name` needs, checked before anything is built
-    (`tfp_arch_registry.request.make_request` with the loaded class's description).
+    (`tfp_arch.registry.request.make_request` with the loaded class's description).
 
     `train` writes it to `request.json` in the staging folder and `resume` reads it back.
     """
@@ -212,7 +212,7 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
         cls = get(request["entry_point"])
         dataset = prepare_data(cls, request["data"])
         keras.utils.set_random_seed(request["seed"])
-        suggested = dataset.suggested_hyperparameters.get(cls.name, {})
+        suggested = dataset.suggested_hyperparameters.get(cls.architecture_name, {})
         model = _build(cls, {**cls.hyperparameters_for(dataset), **suggested, **request["hyperparameters"]})
         # BackupAndRestore restores into a built model only.
         if not model.built:
@@ -225,7 +225,7 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
         metrics = {**{f"test_{k}": v for k, v in scores.items()}, "train_seconds": seconds}
         names = hyperparameter_names(cls)
         config = {
-            "architecture": cls.name,
+            "architecture": cls.architecture_name,
             "entry_point": request["entry_point"],
             "class": f"{cls.__module__}.{cls.__qualname__}",
             "hyperparameters": {k: v for k, v in model.get_config().items() if k in names},

@@ -16,7 +16,7 @@ from tfp_arch.layers.kl_weight import set_kl_weight
 from tfp_arch.layers.variational import VariationalLayer
 from tfp_arch.seeding import resolve_seed
 from tfp_arch.validation import positive_int
-from tfp_arch_plugins.bnn.metrics import classification_metrics
+from tfp_arch.plugins.bnn.metrics import classification_metrics
 
 __all__ = ["BayesianCNN"]
 
@@ -57,7 +57,7 @@ class BayesianCNN(Architecture):
         >>> model.evaluate_metrics(x_test, y_test)["ece"]
     """
 
-    name: ClassVar[str] = "bcnn"
+    architecture_name: ClassVar[str] = "bcnn"
     summary: ClassVar[str] = "Bayesian CNN (variational convolutions, categorical head) for image classification"
     default_data: ClassVar[str] = "synthetic:shapes_classification"
     default_epochs: ClassVar[int] = 10
@@ -193,7 +193,7 @@ class BayesianCNN(Architecture):
         """Accuracy, NLL (nats per example) and expected calibration error of the predictive
         distribution averaged over weight samples."""
         if y is None:
-            raise ValueError(f"Architecture `{self.name}` is supervised: evaluate_metrics(x, y) needs targets y.")
+            raise ValueError(f"Architecture `{self.architecture_name}` is supervised: evaluate_metrics(x, y) needs targets y.")
         return classification_metrics(np.asarray(y), self.sample_logits(x, num_samples, seed))
 
     @classmethod

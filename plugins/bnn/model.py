@@ -15,9 +15,9 @@ from tfp_arch.layers.dense_variational import DenseVariational, inverse_softplus
 from tfp_arch.layers.kl_weight import set_kl_weight
 from tfp_arch.seeding import resolve_seed
 from tfp_arch.validation import positive_float, positive_int
-from tfp_arch_plugins.bnn.activations import get_activation
-from tfp_arch_plugins.bnn.likelihoods import gaussian_nll, output_units, validate_likelihood
-from tfp_arch_plugins.bnn.metrics import classification_metrics, regression_metrics
+from tfp_arch.plugins.bnn.activations import get_activation
+from tfp_arch.plugins.bnn.likelihoods import gaussian_nll, output_units, validate_likelihood
+from tfp_arch.plugins.bnn.metrics import classification_metrics, regression_metrics
 
 tfd = tfp.distributions
 
@@ -47,7 +47,7 @@ class BayesianMLP(Architecture):
     Args:
         hidden_units: widths of the hidden layers (the UCI protocol: `[50]`).
         activation: activation of the hidden layers: a Keras name, or `"gaussian_bump"`
-            (`tfp_arch_plugins.bnn.activations`, localised units for in-between uncertainty).
+            (`tfp_arch.plugins.bnn.activations`, localised units for in-between uncertainty).
         likelihood: `"gaussian"` (learned homoscedastic noise), `"heteroscedastic"` (the network
             outputs mean and scale) or `"categorical"`.
         num_classes: number of classes, for `"categorical"`.
@@ -72,7 +72,8 @@ class BayesianMLP(Architecture):
         >>> model.evaluate_metrics(x_test, y_test)["log_likelihood"]
     """
 
-    name: ClassVar[str] = "bnn"
+    architecture_name: ClassVar[str] = "bnn"
+    capabilities: ClassVar[tuple[str, ...]] = ("plot",)
     summary: ClassVar[str] = "Bayesian MLP (mean-field variational DenseVariational layers) with predictive uncertainty"
     default_data: ClassVar[str] = "synthetic:gap_regression"
     default_epochs: ClassVar[int] = 40
@@ -294,7 +295,7 @@ class BayesianMLP(Architecture):
             The metrics as floats (log-likelihood per example, nats, log-mean-exp over samples).
         """
         if y is None:
-            raise ValueError(f"Architecture `{self.name}` is supervised: evaluate_metrics(x, y) needs targets y.")
+            raise ValueError(f"Architecture `{self.architecture_name}` is supervised: evaluate_metrics(x, y) needs targets y.")
         outputs = self.sample_outputs(np.asarray(x, np.float32), num_samples, seed).numpy()
         if self.likelihood == "categorical":
             return classification_metrics(np.asarray(y), outputs)
@@ -317,8 +318,8 @@ class BayesianMLP(Architecture):
         return {}
 
     def plot(self, path: str, dataset: Dataset | None = None) -> str:
-        """Predictive bands for 1-D inputs, else a calibration plot; see `tfp_arch_plugins.bnn.plot`."""
-        from tfp_arch_plugins.bnn.plot import plot_model
+        """Predictive bands for 1-D inputs, else a calibration plot; see `tfp_arch.plugins.bnn.plot`."""
+        from tfp_arch.plugins.bnn.plot import plot_model
 
         return plot_model(self, path, dataset)
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tfp_arch.data.dataset import Dataset
-from tfp_arch_plugins.bnn.metrics import coverage_curve, probability_integral_transform
+from tfp_arch.plugins.bnn.metrics import coverage_curve, probability_integral_transform
 
 __all__ = ["plot_model"]
 

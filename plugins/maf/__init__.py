@@ -1,5 +1,5 @@
 """The `maf` architecture plugin: a masked autoregressive flow for density estimation."""
 
-from tfp_arch_plugins.maf.model import MaskedAutoregressiveFlowModel
+from tfp_arch.plugins.maf.model import MaskedAutoregressiveFlowModel
 
 __all__ = ["MaskedAutoregressiveFlowModel"]

@@ -66,14 +66,14 @@ class MaskedAutoregressiveFlowModel(Architecture):
         >>> model.evaluate_metrics(data.x_test)["log_likelihood"]  # nats per example
     """
 
-    name = "maf"
+    architecture_name = "maf"
     summary = "Masked autoregressive flow: exact-likelihood density estimation and sampling."
     task = "unsupervised"
     default_data = "synthetic:two_moons"
     default_epochs = 200
     default_batch_size = 100
     default_learning_rate = 1e-3
-    can_sample = True
+    capabilities = ("sample", "density", "plot")
 
     flow_class: ClassVar[type[Flow]] = MaskedAutoregressiveFlow
 
@@ -97,7 +97,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
         x_shape = input_shape[1] if self.conditional else input_shape
         if len(x_shape) != 2:
             raise ValueError(
-                f"Architecture `{type(self).name}` models vectors: expected data of shape (batch, D). Received: shape={x_shape}"
+                f"Architecture `{self.architecture_name}` models vectors: expected data of shape (batch, D). Received: shape={x_shape}"
             )
         self.event_size = int(x_shape[-1])
         self.data_mean = self.add_weight(
@@ -118,7 +118,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
         if y is not None:
             return x, y
         if self.conditional:
-            raise ValueError(f"This `{type(self).name}` model is conditional: give the data as the pair (context, x).")
+            raise ValueError(f"This `{self.architecture_name}` model is conditional: give the data as the pair (context, x).")
         return None, x
 
     def adapt(self, x: Any, y: Any = None) -> None:
@@ -176,20 +176,9 @@ class MaskedAutoregressiveFlowModel(Architecture):
             kwargs["jit_compile"] = True
         return kwargs
 
-    def compute_loss(
-        self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None, training: bool = True
-    ) -> Any:
-        """Mean negative log-likelihood of the batch (weighted when `sample_weight` is given)."""
-        nll = -y_pred
-        if sample_weight is not None:
-            weight = ops.reshape(ops.cast(sample_weight, nll.dtype), ops.shape(nll))
-            loss = ops.sum(nll * weight) / ops.maximum(ops.sum(weight), 1e-12)
-        else:
-            loss = ops.mean(nll)
-        if self.losses:
-            loss = loss + ops.sum(self.losses)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        return loss / replicas if replicas > 1 else loss
+    def negative_log_likelihood(self, x: Any, y: Any, y_pred: Any) -> Any:
+        """`-log p(x)` per example in the standardised space (the model's output is `log p`)."""
+        return -y_pred
 
     def log_prob(self, x: Any, context: Any = None) -> np.ndarray:
         """`log p(x [| context])` per example in raw units, as NumPy (evaluated in batches).
@@ -201,10 +190,10 @@ class MaskedAutoregressiveFlowModel(Architecture):
         x = np.asarray(x, dtype="float32")
         if self.conditional:
             if context is None:
-                raise ValueError(f"This `{type(self).name}` model is conditional: pass `context=` to log_prob.")
+                raise ValueError(f"This `{self.architecture_name}` model is conditional: pass `context=` to log_prob.")
             context = np.broadcast_to(np.asarray(context, dtype="float32"), (len(x), self.context_size))
         elif context is not None:
-            raise ValueError(f"This `{type(self).name}` model is unconditional: it takes no `context`.")
+            raise ValueError(f"This `{self.architecture_name}` model is unconditional: it takes no `context`.")
         self._ensure_built(x.shape if context is None else (context.shape, x.shape))
         if self._log_prob_fn is None:
             self._log_prob_fn = tf.function(lambda inputs: self(inputs, training=False), reduce_retracing=True)
@@ -215,7 +204,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
             out.append(self._log_prob_fn(inputs).numpy())
         return np.concatenate(out) if out else np.zeros((0,), "float32")
 
-    def sample(self, n: int, seed: int | None = None, context: Any = None) -> np.ndarray:
+    def sample(self, n: int, *, seed: int | None = None, context: Any = None) -> np.ndarray:
         """Draw `n` samples in raw units.
 
         Args:
@@ -253,7 +242,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
 
     def plot(self, path: str, dataset: Dataset | None = None) -> str:
         """Density contours beside samples for 2-D data; pairwise scatters of data and samples above."""
-        from tfp_arch_plugins.maf.plot import plot_flow
+        from tfp_arch.plugins.maf.plot import plot_flow
 
         return plot_flow(self, path, dataset)
 

@@ -1,5 +1,5 @@
 """The `nsf` architecture plugin: a neural spline flow for density estimation."""
 
-from tfp_arch_plugins.nsf.model import NeuralSplineFlowModel
+from tfp_arch.plugins.nsf.model import NeuralSplineFlowModel
 
 __all__ = ["NeuralSplineFlowModel"]

@@ -8,7 +8,7 @@ import keras
 
 from tfp_arch.layers.flow import Flow
 from tfp_arch.layers.nsf import NeuralSplineFlow
-from tfp_arch_plugins.maf.model import MaskedAutoregressiveFlowModel, flow_signature
+from tfp_arch.plugins.maf.model import MaskedAutoregressiveFlowModel, flow_signature
 
 __all__ = ["NeuralSplineFlowModel"]
 
@@ -38,7 +38,7 @@ class NeuralSplineFlowModel(MaskedAutoregressiveFlowModel):
         >>> model.evaluate_metrics(data.x_test)["log_likelihood"]  # nats per example
     """
 
-    name = "nsf"
+    architecture_name = "nsf"
     summary = "Neural spline flow: rational-quadratic spline transforms, autoregressive or coupling."
     default_data = "synthetic:checkerboard"
 

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 if TYPE_CHECKING:
-    from tfp_arch_plugins.vae.model import VariationalAutoencoder
+    from tfp_arch.plugins.vae.model import VariationalAutoencoder
 
 __all__ = ["elbo_terms", "importance_weighted_log_likelihood"]
 

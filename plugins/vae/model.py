@@ -14,9 +14,9 @@ from tfp_arch.fast_fit import is_array_like
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.latent import GaussianLatent, scale_params_size
 from tfp_arch.validation import positive_int
-from tfp_arch_plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
-from tfp_arch_plugins.vae.likelihoods import DecoderLikelihood
-from tfp_arch_plugins.vae.networks import build_decoder, build_encoder, check_network
+from tfp_arch.plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
+from tfp_arch.plugins.vae.likelihoods import DecoderLikelihood
+from tfp_arch.plugins.vae.networks import build_decoder, build_encoder, check_network
 
 __all__ = ["VariationalAutoencoder", "binarize"]
 
@@ -75,7 +75,7 @@ class VariationalAutoencoder(Architecture):
         >>> vae.log_likelihood(x_test, num_samples=1000).mean()
     """
 
-    name: ClassVar[str] = "vae"
+    architecture_name: ClassVar[str] = "vae"
     summary: ClassVar[str] = "Variational autoencoder: Gaussian latent, Bernoulli or Gaussian decoder, ELBO."
     task: ClassVar[str] = "unsupervised"
     default_data: ClassVar[str] = "synthetic:shapes"
@@ -83,7 +83,7 @@ class VariationalAutoencoder(Architecture):
     default_batch_size: ClassVar[int] = 64
     default_learning_rate: ClassVar[float] = 2e-3
     default_steps_per_execution: ClassVar[int] = 16
-    can_sample: ClassVar[bool] = True
+    capabilities: ClassVar[tuple[str, ...]] = ("sample", "plot")
 
     def __init__(
         self,
@@ -192,15 +192,14 @@ class VariationalAutoencoder(Architecture):
         z = self.latent([loc, raw_scale], training=training)
         return {"x_params": self.decoder(z), "z_loc": loc, "z_raw_scale": raw_scale}
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    def negative_log_likelihood(self, x: Any, y: Any, y_pred: Any) -> Any:
+        """The reconstruction term `-log p(x|z)` per example; the KL enters through `add_loss`."""
         log_px = self.likelihood.log_prob(x, y_pred["x_params"])
         kl = self.kl_regularizer.kl_divergence(y_pred["z_loc"], y_pred["z_raw_scale"])
         self.reconstruction_tracker.update_state(-log_px)
         self.kl_tracker.update_state(kl)
         self.elbo_tracker.update_state(log_px - kl)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        reconstruction = -tf.reduce_mean(log_px) / replicas
-        return reconstruction + super().compute_loss(x, y, y_pred, sample_weight, training=training)
+        return -log_px
 
     def adapt(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
         """Check the data against the model (shape; values in [0, 1] for a Bernoulli decoder)."""
@@ -249,7 +248,7 @@ class VariationalAutoencoder(Architecture):
         """The TFP distribution p(x | z) for a batch of latents (one event per row)."""
         return self.likelihood.distribution(self.decoder(tf.convert_to_tensor(z, tf.float32)))
 
-    def sample(self, n: int, seed: int | None = None, mean: bool = False) -> np.ndarray:
+    def sample(self, n: int, *, seed: int | None = None, mean: bool = False) -> np.ndarray:
         """Draw x ~ p(x) = E_p(z)[p(x | z)], or E[x | z] with z ~ p(z) when `mean` is True.
 
         Args:
@@ -302,7 +301,7 @@ class VariationalAutoencoder(Architecture):
 
     def plot(self, path: str, dataset: Dataset | None = None) -> str:
         """Samples, input/reconstruction pairs and (2-D latent) the latent space by label; see `plot.py`."""
-        from tfp_arch_plugins.vae.plot import plot_vae
+        from tfp_arch.plugins.vae.plot import plot_vae
 
         return plot_vae(self, path, dataset)
 

@@ -10,7 +10,7 @@ import numpy as np
 from tfp_arch.data.dataset import Dataset
 
 if TYPE_CHECKING:
-    from tfp_arch_plugins.vae.model import VariationalAutoencoder
+    from tfp_arch.plugins.vae.model import VariationalAutoencoder
 
 __all__ = ["as_images", "plot_vae"]
 

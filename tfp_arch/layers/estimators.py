@@ -25,6 +25,7 @@ import keras
 import tensorflow as tf
 
 from tfp_arch.layers.noise import random_signs, standard_normal
+from tfp_arch.validation import one_of
 
 __all__ = [
     "ESTIMATORS",
@@ -52,11 +53,7 @@ def validate_estimator(estimator: str) -> str:
     Returns:
         The name.
     """
-    if estimator not in ESTIMATORS:
-        raise ValueError(
-            f"Invalid value for argument `estimator`: expected one of {ESTIMATORS}. Received: estimator={estimator!r}"
-        )
-    return estimator
+    return one_of("estimator", estimator, ESTIMATORS)
 
 
 def append_ones(x: tf.Tensor) -> tf.Tensor:

@@ -10,6 +10,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_arch.layers.noise import standard_normal
+from tfp_arch.validation import non_negative_float
 
 __all__ = [
     "GAUSSIAN_DISTRIBUTIONS",
@@ -144,12 +145,7 @@ class GaussianLatent(keras.layers.Layer):
     ) -> None:
         super().__init__(**kwargs)
         self.distribution = check_distribution(distribution)
-        if not min_scale >= 0.0:
-            raise ValueError(
-                "Invalid value for argument `min_scale`: expected a non-negative float. "
-                f"Received: min_scale={min_scale}"
-            )
-        self.min_scale = float(min_scale)
+        self.min_scale = non_negative_float("min_scale", min_scale)
         self.mean_at_inference = bool(mean_at_inference)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)

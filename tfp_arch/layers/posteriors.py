@@ -36,6 +36,7 @@ from typing import Any, Callable, Sequence
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
+from tfp_arch.validation import one_of, positive_int
 
 __all__ = [
     "POSTERIORS",
@@ -68,15 +69,8 @@ def validate_posterior(
     one weight sample per example, which a dense layer does as one batched matmul but a convolution
     cannot.
     """
-    if posterior_family not in POSTERIORS:
-        raise ValueError(
-            f"Invalid value for argument `posterior_family`: expected one of {POSTERIORS}. "
-            f"Received: posterior_family={posterior_family!r}"
-        )
-    if isinstance(posterior_rank, bool) or not isinstance(posterior_rank, int) or posterior_rank < 1:
-        raise ValueError(
-            f"Invalid value for argument `posterior_rank`: expected a positive integer. Received: posterior_rank={posterior_rank!r}"
-        )
+    one_of("posterior_family", posterior_family, POSTERIORS)
+    positive_int("posterior_rank", posterior_rank)
     allowed = ("reparameterization",) if convolution else ("reparameterization", "local_reparameterization")
     if (custom or posterior_family != "mean_field") and estimator not in allowed:
         family = "make_posterior_fn" if custom else repr(posterior_family)

@@ -8,7 +8,7 @@ from typing import Sequence
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.validation import positive_float
+from tfp_arch.validation import one_of, positive_float
 
 tfd = tfp.distributions
 
@@ -33,8 +33,7 @@ def validate_prior(
     Returns:
         The two mixture scales as floats.
     """
-    if prior not in PRIORS:
-        raise ValueError(f"Invalid value for argument `prior`: expected one of {PRIORS}. Received: prior={prior!r}")
+    one_of("prior", prior, PRIORS)
     positive_float("prior_scale", prior_scale)
     scales = tuple(DEFAULT_MIXTURE_SCALES if mixture_scales is None else mixture_scales)
     if len(scales) != 2 or not all(float(s) > 0.0 for s in scales):
@@ -98,4 +97,5 @@ def build_prior(
             tfd.Categorical(probs=weights),
             tfd.Normal(tf.zeros((2,), dtype), tf.constant(list(mixture_scales), dtype)),
         )
-    raise ValueError(f"Invalid value for argument `prior`: expected one of {PRIORS}. Received: prior={prior!r}")
+    one_of("prior", prior, PRIORS)
+    raise AssertionError(f"prior {prior!r} is in PRIORS but has no distribution")

@@ -7,7 +7,7 @@ from typing import Any
 import keras
 
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
-from tfp_arch.validation import positive_int
+from tfp_arch.validation import non_negative_float, positive_int
 
 __all__ = ["KLWarmup"]
 
@@ -33,16 +33,8 @@ class KLWarmup(keras.callbacks.Callback):
     def __init__(self, epochs: int, final_weight: float | None = None, initial_weight: float = 0.0) -> None:
         super().__init__()
         positive_int("epochs", epochs)
-        if final_weight is not None and not final_weight >= 0.0:
-            raise ValueError(
-                "Invalid value for argument `final_weight`: expected a non-negative float or None. "
-                f"Received: final_weight={final_weight!r}"
-            )
-        if not initial_weight >= 0.0:
-            raise ValueError(
-                "Invalid value for argument `initial_weight`: expected a non-negative float. "
-                f"Received: initial_weight={initial_weight!r}"
-            )
+        non_negative_float("final_weight", final_weight, allow_none=True)
+        non_negative_float("initial_weight", initial_weight)
         self.epochs = epochs
         self.final_weight = final_weight
         self.initial_weight = float(initial_weight)

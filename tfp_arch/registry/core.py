@@ -6,15 +6,15 @@ import difflib
 import importlib
 from typing import Any, Callable
 
-from tfp_arch_registry.entries import LOCAL, Entry, discover, normalise
-from tfp_arch_registry.errors import (
+from tfp_arch.registry.entries import LOCAL, Entry, discover, normalise
+from tfp_arch.registry.errors import (
     AmbiguousArchitectureError,
     PluginLoadError,
     RegistryError,
     UnknownArchitectureError,
 )
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "architectures", "broken", "default_registry", "register"]
 
 
 def _import(value: str) -> Any:
@@ -102,7 +102,7 @@ class Registry:
 
         Args:
             obj: the architecture class.
-            name: the name to register; defaults to the class attribute `name`, else the lower-cased
+            name: the name to register; defaults to the class attribute `architecture_name`, else the lower-cased
                 class name.
             replace: allow replacing an earlier local registration of the same name.
 
@@ -119,7 +119,7 @@ class Registry:
         """
         if obj is None:
             return lambda target: self.register(target, name=name, replace=replace)
-        key = name or getattr(obj, "name", None) or obj.__name__.lower()
+        key = name or getattr(obj, "architecture_name", None) or obj.__name__.lower()
         if not isinstance(key, str) or not key.isidentifier():
             raise RegistryError(f"Invalid architecture name: expected an identifier. Received: name={key!r}")
         taken = [e.qualified for e in discover() if e.name == key]
@@ -152,3 +152,13 @@ def default_registry() -> Registry:
 _DEFAULT = Registry()
 
 register: Callable[..., Any] = _DEFAULT.register
+
+
+def architectures() -> list[str]:
+    """Names of the known architectures (entry points and in-process registrations)."""
+    return _DEFAULT.names()
+
+
+def broken() -> dict[str, PluginLoadError]:
+    """Plugins that failed to load so far, by qualified name."""
+    return dict(_DEFAULT.broken)

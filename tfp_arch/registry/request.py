@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tfp_arch_registry.describe import Description
-from tfp_arch_registry.entries import Entry
-from tfp_arch_registry.hyperparameters import HyperparameterError
+from tfp_arch.registry.describe import Description
+from tfp_arch.registry.entries import Entry
+from tfp_arch.registry.hyperparameters import HyperparameterError
 
 __all__ = ["make_request"]
 
@@ -39,13 +39,13 @@ def make_request(
     attributes = description.attributes
     checked = description.check(dict(hyperparameters or {}))
     if plot and not description.has_plot:
-        raise NotImplementedError(f"architecture {attributes['name'] or entry.name!r} has no plot; run without --plot")
+        raise NotImplementedError(f"architecture {attributes['architecture_name'] or entry.name!r} has no plot; run without --plot")
     if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
         raise HyperparameterError(
             f"Invalid value for argument `validation_split`: expected a number in [0, 1). Received: validation_split={validation_split!r}"
         )
     return {
-        "architecture": attributes["name"] or entry.name,
+        "architecture": attributes["architecture_name"] or entry.name,
         "entry_point": entry.qualified,
         "data": data or attributes["default_data"],
         "epochs": _count("epochs", epochs or attributes["default_epochs"], 1),

@@ -13,15 +13,14 @@ in which case the caller imports the class instead.
 from __future__ import annotations
 
 import ast
-import importlib.machinery
-import importlib.util
 import inspect
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfp_arch_registry.hyperparameters import HyperparameterError, Kind, kind_of
+from tfp_arch.registry.entries import find_module_spec
+from tfp_arch.registry.hyperparameters import HyperparameterError, Kind, kind_of
 
 __all__ = [
     "BASE_CLASS", "Description", "Hyperparameter", "StaticReadError", "describe_class", "describe_source", "registered_name",
@@ -29,8 +28,8 @@ __all__ = [
 
 BASE_CLASS = ("tfp_arch.architecture", "Architecture")
 ATTRIBUTES = {
-    "name": "", "summary": "", "task": "supervised", "default_data": "", "default_epochs": 10,
-    "default_batch_size": 32, "can_sample": False,
+    "architecture_name": "", "summary": "", "task": "supervised", "default_data": "", "default_epochs": 10,
+    "default_batch_size": 32, "capabilities": (),
 }
 _MISSING = object()
 
@@ -69,7 +68,7 @@ class Description:
         qualified_class: `module.QualName` of the class.
         attributes: the class attributes in `ATTRIBUTES`, inherited ones included.
         hyperparameters: constructor keyword arguments, the subclass's first.
-        has_plot: whether a class below `Architecture` defines `plot`.
+        has_plot: whether the class declares the `"plot"` capability.
         registered_name: the Keras registered name given by a `register_keras_serializable`
             decorator (`package>Name`), or None.
         source: `"static"` (read from source files) or `"runtime"` (from the loaded class).
@@ -101,7 +100,7 @@ class Description:
         for key, value in values.items():
             declared = self.hyperparameter(key)
             if declared is None:
-                architecture = self.attributes.get("name") or self.qualified_class
+                architecture = self.attributes.get("architecture_name") or self.qualified_class
                 raise HyperparameterError(
                     f"unknown hyperparameter {key!r} for {architecture}; known: {', '.join(self.names)}"
                 )
@@ -131,11 +130,9 @@ def describe_class(cls: type) -> Description:
     constructor that forwards no `**kwargs`, or at a class outside tfp_arch (Keras' own classes).
     """
     parameters: dict[str, Hyperparameter] = {}
-    has_plot = False
     for klass in cls.__mro__:
         if klass.__module__.split(".")[0] in ("keras", "tf_keras", "builtins"):
             break
-        has_plot = has_plot or ("plot" in vars(klass) and not _is_base(klass))
         if "__init__" in vars(klass):
             forwards = False
             for p in inspect.signature(klass.__init__).parameters.values():
@@ -148,7 +145,8 @@ def describe_class(cls: type) -> Description:
                 break
         if _is_base(klass):
             break
-    attributes = {key: getattr(cls, key, default) for key, default in ATTRIBUTES.items()}
+    attributes = {key: _plain(getattr(cls, key, default)) for key, default in ATTRIBUTES.items()}
+    has_plot = "plot" in attributes["capabilities"]
     return Description(f"{cls.__module__}.{cls.__qualname__}", attributes, list(parameters.values()), has_plot)
 
 
@@ -176,11 +174,7 @@ _CACHE: dict[str, _Module] = {}
 def _load(module: str) -> _Module:
     if module in _CACHE:
         return _CACHE[module]
-    parts = module.split(".")
-    spec = importlib.util.find_spec(parts[0]) if parts[0] else None
-    for depth in range(1, len(parts)):
-        locations = None if spec is None else spec.submodule_search_locations
-        spec = None if locations is None else importlib.machinery.PathFinder.find_spec(".".join(parts[: depth + 1]), list(locations))
+    spec = find_module_spec(module) if module.split(".")[0] else None
     if spec is None or not spec.origin or not str(spec.origin).endswith(".py"):
         raise StaticReadError(f"no Python source for module {module!r}")
     try:
@@ -309,6 +303,10 @@ def _init_parameters(module: _Module, node: ast.ClassDef) -> tuple[list[Hyperpar
     init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
     if init is None:
         return None
+    for statement in node.body:
+        targets = statement.targets if isinstance(statement, ast.Assign) else []
+        if any(_dotted(t) == ["__init__", "__signature__"] for t in targets):
+            raise StaticReadError(f"{node.name}.__init__ has a computed signature")
     arguments = init.args
     positional = arguments.posonlyargs + arguments.args
     defaults = [_MISSING] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
@@ -342,8 +340,6 @@ def describe_source(value: str) -> Description:
         for statement in class_node.body:
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target] if isinstance(statement, ast.AnnAssign) and statement.value else []
             for target in targets:
-                if isinstance(target, ast.Attribute) and target.attr == "__signature__":
-                    raise StaticReadError(f"{class_node.name} sets its constructor's signature at run time")
                 if isinstance(target, ast.Name) and target.id in ATTRIBUTES and target.id not in attributes:
                     attributes[target.id] = _evaluate(class_module, statement.value)
         found = _init_parameters(class_module, class_node) if forwarding else None
@@ -351,14 +347,12 @@ def describe_source(value: str) -> Description:
             own, forwarding = found
             for parameter in own:
                 parameters.setdefault(parameter.name, parameter)
-    has_plot = any(
-        isinstance(n, ast.FunctionDef) and n.name == "plot" for m, c in chain[:-1] for n in c.body
-    )
+    attributes = {key: _plain(attributes.get(key, default)) for key, default in ATTRIBUTES.items()}
     return Description(
         f"{module.name}.{node.name}",
-        {key: attributes.get(key, default) for key, default in ATTRIBUTES.items()},
+        attributes,
         list(parameters.values()),
-        has_plot,
+        "plot" in attributes["capabilities"],
         _registered_name(module, node),
         "static",
     )

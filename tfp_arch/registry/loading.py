@@ -1,26 +1,31 @@
-"""Architectures by name, as Keras classes: the registry of `tfp_arch_registry` plus checks.
+"""Architectures by name, as Keras classes: the registry of `tfp_arch.registry` plus Keras checks.
 
 Plugins are imported on demand, never by `import tfp_arch`. So that `keras.saving.load_model` still
 restores any installed architecture without `custom_objects`, `register_loaders` puts a small stand-in
 under each entry point's Keras registered name (read from the plugin's source, not imported); when
 Keras deserialises a saved model of that name, the stand-in imports the plugin and hands the config to
-the real class, whose own registration then replaces the stand-in.
+the real class, whose own registration then replaces the stand-in. `load_model` reads the saved class
+from a `.keras` file and imports only its plugin.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import zipfile
+from typing import TYPE_CHECKING
+
 import keras
 
-from tfp_arch.architecture import Architecture
-from tfp_arch_registry import (
-    PluginLoadError,
-    RegistryError,
-    default_registry,
-    register,
-)
-from tfp_arch_registry.describe import StaticReadError, registered_name
+from tfp_arch.registry.core import default_registry
+from tfp_arch.registry.describe import StaticReadError, registered_name
+from tfp_arch.registry.entries import Entry
+from tfp_arch.registry.errors import PluginLoadError, RegistryError
 
-__all__ = ["architectures", "broken", "get", "load_all", "register", "register_loaders"]
+if TYPE_CHECKING:
+    from tfp_arch.architecture import Architecture
+
+__all__ = ["get", "load_all", "load_model", "register_loaders"]
 
 
 def _fallback_package(qualified: str) -> str:
@@ -29,6 +34,8 @@ def _fallback_package(qualified: str) -> str:
 
 
 def _as_architecture(qualified: str, obj: object) -> type[Architecture]:
+    from tfp_arch.architecture import Architecture
+
     if not (isinstance(obj, type) and issubclass(obj, Architecture)):
         raise RegistryError(f"architecture plugin {qualified!r} is not a tfp_arch.Architecture subclass: {obj!r}")
     if keras.saving.get_registered_object(keras.saving.get_registered_name(obj)) is not obj:
@@ -48,6 +55,16 @@ def _loader(qualified: str, class_name: str) -> type:
     })
 
 
+def _saved_name(entry: Entry) -> str | None:
+    """The Keras registered name a saved model of `entry`'s class carries, read from source; None
+    when the class cannot be read without importing it."""
+    try:
+        name = registered_name(entry.value)
+    except StaticReadError:
+        return None
+    return name or f"{_fallback_package(entry.qualified)}>{entry.value.partition(':')[2]}"
+
+
 def register_loaders() -> list[str]:
     """Register a Keras stand-in for every entry-point architecture not imported yet.
 
@@ -59,12 +76,9 @@ def register_loaders() -> list[str]:
     for entry in default_registry().entries():
         if entry.obj is not None or entry.problem() is not None:
             continue
-        try:
-            name = registered_name(entry.value)
-        except StaticReadError:
+        name = _saved_name(entry)
+        if name is None:
             continue
-        class_name = entry.value.partition(":")[2]
-        name = name or f"{_fallback_package(entry.qualified)}>{class_name}"
         if keras.saving.get_registered_object(name) is None:
             package, _, short = name.rpartition(">")
             keras.saving.register_keras_serializable(package=package, name=short)(_loader(entry.qualified, short))
@@ -99,11 +113,32 @@ def load_all() -> dict[str, type[Architecture]]:
     return loaded
 
 
-def architectures() -> list[str]:
-    """Names of the known architectures (entry points and in-process registrations)."""
-    return default_registry().names()
+
+def load_model(path: str | os.PathLike, **kwargs) -> keras.Model:
+    """Load a `.keras` file, importing only the plugin of the architecture it holds.
+
+    The saved class is read from the file's `config.json` (its Keras registered name) and matched
+    against the entry points' registered names, read from their source; that plugin alone is
+    imported. A file holding any other Keras object loads as `keras.saving.load_model` loads it.
+
+    Args:
+        path: the `.keras` file.
+        **kwargs: passed to `keras.saving.load_model` (for example `custom_objects`, `compile`).
+
+    Returns:
+        The restored model.
+
+    Raises:
+        PluginLoadError: the architecture's plugin failed to import.
+    """
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    saved = config.get("registered_name") or config.get("class_name")
+    for entry in default_registry().entries():
+        if entry.problem() is None and (entry.obj is None) and _saved_name(entry) == saved:
+            get(entry.qualified)
+            break
+    return keras.saving.load_model(path, **kwargs)
 
 
-def broken() -> dict[str, PluginLoadError]:
-    """Plugins that failed to load so far, by qualified name."""
-    return dict(default_registry().broken)
+register_loaders()

@@ -3,7 +3,7 @@
 An annotation such as `Sequence[int]`, `int | None` or `Literal["relu", "tanh"]` becomes a `Kind`,
 which checks a plain value (from `-p key=value`, from Python or from a config file) before any model
 is built. Annotations are parsed as text, so the same rules apply to a class read from its source
-without importing it (`tfp_arch_registry.describe`) and to a loaded class. Standard library only.
+without importing it (`tfp_arch.registry.describe`) and to a loaded class. Standard library only.
 """
 
 from __future__ import annotations

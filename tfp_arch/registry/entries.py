@@ -6,11 +6,12 @@ import importlib.machinery
 import importlib.util
 import os
 import re
+import sys
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-__all__ = ["BUILTIN_DISTRIBUTION", "ENV_VAR", "GROUP", "LOCAL", "Entry", "discover", "normalise"]
+__all__ = ["BUILTIN_DISTRIBUTION", "ENV_VAR", "GROUP", "LOCAL", "Entry", "discover", "find_module_spec", "normalise"]
 
 GROUP = "tfp_arch.architectures"
 ENV_VAR = "TFP_ARCH_PLUGINS"
@@ -68,18 +69,42 @@ class Entry:
         return None
 
 
-def _module_exists(module: str) -> bool:
+def find_module_spec(module: str) -> importlib.machinery.ModuleSpec | None:
+    """The spec of `module` found without executing it or any package above it.
+
+    Each submodule is looked up by the import system's finders with its parent's search locations,
+    so folders mapped by setuptools' `package-dir` (in wheels and editable installs) are found as
+    `import` finds them.
+    """
     parts = module.split(".")
     try:
         spec = importlib.util.find_spec(parts[0])
     except (ImportError, ValueError):
-        return False
+        return None
     for depth in range(1, len(parts)):
         locations = None if spec is None else spec.submodule_search_locations
         if locations is None:
-            return False
-        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[: depth + 1]), list(locations))
-    return spec is not None
+            return None
+        spec = _find_submodule(".".join(parts[: depth + 1]), list(locations))
+    return spec
+
+
+def _find_submodule(name: str, locations: list[str]) -> importlib.machinery.ModuleSpec | None:
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        try:
+            spec = find_spec(name, locations)
+        except Exception:
+            continue
+        if spec is not None:
+            return spec
+    return None
+
+
+def _module_exists(module: str) -> bool:
+    return find_module_spec(module) is not None
 
 
 def _selected(entry: Entry, patterns: list[str]) -> bool:

@@ -1,0 +1,60 @@
+"""`import tfp_arch` is cheap, and saved models load importing only their own plugin."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+import tfp_arch
+
+
+def _run(code: str) -> list[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+
+
+def test_import_tfp_arch_imports_no_tensorflow_keras_or_plugin():
+    out = _run(
+        "import sys, tfp_arch; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tensorflow_probability') "
+        "or m.startswith('tfp_arch.plugins')))"
+    )
+    assert out == ["[]"]
+
+
+def test_public_names_import_on_first_use():
+    out = _run(
+        "import sys, tfp_arch; before = 'keras' in sys.modules; cls = tfp_arch.Architecture; "
+        "print(before, 'keras' in sys.modules, cls.__module__, tfp_arch.load_data.__module__)"
+    )
+    assert out == ["False True tfp_arch.architecture tfp_arch.data.spec"]
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    try:
+        tfp_arch.no_such_name
+    except AttributeError as error:
+        assert "no_such_name" in str(error)
+    else:
+        raise AssertionError("tfp_arch.no_such_name did not raise AttributeError")
+
+
+def test_saved_model_loads_with_load_model_and_with_keras_importing_only_its_plugin(tmp_path):
+    model = tfp_arch.get("maf")(hidden_units=[8], num_transforms=1)
+    x = np.random.default_rng(0).normal(size=(4, 2)).astype("float32")
+    model(x)
+    path = tmp_path / "maf.keras"
+    model.save(path)
+    expected = np.asarray(model.log_prob(x))
+    np.save(tmp_path / "x.npy", x)
+    for load in ("tfp_arch.load_model(path)", "__import__('keras').saving.load_model(path)"):
+        out = _run(
+            "import sys, numpy as np, tfp_arch\n"
+            f"path = {str(path)!r}\n"
+            f"model = {load}\n"
+            f"print(type(model).__name__, sorted(m for m in sys.modules if m.startswith('tfp_arch.plugins.')))\n"
+            f"print(np.asarray(model.log_prob(np.load({str(tmp_path / 'x.npy')!r}))).tolist())"
+        )
+        assert out[0] == "MaskedAutoregressiveFlowModel ['tfp_arch.plugins.maf', 'tfp_arch.plugins.maf.model']"
+        np.testing.assert_allclose(np.array(eval(out[1])), expected, rtol=1e-6)
