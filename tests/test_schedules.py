@@ -52,3 +52,16 @@ def test_fit_spreads_the_decay_over_its_steps() -> None:
     assert float(keras.ops.convert_to_numpy(schedule(model.optimizer.iterations))) == pytest.approx(0.0, abs=1e-9)
     model.fit(x, y, epochs=1, batch_size=32, verbose=0)
     assert float(schedule.start.numpy()) == 30 and float(schedule.steps.numpy()) == 10
+
+
+def test_run_folder_records_the_resolved_schedule(tmp_path) -> None:
+    import json
+
+    from tfp_arch.runs import train
+
+    run = train("bnn", "synthetic:gap_regression#n=200", epochs=2, output=tmp_path / "run", verbose=0)
+    record = json.loads((run.path / "config.json").read_text())["learning_rate_schedule"]
+    steps = 2 * math.ceil(180 / 32)
+    assert record["steps"] == steps
+    assert record["peak"] == pytest.approx(budget_peak(steps))
+    assert record["scale_learning_rate_ratio"] == pytest.approx(min(1.0, 0.006 / budget_peak(steps)))

@@ -26,6 +26,7 @@ from tfp_arch.registry.describe import describe_class
 from tfp_arch.registry.hyperparameters import HyperparameterError
 from tfp_arch.registry.request import make_request
 from tfp_arch.registry.staging import STAGING_SUFFIX, RunFolder
+from tfp_arch.schedules import BudgetCosineDecay
 
 __all__ = [
     "NonFiniteMetricError", "Run", "evaluate_run", "hyperparameter_names", "load_run", "prepare_data",
@@ -201,6 +202,19 @@ def _callbacks(request: dict[str, Any], folder: RunFolder, dataset: Dataset) -> 
     return [guard, *([stopping] if stopping else []), checkpoint], checkpoint, stopping
 
 
+def _schedule_record(model: Architecture) -> dict[str, Any] | None:
+    """The learning rate a `BudgetCosineDecay` resolved for the run (peak, steps, scales' ratio), or None."""
+    schedule = getattr(model.optimizer, "_learning_rate", None)
+    if not isinstance(schedule, BudgetCosineDecay):
+        return None
+    record = {"decay": "cosine", "peak": float(keras.ops.convert_to_numpy(schedule.peak_value)),
+              "steps": int(keras.ops.convert_to_numpy(schedule.steps))}
+    ratios = {float(keras.ops.convert_to_numpy(v)) for v in model.non_trainable_variables if v.path.endswith("scale_ratio")}
+    if len(ratios) == 1:
+        record["scale_learning_rate_ratio"] = ratios.pop()
+    return record
+
+
 def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "auto",
            callbacks: list[keras.callbacks.Callback] | None = None) -> Run:
     """Train as `request` says inside the staging folder `folder`, then finish the run folder.
@@ -230,6 +244,7 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
             "class": f"{cls.__module__}.{cls.__qualname__}",
             "hyperparameters": {k: v for k, v in model.get_config().items() if k in names},
             "hyperparameters_given": request["hyperparameters"],
+            "learning_rate_schedule": _schedule_record(model),
             "data": dataset.name,
             "data_shape": list(dataset.x_train.shape[1:]),
             "seed": request["seed"],
