@@ -36,7 +36,20 @@ def _independent(
     )
 
 
-class _LocationScaleHead(DistributionHead):
+class _IndependentHead(DistributionHead):
+    """A head whose `new(params, event_shape, validate_args)` is an `Independent` over `event_shape`."""
+
+    def _params_size(self) -> int:
+        return self.params_size(self.event_shape)
+
+    def distribution(self, params: Any) -> tfd.Independent:
+        return self.new(params, self.event_shape, self.validate_args)
+
+    def _marginal(self, params: tf.Tensor) -> tfd.Distribution:
+        return self.distribution(params).distribution
+
+
+class _LocationScaleHead(_IndependentHead):
     """`prod(event_shape)` locations, then as many raw scales, through softplus (TFP's layout)."""
 
     family: type[tfd.Distribution]
@@ -58,15 +71,6 @@ class _LocationScaleHead(DistributionHead):
             )
 
         return _independent(params, event_shape, make, validate_args)
-
-    def _params_size(self) -> int:
-        return self.params_size(self.event_shape)
-
-    def distribution(self, params: Any) -> tfd.Independent:
-        return self.new(params, self.event_shape, self.validate_args)
-
-    def _marginal(self, params: tf.Tensor) -> tfd.Distribution:
-        return self.distribution(params).distribution
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -108,7 +112,7 @@ class IndependentLogistic(_LocationScaleHead):
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
-class IndependentBernoulli(DistributionHead):
+class IndependentBernoulli(_IndependentHead):
     """Independent Bernoullis with logits `params`: `tfp.layers.IndependentBernoulli`.
 
     Args:
@@ -148,9 +152,6 @@ class IndependentBernoulli(DistributionHead):
 
         return _independent(params, event_shape, make, validate_args)
 
-    def _params_size(self) -> int:
-        return self.params_size(self.event_shape)
-
     def distribution(self, params: Any) -> tfd.Independent:
         return self.new(params, self.event_shape, self.sample_dtype, self.validate_args)
 
@@ -162,7 +163,7 @@ class IndependentBernoulli(DistributionHead):
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
-class IndependentPoisson(DistributionHead):
+class IndependentPoisson(_IndependentHead):
     """Independent Poissons with log-rates `params`: `tfp.layers.IndependentPoisson`.
 
     Args:
@@ -187,12 +188,3 @@ class IndependentPoisson(DistributionHead):
             return tfd.Poisson(log_rate=_reshaped(p, shape), validate_args=validate_args)
 
         return _independent(params, event_shape, make, validate_args)
-
-    def _params_size(self) -> int:
-        return self.params_size(self.event_shape)
-
-    def distribution(self, params: Any) -> tfd.Independent:
-        return self.new(params, self.event_shape, self.validate_args)
-
-    def _marginal(self, params: tf.Tensor) -> tfd.Distribution:
-        return self.distribution(params).distribution
