@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import SHARED_DATA, needs_shared_data
 
-from tfp_arch.data import DataError, DataSpec, load_data
+from tfp_arch.data import DataError, DataSpec, load_data, uci_protocol
 from tfp_arch.data.dataset import holdout
 
 
@@ -168,6 +168,28 @@ def test_real_uci_wine_split_matches_the_index_files():
     n_test = len((folder / "index_test_2.txt").read_text().split())
     assert data.x_test.shape == (n_test, 11) and data.x_train.shape[0] + n_test == 1599
     assert set(np.unique(data.y_train)) <= set(range(3, 9))
+
+
+def test_uci_protocol_reads_the_settings_files(tmp_path):
+    folder = _uci_folder(tmp_path / "set")
+    for key, value in (("n_splits", 1), ("n_hidden", 50), ("n_epochs", 40)):
+        (folder / f"{key}.txt").write_text(f"{value}\n")
+    assert uci_protocol(folder) == {"n_splits": 1, "n_hidden": 50, "n_epochs": 40}
+    (folder / "n_hidden.txt").write_text("2.5\n")
+    with pytest.raises(DataError, match="n_hidden.txt must hold one positive integer"):
+        uci_protocol(folder)
+    (folder / "n_hidden.txt").write_text("50\n")
+    (folder / "n_epochs.txt").unlink()
+    with pytest.raises(DataError, match="no n_epochs.txt"):
+        uci_protocol(folder)
+
+
+@needs_shared_data
+def test_real_uci_protocol_counts_the_split_files():
+    for folder in sorted((SHARED_DATA / "uci").iterdir()):
+        protocol = uci_protocol(folder)
+        assert protocol["n_splits"] == len(list(folder.glob("index_train_*.txt")))
+        assert protocol["n_hidden"] == int((folder / "n_hidden.txt").read_text().split()[0])
 
 
 @needs_shared_data

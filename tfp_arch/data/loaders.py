@@ -13,7 +13,7 @@ from tfp_arch.data.errors import DataError
 from tfp_arch.data.synthetic import SYNTHETIC, make_synthetic
 from tfp_arch.data.tables import read_table
 
-__all__ = ["LOADERS", "OPTIONS"]
+__all__ = ["LOADERS", "OPTIONS", "UCI_PROTOCOL", "uci_protocol"]
 
 Options = dict[str, str]
 
@@ -135,6 +135,37 @@ def load_uci(path: str, options: Options, name: str) -> Dataset:
     x, y = data[:, features].astype("float32"), data[:, target].astype("float32")
     return Dataset(name, x[train], x[test], y[train], y[test], kind="regression",
                    feature_names=[f"feature_{j}" for j in features], target_name=f"feature_{target}")
+
+
+UCI_PROTOCOL = ("n_splits", "n_hidden", "n_epochs")
+
+
+def uci_protocol(path: str | Path) -> dict[str, int]:
+    """The settings a UCI split folder prescribes: `n_splits`, `n_hidden` and `n_epochs`.
+
+    The folders of the UCI regression benchmark (Hernandez-Lobato and Adams 2015) hold them in
+    `n_splits.txt`, `n_hidden.txt` and `n_epochs.txt`, one integer each.
+
+    Args:
+        path: the UCI split folder (the path of a `uci:` data spec).
+
+    Returns:
+        The three settings by name.
+
+    Raises:
+        DataError: a file is missing, or does not hold one positive integer.
+    """
+    folder = Path(path)
+    settings = {}
+    for key in UCI_PROTOCOL:
+        file = folder / f"{key}.txt"
+        if not file.is_file():
+            raise DataError(f"no {file.name}; a UCI split folder states its protocol in {', '.join(UCI_PROTOCOL)}", path)
+        values = read_table(file, delimiter=None, header="no").values.reshape(-1)
+        if values.size != 1 or values[0] != np.round(values[0]) or values[0] < 1:
+            raise DataError(f"{file.name} must hold one positive integer", str(file))
+        settings[key] = int(values[0])
+    return settings
 
 
 def _idx_files(path: Path, labels: str | None) -> tuple[Path, Path | None]:
