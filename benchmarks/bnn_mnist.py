@@ -27,22 +27,19 @@ import argparse
 import math
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras
-import numpy as np
-import tensorflow as tf
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import tfp_arch  # noqa: E402
-from common import write_result  # noqa: E402
+from harness import MNIST, Stopwatch, load_mnist, pipeline, print_table, write_result  # noqa: E402
 from tfp_arch.plugins.bnn.metrics import classification_metrics, log_softmax, logsumexp  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 def deterministic_cnn(dropout: float = 0.0) -> keras.Model:
@@ -58,10 +55,9 @@ def train_keras(model: keras.Model, x: np.ndarray, y: np.ndarray, epochs: int, b
     steps = epochs * math.ceil(len(x) / batch_size)
     model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak, steps)),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps_per_execution=8)
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0).batch(batch_size).prefetch(2)
-    start = time.perf_counter()
-    model.fit(dataset, epochs=epochs, verbose=0)
-    return time.perf_counter() - start
+    with Stopwatch() as watch:
+        model.fit(pipeline(x, y, batch_size, seed=0), epochs=epochs, verbose=0)
+    return watch.seconds
 
 
 def dropout_logits(model: keras.Model, x: np.ndarray, num_samples: int) -> np.ndarray:
@@ -100,7 +96,7 @@ def evaluate(logits: dict[str, np.ndarray], y_test: np.ndarray) -> dict[str, flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--data", default=str(MNIST))
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
@@ -110,7 +106,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--output", default="bnn_mnist")
     args = parser.parse_args()
-    data = tfp_arch.load_data(f"idx:{args.data}#train=8000&binarize=none&task=classification")
+    data = load_mnist(args.data, "train=8000&binarize=none&task=classification")
     x_train, y_train, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
     if args.quick:
         x_train, y_train, x_test, y_test, args.epochs = x_train[:2000], y_train[:2000], x_test[:500], y_test[:500], 2
@@ -121,9 +117,9 @@ def main() -> None:
     results, seconds = {}, {}
     keras.utils.set_random_seed(args.seed)
     bcnn = tfp_arch.get("bcnn")(num_classes=10, learning_rate=args.learning_rate, seed=args.seed)
-    start = time.perf_counter()
-    bcnn.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
-    seconds["bcnn"] = time.perf_counter() - start
+    with Stopwatch() as watch:
+        bcnn.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
+    seconds["bcnn"] = watch.seconds
     results["bcnn"] = evaluate({k: bcnn.sample_logits(v, args.samples, seed=1) for k, v in shifted.items()}, y_test)
 
     keras.utils.set_random_seed(args.seed)
@@ -138,7 +134,7 @@ def main() -> None:
 
     for name in results:
         results[name]["train_seconds"] = seconds[name]
-        print(name, {k: round(v, 4) for k, v in results[name].items()}, flush=True)
+    print_table(results, tuple(results["bcnn"]), title="model")
     b, d, m = results["bcnn"], results["deterministic"], results["mc_dropout"]
     targets = {
         "accuracy_within_0.5_points_of_deterministic": bool(b["accuracy"] >= d["accuracy"] - 0.005),
@@ -149,12 +145,12 @@ def main() -> None:
     }
     print(targets)
     if not args.quick:
-        path = write_result(args.output, {
+        path = write_result("bnn_mnist", {
             "settings": {**vars(args), "train_images": len(x_train), "test_images": len(x_test),
                          "network": "conv3x3(16)-pool-conv3x3(32)-pool-dense(10)",
                          "bcnn": "BayesianCNN defaults: mean-field, standard normal prior, flipout, KL weight 1/n"},
             "results": results, "targets": targets,
-        })
+        }, args.output)
         print(f"wrote {path}")
 
 

@@ -37,21 +37,16 @@ Run:
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
-import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np
-from common import mean_and_stderr
+import numpy as np  # noqa: E402
+from harness import (  # noqa: E402
+    UCI, Stopwatch, epoch_timer, load_uci, median_seconds, pipeline, print_table, read_result, require, result_path,
+    standardise, steady_median, summarize, uci_protocol, write_result,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "uci"
-RESULTS = ROOT / "benchmarks" / "results" / "bnn_uci.json"
 DATASETS = ["wine-quality-red", "bostonHousing", "power-plant", "naval-propulsion-plant", "protein-tertiary-structure"]
 CONFIG = {
     "num_samples": 100,
@@ -65,71 +60,20 @@ REFERENCE_LEARNING_RATE = 1e-2
 PREVIOUS_LEARNING_RATE = 1e-3
 
 
-def load_split(name: str, split: int) -> tuple[np.ndarray, ...]:
-    folder = DATA / name
-    data = np.loadtxt(folder / "data.txt")
-    features = np.loadtxt(folder / "index_features.txt", dtype=int)
-    target = int(np.loadtxt(folder / "index_target.txt"))
-    train = np.loadtxt(folder / f"index_train_{split}.txt", dtype=int)
-    test = np.loadtxt(folder / f"index_test_{split}.txt", dtype=int)
-    x, y = data[:, features].astype("float32"), data[:, target].astype("float32")
-    return x[train], y[train], x[test], y[test]
-
-
-def protocol(name: str) -> dict[str, int]:
-    folder = DATA / name
-    return {key: int(np.loadtxt(folder / f"{key}.txt")) for key in ("n_splits", "n_hidden", "n_epochs")}
-
-
-def pipeline(tf, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
 def gaussian_mixture_metrics(y: np.ndarray, loc: np.ndarray, scale: np.ndarray) -> dict[str, float]:
     from tfp_arch.plugins.bnn.metrics import regression_metrics
 
     return regression_metrics(y, loc, scale)
 
 
-def epoch_timer(base):
-    class EpochTimer(base):
-        def __init__(self) -> None:
-            super().__init__()
-            self.times: list[float] = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.times.append(time.perf_counter() - self.start)
-
-    return EpochTimer()
-
-
-def median_time(function, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
-def make_dataset(name: str, split: int, split_data):
-    from tfp_arch.data import Dataset
-
-    x, y, x_test, y_test = split_data
-    return Dataset(f"uci:{DATA / name}#split={split}", x, x_test, y, y_test, kind="regression")
-
-
-def build_ours(name: str, split: int, split_data, hidden: int, seed: int, previous: bool = False):
+def build_ours(data, hidden: int, seed: int, previous: bool = False):
+    """`BayesianMLP` with the plugin's defaults for the `Dataset` `data` and the protocol's width."""
     import keras
 
     from tfp_arch.plugins.bnn import BayesianMLP
 
     keras.utils.set_random_seed(seed)
-    arguments = {**BayesianMLP.hyperparameters_for(make_dataset(name, split, split_data)), "hidden_units": [hidden]}
+    arguments = {**BayesianMLP.hyperparameters_for(data), "hidden_units": [hidden]}
     if previous:
         previous_release = type("BayesianMLPPrevious", (BayesianMLP,), {"decay_learning_rate": False})
         return previous_release(**arguments, learning_rate=PREVIOUS_LEARNING_RATE, scale_learning_rate_ratio=1.0)
@@ -142,9 +86,9 @@ def train_ours(model, split_data, epochs: int) -> tuple[dict[str, float], callab
     x, y, x_test, y_test = split_data
     timer = epoch_timer(keras.callbacks.Callback)
     model.fit(x, y, epochs=epochs, verbose=0, callbacks=[timer])
-    predict = median_time(lambda: model.sample_outputs(x_test, CONFIG["num_samples"]).numpy())
+    predict = median_seconds(lambda: model.sample_outputs(x_test, CONFIG["num_samples"]).numpy())
     metrics = model.evaluate_metrics(x_test, y_test, num_samples=CONFIG["num_samples"])
-    result = {**metrics, "epoch_seconds_in_training": float(np.median(timer.times[1:])), "predict_seconds": predict}
+    result = {**metrics, "epoch_seconds_in_training": steady_median(timer.times), "predict_seconds": predict}
     return result, lambda callback: model.fit(x, y, epochs=CONFIG["timing_epochs"], verbose=0, callbacks=[callback])
 
 
@@ -250,11 +194,11 @@ def build_tf_keras_tutorial(split_data, hidden: int, seed: int):
 
 
 def standardised(split_data) -> tuple[np.ndarray, ...]:
-    x, y, x_test, y_test = split_data
-    x_mean, x_std = x.mean(0), np.where(x.std(0) > 1e-8, x.std(0), 1.0)
-    y_mean, y_std = float(y.mean()), float(y.std())
-    xs, ys = ((x - x_mean) / x_std).astype("float32"), ((y - y_mean) / y_std).astype("float32")
-    return xs, ys, ((x_test - x_mean) / x_std).astype("float32"), y_mean, y_std
+    """Inputs and targets scaled by the training part: `(xs, ys, xs_test, y_mean, y_std)`."""
+    x, y, x_test, _ = split_data
+    xs, xt, _, _ = standardise(x, x_test)
+    ys, y_mean, y_std = standardise(y, floor=0.0)
+    return xs, ys, xt, float(y_mean), float(y_std)
 
 
 def train_tf_keras(split_data, hidden: int, settings: dict, epochs: int, seed: int, tuned: bool,
@@ -272,7 +216,7 @@ def train_tf_keras(split_data, hidden: int, settings: dict, epochs: int, seed: i
     model.compile(tfk.optimizers.Adam(settings["learning_rate"]), loss=lambda target, dist: -dist.log_prob(target),
                   **extra)
     if tuned:
-        data = pipeline(tf, xs, ys[:, None], settings["batch_size"], seed)
+        data = pipeline(xs, ys[:, None], settings["batch_size"], seed)
 
         def fit(callback, epochs=CONFIG["timing_epochs"]):
             return model.fit(data, epochs=epochs, verbose=0, callbacks=[callback])
@@ -293,19 +237,17 @@ def train_tf_keras(split_data, hidden: int, settings: dict, epochs: int, seed: i
 
     traced = tf.function(draw)
     traced(xt)
-    start = time.perf_counter()
-    loc, scale = predict(draw if time_eager else traced)
-    seconds = time.perf_counter() - start
+    with Stopwatch() as watch:
+        loc, scale = predict(draw if time_eager else traced)
     metrics = gaussian_mixture_metrics(y_test, loc * y_std + y_mean, scale * y_std)
-    result = {**metrics, "epoch_seconds_in_training": float(np.median(timer.times[1:]))}
+    result = {**metrics, "epoch_seconds_in_training": steady_median(timer.times)}
     if time_eager or tuned:
-        result["predict_seconds"] = seconds
+        result["predict_seconds"] = watch.seconds
     return result, fit
 
 
 def train_deterministic(split_data, hidden: int, settings: dict, epochs: int, seed: int):
     import keras
-    import tensorflow as tf
 
     _, _, _, y_test = split_data
     xs, ys, xt, y_mean, y_std = standardised(split_data)
@@ -314,7 +256,7 @@ def train_deterministic(split_data, hidden: int, settings: dict, epochs: int, se
                               keras.layers.Dense(1)])
     model.compile(keras.optimizers.Adam(settings["learning_rate"]), "mse",
                   steps_per_execution=CONFIG["peer_steps_per_execution"])
-    data = pipeline(tf, xs, ys, settings["batch_size"], seed)
+    data = pipeline(xs, ys, settings["batch_size"], seed)
 
     def fit(callback, epochs=CONFIG["timing_epochs"]):
         return model.fit(data, epochs=epochs, verbose=0, callbacks=[callback])
@@ -323,7 +265,7 @@ def train_deterministic(split_data, hidden: int, settings: dict, epochs: int, se
     fit(timer, epochs)
     prediction = model.predict(xt, verbose=0)[:, 0] * y_std + y_mean
     rmse = float(np.sqrt(np.mean(np.square(prediction - y_test))))
-    return {"rmse": rmse, "epoch_seconds_in_training": float(np.median(timer.times[1:]))}, fit
+    return {"rmse": rmse, "epoch_seconds_in_training": steady_median(timer.times)}, fit
 
 
 def side_by_side_epoch_seconds(fits: dict) -> dict[str, float]:
@@ -341,18 +283,19 @@ def side_by_side_epoch_seconds(fits: dict) -> dict[str, float]:
 
 
 def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple[str, ...] = MODELS) -> dict:
-    settings = protocol(name)
+    settings = uci_protocol(name)
     count = settings["n_splits"] if splits is None else min(splits, settings["n_splits"])
     epochs, hidden = settings["n_epochs"], settings["n_hidden"]
     runs = []
     for split in range(count):
-        split_data = load_split(name, split)
+        data = load_uci(name, split)
+        split_data = (data.x_train, data.y_train, data.x_test, data.y_test)
         row, fits = {"split": split}, {}
-        model = build_ours(name, split, split_data, hidden, seed=split)
+        model = build_ours(data, hidden, seed=split)
         peer = peer_settings(model)
         row["tfp_arch"], fits["tfp_arch"] = train_ours(model, split_data, epochs)
         if "tfp_arch_previous" in models:
-            previous = build_ours(name, split, split_data, hidden, seed=split, previous=True)
+            previous = build_ours(data, hidden, seed=split, previous=True)
             row["tfp_arch_previous"], fits["tfp_arch_previous"] = train_ours(previous, split_data, epochs)
         references = (("tf_keras", False, REFERENCE_LEARNING_RATE), ("tf_keras_lr1e-3", False, PREVIOUS_LEARNING_RATE),
                       ("tf_keras_tuned", True, REFERENCE_LEARNING_RATE))
@@ -375,12 +318,12 @@ def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple
     summary = {}
     for label in models:
         metrics = {metric for r in runs for metric in r[label]}
-        summary[label] = {metric: mean_and_stderr([r[label][metric] for r in runs if metric in r[label]])
+        summary[label] = {metric: summarize([r[label][metric] for r in runs if metric in r[label]])
                           for metric in sorted(metrics)}
 
     def ratio(metric: str, other: str) -> dict[str, float]:
         pairs = [r["tfp_arch"][metric] / r[other][metric] for r in runs if other in r and metric in r[other]]
-        return mean_and_stderr(pairs) if pairs else {}
+        return summarize(pairs) if pairs else {}
 
     ratios = {
         "epoch_time_vs_previous": ratio("epoch_seconds", "tfp_arch_previous"),
@@ -392,7 +335,7 @@ def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple
         "rmse_vs_tf_keras": ratio("rmse", "tf_keras"),
     }
     if "tf_keras" in models:
-        ratios["log_likelihood_minus_tf_keras"] = mean_and_stderr(
+        ratios["log_likelihood_minus_tf_keras"] = summarize(
             [r["tfp_arch"]["log_likelihood"] - r["tf_keras"]["log_likelihood"] for r in runs])
     return {"protocol": settings, "epochs": epochs, "splits_run": count, "settings": runs[0]["tfp_arch_settings"],
             "runs": runs, "summary": summary, "ratios": ratios}
@@ -409,26 +352,16 @@ def main() -> None:
                         help="sets whose epochs are timed side by side after training (default: wine)")
     parser.add_argument("--split-counts", nargs="*", default=[], metavar="NAME=N",
                         help="per-set split counts, e.g. power-plant=5 protein-tertiary-structure=3")
-    parser.add_argument("--output", default=str(RESULTS))
+    parser.add_argument("--output", default="bnn_uci",
+                        help="result file: a name in benchmarks/results or a path (runs of other sets in it are kept)")
     args = parser.parse_args()
-    if not DATA.exists():
-        raise SystemExit(f"UCI data not found at {DATA}")
+    require(UCI)
     names = ["wine-quality-red"] if args.quick else (args.datasets or DATASETS)
     splits = 2 if args.quick else args.splits
-    output = Path(args.output)
-    results = json.loads(output.read_text()) if output.exists() else {}
+    results = read_result(args.output)
     results.setdefault("datasets", {})
-    import keras
-    import tensorflow as tf
-    import tensorflow_probability as tfp
-    import tf_keras
-
     results.update({
         "config": CONFIG,
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpu_count": os.cpu_count(),
-                    "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-                    "tensorflow_probability": tfp.__version__, "tf_keras": tf_keras.__version__},
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "published_wine_quality_red": {"mean_field_vi": [0.65, -0.98], "pbp": [0.64, -0.97], "mc_dropout": [0.62, -0.93]},
         "notes": "epoch_seconds: median over the epochs after the first of 5 side-by-side rounds of 4 epochs per model "
                  "after training (epoch_seconds_in_training: median over the training epochs after the first); "
@@ -442,10 +375,12 @@ def main() -> None:
     for name in names:
         results["datasets"][name] = run_dataset(name, int(counts[name]) if name in counts else splits,
                                                 timed=name in args.timing, models=tuple(args.models))
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(results, indent=1))
-    print(json.dumps({n: {"summary": d["summary"], "ratios": d["ratios"]} for n, d in results["datasets"].items()}, indent=1))
-
+        write_result("bnn_uci", results, args.output)
+    for name, measured in results["datasets"].items():
+        print(f"{name} ({measured['splits_run']} splits): mean ± standard error over the splits")
+        print_table(measured["summary"], ("rmse", "log_likelihood", "coverage_90", "epoch_seconds"), title="model")
+        print_table({"tfp_arch": measured["ratios"]}, tuple(measured["ratios"]), title="ratios")
+    print(f"wrote {result_path(args.output)}")
 
 if __name__ == "__main__":
     main()

@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-
-from bnn_uci import DATA, load_split, protocol, train_tf_keras  # noqa: E402
-from common import write_result  # noqa: E402
+from bnn_uci import train_tf_keras  # noqa: E402
+from harness import (  # noqa: E402
+    UCI, Stopwatch, cut, load_uci, print_table, require, subsample, uci_protocol, write_result,
+)
 
 CASES = [
     "wine-quality-red", "bostonHousing", "power-plant", "naval-propulsion-plant", "protein-tertiary-structure",
@@ -71,22 +71,21 @@ def load_case(name: str, split: int) -> tuple[np.ndarray, np.ndarray]:
     """The training part of split `split` of a UCI set, or 2,000 rows of a synthetic problem."""
     if name == "friedman1":
         return friedman1(2000, seed=split)
-    return load_split(name, split)[:2]
+    data = load_uci(name, split)
+    return data.x_train, data.y_train
 
 
 def case_protocol(name: str) -> dict[str, int]:
-    return {"n_hidden": 50, "n_epochs": 40} if name == "friedman1" else protocol(name)
+    return {"n_hidden": 50, "n_epochs": 40} if name == "friedman1" else uci_protocol(name)
 
 
 def fit_and_validation(case: str, split: int) -> tuple[np.ndarray, ...]:
     """The fitting and validation parts of one training part (its test part is not loaded)."""
     name, _, size = case.partition("@")
     x, y = load_case(name, split)
-    order = np.random.default_rng(1000 + split).permutation(len(x))
-    cut = int(0.8 * len(x))
-    fit, val = order[:cut], order[cut:]
+    fit, val = cut(len(x), 0.8, seed=1000 + split)
     if size:
-        fit = np.random.default_rng(2000 + split).choice(fit, int(size), replace=False)
+        fit = fit[subsample(len(fit), int(size), seed=2000 + split)]
     return x[fit], y[fit], x[val], y[val]
 
 
@@ -124,22 +123,27 @@ def main() -> None:
                         help="splits of the full-size sets with over 5,000 training rows (power, naval, protein)")
     parser.add_argument("--name", default="bnn_validation", help="result file name in benchmarks/results")
     args = parser.parse_args()
-    if not DATA.is_dir():
-        raise SystemExit(f"UCI data not found under {DATA}")
+    require(UCI)
     results: dict[str, dict] = {}
     for name in args.settings:
         setting = SETTINGS.get(name, {"tf_keras": name})
         results[name] = {"setting": setting, "cases": {}}
         for case in args.cases:
-            started = time.perf_counter()
             splits = args.large_splits if case in LARGE else args.splits
-            per_split = [run_setting(setting, case, split) for split in range(splits)]
+            with Stopwatch() as watch:
+                per_split = [run_setting(setting, case, split) for split in range(splits)]
             mean = {k: float(np.mean([m[k] for m in per_split])) for k in per_split[0]}
             results[name]["cases"][case] = {"mean": mean, "per_split": per_split}
             print(f"{name:<32} {case:<32} RMSE {mean['rmse']:.4f}  LL {mean['log_likelihood']:.4f}  "
-                  f"cov90 {mean['coverage_90']:.3f}  ({time.perf_counter() - started:.0f} s)", flush=True)
-        write_result(args.name, {"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "splits": args.splits,
-                                 "large_splits": args.large_splits, "results": results})
+                  f"cov90 {mean['coverage_90']:.3f}  ({watch.seconds:.0f} s)", flush=True)
+        path = write_result("bnn_validation", {"protocol": __doc__.split("\n\n")[1].replace("\n", " "),
+                                               "splits": args.splits, "large_splits": args.large_splits,
+                                               "results": results}, args.name)
+    for case in args.cases:
+        print(f"{case}: validation means over the splits")
+        print_table({name: results[name]["cases"][case]["mean"] for name in results},
+                    ("rmse", "log_likelihood", "coverage_90"), title="setting")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

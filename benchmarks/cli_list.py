@@ -13,15 +13,14 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 
-from common import write_result
+from harness import Stopwatch, print_table, write_result
 
 
 def _time(command: list[str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - started
+    with Stopwatch() as watch:
+        subprocess.run(command, check=True, capture_output=True)
+    return watch.seconds
 
 
 def main() -> None:
@@ -52,8 +51,8 @@ def main() -> None:
         "samples_seconds": times,
     }
     path = write_result("cli_list", result)
-    for name, value in medians.items():
-        print(f"{name:<32} {value * 1000:8.1f} ms  ({value / baseline:5.1f}x python -c pass)")
+    print_table({name: {"median ms": 1000 * value, "vs python -c pass": value / baseline}
+                 for name, value in medians.items()}, ("median ms", "vs python -c pass"), title="command")
     print(f"wrote {path}")
 
 

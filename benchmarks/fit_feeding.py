@@ -13,24 +13,22 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
-from pathlib import Path
 
 import keras
 
 import tfp_arch
-from common import write_result
+from harness import UCI, Stopwatch, print_table, write_result
 from tfp_arch.runs import prepare_data
 
-WINE = Path(__file__).resolve().parents[2] / "shared" / "data" / "uci" / "wine-quality-red"
+WINE = UCI / "wine-quality-red"
 
 
 def _seconds_per_epoch(model, x, y, epochs: int, batch_size: int, plain: bool) -> float:
     fit = (lambda **kw: keras.Model.fit(model, x, y, **kw)) if plain else (lambda **kw: model.fit(x, y, **kw))
     fit(epochs=1, batch_size=batch_size, verbose=0)
-    started = time.perf_counter()
-    fit(epochs=epochs, batch_size=batch_size, verbose=0)
-    return (time.perf_counter() - started) / epochs
+    with Stopwatch() as watch:
+        fit(epochs=epochs, batch_size=batch_size, verbose=0)
+    return watch.seconds / epochs
 
 
 def main() -> None:
@@ -71,8 +69,8 @@ def main() -> None:
         "samples_seconds_per_epoch": times,
     }
     path = write_result("fit_feeding", result)
-    for name, value in medians.items():
-        print(f"{name:<14} {value * 1000:8.1f} ms/epoch  ({medians['keras arrays'] / value:4.1f}x keras arrays)")
+    print_table({name: {"ms / epoch": 1000 * value, "speed-up over keras arrays": medians["keras arrays"] / value}
+                 for name, value in medians.items()}, ("ms / epoch", "speed-up over keras arrays"), title="feeding")
     print(f"wrote {path}")
 
 

@@ -22,53 +22,31 @@ Writes benchmarks/results/vae_mnist.json.
 from __future__ import annotations
 
 import argparse
-import datetime
 import functools
-import gzip
 import json
 import math
 import os
-import platform
-import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np
-import tensorflow as tf
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from harness import (  # noqa: E402
+    Stopwatch, epoch_timer, load_mnist, pipeline, print_table, read_result, steady_rate, summarize, write_result,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-MNIST = ROOT.parent / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
 LATENT, HIDDEN, LR = 50, [500, 500], 1e-3
 
 
-def load_mnist() -> tuple[np.ndarray, np.ndarray]:
-    """Binarised training (8000) and test (2000) images, flat (n, 784) float32."""
-    with gzip.open(MNIST, "rb") as handle:
-        raw = handle.read()
-    count, rows, cols = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
-    pixels = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(count, rows * cols) / 255.0
-    train = (np.random.default_rng(0).random(pixels[:8000].shape) < pixels[:8000]).astype("float32")
-    test = (np.random.default_rng(1).random(pixels[8000:].shape) < pixels[8000:]).astype("float32")
-    return train, test
-
-
-class EpochTimer:
-    """Wall time of each epoch, for either Keras (the callback protocol is the same)."""
-
-    def __init__(self) -> None:
-        self.times: list[float] = []
-
-    def begin(self, *_: object) -> None:
-        self._start = time.perf_counter()
-
-    def end(self, *_: object) -> None:
-        self.times.append(time.perf_counter() - self._start)
-
-
-def throughput(times: list[float], n: int) -> float:
-    steady = times[1:] if len(times) > 1 else times
-    return n * len(steady) / sum(steady)
+def binarised_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """Training (8000) and test (2000) images, flat (n, 784) float32, each part binarised by one seeded
+    Bernoulli draw (training seed 0, test seed 1) of the grey levels k / 255 in float64."""
+    data = load_mnist()
+    parts = []
+    for seed, images in enumerate((data.x_train, data.x_test)):
+        grey = np.rint(images.reshape(len(images), -1) * 255.0) / 255.0
+        parts.append((np.random.default_rng(seed).random(grey.shape) < grey).astype("float32"))
+    return parts[0], parts[1]
 
 
 def run_tfp_arch(x_train, x_test, epochs, batch, seed, k, k_spread, n_eval):
@@ -79,11 +57,10 @@ def run_tfp_arch(x_train, x_test, epochs, batch, seed, k, k_spread, n_eval):
     keras.utils.set_random_seed(seed)
     model = VariationalAutoencoder(data_shape=[784], latent_dim=LATENT, hidden_units=HIDDEN, seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(LR))
-    timer = EpochTimer()
-    callback = keras.callbacks.LambdaCallback(on_epoch_begin=timer.begin, on_epoch_end=timer.end)
-    history = model.fit(x_train, epochs=epochs, batch_size=batch, verbose=0, callbacks=[callback])
+    timer = epoch_timer()
+    history = model.fit(x_train, epochs=epochs, batch_size=batch, verbose=0, callbacks=[timer])
     result = {
-        "images_per_second": throughput(timer.times, len(x_train)),
+        "images_per_second": steady_rate(timer.times, len(x_train)),
         "epoch_seconds": timer.times,
         "train_elbo_last_epoch": float(history.history["elbo"][-1]),
     }
@@ -94,11 +71,11 @@ def run_tfp_arch(x_train, x_test, epochs, batch, seed, k, k_spread, n_eval):
             model.log_likelihood(x_test, num_samples=k_spread, seed=seed).mean()
         )
         if k:
-            start = time.perf_counter()
-            result[f"test_log_likelihood_k{k}"] = float(
-                model.log_likelihood(x_test[:n_eval], num_samples=k, seed=seed).mean()
-            )
-            result["log_likelihood_seconds"] = time.perf_counter() - start
+            with Stopwatch() as watch:
+                result[f"test_log_likelihood_k{k}"] = float(
+                    model.log_likelihood(x_test[:n_eval], num_samples=k, seed=seed).mean()
+                )
+            result["log_likelihood_seconds"] = watch.seconds
 
     return result, evaluate
 
@@ -159,17 +136,16 @@ def run_reference(x_train, x_test, epochs, batch, seed, k, k_spread, n_eval, kl_
     outputs = likelihood(decoder_net(posterior_layer(encoder_net(inputs))))
     vae = tf_keras.Model(inputs, outputs)
     vae.compile(optimizer=tf_keras.optimizers.Adam(LR), loss=lambda x, rv_x: -rv_x.log_prob(x))
-    timer = EpochTimer()
-    callback = tf_keras.callbacks.LambdaCallback(on_epoch_begin=timer.begin, on_epoch_end=timer.end)
+    timer = epoch_timer(tf_keras.callbacks.Callback)
     vae(x_train[:batch])
     kl_terms = len(vae.losses)
-    history = vae.fit(x_train, x_train, epochs=epochs, batch_size=batch, verbose=0, callbacks=[callback])
+    history = vae.fit(x_train, x_train, epochs=epochs, batch_size=batch, verbose=0, callbacks=[timer])
 
     def new_posterior(params):
         return tfpl.IndependentNormal.new(params, [LATENT])
 
     result = {
-        "images_per_second": throughput(timer.times, len(x_train)),
+        "images_per_second": steady_rate(timer.times, len(x_train)),
         "epoch_seconds": timer.times,
         "kl_regularizer_weight": kl_weight,
         "kl_loss_terms_per_call": kl_terms,
@@ -186,11 +162,11 @@ def run_reference(x_train, x_test, epochs, batch, seed, k, k_spread, n_eval, kl_
             reference_iw(encoder_net, decoder_net, x_test, k_spread, seed, new_posterior).mean()
         )
         if k:
-            start = time.perf_counter()
-            result[f"test_log_likelihood_k{k}"] = float(
-                reference_iw(encoder_net, decoder_net, x_test[:n_eval], k, seed, new_posterior).mean()
-            )
-            result["log_likelihood_seconds"] = time.perf_counter() - start
+            with Stopwatch() as watch:
+                result[f"test_log_likelihood_k{k}"] = float(
+                    reference_iw(encoder_net, decoder_net, x_test[:n_eval], k, seed, new_posterior).mean()
+                )
+            result["log_likelihood_seconds"] = watch.seconds
 
     return result, evaluate
 
@@ -235,9 +211,9 @@ def matmul_probe(batch: int, steps: int = 200) -> float:
         return tf.while_loop(lambda i, _: i < count, body, [tf.constant(0), tf.constant(0.0)])[1]
 
     run(tf.constant(5))
-    start = time.perf_counter()
-    run(tf.constant(steps)).numpy()
-    return (time.perf_counter() - start) / steps
+    with Stopwatch() as watch:
+        run(tf.constant(steps)).numpy()
+    return watch.seconds / steps
 
 
 def floor_runners(x_train: np.ndarray, batch: int, epochs: int) -> dict:
@@ -247,11 +223,6 @@ def floor_runners(x_train: np.ndarray, batch: int, epochs: int) -> dict:
     import tf_keras
 
     from tfp_arch.plugins.vae import VariationalAutoencoder
-
-    def pipeline():
-        return tf.data.Dataset.from_tensor_slices((x_train, x_train)).shuffle(len(x_train)).batch(batch).prefetch(
-            tf.data.AUTOTUNE
-        )
 
     def bare(k, jit=False, spe=32):
         inputs = k.Input((784,))
@@ -264,7 +235,7 @@ def floor_runners(x_train: np.ndarray, batch: int, epochs: int) -> dict:
         model = k.Model(inputs, k.layers.Dense(784)(z))
         model.compile(k.optimizers.Adam(LR), loss=k.losses.BinaryCrossentropy(from_logits=True),
                       steps_per_execution=spe, jit_compile=jit)
-        data = pipeline()
+        data = pipeline(x_train, x_train, batch, seed=None)
         return lambda: model.fit(data, epochs=epochs, verbose=0)
 
     def ours(jit=False):
@@ -313,11 +284,11 @@ def run_floor(x_train: np.ndarray, batch: int, repeats: int, epochs: int = 2) ->
     names = list(runners)
     for repeat in range(repeats):
         for name in names if repeat % 2 == 0 else names[::-1]:
-            cpu_start, start = time.process_time(), time.perf_counter()
-            runners[name]()
+            with Stopwatch() as watch:
+                runners[name]()
             images = epochs * len(x_train)
-            wall[name].append(images / (time.perf_counter() - start))
-            cpu[name].append(1e6 * (time.process_time() - cpu_start) / images)
+            wall[name].append(images / watch.seconds)
+            cpu[name].append(1e6 * watch.cpu_seconds / images)
         print("floor repeat", repeat, {name: round(v[-1]) for name, v in wall.items()}, flush=True)
     median = {name: float(np.median(v)) for name, v in wall.items()}
 
@@ -355,11 +326,13 @@ def run_floor(x_train: np.ndarray, batch: int, repeats: int, epochs: int = 2) ->
     }
 
 
-def summary(values: list[float]) -> dict[str, float]:
-    values = np.asarray(values, dtype="float64")
-    se = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else float("nan")
-    sd = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
-    return {"mean": float(values.mean()), "std": sd, "stderr": se, "n": int(len(values))}
+def print_floor(floor: dict) -> None:
+    """The floor's medians per model and its ratios."""
+    medians = {name: {"images/s": floor["median_images_per_second"][name],
+                      "CPU µs/image": floor["median_cpu_microseconds_per_image"][name]}
+               for name in floor["median_images_per_second"]}
+    print_table(medians, ["images/s", "CPU µs/image"], title="floor model")
+    print_table(floor["ratios"], ["median_of_paired", "ratio_of_medians"], title="floor ratio")
 
 
 def main() -> None:
@@ -374,20 +347,16 @@ def main() -> None:
     parser.add_argument("--floor", action="store_true", help="also measure bare autoencoders (the framework floor)")
     parser.add_argument("--floor-repeats", type=int, default=7)
     parser.add_argument("--floor-only", action="store_true", help="measure only the floor, merged into an existing output")
-    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "vae_mnist.json"))
+    parser.add_argument("--output", default="vae_mnist", help="result file: a name in benchmarks/results or a path")
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.seeds, args.k, args.k_spread, args.n_eval = 2, 1, 100, 10, 200
-    if not MNIST.exists():
-        raise SystemExit(f"MNIST not found at {MNIST}; this benchmark needs ../shared/data/mnist")
-    x_train, x_test = load_mnist()
+    x_train, x_test = binarised_mnist()
     if args.floor_only:
         floor = run_floor(x_train, args.batch_size, args.floor_repeats)
-        path = Path(args.output)
-        report = json.loads(path.read_text()) if path.exists() else {"benchmark": "vae_mnist"}
-        report["floor"] = floor
-        path.write_text(json.dumps(report, indent=2))
-        print(json.dumps({k: v for k, v in floor.items() if k not in ("images_per_second", "cpu_microseconds_per_image")}, indent=2))
+        report = {**read_result(args.output), "floor": floor}
+        print_floor(floor)
+        print(f"wrote {write_result('vae_mnist', report, args.output)}")
         return
     floor = run_floor(x_train, args.batch_size, args.floor_repeats) if args.floor else None
     runs: dict[str, list[dict]] = {"tfp_arch": [], "tf_keras_tfp_layers": [], "tf_keras_tfp_layers_as_documented": []}
@@ -400,10 +369,11 @@ def main() -> None:
     for seed in range(args.seeds):
         k = args.k if seed == 0 else 0
         for name, fn in peers:
-            start = time.perf_counter()
-            result, evaluate = fn(x_train, x_test, args.epochs, args.batch_size, seed, k, args.k_spread, args.n_eval)
+            with Stopwatch() as watch:
+                result, evaluate = fn(x_train, x_test, args.epochs, args.batch_size, seed, k, args.k_spread,
+                                      args.n_eval)
             result["seed"] = seed
-            result["train_seconds"] = time.perf_counter() - start
+            result["train_seconds"] = watch.seconds
             runs[name].append(result)
             evaluations.append((name, result, evaluate))
             print(name, seed, "images/s", round(result["images_per_second"]), flush=True)
@@ -411,7 +381,7 @@ def main() -> None:
         evaluate()
         print(name, json.dumps({key: v for key, v in result.items() if key != "epoch_seconds"}), flush=True)
     keys = ["images_per_second", "test_elbo", f"test_log_likelihood_k{args.k_spread}"]
-    stats = {name: {key: summary([r[key] for r in rs]) for key in keys} for name, rs in runs.items()}
+    stats = {name: {key: summarize([r[key] for r in rs]) for key in keys} for name, rs in runs.items()}
     for name, rs in runs.items():
         stats[name][f"test_log_likelihood_k{args.k}_seed0"] = rs[0].get(f"test_log_likelihood_k{args.k}")
     ours, ref, doc = stats["tfp_arch"], stats["tf_keras_tfp_layers"], stats["tf_keras_tfp_layers_as_documented"]
@@ -420,8 +390,6 @@ def main() -> None:
                   for a, b in zip(runs["tfp_arch"], runs["tf_keras_tfp_layers_as_documented"])]
     ll_key = f"test_log_likelihood_k{args.k_spread}"
     report = {
-        "benchmark": "vae_mnist",
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "config": {
             "data": "MNIST t10k IDX: images 0..7999 train, 8000..9999 test, one seeded Bernoulli binarisation (train seed 0, test seed 1)",
             "model": "dense VAE 784-500-500-50 (diagonal Gaussian posterior, analytic KL, Bernoulli decoder), mirrored decoder",
@@ -450,16 +418,14 @@ def main() -> None:
             "log_likelihood_difference_tfp_arch_minus_reference_as_documented": ours[ll_key]["mean"] - doc[ll_key]["mean"],
             "reference_as_documented_log_likelihood_seed_std": doc[ll_key]["std"],
         },
-        "machine": {
-            "platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count(),
-            "tensorflow": tf.__version__,
-        },
     }
     if floor is not None:
         report["floor"] = floor
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(report, indent=2))
-    print(json.dumps({"summary": stats, "ratios": report["ratios"]}, indent=2))
+        print_floor(floor)
+    path = write_result("vae_mnist", report, args.output)
+    print_table(stats, [*keys, f"test_log_likelihood_k{args.k}_seed0"], title="model")
+    print_table({"tfp_arch": report["ratios"]}, [key for key in report["ratios"] if "paired" not in key], title="ratios")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
