@@ -220,12 +220,16 @@ def summarize(values: Sequence[float]) -> dict[str, float]:
             "n": len(array)}
 
 
+def _number(value: float, digits: int) -> str:
+    return f"{value:,.0f}" if 10**digits <= abs(value) < math.inf else f"{value:.{digits}g}"
+
+
 def _cell(value: Any, digits: int) -> str:
     if isinstance(value, Mapping) and "mean" in value:
         error = value.get("stderr", math.nan)
-        return _cell(value["mean"], digits) + ("" if not np.isfinite(error) else f" ± {error:.{digits}g}")
+        return _cell(value["mean"], digits) + ("" if not np.isfinite(error) else f" ± {_number(error, 2)}")
     if isinstance(value, (float, np.floating)):
-        return f"{value:.{digits}g}"
+        return _number(value, digits)
     return "" if value is None else str(value)
 
 
@@ -233,7 +237,8 @@ def format_table(rows: Mapping[str, Mapping[str, Any]], columns: Sequence[str], 
                  digits: int = 4) -> str:
     """A Markdown table: one row per key of `rows`, one column per name in `columns`.
 
-    A cell that is a summary (a mapping with `mean`) shows `mean ± stderr`; a missing one is empty.
+    A cell that is a summary (a mapping with `mean`) shows `mean ± stderr` (the error to 2 significant
+    digits); a missing one is empty.
     """
     lines = [f"| {title} | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for name, row in rows.items():

@@ -44,7 +44,7 @@ def binarised_mnist() -> tuple[np.ndarray, np.ndarray]:
     data = load_mnist()
     parts = []
     for seed, images in enumerate((data.x_train, data.x_test)):
-        grey = np.rint(images.reshape(len(images), -1) * 255.0) / 255.0
+        grey = np.rint(images.reshape(len(images), -1).astype("float64") * 255.0) / 255.0
         parts.append((np.random.default_rng(seed).random(grey.shape) < grey).astype("float32"))
     return parts[0], parts[1]
 
