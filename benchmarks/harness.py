@@ -1,7 +1,7 @@
 """The benchmarks' one harness: data, seeds and splits, timers, summaries, the machine record, results.
 
-Every benchmark script imports what it measures with from here and defines only its models and its
-table:
+Every benchmark script takes its data, timers, summaries and result files from here and defines only
+its models and its table:
 
 - data: `load_uci`, `uci_protocol` and `load_mnist` read `../shared/data` through
   `tfp_arch.load_data`; `standardise`, `subsample`, `cut` and `pipeline` are the seeded
@@ -78,7 +78,7 @@ def load_uci(name: str, split: int = 0):
     """Split `split` of the UCI set `name` (a `tfp_arch.data.Dataset`, float32, original units)."""
     from tfp_arch.data import load_data
 
-    return load_data(f"uci:{UCI / name}#split={split}")
+    return load_data(f"uci:{require(UCI / name)}#split={split}")
 
 
 def uci_protocol(name: str) -> dict[str, int]:
