@@ -13,6 +13,7 @@ from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import is_array_like
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.latent import GaussianLatent, scale_params_size
+from tfp_arch.layers.standardize import iterate_batches
 from tfp_arch.validation import positive_int
 from tfp_arch.plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
 from tfp_arch.plugins.vae.likelihoods import DecoderLikelihood
@@ -201,19 +202,25 @@ class VariationalAutoencoder(Architecture):
         self.elbo_tracker.update_state(log_px - kl)
         return -log_px
 
-    def adapt(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
-        """Check the data against the model (shape; values in [0, 1] for a Bernoulli decoder)."""
-        x = np.asarray(x)
-        if self.data_shape is not None and list(x.shape[1:]) != self.data_shape:
-            raise ValueError(
-                f"Invalid value for argument `x`: expected examples of shape {self.data_shape}. "
-                f"Received: x.shape={x.shape}"
-            )
-        if self.likelihood_name == "bernoulli" and x.size and (x.min() < 0.0 or x.max() > 1.0):
-            raise ValueError(
-                "Invalid value for argument `x`: a Bernoulli decoder needs values in [0, 1]. "
-                f"Received: x in [{x.min()}, {x.max()}]"
-            )
+    def adapt(self, x: Any, y: Any = None) -> None:
+        """Check the data against the model (shape; values in [0, 1] for a Bernoulli decoder), batch by batch.
+
+        Args:
+            x: the data `(n, *data_shape)`, or a finite `tf.data.Dataset` of batches.
+            y: unused.
+        """
+        for x_batch, _ in iterate_batches(x) if isinstance(x, tf.data.Dataset) else [(x, None)]:
+            x_batch = np.asarray(x_batch)
+            if self.data_shape is not None and list(x_batch.shape[1:]) != self.data_shape:
+                raise ValueError(
+                    f"Invalid value for argument `x`: expected examples of shape {self.data_shape}. "
+                    f"Received: x.shape={x_batch.shape}"
+                )
+            if self.likelihood_name == "bernoulli" and x_batch.size and (x_batch.min() < 0.0 or x_batch.max() > 1.0):
+                raise ValueError(
+                    "Invalid value for argument `x`: a Bernoulli decoder needs values in [0, 1]. "
+                    f"Received: x in [{x_batch.min()}, {x_batch.max()}]"
+                )
         super().adapt(x, y)
 
     def _cached(self, key: str, factory: Callable[["VariationalAutoencoder"], Callable[..., Any]]) -> Callable[..., Any]:

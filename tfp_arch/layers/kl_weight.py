@@ -50,6 +50,9 @@ def set_kl_weight(model: keras.layers.Layer, value: float, only_automatic: bool 
 def count_examples(data: Any) -> int:
     """Number of training examples in an int, an array, a tuple of arrays or a finite dataset.
 
+    A dataset is counted in one pass inside TensorFlow (`Dataset.reduce` over the batch sizes):
+    nothing is collected or converted to NumPy.
+
     Args:
         data: what is given to `fit` as `x` (or the count itself).
 
@@ -63,11 +66,12 @@ def count_examples(data: Any) -> int:
     if isinstance(data, tf.data.Dataset):
         if data.cardinality() == tf.data.INFINITE_CARDINALITY:
             raise ValueError("Invalid value for argument `data`: cannot count the examples of an infinite dataset.")
-        total = 0
-        for element in data:
+
+        def add(total: tf.Tensor, element: Any) -> tf.Tensor:
             first = tf.nest.flatten(element)[0]
-            total += int(first.shape[0]) if first.shape.rank else 1
-        return total
+            return total + (tf.shape(first, out_type=tf.int64)[0] if first.shape.rank else tf.constant(1, tf.int64))
+
+        return int(data.reduce(tf.constant(0, tf.int64), add))
     return int(np.shape(data)[0])
 
 
