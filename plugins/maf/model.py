@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_arch.architecture import Architecture
+from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.layers.flow import Flow, MaskedAutoregressiveFlow
 from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches, split_legacy_statistics
@@ -215,13 +216,8 @@ class MaskedAutoregressiveFlowModel(Architecture):
             raise ValueError(f"This `{self.architecture_name}` model is unconditional: it takes no `context`.")
         self._ensure_built(x.shape if context is None else (context.shape, x.shape))
         if self._log_prob_fn is None:
-            self._log_prob_fn = tf.function(lambda inputs: self(inputs, training=False), reduce_retracing=True)
-        out = []
-        for start in range(0, len(x), _EVAL_BATCH):
-            chunk = x[start : start + _EVAL_BATCH]
-            inputs = chunk if context is None else (context[start : start + _EVAL_BATCH], chunk)
-            out.append(self._log_prob_fn(inputs).numpy())
-        return np.concatenate(out) if out else np.zeros((0,), "float32")
+            self._log_prob_fn = BatchedFunction(lambda inputs: self(inputs, training=False), _EVAL_BATCH)
+        return self._log_prob_fn(x if context is None else (context, x))
 
     def sample(self, n: int, *, seed: int | None = None, context: Any = None) -> np.ndarray:
         """Draw `n` samples in raw units.

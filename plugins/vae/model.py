@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_arch.architecture import Architecture
+from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import is_array_like
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
@@ -20,6 +21,8 @@ from tfp_arch.plugins.vae.likelihoods import DecoderLikelihood
 from tfp_arch.plugins.vae.networks import build_decoder, build_encoder, check_network
 
 __all__ = ["VariationalAutoencoder", "binarize"]
+
+_PREDICT_BATCH = 1024
 
 
 def binarize(x: Any, seed: int = 0) -> np.ndarray:
@@ -228,24 +231,21 @@ class VariationalAutoencoder(Architecture):
             self._functions[key] = factory(self)
         return self._functions[key]
 
-    def _map(self, fn: Callable[[tf.Tensor], Any], x: Any, batch_size: int = 1024) -> Any:
-        x = np.asarray(x, dtype="float32")
-        outputs = [fn(tf.constant(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
-        if isinstance(outputs[0], tuple):
-            return tuple(np.concatenate([np.asarray(o[j]) for o in outputs]) for j in range(len(outputs[0])))
-        return np.concatenate([np.asarray(o) for o in outputs])
+    def _batched(self, key: str, fn: Callable[..., Any]) -> BatchedFunction:
+        """`fn` over chunks of 1024 examples, traced once per model and kept under `key`."""
+        return self._cached(key, lambda model: BatchedFunction(fn, _PREDICT_BATCH))
 
     def encode(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         """Parameters of q(z | x): the means `(n, d)` and the standard deviations `(n, d)` (diagonal)
         or the lower-triangular scales `(n, d, d)` (full covariance)."""
-        def fn(xb):
+        def fn(xb: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             loc, raw = self.encoder_parameters(xb)
-            return loc.numpy(), self.latent.scale(raw).numpy()
-        return self._map(fn, x)
+            return loc, self.latent.scale(raw)
+        return self._batched("encode", fn)(x)
 
     def decode(self, z: Any) -> np.ndarray:
         """E[x | z], in the data's shape: probabilities (Bernoulli) or locations (Gaussian)."""
-        return self._map(lambda zb: self.likelihood.mean(self.decoder(zb)).numpy(), z)
+        return self._batched("decode", lambda zb: self.likelihood.mean(self.decoder(zb)))(z)
 
     def reconstruct(self, x: Any) -> np.ndarray:
         """E[x | z = E_q[z | x]]: the decoded posterior mean of each example."""
@@ -272,7 +272,7 @@ class VariationalAutoencoder(Architecture):
         if mean:
             return self.decode(z)
         pair = tf.constant(rng.integers(0, 2**31 - 1, size=2), tf.int32)
-        return self._map(lambda zb: self.likelihood.sample(self.decoder(zb), pair).numpy(), z)
+        return self._batched("sample", lambda zb, seed: self.likelihood.sample(self.decoder(zb), seed))(z, pair)
 
     def log_likelihood(self, x: Any, num_samples: int = 1000, seed: int = 0, batch_size: int | None = None) -> np.ndarray:
         """Importance-weighted estimate of log p(x) per example (Burda et al. 2016), in nats.
