@@ -14,7 +14,7 @@ from tfp_arch.layers.conv_variational import Conv2DVariational
 from tfp_arch.layers.dense_variational import DenseVariational
 from tfp_arch.layers.kl_weight import set_kl_weight
 from tfp_arch.layers.variational import VariationalLayer
-from tfp_arch.seeding import resolve_seed
+from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import positive_int
 from tfp_arch.plugins.bnn.metrics import classification_metrics
 
@@ -163,7 +163,7 @@ class BayesianCNN(Architecture):
         """
         num_samples = num_samples or self.num_samples
         layers = self.variational_layers
-        seeds = tf.random.experimental.stateless_split(tf.constant([resolve_seed(seed), 0], tf.int64), len(layers))
+        seeds = tf.random.experimental.stateless_split(seed_pair(seed, "int64"), len(layers))
         weights = [layer.sample_weights(num_samples, s) for layer, s in zip(layers, seeds)]
         if not hasattr(self, "_forward_with_weights"):
             self._forward_with_weights = tf.function(self._forward, reduce_retracing=True)

@@ -14,7 +14,7 @@ from tfp_arch.data.dataset import Dataset
 from tfp_arch.layers.dense_variational import DenseVariational, inverse_softplus
 from tfp_arch.layers.kl_weight import set_kl_weight
 from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches, split_legacy_statistics
-from tfp_arch.seeding import resolve_seed
+from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import positive_float, positive_int
 from tfp_arch.plugins.bnn.activations import get_activation
 from tfp_arch.plugins.bnn.likelihoods import gaussian_nll, output_units, validate_likelihood
@@ -25,10 +25,6 @@ tfd = tfp.distributions
 SCALE_RATE_CAP = 0.006
 
 __all__ = ["BayesianMLP"]
-
-
-def _seed_pair(seed: int | None) -> tf.Tensor:
-    return tf.constant([resolve_seed(seed), 0], tf.int64)
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -254,7 +250,7 @@ class BayesianMLP(Architecture):
             `(S, N, 2)` means and scales in original units, or `(S, N, K)` logits.
         """
         num_samples = num_samples or self.num_samples
-        seeds = tf.random.experimental.stateless_split(_seed_pair(seed), len(self.variational_layers))
+        seeds = tf.random.experimental.stateless_split(seed_pair(seed, "int64"), len(self.variational_layers))
         hidden = self._standardise(tf.convert_to_tensor(x))
         for layer, layer_seed in zip(self.variational_layers, seeds):
             kernels, biases = layer.sample_weights(num_samples, layer_seed)
@@ -263,7 +259,7 @@ class BayesianMLP(Architecture):
 
     def sample_weights(self, num_samples: int, seed: int | None = None) -> list[tuple[tf.Tensor, tf.Tensor | None]]:
         """The per-layer weight samples `sample_outputs` uses with the same `num_samples` and `seed`."""
-        seeds = tf.random.experimental.stateless_split(_seed_pair(seed), len(self.variational_layers))
+        seeds = tf.random.experimental.stateless_split(seed_pair(seed, "int64"), len(self.variational_layers))
         return [layer.sample_weights(num_samples, s) for layer, s in zip(self.variational_layers, seeds)]
 
     def predict_distribution(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> tfd.Distribution:

@@ -15,6 +15,7 @@ from tfp_arch.fast_fit import is_array_like
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.latent import GaussianLatent, scale_params_size
 from tfp_arch.layers.standardize import iterate_batches
+from tfp_arch.seeding import seed_pairs
 from tfp_arch.validation import positive_int
 from tfp_arch.plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
 from tfp_arch.plugins.vae.likelihoods import DecoderLikelihood
@@ -266,13 +267,12 @@ class VariationalAutoencoder(Architecture):
         Returns:
             An array `(n, *data_shape)`.
         """
-        rng = np.random.default_rng(seed)
+        pairs = seed_pairs(seed)
         prior = self.kl_regularizer.prior_distribution(self.latent_dim)
-        z = prior.sample(n, seed=tf.constant(rng.integers(0, 2**31 - 1, size=2), tf.int32)).numpy()
+        z = prior.sample(n, seed=next(pairs)).numpy()
         if mean:
             return self.decode(z)
-        pair = tf.constant(rng.integers(0, 2**31 - 1, size=2), tf.int32)
-        return self._batched("sample", lambda zb, seed: self.likelihood.sample(self.decoder(zb), seed))(z, pair)
+        return self._batched("sample", lambda zb, pair: self.likelihood.sample(self.decoder(zb), pair))(z, next(pairs))
 
     def log_likelihood(self, x: Any, num_samples: int = 1000, seed: int = 0, batch_size: int | None = None) -> np.ndarray:
         """Importance-weighted estimate of log p(x) per example (Burda et al. 2016), in nats.
