@@ -127,7 +127,7 @@ class VariationalAutoencoder(Architecture):
             )
         self.seed = seed
         self.kl_regularizer = KLDivergenceRegularizer(
-            distribution=posterior, weight=kl_weight, free_bits=free_bits, seed=seed, name="kl_regularizer"
+            distribution=posterior, kl_weight=kl_weight, free_bits=free_bits, seed=seed, name="kl_regularizer"
         )
         self.latent = GaussianLatent(distribution=posterior, seed=seed, name="latent")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
@@ -323,7 +323,7 @@ class VariationalAutoencoder(Architecture):
             "likelihood": self.likelihood_name,
             "decoder_scale": self.decoder_scale,
             "posterior": self.posterior,
-            "kl_weight": self.kl_regularizer.weight,
+            "kl_weight": self.kl_regularizer.kl_weight,
             "free_bits": self.kl_regularizer.free_bits,
             "activation": self.activation,
             "eval_samples": self.eval_samples,

@@ -10,6 +10,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_arch.layers.estimators import validate_estimator
+from tfp_arch.layers.kl_weight import KLWeighted
 from tfp_arch.layers.noise import next_seed
 from tfp_arch.layers.posteriors import (
     CustomPosterior,
@@ -37,7 +38,7 @@ def _callable_argument(name: str, value: Any) -> Callable | None:
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
-class VariationalLayer(keras.layers.Layer):
+class VariationalLayer(KLWeighted, keras.layers.Layer):
     """Base class of layers whose kernel and bias have a posterior learned by variational inference.
 
     The kernel (any shape whose last axis is the outputs) and the bias are packed into one matrix
@@ -108,11 +109,6 @@ class VariationalLayer(keras.layers.Layer):
         self._kernel_shape: tuple[int, ...] | None = None
 
     @property
-    def kl_weight_is_automatic(self) -> bool:
-        """Whether the KL weight is set from the data (`kl_weight=None`)."""
-        return self.kl_weight is None
-
-    @property
     def is_mean_field(self) -> bool:
         """Whether the posterior is the packed mean-field one (no `make_posterior_fn`)."""
         return self.make_posterior_fn is None and self.posterior_family == "mean_field"
@@ -158,10 +154,7 @@ class VariationalLayer(keras.layers.Layer):
         if self.make_prior_fn is not None:
             self.prior_fn = self.make_prior_fn(self, self._kernel_rows * units, rows * units - self._kernel_rows * units,
                                                self.variable_dtype)
-        initial = 1.0 if self.kl_weight is None else self.kl_weight
-        self.kl_weight_variable = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(initial), trainable=False, name="kl_weight"
-        )
+        self._add_kl_weight(self.kl_weight)
 
     def set_scale_learning_rate_ratio(self, ratio: float) -> None:
         """Set the ratio of the scales' learning rate to the means', keeping the posterior as it is.
@@ -181,10 +174,6 @@ class VariationalLayer(keras.layers.Layer):
                 value[part] *= factor
             variable.assign(value)
         self.scale_ratio.assign(ratio)
-
-    def set_kl_weight(self, value: float) -> None:
-        """Assign the KL weight (no retracing: it is a variable)."""
-        self.kl_weight_variable.assign(float(value))
 
     def _split(self, packed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
         """Packed weights `(..., rows, units)` to a kernel `(..., *kernel_shape)` and a bias (or None)."""
@@ -332,10 +321,7 @@ class VariationalLayer(keras.layers.Layer):
         else:
             weights = self.family.sample(tf.shape(inputs)[:1], next_seed(self.seed_generator))
             outputs, kl = self._apply_per_example(inputs, weights), self._kl(weights)
-        kl_weight = tf.convert_to_tensor(self.kl_weight_variable)
-        if kl_weight.dtype != outputs.dtype:
-            kl_weight = tf.cast(kl_weight, outputs.dtype)
-        self.add_loss(kl_weight * tf.cast(kl, outputs.dtype))
+        self.add_loss(self.weighted_kl(tf.cast(kl, outputs.dtype)))
         return self.activation(outputs) if self.activation is not None else outputs
 
     def _mean_field_outputs(self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
