@@ -15,17 +15,11 @@ from tfp_arch.layers.dense_variational import DenseVariational
 from tfp_arch.layers.kl_weight import set_kl_weight
 from tfp_arch.layers.variational import VariationalLayer
 from tfp_arch.seeding import seed_pair
-from tfp_arch.validation import positive_int
+from tfp_arch.validation import positive_int, positive_ints
 from tfp_arch.plugins.bnn.metrics import classification_metrics
 
 __all__ = ["BayesianCNN"]
 
-
-def _positive_ints(name: str, values: Sequence[int]) -> list[int]:
-    values = [int(v) for v in values]
-    if any(v < 1 for v in values):
-        raise ValueError(f"Invalid value for argument `{name}`: expected positive integers. Received: {name}={values}")
-    return values
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -86,8 +80,8 @@ class BayesianCNN(Architecture):
         positive_int("num_classes", num_classes)
         positive_int("num_samples", num_samples)
         self.num_classes = num_classes
-        self.filters = _positive_ints("filters", filters)
-        self.dense_units = _positive_ints("dense_units", dense_units)
+        self.filters = positive_ints("filters", filters)
+        self.dense_units = positive_ints("dense_units", dense_units)
         self.prior = prior
         self.prior_scale = float(prior_scale)
         self.estimator = estimator

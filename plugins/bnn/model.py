@@ -15,7 +15,7 @@ from tfp_arch.layers.dense_variational import DenseVariational, inverse_softplus
 from tfp_arch.layers.kl_weight import set_kl_weight
 from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches, split_legacy_statistics
 from tfp_arch.seeding import seed_pair
-from tfp_arch.validation import positive_float, positive_int
+from tfp_arch.validation import positive_float, positive_int, positive_ints
 from tfp_arch.plugins.bnn.activations import get_activation
 from tfp_arch.plugins.bnn.likelihoods import gaussian_nll, output_units, validate_likelihood
 from tfp_arch.plugins.bnn.metrics import classification_metrics, regression_metrics
@@ -101,11 +101,7 @@ class BayesianMLP(Architecture):
     ) -> None:
         super().__init__(**kwargs)
         validate_likelihood(likelihood, num_classes)
-        hidden_units = [int(units) for units in hidden_units]
-        if any(units < 1 for units in hidden_units):
-            raise ValueError(
-                f"Invalid value for argument `hidden_units`: expected positive integers. Received: hidden_units={hidden_units}"
-            )
+        hidden_units = positive_ints("hidden_units", hidden_units)
         positive_float("noise_scale_init", noise_scale_init)
         positive_int("num_samples", num_samples)
         self.hidden_units = hidden_units

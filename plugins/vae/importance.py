@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_arch.seeding import seed_pairs
+from tfp_arch.validation import positive_int
 
 if TYPE_CHECKING:
     from tfp_arch.plugins.vae.model import VariationalAutoencoder
@@ -62,11 +63,7 @@ def importance_weighted_log_likelihood(
     Returns:
         The estimates, `(n,)`, in nats.
     """
-    if not (isinstance(num_samples, int) and num_samples >= 1):
-        raise ValueError(
-            "Invalid value for argument `num_samples`: expected a positive integer. "
-            f"Received: num_samples={num_samples!r}"
-        )
+    positive_int("num_samples", num_samples)
     x = np.asarray(x, dtype="float32")
     values = max(1, math.prod(x.shape[1:]))
     batch_size = batch_size or max(1, min(len(x), 256, _VALUES_PER_CALL // values))

@@ -16,7 +16,7 @@ from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.latent import GaussianLatent, scale_params_size
 from tfp_arch.layers.standardize import iterate_batches
 from tfp_arch.seeding import seed_pairs
-from tfp_arch.validation import positive_int
+from tfp_arch.validation import invalid_argument, positive_int
 from tfp_arch.plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
 from tfp_arch.plugins.vae.likelihoods import DecoderLikelihood
 from tfp_arch.plugins.vae.networks import build_decoder, build_encoder, check_network
@@ -38,7 +38,7 @@ def binarize(x: Any, seed: int = 0) -> np.ndarray:
     """
     x = np.asarray(x, dtype="float32")
     if x.size and (x.min() < 0.0 or x.max() > 1.0):
-        raise ValueError(f"Invalid value for argument `x`: binarising needs values in [0, 1]. Received: x in [{x.min()}, {x.max()}]")
+        raise invalid_argument("x", "binarising needs values in [0, 1]", received=f"x in [{x.min()}, {x.max()}]")
     return (np.random.default_rng(seed).random(x.shape) < x).astype("float32")
 
 
@@ -121,10 +121,7 @@ class VariationalAutoencoder(Architecture):
         self.eval_samples = positive_int("eval_samples", eval_samples)
         self.binarize = bool(binarize)
         if self.binarize and likelihood != "bernoulli":
-            raise ValueError(
-                "Invalid value for argument `binarize`: binarising needs likelihood='bernoulli'. "
-                f"Received: binarize=True, likelihood={likelihood!r}"
-            )
+            raise invalid_argument("binarize", "binarising needs likelihood='bernoulli'", received=f"binarize=True, likelihood={likelihood!r}")
         self.seed = seed
         self.kl_regularizer = KLDivergenceRegularizer(
             distribution=posterior, kl_weight=kl_weight, free_bits=free_bits, seed=seed, name="kl_regularizer"
@@ -216,14 +213,10 @@ class VariationalAutoencoder(Architecture):
         for x_batch, _ in iterate_batches(x) if isinstance(x, tf.data.Dataset) else [(x, None)]:
             x_batch = np.asarray(x_batch)
             if self.data_shape is not None and list(x_batch.shape[1:]) != self.data_shape:
-                raise ValueError(
-                    f"Invalid value for argument `x`: expected examples of shape {self.data_shape}. "
-                    f"Received: x.shape={x_batch.shape}"
-                )
+                raise invalid_argument("x", f"expected examples of shape {self.data_shape}", received=f"x.shape={x_batch.shape}")
             if self.likelihood_name == "bernoulli" and x_batch.size and (x_batch.min() < 0.0 or x_batch.max() > 1.0):
-                raise ValueError(
-                    "Invalid value for argument `x`: a Bernoulli decoder needs values in [0, 1]. "
-                    f"Received: x in [{x_batch.min()}, {x_batch.max()}]"
+                raise invalid_argument(
+                    "x", "a Bernoulli decoder needs values in [0, 1]", received=f"x in [{x_batch.min()}, {x_batch.max()}]"
                 )
         super().adapt(x, y)
 

@@ -11,7 +11,7 @@ import tensorflow_probability as tfp
 from tfp_arch.layers.kl_weight import KLWeighted
 from tfp_arch.layers.latent import check_distribution, gaussian_distribution, gaussian_scale
 from tfp_arch.layers.noise import standard_normal
-from tfp_arch.validation import non_negative_float, one_of, positive_float, positive_int
+from tfp_arch.validation import invalid_argument, non_negative_float, one_of, positive_float, positive_int
 
 __all__ = ["KL_METHODS", "PRIORS", "KLDivergenceRegularizer"]
 
@@ -124,9 +124,10 @@ class KLDivergenceRegularizer(KLWeighted, keras.layers.Layer):
             return False
         available = self.prior == "normal"
         if self.kl_method == "analytic" and not available:
-            raise ValueError(
-                f"Invalid value for argument `kl_method`: no closed-form KL between `{self.distribution}` "
-                f"and prior `{self.prior}`; use 'auto' or 'monte_carlo'. Received: kl_method='analytic'"
+            raise invalid_argument(
+                "kl_method",
+                f"no closed-form KL between `{self.distribution}` and prior `{self.prior}`; use 'auto' or 'monte_carlo'",
+                self.kl_method,
             )
         return available
 

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfp_arch.validation import non_negative_float, positive_int
+from tfp_arch.validation import invalid_argument, non_negative_float, positive_int
 
 __all__ = [
     "KLWeightCallback",
@@ -112,7 +112,7 @@ def count_examples(data: Any) -> int:
         return count_examples(data[0])
     if isinstance(data, tf.data.Dataset):
         if data.cardinality() == tf.data.INFINITE_CARDINALITY:
-            raise ValueError("Invalid value for argument `data`: cannot count the examples of an infinite dataset.")
+            raise invalid_argument("data", "cannot count the examples of an infinite dataset", received="a dataset of infinite cardinality")
 
         def add(total: tf.Tensor, element: Any) -> tf.Tensor:
             first = tf.nest.flatten(element)[0]

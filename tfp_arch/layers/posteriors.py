@@ -36,7 +36,7 @@ from typing import Any, Callable, Sequence
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
-from tfp_arch.validation import one_of, positive_int
+from tfp_arch.validation import invalid_argument, one_of, positive_int
 
 __all__ = [
     "POSTERIORS",
@@ -74,10 +74,7 @@ def validate_posterior(
     allowed = ("reparameterization",) if convolution else ("reparameterization", "local_reparameterization")
     if (custom or posterior_family != "mean_field") and estimator not in allowed:
         family = "make_posterior_fn" if custom else repr(posterior_family)
-        raise ValueError(
-            f"Invalid value for argument `estimator`: the posterior {family} supports {allowed} on this layer. "
-            f"Received: estimator={estimator!r}"
-        )
+        raise invalid_argument("estimator", f"the posterior {family} supports {allowed} on this layer", estimator)
 
 
 def _sum_log_variance(prior_scale: Any, shape: Sequence[int]) -> tf.Tensor:
@@ -136,13 +133,10 @@ class _Family:
 
     def stored_scale_variables(self) -> list[tuple[Any, Any]]:
         """The variables holding scale parameters divided by the ratio, with the index of their part."""
-        raise ValueError(
-            "Invalid value for argument `ratio`: a posterior from `make_posterior_fn` owns its variables, so its "
-            "scale learning-rate ratio cannot be changed."
+        raise invalid_argument(
+            "ratio", "a posterior from `make_posterior_fn` owns its variables, so its scale learning-rate ratio cannot be changed",
+            received="a ratio for posterior_family='make_posterior_fn'",
         )
-
-    def _flat(self, samples: tf.Tensor) -> tf.Tensor:
-        return tf.reshape(samples, tf.concat([tf.shape(samples)[:-2], [self.size]], 0))
 
     def _noise(self, sample_shape: Any, size: int, seed: tf.Tensor, dtype: Any) -> tf.Tensor:
         shape = tf.concat([tf.cast(sample_shape, tf.int32), [size]], 0)
@@ -289,9 +283,8 @@ class CustomPosterior(_Family):
         bias_size = units if use_bias else 0
         self.make_distribution = make_posterior_fn(layer, self.size - bias_size, bias_size, layer.variable_dtype)
         if not callable(self.make_distribution):
-            raise ValueError(
-                "Invalid value for argument `make_posterior_fn`: expected a callable returning a callable that "
-                f"builds the distribution. Received: make_posterior_fn={make_posterior_fn!r}"
+            raise invalid_argument(
+                "make_posterior_fn", "expected a callable returning a callable that builds the distribution", make_posterior_fn
             )
 
     def distribution(self) -> tfd.Distribution:

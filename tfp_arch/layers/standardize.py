@@ -8,6 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfp_arch.validation import invalid_argument
+
 __all__ = ["SCALE_FLOOR", "RunningMoments", "Standardization", "iterate_batches", "split_legacy_statistics"]
 
 SCALE_FLOOR = 1e-8
@@ -59,7 +61,7 @@ class RunningMoments:
     def variance(self) -> np.ndarray:
         """The population variance of each column (divided by the count)."""
         if self.mean is None:
-            raise ValueError("Invalid value for argument `data`: no rows to compute moments from. Received: 0 rows")
+            raise invalid_argument("data", "expected at least one row to compute moments from", received="0 rows")
         return self._m2 / self.count
 
     @property
@@ -85,9 +87,8 @@ def iterate_batches(x: Any, y: Any = None, chunk: int = ARRAY_CHUNK) -> Iterator
     """
     if isinstance(x, tf.data.Dataset):
         if x.cardinality() == tf.data.INFINITE_CARDINALITY:
-            raise ValueError(
-                "Invalid value for argument `x`: cannot adapt to an infinite dataset; take a finite part of it. "
-                "Received: a dataset of infinite cardinality"
+            raise invalid_argument(
+                "x", "cannot adapt to an infinite dataset; take a finite part of it", received="a dataset of infinite cardinality"
             )
         for element in x.as_numpy_iterator():
             x_batch, y_batch, _ = keras.utils.unpack_x_y_sample_weight(element)

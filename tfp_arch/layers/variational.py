@@ -22,7 +22,7 @@ from tfp_arch.layers.posteriors import (
     validate_posterior,
 )
 from tfp_arch.layers.priors import build_prior, validate_prior
-from tfp_arch.validation import non_negative_float, positive_float, positive_int
+from tfp_arch.validation import callable_or_none, invalid_argument, non_negative_float, positive_float, positive_int
 
 tfd = tfp.distributions
 
@@ -32,9 +32,7 @@ __all__ = ["VariationalLayer"]
 def _callable_argument(name: str, value: Any) -> Callable | None:
     if isinstance(value, dict):
         value = keras.saving.deserialize_keras_object(value)
-    if value is not None and not callable(value):
-        raise ValueError(f"Invalid value for argument `{name}`: expected a callable or None. Received: {name}={value!r}")
-    return value
+    return callable_or_none(name, value)
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -212,9 +210,9 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
             bias_loc, bias_rho: `(units,)` arrays, or None to keep.
         """
         if not self.is_mean_field and (kernel_rho is not None or bias_rho is not None):
-            raise ValueError(
-                "Invalid value for argument `kernel_rho`: only the mean-field posterior has per-weight scales `rho`. "
-                f"Received: posterior_family={self.posterior_family!r}"
+            raise invalid_argument(
+                "kernel_rho", "only the mean-field posterior has per-weight scales `rho`",
+                received=f"posterior_family={self.posterior_family!r}",
             )
         units = self._kernel_shape[-1]
         if self.is_mean_field:
