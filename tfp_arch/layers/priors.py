@@ -1,4 +1,4 @@
-"""Weight priors of variational layers, chosen by plain config values."""
+"""Weight priors of variational layers, chosen by plain config values: each described once, as a TFP distribution."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tfp_arch.validation import float_in_range, invalid_argument, one_of, positi
 
 tfd = tfp.distributions
 
-__all__ = ["PRIORS", "build_prior", "has_closed_form_kl", "validate_prior"]
+__all__ = ["PRIORS", "build_prior", "validate_prior"]
 
 PRIORS = ("standard_normal", "normal", "scale_mixture", "empirical_bayes", "trainable_normal")
 DEFAULT_MIXTURE_SCALES = (1.0, math.exp(-6.0))
@@ -41,11 +41,6 @@ def validate_prior(
     first, second = (positive_float("prior_mixture_scales", s) for s in scales)
     float_in_range("prior_mixture_weight", mixture_weight, 0.0, 1.0, "()")
     return first, second
-
-
-def has_closed_form_kl(prior: str) -> bool:
-    """Whether KL(mean-field normal || prior) has a closed form (every prior but the mixture)."""
-    return prior != "scale_mixture"
 
 
 def build_prior(
