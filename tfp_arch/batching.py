@@ -35,12 +35,16 @@ class BatchedFunction:
         self.batch_size = int(batch_size)
         self.dtype = dtype
 
-    def __call__(self, inputs: Any, *args: Any) -> Any:
-        """`fn(chunk, *args)` over the chunks of `inputs`, concatenated; `args` go to every chunk as they are."""
+    def __call__(self, inputs: Any, *args: Any, batch_size: int | None = None) -> Any:
+        """`fn(chunk, *args)` over the chunks of `inputs`, concatenated; `args` go to every chunk as they are.
+
+        `batch_size` overrides the rows per chunk for this call.
+        """
+        size = batch_size or self.batch_size
         inputs = tf.nest.map_structure(lambda a: np.asarray(a, dtype=self.dtype), inputs)
         rows = len(tf.nest.flatten(inputs)[0])
         outputs = []
-        for start in range(0, max(rows, 1), self.batch_size):
-            chunk = tf.nest.map_structure(lambda a: tf.constant(a[start:start + self.batch_size]), inputs)
+        for start in range(0, max(rows, 1), size):
+            chunk = tf.nest.map_structure(lambda a: tf.constant(a[start:start + size]), inputs)
             outputs.append(tf.nest.map_structure(np.asarray, self.function(chunk, *args)))
         return tf.nest.map_structure(lambda *parts: np.concatenate(parts), *outputs)

@@ -126,11 +126,14 @@ class Standardization(keras.layers.Layer):
         array([[1., 1.]], dtype=float32)
     """
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._legacy_loaded = False
+
     def build(self, input_shape: Any) -> None:
         size = int(input_shape[-1]) if len(input_shape) > 1 else 1
         self.mean = self.add_weight(shape=(size,), initializer="zeros", trainable=False, name="mean")
         self.scale = self.add_weight(shape=(size,), initializer="ones", trainable=False, name="scale")
-        self._legacy_loaded = False
 
     def adapt(self, data: Any, chunk: int = ARRAY_CHUNK) -> int:
         """Set the statistics from `data` in one streaming pass.
