@@ -161,7 +161,7 @@ def test_kl_weight_variable_is_not_trainable_and_training_reduces_kl():
     model = encoder_model(KLDivergenceRegularizer(), 3, 2, 2)
     reg = model.layers[-1] if isinstance(model.layers[-1], KLDivergenceRegularizer) else next(
         layer for layer in model.layers if isinstance(layer, KLDivergenceRegularizer))
-    assert reg.kl_weight in reg.non_trainable_weights and not reg.trainable_weights
+    assert reg.kl_weight_variable in reg.non_trainable_weights and not reg.trainable_weights
     model.compile(optimizer=keras.optimizers.Adam(0.05), jit_compile=True)
     history = model.fit(X, epochs=30, batch_size=8, verbose=0)
     assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
@@ -209,14 +209,14 @@ def test_keras_round_trip_keeps_config_and_current_weight(tmp_path):
     loc, raw = reg([h[:, :2], h[:, 2:5]])
     z = GaussianLatent(distribution="normal_tril", seed=4, name="z")([loc, raw])
     model = keras.Model(inputs, [z, loc])
-    reg.kl_weight.assign(0.25)
+    reg.set_kl_weight(0.25)
     path = tmp_path / "kl.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
     loaded_reg = loaded.get_layer("kl")
     assert isinstance(loaded_reg, KLDivergenceRegularizer)
     assert loaded_reg.get_config() == reg.get_config()
-    assert float(loaded_reg.kl_weight) == pytest.approx(0.25)
+    assert float(loaded_reg.kl_weight_variable) == pytest.approx(0.25)
     assert loaded.get_layer("z").get_config() == model.get_layer("z").get_config()
     np.testing.assert_allclose(loaded(X)[1].numpy(), model(X)[1].numpy(), rtol=1e-6)
     loaded(X)
@@ -235,3 +235,24 @@ def test_full_covariance_trains_under_jit_compile(kl_method):
     if kl_method == "analytic":
         np.testing.assert_allclose(history[0], kl_tril_numpy(loc, raw, 2).mean(), rtol=1e-5)
     assert np.isfinite(history).all() and history[-1] < 0.5 * history[0]
+
+
+def test_a_config_saved_with_the_former_argument_name_weight_loads():
+    config = KLDivergenceRegularizer(kl_weight=0.3).get_config()
+    config["weight"] = config.pop("kl_weight")
+    reg = KLDivergenceRegularizer.from_config(config)
+    assert reg.kl_weight == reg.weight == pytest.approx(0.3)
+    assert float(reg.kl_weight_variable) == pytest.approx(0.3)
+
+
+def test_warmup_also_anneals_variational_layers_from_their_automatic_weight():
+    from tfp_arch.layers.dense_variational import DenseVariational
+    from tfp_arch.layers.kl_weight import set_kl_weight
+
+    model = keras.Sequential([keras.Input((3,)), DenseVariational(2, seed=0), DenseVariational(1, kl_weight=0.5, seed=1)])
+    model.compile(optimizer="sgd", loss="mse")
+    set_kl_weight(model, 0.01)
+    warmup = KLWarmup(epochs=2)
+    history = model.fit(X, X[:, :1], epochs=3, batch_size=len(X), verbose=0, callbacks=[warmup])
+    np.testing.assert_allclose(history.history["kl_weight"], [0.0, 0.005, 0.01], rtol=1e-6)
+    assert float(model.layers[1].kl_weight_variable) == pytest.approx(0.5)

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_arch.seeding import resolve_seed
+from tfp_arch.validation import float_in_range
 
 __all__ = ["EpochOrder", "as_dataset", "is_array_like", "to_numpy_arrays"]
 
@@ -107,8 +108,7 @@ def as_dataset(
     shuffle = kwargs.pop("shuffle", True)
     weight = kwargs.pop("sample_weight", None)
     split = kwargs.pop("validation_split", 0.0) or 0.0
-    if not 0.0 <= split < 1.0:
-        raise ValueError(f"Invalid value for argument `validation_split`: expected [0, 1). Received: {split}")
+    float_in_range("validation_split", split, 0.0, 1.0, "[)")
     if split:
         n = _length(x)
         cut = int(n * (1.0 - split))

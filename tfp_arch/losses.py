@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from tfp_arch.layers.distribution_head import DistributionHead
+from tfp_arch.validation import invalid_argument
 
 __all__ = ["NegativeLogLikelihood"]
 
@@ -44,9 +45,9 @@ class NegativeLogLikelihood(keras.losses.Loss):
         if isinstance(distribution_layer, dict):
             distribution_layer = keras.saving.deserialize_keras_object(distribution_layer)
         if not isinstance(distribution_layer, DistributionHead):
-            raise ValueError(
-                "Invalid value for argument `distribution_layer`: expected a distribution head of "
-                f"tfp_arch.layers, such as IndependentNormal(1). Received: distribution_layer={distribution_layer!r}"
+            raise invalid_argument(
+                "distribution_layer", "expected a distribution head of tfp_arch.layers, such as IndependentNormal(1)",
+                distribution_layer,
             )
         self.distribution_layer = distribution_layer
 

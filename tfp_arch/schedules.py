@@ -7,7 +7,7 @@ from typing import Any
 
 import keras
 
-from tfp_arch.validation import non_negative_float, positive_float
+from tfp_arch.validation import float_in_range, positive_float
 
 __all__ = ["BudgetCosineDecay", "budget_peak"]
 
@@ -53,11 +53,7 @@ class BudgetCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, peak: float | None = None, final_fraction: float = 0.0) -> None:
         self.peak = None if peak is None else positive_float("peak", peak)
-        self.final_fraction = non_negative_float("final_fraction", final_fraction)
-        if self.final_fraction > 1.0:
-            raise ValueError(
-                f"Invalid value for argument `final_fraction`: expected a float in [0, 1]. Received: final_fraction={final_fraction!r}"
-            )
+        self.final_fraction = float_in_range("final_fraction", final_fraction, 0.0, 1.0)
         initial = PEAK_BOUNDS[1] if peak is None else self.peak
         self.peak_value = keras.Variable(initial, dtype="float32", trainable=False, name="decay_peak")
         self.start = keras.Variable(0.0, dtype="float32", trainable=False, name="decay_start")

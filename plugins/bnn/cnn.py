@@ -9,23 +9,18 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_arch.architecture import Architecture
+from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.layers.conv_variational import Conv2DVariational
 from tfp_arch.layers.dense_variational import DenseVariational
-from tfp_arch.layers.kl_weight import set_kl_weight
+from tfp_arch.layers.kl_weight import count_examples, set_kl_weight
 from tfp_arch.layers.variational import VariationalLayer
-from tfp_arch.seeding import resolve_seed
-from tfp_arch.validation import positive_int
+from tfp_arch.seeding import seed_pair
+from tfp_arch.validation import positive_int, positive_ints
 from tfp_arch.plugins.bnn.metrics import classification_metrics
 
 __all__ = ["BayesianCNN"]
 
-
-def _positive_ints(name: str, values: Sequence[int]) -> list[int]:
-    values = [int(v) for v in values]
-    if any(v < 1 for v in values):
-        raise ValueError(f"Invalid value for argument `{name}`: expected positive integers. Received: {name}={values}")
-    return values
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -86,8 +81,8 @@ class BayesianCNN(Architecture):
         positive_int("num_classes", num_classes)
         positive_int("num_samples", num_samples)
         self.num_classes = num_classes
-        self.filters = _positive_ints("filters", filters)
-        self.dense_units = _positive_ints("dense_units", dense_units)
+        self.filters = positive_ints("filters", filters)
+        self.dense_units = positive_ints("dense_units", dense_units)
         self.prior = prior
         self.prior_scale = float(prior_scale)
         self.estimator = estimator
@@ -142,13 +137,22 @@ class BayesianCNN(Architecture):
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         return {**super().default_compile_kwargs(), "loss": loss}
 
-    def adapt(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
-        """Build for the image shape and set the automatic KL weight `1 / n`."""
+    def adapt(self, x: Any, y: Any = None) -> None:
+        """Build for the image shape and set the automatic KL weight `1 / n`.
+
+        Args:
+            x: training images, or a finite `tf.data.Dataset` of `(x, y)` batches (counted in one pass).
+            y: training labels, or None with a dataset.
+        """
         if not self.built:
+            if isinstance(x, tf.data.Dataset):
+                image_shape = tuple(tf.nest.flatten(x.element_spec)[0].shape[1:])
+            else:
+                image_shape = np.shape(x)[1:]
             with self.distribute_strategy.scope():
-                self.build((None, *np.shape(x)[1:]))
+                self.build((None, *image_shape))
         if self.kl_weight is None:
-            set_kl_weight(self, 1.0 / len(x))
+            set_kl_weight(self, 1.0 / count_examples(x))
         super().adapt(x, y)
 
     def sample_logits(self, x: Any, num_samples: int | None = None, seed: int | None = None,
@@ -163,18 +167,14 @@ class BayesianCNN(Architecture):
         """
         num_samples = num_samples or self.num_samples
         layers = self.variational_layers
-        seeds = tf.random.experimental.stateless_split(tf.constant([resolve_seed(seed), 0], tf.int64), len(layers))
+        seeds = tf.random.experimental.stateless_split(seed_pair(seed, "int64"), len(layers))
         weights = [layer.sample_weights(num_samples, s) for layer, s in zip(layers, seeds)]
         if not hasattr(self, "_forward_with_weights"):
-            self._forward_with_weights = tf.function(self._forward, reduce_retracing=True)
-        x = np.asarray(x, np.float32)
-        outputs = []
-        for s in range(num_samples):
-            sample = [(kernels[s], None if biases is None else biases[s]) for kernels, biases in weights]
-            chunks = [self._forward_with_weights(tf.constant(x[i:i + batch_size]), sample)
-                      for i in range(0, len(x), batch_size)]
-            outputs.append(np.concatenate([c.numpy() for c in chunks]))
-        return np.stack(outputs)
+            self._forward_with_weights = BatchedFunction(self._forward, batch_size)
+        samples = (
+            [(kernels[s], None if biases is None else biases[s]) for kernels, biases in weights] for s in range(num_samples)
+        )
+        return np.stack([self._forward_with_weights(x, sample, batch_size=batch_size) for sample in samples])
 
     def _forward(self, x: tf.Tensor, weights: list[tuple[tf.Tensor, tf.Tensor | None]]) -> tf.Tensor:
         remaining = iter(weights)

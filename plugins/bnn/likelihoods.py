@@ -6,11 +6,10 @@ import math
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
 
-tfd = tfp.distributions
+from tfp_arch.validation import int_at_least, one_of
 
-__all__ = ["LIKELIHOODS", "gaussian_nll", "output_units", "sample_distribution", "validate_likelihood"]
+__all__ = ["LIKELIHOODS", "gaussian_nll", "output_units", "validate_likelihood"]
 
 LIKELIHOODS = ("gaussian", "heteroscedastic", "categorical")
 _HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
@@ -18,15 +17,9 @@ _HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 
 def validate_likelihood(likelihood: str, num_classes: int | None) -> None:
     """Check the likelihood name and, for `"categorical"`, the number of classes."""
-    if likelihood not in LIKELIHOODS:
-        raise ValueError(
-            f"Invalid value for argument `likelihood`: expected one of {LIKELIHOODS}. Received: likelihood={likelihood!r}"
-        )
-    if likelihood == "categorical" and (not isinstance(num_classes, int) or num_classes < 2):
-        raise ValueError(
-            "Invalid value for argument `num_classes`: expected an integer >= 2 with likelihood='categorical'. "
-            f"Received: num_classes={num_classes}"
-        )
+    one_of("likelihood", likelihood, LIKELIHOODS)
+    if likelihood == "categorical":
+        int_at_least("num_classes", num_classes, 2, "an integer >= 2 with likelihood='categorical'")
 
 
 def output_units(likelihood: str, num_classes: int | None) -> int:
@@ -50,9 +43,3 @@ def gaussian_nll(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     z = (y_true - loc) / scale
     return 0.5 * tf.square(z) + tf.math.log(scale) + _HALF_LOG_TWO_PI
 
-
-def sample_distribution(likelihood: str, outputs: tf.Tensor) -> tfd.Distribution:
-    """The likelihood distribution of each example given the network outputs of one weight sample."""
-    if likelihood == "categorical":
-        return tfd.Categorical(logits=outputs)
-    return tfd.Normal(outputs[..., 0], outputs[..., 1])

@@ -13,8 +13,9 @@ from tfp_arch.architecture import Architecture
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.layers.dense_variational import DenseVariational, inverse_softplus
 from tfp_arch.layers.kl_weight import set_kl_weight
-from tfp_arch.seeding import resolve_seed
-from tfp_arch.validation import positive_float, positive_int
+from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches, split_legacy_statistics
+from tfp_arch.seeding import seed_pair
+from tfp_arch.validation import positive_float, positive_int, positive_ints
 from tfp_arch.plugins.bnn.activations import get_activation
 from tfp_arch.plugins.bnn.likelihoods import gaussian_nll, output_units, validate_likelihood
 from tfp_arch.plugins.bnn.metrics import classification_metrics, regression_metrics
@@ -26,16 +27,13 @@ SCALE_RATE_CAP = 0.006
 __all__ = ["BayesianMLP"]
 
 
-def _seed_pair(seed: int | None) -> tf.Tensor:
-    return tf.constant([resolve_seed(seed), 0], tf.int64)
-
-
 @keras.saving.register_keras_serializable(package="tfp_arch")
 class BayesianMLP(Architecture):
     """Bayesian neural network: an MLP of `DenseVariational` layers trained by variational Bayes.
 
-    Inputs and targets are standardised with statistics of the training data computed in `adapt`
-    (stored as non-trainable weights, so they are saved with the model); `call` returns parameters
+    Inputs and targets are standardised by two `Standardization` layers (`input_standardization`,
+    `target_standardization`) whose statistics `adapt` computes from the training data in one
+    streaming pass (arrays or a `tf.data.Dataset`); they are saved with the model. `call` returns parameters
     in the targets' original units: `(N, 2)` predictive mean and noise scale of one weight sample for
     regression, `(N, K)` logits for classification. The loss is the negative ELBO per example: the
     mean negative log-likelihood plus `kl_weight * KL`, with `kl_weight = 1 / n` set from the training
@@ -103,11 +101,7 @@ class BayesianMLP(Architecture):
     ) -> None:
         super().__init__(**kwargs)
         validate_likelihood(likelihood, num_classes)
-        hidden_units = [int(units) for units in hidden_units]
-        if any(units < 1 for units in hidden_units):
-            raise ValueError(
-                f"Invalid value for argument `hidden_units`: expected positive integers. Received: hidden_units={hidden_units}"
-            )
+        hidden_units = positive_ints("hidden_units", hidden_units)
         positive_float("noise_scale_init", noise_scale_init)
         positive_int("num_samples", num_samples)
         self.hidden_units = hidden_units
@@ -139,6 +133,8 @@ class BayesianMLP(Architecture):
             )
             for i, units in enumerate(widths)
         ]
+        self.input_standardization = Standardization(name="input_standardization")
+        self.target_standardization = Standardization(name="target_standardization")
 
     @property
     def is_regression(self) -> bool:
@@ -147,10 +143,8 @@ class BayesianMLP(Architecture):
 
     def build(self, input_shape: Sequence[int | None]) -> None:
         d_in = int(input_shape[-1])
-        self.x_mean = self.add_weight(shape=(d_in,), initializer="zeros", trainable=False, name="x_mean")
-        self.x_scale = self.add_weight(shape=(d_in,), initializer="ones", trainable=False, name="x_scale")
-        self.y_mean = self.add_weight(shape=(), initializer="zeros", trainable=False, name="y_mean")
-        self.y_scale = self.add_weight(shape=(), initializer="ones", trainable=False, name="y_scale")
+        self.input_standardization.build((None, d_in))
+        self.target_standardization.build((None, 1))
         if self.likelihood == "gaussian":
             rho = keras.initializers.Constant(inverse_softplus(self.noise_scale_init - self.min_scale))
             self.noise_rho = self.add_weight(shape=(), initializer=rho, name="noise_rho")
@@ -159,20 +153,44 @@ class BayesianMLP(Architecture):
             layer.build(shape)
             shape = (None, layer.units)
 
+    def load_own_variables(self, store: Any) -> None:
+        layers = [self.input_standardization, self.target_standardization]
+        super().load_own_variables(split_legacy_statistics(self, store, layers))
+
+    @property
+    def x_mean(self) -> tf.Tensor:
+        """The inputs' means, `input_standardization.mean`."""
+        return self.input_standardization.mean
+
+    @property
+    def x_scale(self) -> tf.Tensor:
+        """The inputs' scales, `input_standardization.scale`."""
+        return self.input_standardization.scale
+
+    @property
+    def y_mean(self) -> tf.Tensor:
+        """The targets' mean (a scalar), from `target_standardization`."""
+        return tf.reshape(self.target_standardization.mean, ())
+
+    @property
+    def y_scale(self) -> tf.Tensor:
+        """The targets' scale (a scalar), from `target_standardization`."""
+        return tf.reshape(self.target_standardization.scale, ())
+
     def _standardise(self, inputs: tf.Tensor) -> tf.Tensor:
-        return (tf.cast(inputs, self.x_mean.dtype) - self.x_mean) / self.x_scale
+        return self.input_standardization(inputs)
 
     def _head(self, outputs: tf.Tensor) -> tf.Tensor:
         """Network outputs (standardised units) to likelihood parameters in original units."""
         if self.likelihood == "categorical":
             return outputs
-        loc = outputs[..., :1] * self.y_scale + self.y_mean
+        loc = self.target_standardization.inverse(outputs[..., :1])
         if self.likelihood == "gaussian":
             scale = tf.ones_like(loc) * (tf.nn.softplus(self.noise_rho) + self.min_scale)
         else:
             shift = inverse_softplus(self.noise_scale_init - self.min_scale)
             scale = tf.nn.softplus(outputs[..., 1:2] + shift) + self.min_scale
-        return tf.concat([loc, scale * self.y_scale], axis=-1)
+        return tf.concat([loc, scale * self.target_standardization.scale], axis=-1)
 
     def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
         hidden = self._standardise(inputs)
@@ -187,26 +205,27 @@ class BayesianMLP(Architecture):
         loss = gaussian_nll if self.is_regression else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         return {**super().default_compile_kwargs(), "loss": loss}
 
-    def adapt(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
-        """Standardisation statistics of the training data and the automatic KL weight `1 / n`.
+    def adapt(self, x: Any, y: Any = None) -> None:
+        """Standardisation statistics of the training data and the automatic KL weight `1 / n`, in one pass.
 
         Args:
-            x: training inputs `(n, d)`.
-            y: training targets `(n,)` (or `(n, 1)`), integer labels for classification.
+            x: training inputs `(n, d)`, or a finite `tf.data.Dataset` of `(x, y)` batches.
+            y: training targets `(n,)` (or `(n, 1)`), integer labels for classification; None with
+                a dataset.
         """
-        x = np.asarray(x, np.float64).reshape(len(x), -1)
+        x_moments, y_moments = RunningMoments(), RunningMoments()
+        for x_batch, y_batch in iterate_batches(x, y):
+            x_moments.update(np.reshape(x_batch, (len(x_batch), -1)))
+            if self.is_regression and y_batch is not None:
+                y_moments.update(np.reshape(y_batch, (-1, 1)))
         if not self.built:
             with self.distribute_strategy.scope():
-                self.build((None, x.shape[1]))
-        std = x.std(axis=0)
-        self.x_mean.assign(x.mean(axis=0).astype("float32"))
-        self.x_scale.assign(np.where(std > 1e-8, std, 1.0).astype("float32"))
-        if self.is_regression and y is not None:
-            y = np.asarray(y, np.float64).reshape(-1)
-            self.y_mean.assign(float(y.mean()))
-            self.y_scale.assign(float(y.std()) if y.std() > 1e-8 else 1.0)
+                self.build((None, x_moments.mean.shape[0]))
+        self.input_standardization.set_moments(x_moments)
+        if y_moments.count:
+            self.target_standardization.set_moments(y_moments)
         if self.kl_weight is None:
-            set_kl_weight(self, 1.0 / len(x))
+            set_kl_weight(self, 1.0 / x_moments.count)
         super().adapt(x, y)
 
     def learning_rate_planned(self, peak: float) -> None:
@@ -227,7 +246,7 @@ class BayesianMLP(Architecture):
             `(S, N, 2)` means and scales in original units, or `(S, N, K)` logits.
         """
         num_samples = num_samples or self.num_samples
-        seeds = tf.random.experimental.stateless_split(_seed_pair(seed), len(self.variational_layers))
+        seeds = tf.random.experimental.stateless_split(seed_pair(seed, "int64"), len(self.variational_layers))
         hidden = self._standardise(tf.convert_to_tensor(x))
         for layer, layer_seed in zip(self.variational_layers, seeds):
             kernels, biases = layer.sample_weights(num_samples, layer_seed)
@@ -236,7 +255,7 @@ class BayesianMLP(Architecture):
 
     def sample_weights(self, num_samples: int, seed: int | None = None) -> list[tuple[tf.Tensor, tf.Tensor | None]]:
         """The per-layer weight samples `sample_outputs` uses with the same `num_samples` and `seed`."""
-        seeds = tf.random.experimental.stateless_split(_seed_pair(seed), len(self.variational_layers))
+        seeds = tf.random.experimental.stateless_split(seed_pair(seed, "int64"), len(self.variational_layers))
         return [layer.sample_weights(num_samples, s) for layer, s in zip(self.variational_layers, seeds)]
 
     def predict_distribution(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> tfd.Distribution:

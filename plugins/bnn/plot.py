@@ -8,6 +8,7 @@ import numpy as np
 
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.plugins.bnn.metrics import coverage_curve, probability_integral_transform
+from tfp_arch.validation import invalid_argument
 
 __all__ = ["plot_model"]
 
@@ -86,7 +87,7 @@ def plot_model(model: Any, path: str, dataset: Dataset | None = None) -> str:
     import matplotlib.pyplot as plt
 
     if dataset is None:
-        raise ValueError("Invalid value for argument `dataset`: the bnn plot needs the data set. Received: dataset=None")
+        raise invalid_argument("dataset", "the bnn plot needs the data set", None)
     figure, axes = plt.subplots(figsize=(7, 5))
     if model.is_regression and dataset.x_train.reshape(len(dataset.x_train), -1).shape[1] == 1:
         _bands(axes, model, dataset)

@@ -9,11 +9,12 @@ from typing import Any, ClassVar
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import ops
 
 from tfp_arch.architecture import Architecture
+from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.layers.flow import Flow, MaskedAutoregressiveFlow
+from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches, split_legacy_statistics
 
 __all__ = ["MaskedAutoregressiveFlowModel", "flow_arguments", "flow_signature"]
 
@@ -40,9 +41,10 @@ def flow_signature(flow_class: type[Flow]) -> inspect.Signature:
 class MaskedAutoregressiveFlowModel(Architecture):
     """A masked autoregressive flow density model p(x), or p(x | context), trained by maximum likelihood.
 
-    The data are standardised with statistics learned in `adapt` (stored as non-trainable
-    weights) and modelled by a `MaskedAutoregressiveFlow`; `log_prob` works on raw data and
-    includes the Jacobian of the standardisation, `-sum(log std)`. The training loss is the mean
+    The data are standardised by a `Standardization` layer (`standardization`, saved with the
+    model) whose statistics `adapt` learns in one streaming pass over arrays or a `tf.data.Dataset`,
+    and modelled by a `MaskedAutoregressiveFlow`; `log_prob` works on raw data and includes the
+    Jacobian of the standardisation, `-sum(log std)`. The training loss is the mean
     negative log-likelihood in the data's own units. Calling the model returns `log p(x)` per
     example.
 
@@ -82,6 +84,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
         flow_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in names}
         super().__init__(**kwargs)
         self.flow = self.flow_class(**flow_kwargs, name="flow")
+        self.standardization = Standardization(name="standardization")
         self.context_size = self.flow.context_size
         self.event_size: int | None = None
         self._log_prob_fn = None
@@ -100,11 +103,21 @@ class MaskedAutoregressiveFlowModel(Architecture):
                 f"Architecture `{self.architecture_name}` models vectors: expected data of shape (batch, D). Received: shape={x_shape}"
             )
         self.event_size = int(x_shape[-1])
-        self.data_mean = self.add_weight(
-            shape=(self.event_size,), initializer="zeros", trainable=False, name="data_mean"
-        )
-        self.data_std = self.add_weight(shape=(self.event_size,), initializer="ones", trainable=False, name="data_std")
+        self.standardization.build(x_shape)
         self.flow.build(x_shape)
+
+    def load_own_variables(self, store: Any) -> None:
+        super().load_own_variables(split_legacy_statistics(self, store, [self.standardization]))
+
+    @property
+    def data_mean(self) -> Any:
+        """The data's means, `standardization.mean`."""
+        return self.standardization.mean
+
+    @property
+    def data_std(self) -> Any:
+        """The data's scales, `standardization.scale`."""
+        return self.standardization.scale
 
     def _ensure_built(self, input_shape: Any) -> None:
         if not self.built:
@@ -122,22 +135,29 @@ class MaskedAutoregressiveFlowModel(Architecture):
         return None, x
 
     def adapt(self, x: Any, y: Any = None) -> None:
-        """Learn the standardisation of the data (mean and standard deviation per column)."""
-        context, data = self._split(x, y)
-        data = np.asarray(data, dtype="float32")
-        self._ensure_built(data.shape if context is None else (np.shape(context), data.shape))
-        std = data.std(axis=0)
-        self.data_mean.assign(data.mean(axis=0))
-        self.data_std.assign(np.where(std > 0, std, 1.0).astype("float32"))
+        """Learn the standardisation of the data (mean and standard deviation per column) in one pass.
+
+        Args:
+            x: the data `(n, D)`, the pair `(context, x)`, or a finite `tf.data.Dataset` of batches
+                of either.
+            y: the data when `x` is the context, else None.
+        """
+        moments = RunningMoments()
+        for x_batch, y_batch in iterate_batches(x, y):
+            context, data = self._split(x_batch, y_batch)
+            data = np.asarray(data)
+            self._ensure_built(data.shape if context is None else (np.shape(context), data.shape))
+            moments.update(data)
+        self.standardization.set_moments(moments)
         super().adapt(x, y)
 
     def standardize(self, x: Any) -> Any:
         """Raw data to the standardised space the flow models."""
-        return (x - self.data_mean) / self.data_std
+        return self.standardization(x)
 
     def log_det_standardization(self) -> Any:
         """`log |d standardize(x) / dx| = -sum(log std)`, the same for every example."""
-        return -ops.sum(ops.log(self.data_std))
+        return self.standardization.log_det_jacobian()
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         """`log p(x [| context])` per example in raw units; `inputs` is `x` or `(context, x)`."""
@@ -196,13 +216,8 @@ class MaskedAutoregressiveFlowModel(Architecture):
             raise ValueError(f"This `{self.architecture_name}` model is unconditional: it takes no `context`.")
         self._ensure_built(x.shape if context is None else (context.shape, x.shape))
         if self._log_prob_fn is None:
-            self._log_prob_fn = tf.function(lambda inputs: self(inputs, training=False), reduce_retracing=True)
-        out = []
-        for start in range(0, len(x), _EVAL_BATCH):
-            chunk = x[start : start + _EVAL_BATCH]
-            inputs = chunk if context is None else (context[start : start + _EVAL_BATCH], chunk)
-            out.append(self._log_prob_fn(inputs).numpy())
-        return np.concatenate(out) if out else np.zeros((0,), "float32")
+            self._log_prob_fn = BatchedFunction(lambda inputs: self(inputs, training=False), _EVAL_BATCH)
+        return self._log_prob_fn(x if context is None else (context, x))
 
     def sample(self, n: int, *, seed: int | None = None, context: Any = None) -> np.ndarray:
         """Draw `n` samples in raw units.
@@ -216,7 +231,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
             A NumPy array of shape `(n, D)`.
         """
         u = self.flow.sample(int(n), context=context, seed=seed)
-        return (u * self.data_std + self.data_mean).numpy()
+        return keras.ops.convert_to_numpy(self.standardization.inverse(u))
 
     def evaluate_metrics(self, x: Any, y: Any = None) -> dict[str, float]:
         """Mean log-likelihood per example (raw and standardised units) and bits per dimension.

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import tensorflow as tf
 
+from tfp_arch.seeding import seed_pairs
+from tfp_arch.validation import positive_int
+
 if TYPE_CHECKING:
     from tfp_arch.plugins.vae.model import VariationalAutoencoder
 
@@ -60,17 +63,13 @@ def importance_weighted_log_likelihood(
     Returns:
         The estimates, `(n,)`, in nats.
     """
-    if not (isinstance(num_samples, int) and num_samples >= 1):
-        raise ValueError(
-            "Invalid value for argument `num_samples`: expected a positive integer. "
-            f"Received: num_samples={num_samples!r}"
-        )
+    positive_int("num_samples", num_samples)
     x = np.asarray(x, dtype="float32")
     values = max(1, math.prod(x.shape[1:]))
     batch_size = batch_size or max(1, min(len(x), 256, _VALUES_PER_CALL // values))
     per_call = max(1, min(num_samples, _VALUES_PER_CALL // (values * batch_size)))
     fn = model._cached("log_weights", _log_weights_fn)
-    rng = np.random.default_rng(seed)
+    pairs = seed_pairs(seed)
     out = np.empty(len(x), dtype="float64")
     for start in range(0, len(x), batch_size):
         xb = tf.constant(x[start:start + batch_size])
@@ -78,8 +77,7 @@ def importance_weighted_log_likelihood(
         done = 0
         while done < num_samples:
             num = min(per_call, num_samples - done)
-            seed_pair = tf.constant(rng.integers(0, 2**31 - 1, size=2), dtype=tf.int32)
-            log_w = fn(xb, tf.constant(num, tf.int32), seed_pair).numpy().astype("float64")
+            log_w = fn(xb, tf.constant(num, tf.int32), next(pairs)).numpy().astype("float64")
             total = np.logaddexp(total, _logsumexp(log_w))
             done += num
         out[start:start + batch_size] = total - math.log(num_samples)
@@ -120,11 +118,10 @@ def elbo_terms(
     """
     x = np.asarray(x, dtype="float32")
     fn = model._cached("elbo_terms", _elbo_fn)
-    rng = np.random.default_rng(seed)
+    pairs = seed_pairs(seed)
     log_px, kl = [], []
     for start in range(0, len(x), batch_size):
-        seed_pair = tf.constant(rng.integers(0, 2**31 - 1, size=2), dtype=tf.int32)
-        a, b = fn(tf.constant(x[start:start + batch_size]), seed_pair)
+        a, b = fn(tf.constant(x[start:start + batch_size]), next(pairs))
         log_px.append(a.numpy())
         kl.append(b.numpy())
     return np.concatenate(log_px).astype("float64"), np.concatenate(kl).astype("float64")

@@ -7,6 +7,8 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_arch.validation import one_of, positive_float
+
 __all__ = ["LIKELIHOODS", "DecoderLikelihood"]
 
 tfd = tfp.distributions
@@ -26,16 +28,8 @@ class DecoderLikelihood:
 
     def __init__(self, likelihood: str = "bernoulli", decoder_scale: float | None = None,
                  min_scale: float = 1e-3) -> None:
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(
-                f"Invalid value for argument `likelihood`: expected one of {', '.join(LIKELIHOODS)}. "
-                f"Received: likelihood={likelihood!r}"
-            )
-        if decoder_scale is not None and not decoder_scale > 0.0:
-            raise ValueError(
-                "Invalid value for argument `decoder_scale`: expected a positive float or None. "
-                f"Received: decoder_scale={decoder_scale!r}"
-            )
+        one_of("likelihood", likelihood, LIKELIHOODS)
+        positive_float("decoder_scale", decoder_scale, allow_none=True)
         self.likelihood = likelihood
         self.decoder_scale = decoder_scale
         self.min_scale = min_scale

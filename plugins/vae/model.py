@@ -9,16 +9,21 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_arch.architecture import Architecture
+from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import is_array_like
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.latent import GaussianLatent, scale_params_size
-from tfp_arch.validation import positive_int
+from tfp_arch.layers.standardize import iterate_batches
+from tfp_arch.seeding import seed_pairs
+from tfp_arch.validation import invalid_argument, positive_int
 from tfp_arch.plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
 from tfp_arch.plugins.vae.likelihoods import DecoderLikelihood
 from tfp_arch.plugins.vae.networks import build_decoder, build_encoder, check_network
 
 __all__ = ["VariationalAutoencoder", "binarize"]
+
+_PREDICT_BATCH = 1024
 
 
 def binarize(x: Any, seed: int = 0) -> np.ndarray:
@@ -33,7 +38,7 @@ def binarize(x: Any, seed: int = 0) -> np.ndarray:
     """
     x = np.asarray(x, dtype="float32")
     if x.size and (x.min() < 0.0 or x.max() > 1.0):
-        raise ValueError(f"Invalid value for argument `x`: binarising needs values in [0, 1]. Received: x in [{x.min()}, {x.max()}]")
+        raise invalid_argument("x", "binarising needs values in [0, 1]", received=f"x in [{x.min()}, {x.max()}]")
     return (np.random.default_rng(seed).random(x.shape) < x).astype("float32")
 
 
@@ -116,13 +121,10 @@ class VariationalAutoencoder(Architecture):
         self.eval_samples = positive_int("eval_samples", eval_samples)
         self.binarize = bool(binarize)
         if self.binarize and likelihood != "bernoulli":
-            raise ValueError(
-                "Invalid value for argument `binarize`: binarising needs likelihood='bernoulli'. "
-                f"Received: binarize=True, likelihood={likelihood!r}"
-            )
+            raise invalid_argument("binarize", "binarising needs likelihood='bernoulli'", received=f"binarize=True, likelihood={likelihood!r}")
         self.seed = seed
         self.kl_regularizer = KLDivergenceRegularizer(
-            distribution=posterior, weight=kl_weight, free_bits=free_bits, seed=seed, name="kl_regularizer"
+            distribution=posterior, kl_weight=kl_weight, free_bits=free_bits, seed=seed, name="kl_regularizer"
         )
         self.latent = GaussianLatent(distribution=posterior, seed=seed, name="latent")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
@@ -201,19 +203,21 @@ class VariationalAutoencoder(Architecture):
         self.elbo_tracker.update_state(log_px - kl)
         return -log_px
 
-    def adapt(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
-        """Check the data against the model (shape; values in [0, 1] for a Bernoulli decoder)."""
-        x = np.asarray(x)
-        if self.data_shape is not None and list(x.shape[1:]) != self.data_shape:
-            raise ValueError(
-                f"Invalid value for argument `x`: expected examples of shape {self.data_shape}. "
-                f"Received: x.shape={x.shape}"
-            )
-        if self.likelihood_name == "bernoulli" and x.size and (x.min() < 0.0 or x.max() > 1.0):
-            raise ValueError(
-                "Invalid value for argument `x`: a Bernoulli decoder needs values in [0, 1]. "
-                f"Received: x in [{x.min()}, {x.max()}]"
-            )
+    def adapt(self, x: Any, y: Any = None) -> None:
+        """Check the data against the model (shape; values in [0, 1] for a Bernoulli decoder), batch by batch.
+
+        Args:
+            x: the data `(n, *data_shape)`, or a finite `tf.data.Dataset` of batches.
+            y: unused.
+        """
+        for x_batch, _ in iterate_batches(x) if isinstance(x, tf.data.Dataset) else [(x, None)]:
+            x_batch = np.asarray(x_batch)
+            if self.data_shape is not None and list(x_batch.shape[1:]) != self.data_shape:
+                raise invalid_argument("x", f"expected examples of shape {self.data_shape}", received=f"x.shape={x_batch.shape}")
+            if self.likelihood_name == "bernoulli" and x_batch.size and (x_batch.min() < 0.0 or x_batch.max() > 1.0):
+                raise invalid_argument(
+                    "x", "a Bernoulli decoder needs values in [0, 1]", received=f"x in [{x_batch.min()}, {x_batch.max()}]"
+                )
         super().adapt(x, y)
 
     def _cached(self, key: str, factory: Callable[["VariationalAutoencoder"], Callable[..., Any]]) -> Callable[..., Any]:
@@ -221,24 +225,21 @@ class VariationalAutoencoder(Architecture):
             self._functions[key] = factory(self)
         return self._functions[key]
 
-    def _map(self, fn: Callable[[tf.Tensor], Any], x: Any, batch_size: int = 1024) -> Any:
-        x = np.asarray(x, dtype="float32")
-        outputs = [fn(tf.constant(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
-        if isinstance(outputs[0], tuple):
-            return tuple(np.concatenate([np.asarray(o[j]) for o in outputs]) for j in range(len(outputs[0])))
-        return np.concatenate([np.asarray(o) for o in outputs])
+    def _batched(self, key: str, fn: Callable[..., Any]) -> BatchedFunction:
+        """`fn` over chunks of 1024 examples, traced once per model and kept under `key`."""
+        return self._cached(key, lambda model: BatchedFunction(fn, _PREDICT_BATCH))
 
     def encode(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         """Parameters of q(z | x): the means `(n, d)` and the standard deviations `(n, d)` (diagonal)
         or the lower-triangular scales `(n, d, d)` (full covariance)."""
-        def fn(xb):
+        def fn(xb: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             loc, raw = self.encoder_parameters(xb)
-            return loc.numpy(), self.latent.scale(raw).numpy()
-        return self._map(fn, x)
+            return loc, self.latent.scale(raw)
+        return self._batched("encode", fn)(x)
 
     def decode(self, z: Any) -> np.ndarray:
         """E[x | z], in the data's shape: probabilities (Bernoulli) or locations (Gaussian)."""
-        return self._map(lambda zb: self.likelihood.mean(self.decoder(zb)).numpy(), z)
+        return self._batched("decode", lambda zb: self.likelihood.mean(self.decoder(zb)))(z)
 
     def reconstruct(self, x: Any) -> np.ndarray:
         """E[x | z = E_q[z | x]]: the decoded posterior mean of each example."""
@@ -259,13 +260,12 @@ class VariationalAutoencoder(Architecture):
         Returns:
             An array `(n, *data_shape)`.
         """
-        rng = np.random.default_rng(seed)
+        pairs = seed_pairs(seed)
         prior = self.kl_regularizer.prior_distribution(self.latent_dim)
-        z = prior.sample(n, seed=tf.constant(rng.integers(0, 2**31 - 1, size=2), tf.int32)).numpy()
+        z = prior.sample(n, seed=next(pairs)).numpy()
         if mean:
             return self.decode(z)
-        pair = tf.constant(rng.integers(0, 2**31 - 1, size=2), tf.int32)
-        return self._map(lambda zb: self.likelihood.sample(self.decoder(zb), pair).numpy(), z)
+        return self._batched("sample", lambda zb, pair: self.likelihood.sample(self.decoder(zb), pair))(z, next(pairs))
 
     def log_likelihood(self, x: Any, num_samples: int = 1000, seed: int = 0, batch_size: int | None = None) -> np.ndarray:
         """Importance-weighted estimate of log p(x) per example (Burda et al. 2016), in nats.
@@ -316,7 +316,7 @@ class VariationalAutoencoder(Architecture):
             "likelihood": self.likelihood_name,
             "decoder_scale": self.decoder_scale,
             "posterior": self.posterior,
-            "kl_weight": self.kl_regularizer.weight,
+            "kl_weight": self.kl_regularizer.kl_weight,
             "free_bits": self.kl_regularizer.free_bits,
             "activation": self.activation,
             "eval_samples": self.eval_samples,

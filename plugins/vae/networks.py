@@ -7,6 +7,8 @@ from typing import Sequence
 
 import keras
 
+from tfp_arch.validation import invalid_argument, one_of
+
 __all__ = ["NETWORKS", "build_decoder", "build_encoder", "check_network"]
 
 NETWORKS = ("dense", "conv")
@@ -14,19 +16,12 @@ NETWORKS = ("dense", "conv")
 
 def check_network(network: str, data_shape: Sequence[int]) -> None:
     """Validate the network kind against the data shape (flat `(d,)` or image `(h, w, c)`)."""
-    if network not in NETWORKS:
-        raise ValueError(
-            f"Invalid value for argument `network`: expected one of {', '.join(NETWORKS)}. Received: network={network!r}"
-        )
+    one_of("network", network, NETWORKS)
     if len(data_shape) not in (1, 3):
-        raise ValueError(
-            "Invalid value for argument `data_shape`: expected (features,) or (height, width, channels). "
-            f"Received: data_shape={list(data_shape)}"
-        )
+        raise invalid_argument("data_shape", "expected (features,) or (height, width, channels)", list(data_shape))
     if network == "conv" and len(data_shape) != 3:
-        raise ValueError(
-            "Invalid value for argument `network`: 'conv' needs image data (height, width, channels). "
-            f"Received: network='conv' with data_shape={list(data_shape)}"
+        raise invalid_argument(
+            "network", "'conv' needs image data (height, width, channels)", received=f"network='conv' with data_shape={list(data_shape)}"
         )
 
 

@@ -16,7 +16,7 @@ from tfp_arch.layers.independent_heads import (
     IndependentPoisson,
 )
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
-from tfp_arch.layers.kl_weight import KLWeightCallback, set_kl_weight
+from tfp_arch.layers.kl_weight import KLWeightCallback, KLWeighted, KLWeightSchedule, kl_weighted_layers, set_kl_weight
 from tfp_arch.layers.latent import (
     GaussianLatent,
     gaussian_distribution,
@@ -71,6 +71,8 @@ __all__ = [
     "IndependentPoisson",
     "KLDivergenceRegularizer",
     "KLWeightCallback",
+    "KLWeightSchedule",
+    "KLWeighted",
     "KLWarmup",
     "MaskedAutoregressiveFlow",
     "MaskedAutoregressiveTransform",
@@ -89,6 +91,7 @@ __all__ = [
     "gaussian_distribution",
     "gaussian_scale",
     "get_transformer",
+    "kl_weighted_layers",
     "next_seed",
     "random_signs",
     "scale_params_size",

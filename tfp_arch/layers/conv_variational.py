@@ -9,18 +9,13 @@ import tensorflow as tf
 
 from tfp_arch.layers.noise import random_signs, standard_normal
 from tfp_arch.layers.variational import VariationalLayer
-from tfp_arch.validation import one_of, positive_int
+from tfp_arch.validation import invalid_argument, one_of, positive_int, positive_ints
 
 __all__ = ["Conv1DVariational", "Conv2DVariational", "Conv3DVariational", "ConvVariational"]
 
 
 def _tuple(name: str, value: int | Sequence[int], rank: int) -> tuple[int, ...]:
-    values = (value,) * rank if isinstance(value, int) and not isinstance(value, bool) else tuple(value)
-    if len(values) != rank or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
-        raise ValueError(
-            f"Invalid value for argument `{name}`: expected a positive integer or {rank} of them. Received: {name}={value!r}"
-        )
-    return values
+    return tuple(positive_ints(name, value, length=rank, allow_int=True))
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -85,9 +80,8 @@ class ConvVariational(VariationalLayer):
         self.dilation_rate = _tuple("dilation_rate", dilation_rate, self.rank)
         self.padding = one_of("padding", str(padding).lower(), ("valid", "same"))
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(
-                "Invalid value for argument `dilation_rate`: expected 1 when a stride is above 1. "
-                f"Received: dilation_rate={dilation_rate!r}, strides={strides!r}"
+            raise invalid_argument(
+                "dilation_rate", "expected 1 when a stride is above 1", received=f"dilation_rate={dilation_rate!r}, strides={strides!r}"
             )
         self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2)
 

@@ -10,6 +10,7 @@ import numpy as np
 from tfp_arch.layers.conv_variational import Conv1DVariational, Conv2DVariational, Conv3DVariational
 from tfp_arch.layers.dense_variational import DenseVariational
 from tfp_arch.layers.variational import VariationalLayer
+from tfp_arch.validation import invalid_argument
 
 __all__ = ["dense_to_variational", "to_variational"]
 
@@ -43,9 +44,11 @@ def _variational(layer: keras.layers.Layer, layer_kwargs: dict[str, Any]) -> Var
     }
     for key, (value, allowed) in unsupported.items():
         if value != allowed and not (isinstance(allowed, tuple) and value in allowed):
-            raise ValueError(
-                f"Invalid value for argument `model`: layer `{layer.name}` has {key}={value!r}, which the "
-                f"variational convolutions do not support (expected {allowed!r}); keep it with skip=[{layer.name!r}]."
+            raise invalid_argument(
+                "model",
+                f"layer `{layer.name}` has a {key} the variational convolutions do not support "
+                f"(expected {allowed!r}); keep it with skip=[{layer.name!r}]",
+                received=f"{key}={value!r}",
             )
     return target(config["filters"], config["kernel_size"], strides=config["strides"], padding=config["padding"],
                   dilation_rate=config["dilation_rate"], **common)
@@ -87,12 +90,12 @@ def to_variational(
         >>> bnn.fit(x, y, callbacks=[KLWeightCallback(x)])
     """
     if not model.built:
-        raise ValueError(f"Invalid value for argument `model`: it must be built. Received: model={model.name}")
+        raise invalid_argument("model", "it must be built", received=f"model={model.name}")
     mean_field = layer_kwargs.get("posterior_family", "mean_field") == "mean_field" and "make_posterior_fn" not in layer_kwargs
     if moped_delta is not None and (not float(moped_delta) > 0.0 or not center_on_weights or not mean_field):
-        raise ValueError(
-            "Invalid value for argument `moped_delta`: expected a positive float with center_on_weights=True and the "
-            f"mean-field posterior. Received: moped_delta={moped_delta}, center_on_weights={center_on_weights}"
+        raise invalid_argument(
+            "moped_delta", "expected a positive float with center_on_weights=True and the mean-field posterior",
+            received=f"moped_delta={moped_delta}, center_on_weights={center_on_weights}",
         )
     skip = set(skip)
 

@@ -14,7 +14,7 @@ from tfp_arch.layers.transformers import (
     get_transformer,
     parameters_per_dimension,
 )
-from tfp_arch.validation import positive_int
+from tfp_arch.validation import invalid_argument, positive_int
 
 __all__ = ["CouplingTransform"]
 
@@ -55,10 +55,7 @@ class CouplingTransform(keras.layers.Layer):
         super().__init__(**kwargs)
         self.mask = [bool(value) for value in mask]
         if all(self.mask) or not any(self.mask):
-            raise ValueError(
-                "Invalid value for argument `mask`: expected at least one True (mapped) and one False "
-                f"(conditioning) variable. Received: mask={list(mask)!r}"
-            )
+            raise invalid_argument("mask", "expected at least one True (mapped) and one False (conditioning) variable", list(mask))
         self.transformer = AffineTransformer() if transformer is None else get_transformer(transformer)
         self.hidden_units = [positive_int("hidden_units", units) for units in hidden_units]
         self.activation = activation

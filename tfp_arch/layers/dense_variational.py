@@ -73,7 +73,9 @@ class DenseVariational(VariationalLayer):
           examples of a finite `tf.data.Dataset`) and assigns `1 / n` to every automatic layer
           when training begins; `set_kl_weight(model, 1 / n)` does the same by hand.
     Until it is set, an automatic weight is 1 (the KL counted once per batch). A float
-    `kl_weight` fixes the weight and is never changed automatically.
+    `kl_weight` fixes the weight and is never changed automatically. The weight in force is
+    `kl_weight_variable`, as on every layer with a KL term (`tfp_arch.layers.kl_weight.KLWeighted`);
+    `KLWarmup` anneals it like any `KLWeightSchedule` callback.
 
     Args:
         units: number of outputs.

@@ -8,7 +8,6 @@ the TFP layer of the same name. The loss `tfp_arch.losses.NegativeLogLikelihood(
 
 from __future__ import annotations
 
-from numbers import Integral
 from typing import Any, Sequence
 
 import keras
@@ -16,6 +15,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_arch.layers.quantiles import bisect_quantile, integer_upper_bracket
+from tfp_arch.validation import invalid_argument, positive_ints
 
 __all__ = [
     "CONVERT_TO_TENSOR_FNS",
@@ -32,18 +32,7 @@ CONVERT_TO_TENSOR_FNS = ("sample", "mean", "mode", "stddev", "variance")
 
 def event_shape_tuple(event_shape: int | Sequence[int]) -> tuple[int, ...]:
     """`event_shape` (an int or a sequence of ints, as TFP's layers take it) as a tuple of positive ints."""
-    values = (event_shape,) if isinstance(event_shape, Integral) else event_shape
-    try:
-        shape = tuple(int(v) for v in values if not isinstance(v, bool) and isinstance(v, Integral) and v > 0)
-        valid = len(shape) == len(values) and not isinstance(event_shape, bool)
-    except TypeError:
-        valid = False
-    if not valid:
-        raise ValueError(
-            "Invalid value for argument `event_shape`: expected a positive integer or a sequence of "
-            f"positive integers. Received: event_shape={event_shape!r}"
-        )
-    return shape
+    return tuple(positive_ints("event_shape", event_shape, allow_int=True))
 
 
 def convert_to_tensor_name(convert_to_tensor_fn: Any) -> str:
@@ -51,10 +40,10 @@ def convert_to_tensor_name(convert_to_tensor_fn: Any) -> str:
     for name in CONVERT_TO_TENSOR_FNS:
         if convert_to_tensor_fn == name or convert_to_tensor_fn is getattr(tfd.Distribution, name):
             return name
-    raise ValueError(
-        "Invalid value for argument `convert_to_tensor_fn`: expected one of "
-        f"{', '.join(CONVERT_TO_TENSOR_FNS)} or the `tfd.Distribution` method of that name. "
-        f"Received: convert_to_tensor_fn={convert_to_tensor_fn!r}"
+    raise invalid_argument(
+        "convert_to_tensor_fn",
+        f"expected one of {', '.join(CONVERT_TO_TENSOR_FNS)} or the `tfd.Distribution` method of that name",
+        convert_to_tensor_fn,
     )
 
 

@@ -14,7 +14,7 @@ loss agree in expectation.
 The layer calls the packed forms (`PACKED_ESTIMATORS`): kernel and bias in one `(d_in + 1, d_out)`
 matrix, the bias in the last row, applied to the inputs with a column of ones appended. One matmul
 then replaces a matmul and a bias addition, and no slicing of the posterior is needed, which keeps
-the training step short. The functions with separate kernel and bias are thin wrappers of them.
+the training step short.
 """
 
 from __future__ import annotations
@@ -29,15 +29,11 @@ from tfp_arch.validation import one_of
 
 __all__ = [
     "ESTIMATORS",
-    "ESTIMATOR_FUNCTIONS",
     "PACKED_ESTIMATORS",
     "append_ones",
-    "flipout",
-    "local_reparameterization",
     "packed_flipout",
     "packed_local_reparameterization",
     "packed_reparameterization",
-    "reparameterization",
     "validate_estimator",
 ]
 
@@ -120,40 +116,4 @@ PACKED_ESTIMATORS: dict[str, Callable[..., tuple[tf.Tensor, tf.Tensor | None]]] 
     "reparameterization": packed_reparameterization,
     "local_reparameterization": packed_local_reparameterization,
     "flipout": packed_flipout,
-}
-
-
-def _unpacked(name: str) -> Callable[..., tuple[tf.Tensor, tf.Tensor | None, tf.Tensor | None]]:
-    def estimate(
-        x: tf.Tensor, kernel_loc: tf.Tensor, kernel_scale: tf.Tensor, bias_loc: tf.Tensor | None,
-        bias_scale: tf.Tensor | None, seed: keras.random.SeedGenerator,
-    ) -> tuple[tf.Tensor, tf.Tensor | None, tf.Tensor | None]:
-        use_bias = bias_loc is not None
-        if use_bias:
-            loc = tf.concat([kernel_loc, bias_loc[None]], axis=0)
-            scale = tf.concat([kernel_scale, bias_scale[None]], axis=0)
-        else:
-            loc, scale = kernel_loc, kernel_scale
-        outputs, weights = PACKED_ESTIMATORS[name](x, loc, scale, use_bias, seed)
-        if weights is None:
-            return outputs, None, None
-        return (outputs, weights[:-1], weights[-1]) if use_bias else (outputs, weights, None)
-
-    estimate.__name__ = name
-    estimate.__doc__ = (
-        f"`packed_{name}` with the kernel `(d_in, d_out)` and the bias `(d_out,)` (or None) given apart.\n\n"
-        "Returns:\n    The pre-activation output, and the sampled kernel and bias (None, None when no\n"
-        "    weights are sampled).\n"
-    )
-    return estimate
-
-
-reparameterization = _unpacked("reparameterization")
-local_reparameterization = _unpacked("local_reparameterization")
-flipout = _unpacked("flipout")
-
-ESTIMATOR_FUNCTIONS = {
-    "reparameterization": reparameterization,
-    "local_reparameterization": local_reparameterization,
-    "flipout": flipout,
 }

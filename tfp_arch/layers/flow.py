@@ -14,7 +14,7 @@ from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
 from tfp_arch.layers.flow_batch_norm import FlowBatchNormalization
 from tfp_arch.layers.made import MADE
 from tfp_arch.layers.transformers import DEFAULT_LOG_SCALE_BOUND, AffineTransformer
-from tfp_arch.seeding import resolve_seed
+from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import one_of, positive_int
 
 __all__ = ["Flow", "MaskedAutoregressiveFlow"]
@@ -176,7 +176,7 @@ class Flow(keras.layers.Layer):
             context = tf.convert_to_tensor(context, dtype=self.compute_dtype)
             if context.shape.rank == 1:
                 context = tf.broadcast_to(context, [n, self.context_size])
-        seed_tensor = tf.constant([resolve_seed(seed), 0], dtype=tf.int32)
+        seed_tensor = seed_pair(seed)
         if not tf.executing_eagerly():
             return self._sample_graph(tf.constant(n, tf.int32), seed_tensor, context)
         if self._sample_fn is None:

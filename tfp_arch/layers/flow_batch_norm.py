@@ -7,7 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from tfp_arch.validation import positive_float
+from tfp_arch.validation import float_in_range, positive_float
 
 __all__ = ["FlowBatchNormalization"]
 
@@ -35,10 +35,7 @@ class FlowBatchNormalization(keras.layers.Layer):
 
     def __init__(self, momentum: float = 0.9, epsilon: float = 1e-5, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not 0.0 <= float(momentum) < 1.0:
-            raise ValueError(
-                f"Invalid value for argument `momentum`: expected a float in [0, 1). Received: momentum={momentum}"
-            )
+        float_in_range("momentum", momentum, 0.0, 1.0, "[)")
         positive_float("epsilon", epsilon)
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)

@@ -8,9 +8,10 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_arch.layers.kl_weight import KLWeighted
 from tfp_arch.layers.latent import check_distribution, gaussian_distribution, gaussian_scale
 from tfp_arch.layers.noise import standard_normal
-from tfp_arch.validation import non_negative_float, one_of, positive_float, positive_int
+from tfp_arch.validation import invalid_argument, non_negative_float, one_of, positive_float, positive_int
 
 __all__ = ["KL_METHODS", "PRIORS", "KLDivergenceRegularizer"]
 
@@ -21,8 +22,8 @@ KL_METHODS = ("auto", "analytic", "monte_carlo")
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
-class KLDivergenceRegularizer(keras.layers.Layer):
-    """Add `weight * KL(q || p)` of a Gaussian described by its parameters to the model's losses.
+class KLDivergenceRegularizer(KLWeighted, keras.layers.Layer):
+    """Add `kl_weight * KL(q || p)` of a Gaussian described by its parameters to the model's losses.
 
     The Keras 3 counterpart of `tfp.layers.KLDivergenceRegularizer`. Keras 3 layers pass tensors, so
     the posterior `q` is described by the inputs `[loc, raw_scale]` and the plain-config
@@ -31,16 +32,18 @@ class KLDivergenceRegularizer(keras.layers.Layer):
     `tfp.math.fill_triangular`). The layer builds `q`, adds the penalty with `add_loss` and returns
     its inputs unchanged, so it sits between an encoder and a `GaussianLatent` layer.
 
-    The penalty is the batch mean of the per-example KL times `weight` (Keras scales losses added
-    with `add_loss` by the number of replicas under `tf.distribute`). `weight` lives in a non-trainable variable (`kl_weight`), so a
-    warm-up callback can change it during `fit` without retracing. With `free_bits > 0`, each
+    The penalty is the batch mean of the per-example KL times the KL weight (Keras scales losses
+    added with `add_loss` by the number of replicas under `tf.distribute`). The weight in force is
+    the non-trainable variable `kl_weight_variable` (`tfp_arch.layers.kl_weight.KLWeighted`), so a
+    warm-up callback (`KLWarmup`) or `set_kl_weight` changes it during `fit` without retracing.
+    With `free_bits > 0`, each
     latent dimension's batch-mean KL is floored at `free_bits` nats (Kingma et al. 2016) when the KL
     factorises by dimension (diagonal posterior, analytic KL); otherwise the batch-mean total KL is
     floored at `free_bits * d`.
 
     Args:
         distribution: `"normal_diag"` or `"normal_tril"`: how `[loc, raw_scale]` describe `q`.
-        weight: the KL weight beta (non-negative).
+        kl_weight: the KL weight beta (non-negative).
         free_bits: nats per latent dimension below which the KL is not penalised (0 disables).
         prior: `"normal"` (`N(prior_loc, prior_scale^2 I)`) or `"laplace"` (independent Laplace).
         prior_loc: location of every prior coordinate.
@@ -51,17 +54,18 @@ class KLDivergenceRegularizer(keras.layers.Layer):
         num_samples: draws per example of the Monte Carlo estimate.
         min_scale: floor of the scale's diagonal.
         seed: integer seed of the Monte Carlo draws, or None.
+        weight: the former name of `kl_weight` (files saved before use it); overrides it when given.
         **kwargs: `keras.layers.Layer` arguments.
 
     Example:
-        >>> reg = KLDivergenceRegularizer(weight=0.5)
+        >>> reg = KLDivergenceRegularizer(kl_weight=0.5)
         >>> loc, raw = reg([keras.ops.zeros((8, 2)), keras.ops.zeros((8, 2))])
     """
 
     def __init__(
         self,
         distribution: str = "normal_diag",
-        weight: float = 1.0,
+        kl_weight: float = 1.0,
         free_bits: float = 0.0,
         prior: str = "normal",
         prior_loc: float = 0.0,
@@ -70,11 +74,12 @@ class KLDivergenceRegularizer(keras.layers.Layer):
         num_samples: int = 1,
         min_scale: float = 1e-5,
         seed: int | None = None,
+        weight: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.distribution = check_distribution(distribution)
-        self.weight = non_negative_float("weight", weight)
+        self.kl_weight = non_negative_float("weight" if weight is not None else "kl_weight", kl_weight if weight is None else weight)
         self.free_bits = non_negative_float("free_bits", free_bits)
         one_of("prior", prior, PRIORS)
         one_of("kl_method", kl_method, KL_METHODS)
@@ -88,13 +93,12 @@ class KLDivergenceRegularizer(keras.layers.Layer):
         self.min_scale = non_negative_float("min_scale", min_scale)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.kl_weight = self.add_weight(
-            shape=(),
-            initializer=keras.initializers.Constant(self.weight),
-            trainable=False,
-            dtype="float32",
-            name="kl_weight",
-        )
+        self._add_kl_weight(self.kl_weight)
+
+    @property
+    def weight(self) -> float:
+        """The former name of `kl_weight` (the configured weight)."""
+        return self.kl_weight
 
     def build(self, input_shape: Any) -> None:
         self.built = True
@@ -120,9 +124,10 @@ class KLDivergenceRegularizer(keras.layers.Layer):
             return False
         available = self.prior == "normal"
         if self.kl_method == "analytic" and not available:
-            raise ValueError(
-                f"Invalid value for argument `kl_method`: no closed-form KL between `{self.distribution}` "
-                f"and prior `{self.prior}`; use 'auto' or 'monte_carlo'. Received: kl_method='analytic'"
+            raise invalid_argument(
+                "kl_method",
+                f"no closed-form KL between `{self.distribution}` and prior `{self.prior}`; use 'auto' or 'monte_carlo'",
+                self.kl_method,
             )
         return available
 
@@ -179,7 +184,7 @@ class KLDivergenceRegularizer(keras.layers.Layer):
         return 0.5 * (trace + mahalanobis - d) + d * tf.math.log(s) - log_det
 
     def penalty(self, loc: Any, raw_scale: Any) -> tf.Tensor:
-        """The scalar added to the losses: `weight * free_bits_floor(batch-mean KL)`."""
+        """The scalar added to the losses: `kl_weight * free_bits_floor(batch-mean KL)`."""
         loc = tf.convert_to_tensor(loc)
         if self.free_bits > 0.0 and self.distribution == "normal_diag" and self.uses_analytic_kl:
             per_dim = tf.reduce_mean(self.kl_per_dimension(loc, raw_scale), axis=0)
@@ -188,7 +193,7 @@ class KLDivergenceRegularizer(keras.layers.Layer):
             kl = tf.reduce_mean(self.kl_divergence(loc, raw_scale))
             if self.free_bits > 0.0:
                 kl = tf.maximum(kl, tf.constant(self.free_bits * loc.shape[-1], loc.dtype))
-        return tf.cast(self.kl_weight, loc.dtype) * kl
+        return self.weighted_kl(kl)
 
     def call(self, inputs: list[Any]) -> list[tf.Tensor]:
         loc, raw_scale = inputs
@@ -202,7 +207,7 @@ class KLDivergenceRegularizer(keras.layers.Layer):
         return {
             **super().get_config(),
             "distribution": self.distribution,
-            "weight": self.weight,
+            "kl_weight": self.kl_weight,
             "free_bits": self.free_bits,
             "prior": self.prior,
             "prior_loc": self.prior_loc,

@@ -1,4 +1,15 @@
-"""Setting the KL weight of variational layers to 1 / (number of training examples)."""
+"""The KL weight of every layer with a KL term: one non-trainable weight, one setter, one callback family.
+
+A layer that adds `kl_weight * KL` to its losses (`DenseVariational`, `Conv2DVariational`,
+`KLDivergenceRegularizer`) mixes in `KLWeighted`:
+    - `kl_weight`: the constructor argument, a non-negative float, or None for a weight set from
+      the data (automatic; variational layers only), as `get_config` saves it;
+    - `kl_weight_variable`: the weight in force, a non-trainable scalar variable named `kl_weight`
+      (so changing it never retraces a compiled step);
+    - `set_kl_weight(value)`, and `kl_weight_is_automatic`.
+Callbacks that change the weight during `fit` derive from `KLWeightSchedule`: `KLWeightCallback`
+(`1 / n` for the automatic layers) and `tfp_arch.layers.warmup.KLWarmup` (linear warm-up).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +19,53 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["KLWeightCallback", "count_examples", "set_kl_weight", "variational_layers"]
+from tfp_arch.validation import invalid_argument, non_negative_float, positive_int
+
+__all__ = [
+    "KLWeightCallback",
+    "KLWeightSchedule",
+    "KLWeighted",
+    "count_examples",
+    "kl_weighted_layers",
+    "set_kl_weight",
+    "variational_layers",
+]
 
 
-def variational_layers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
-    """All layers of `model` (itself included) that have a settable KL weight."""
-    found = [model] if hasattr(model, "set_kl_weight") and hasattr(model, "kl_weight_variable") else []
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if hasattr(layer, "set_kl_weight") and hasattr(layer, "kl_weight_is_automatic"):
-            found.append(layer)
-    return found
+class KLWeighted:
+    """Mixin of a Keras layer whose loss term is `kl_weight * KL`; see the module docstring."""
+
+    kl_weight: float | None
+
+    def _add_kl_weight(self, kl_weight: float | None) -> None:
+        """Create `kl_weight_variable`, starting at `kl_weight` (1 for an automatic weight)."""
+        self.kl_weight_variable = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(1.0 if kl_weight is None else kl_weight),
+            trainable=False, dtype="float32", name="kl_weight",
+        )
+
+    @property
+    def kl_weight_is_automatic(self) -> bool:
+        """Whether the KL weight is set from the data (`kl_weight=None`)."""
+        return self.kl_weight is None
+
+    def set_kl_weight(self, value: float) -> None:
+        """Assign the KL weight in force (no retracing: it is a variable)."""
+        self.kl_weight_variable.assign(non_negative_float("value", value))
+
+    def weighted_kl(self, kl: tf.Tensor) -> tf.Tensor:
+        """`kl_weight_variable * kl`, in the dtype of `kl`."""
+        return tf.cast(self.kl_weight_variable, kl.dtype) * kl
+
+
+def kl_weighted_layers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
+    """All layers of `model` (itself included) that have a KL weight (`KLWeighted`)."""
+    found = [model] if isinstance(model, KLWeighted) else []
+    return found + [layer for layer in model._flatten_layers(include_self=False, recursive=True) if isinstance(layer, KLWeighted)]
+
+
+variational_layers = kl_weighted_layers
+"""The former name of `kl_weighted_layers`."""
 
 
 def set_kl_weight(model: keras.layers.Layer, value: float, only_automatic: bool = True) -> int:
@@ -34,10 +82,9 @@ def set_kl_weight(model: keras.layers.Layer, value: float, only_automatic: bool 
     Example:
         >>> set_kl_weight(model, 1.0 / len(x_train))
     """
-    if not float(value) >= 0.0:
-        raise ValueError(f"Invalid value for argument `value`: expected a non-negative float. Received: value={value}")
+    non_negative_float("value", value)
     changed = 0
-    for layer in variational_layers(model):
+    for layer in kl_weighted_layers(model):
         if only_automatic and not layer.kl_weight_is_automatic:
             continue
         if not layer.built:
@@ -49,6 +96,9 @@ def set_kl_weight(model: keras.layers.Layer, value: float, only_automatic: bool 
 
 def count_examples(data: Any) -> int:
     """Number of training examples in an int, an array, a tuple of arrays or a finite dataset.
+
+    A dataset is counted in one pass inside TensorFlow (`Dataset.reduce` over the batch sizes):
+    nothing is collected or converted to NumPy.
 
     Args:
         data: what is given to `fit` as `x` (or the count itself).
@@ -62,17 +112,67 @@ def count_examples(data: Any) -> int:
         return count_examples(data[0])
     if isinstance(data, tf.data.Dataset):
         if data.cardinality() == tf.data.INFINITE_CARDINALITY:
-            raise ValueError("Invalid value for argument `data`: cannot count the examples of an infinite dataset.")
-        total = 0
-        for element in data:
+            raise invalid_argument("data", "cannot count the examples of an infinite dataset", received="a dataset of infinite cardinality")
+
+        def add(total: tf.Tensor, element: Any) -> tf.Tensor:
             first = tf.nest.flatten(element)[0]
-            total += int(first.shape[0]) if first.shape.rank else 1
-        return total
+            return total + (tf.shape(first, out_type=tf.int64)[0] if first.shape.rank else tf.constant(1, tf.int64))
+
+        return int(data.reduce(tf.constant(0, tf.int64), add))
     return int(np.shape(data)[0])
 
 
-class KLWeightCallback(keras.callbacks.Callback):
-    """Set the automatic KL weight of a model's variational layers to `1 / n` when `fit` starts.
+class KLWeightSchedule(keras.callbacks.Callback):
+    """Base of the callbacks that set the KL weight of a model's `KLWeighted` layers during `fit`.
+
+    At `on_train_begin` it collects the layers (only the automatic ones when `only_automatic`) and
+    each layer's final weight: its `kl_weight`, or for an automatic layer the weight in force then.
+    At the start of every epoch it assigns `weight_at(epoch, final)` to each; with `log_weight`, the
+    first layer's weight is written to the logs as `kl_weight`. A subclass implements `weight_at`.
+
+    Args:
+        only_automatic: act on the layers with an automatic weight only.
+        log_weight: write the weight to the epoch logs.
+    """
+
+    def __init__(self, only_automatic: bool = False, log_weight: bool = True) -> None:
+        super().__init__()
+        self.only_automatic = only_automatic
+        self.log_weight = log_weight
+        self._layers: list[tuple[keras.layers.Layer, float]] = []
+        self.current_weights: list[float] = []
+
+    def weight_at(self, epoch: int, final: float) -> float:
+        """The weight used during `epoch` (0-based) by a layer whose final weight is `final`."""
+        raise NotImplementedError
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        layers = [layer for layer in kl_weighted_layers(self.model) if layer.kl_weight_is_automatic or not self.only_automatic]
+        if not layers and not self.only_automatic:
+            raise ValueError(f"{type(self).__name__} found no layer with a KL weight (a KLDivergenceRegularizer or a variational layer) in the model.")
+        self._layers = []
+        for layer in layers:
+            if not layer.built:
+                raise ValueError(f"Layer `{layer.name}` is not built yet; call the model on data before setting its KL weight.")
+            final = layer.kl_weight
+            if final is None:
+                final = float(keras.ops.convert_to_numpy(layer.kl_weight_variable))
+            self._layers.append((layer, final))
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.current_weights = []
+        for layer, final in self._layers:
+            value = self.weight_at(epoch, final)
+            layer.set_kl_weight(value)
+            self.current_weights.append(value)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.log_weight and logs is not None and self.current_weights:
+            logs["kl_weight"] = self.current_weights[0]
+
+
+class KLWeightCallback(KLWeightSchedule):
+    """Set the automatic KL weight of a model's layers to `1 / n` for the whole of `fit`.
 
     With the KL weight `1 / n` and Keras' mean-over-batch loss, the loss is the negative ELBO per
     training example. Pass the training data (or `n`) given to `fit`:
@@ -86,10 +186,12 @@ class KLWeightCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, data: Any) -> None:
-        super().__init__()
-        self.num_examples = count_examples(data)
-        if self.num_examples < 1:
-            raise ValueError(f"Invalid value for argument `data`: no training examples. Received: {self.num_examples}")
+        super().__init__(only_automatic=True, log_weight=False)
+        self.num_examples = positive_int("data", count_examples(data))
+
+    def weight_at(self, epoch: int, final: float) -> float:
+        return 1.0 / self.num_examples
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        set_kl_weight(self.model, 1.0 / self.num_examples)
+        super().on_train_begin(logs)
+        self.on_epoch_begin(0)

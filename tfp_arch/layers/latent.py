@@ -10,7 +10,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_arch.layers.noise import standard_normal
-from tfp_arch.validation import non_negative_float
+from tfp_arch.validation import non_negative_float, one_of
 
 __all__ = [
     "GAUSSIAN_DISTRIBUTIONS",
@@ -27,12 +27,7 @@ GAUSSIAN_DISTRIBUTIONS = ("normal_diag", "normal_tril")
 
 def check_distribution(distribution: str) -> str:
     """Validate a Gaussian family name and return it."""
-    if distribution not in GAUSSIAN_DISTRIBUTIONS:
-        raise ValueError(
-            "Invalid value for argument `distribution`: expected one of "
-            f"{', '.join(GAUSSIAN_DISTRIBUTIONS)}. Received: distribution={distribution!r}"
-        )
-    return distribution
+    return one_of("distribution", distribution, GAUSSIAN_DISTRIBUTIONS)
 
 
 def scale_params_size(distribution: str, event_size: int) -> int:

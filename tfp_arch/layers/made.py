@@ -12,7 +12,7 @@ import numpy as np
 from keras import ops
 
 from tfp_arch.layers.transformers import parameters_per_dimension
-from tfp_arch.validation import one_of, positive_int
+from tfp_arch.validation import invalid_argument, one_of, positive_int
 
 __all__ = ["MADE", "autoregressive_degrees", "autoregressive_masks"]
 
@@ -57,17 +57,11 @@ def autoregressive_degrees(
         elif input_order == "random":
             order = rng.permutation(np.arange(1, event_size + 1))
         else:
-            raise ValueError(
-                f"Invalid value for argument `input_order`: expected one of {_ORDERS} or a permutation "
-                f"of 1..{event_size}. Received: input_order={input_order!r}"
-            )
+            raise invalid_argument("input_order", f"expected one of {_ORDERS} or a permutation of 1..{event_size}", input_order)
     else:
         order = np.asarray(input_order, dtype=np.int64)
         if order.shape != (event_size,) or not np.array_equal(np.sort(order), np.arange(1, event_size + 1)):
-            raise ValueError(
-                f"Invalid value for argument `input_order`: expected a permutation of 1..{event_size}. "
-                f"Received: input_order={list(input_order)!r}"
-            )
+            raise invalid_argument("input_order", f"expected a permutation of 1..{event_size}", list(input_order))
     one_of("hidden_degrees", hidden_degrees, _HIDDEN_DEGREES)
     degrees = [order.astype(np.int64)]
     for units in hidden_units:

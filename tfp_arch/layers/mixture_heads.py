@@ -12,7 +12,7 @@ from tfp_arch.layers.distribution_head import DistributionHead, marginal_quantil
 from tfp_arch.layers.independent_heads import IndependentLogistic, IndependentNormal
 from tfp_arch.layers.quantiles import bisect_quantile
 from tfp_arch.layers.vector_heads import OneHotCategorical
-from tfp_arch.validation import positive_int
+from tfp_arch.validation import invalid_argument, positive_int
 
 __all__ = ["CategoricalMixtureOfOneHotCategorical", "MixtureLogistic", "MixtureNormal", "MixtureSameFamily"]
 
@@ -118,9 +118,9 @@ class MixtureSameFamily(_MixtureHead):
         if isinstance(component_layer, dict):
             component_layer = keras.saving.deserialize_keras_object(component_layer)
         if not isinstance(component_layer, DistributionHead):
-            raise ValueError(
-                "Invalid value for argument `component_layer`: expected a distribution head of "
-                f"tfp_arch.layers, such as IndependentNormal(1). Received: component_layer={component_layer!r}"
+            raise invalid_argument(
+                "component_layer", "expected a distribution head of tfp_arch.layers, such as IndependentNormal(1)",
+                component_layer,
             )
         super().__init__(num_components, component_layer, convert_to_tensor_fn, validate_args, **kwargs)
 

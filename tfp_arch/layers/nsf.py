@@ -11,16 +11,14 @@ from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
 from tfp_arch.layers.coupling import CouplingTransform
 from tfp_arch.layers.flow import Flow
 from tfp_arch.layers.spline import RationalQuadraticSplineTransformer
+from tfp_arch.validation import invalid_argument
 
 __all__ = ["NeuralSplineFlow", "coupling_mask"]
 
 
 def _check_coupling_order(order: str) -> None:
     if order == "fixed":
-        raise ValueError(
-            "Invalid value for argument `order`: a coupling flow needs `reverse` or `random` so that "
-            "every variable is transformed. Received: order='fixed'"
-        )
+        raise invalid_argument("order", "a coupling flow needs `reverse` or `random` so that every variable is transformed", order)
 
 
 def coupling_mask(size: int, order: str, index: int, seed: int = 0) -> list[bool]:

@@ -1,4 +1,4 @@
-"""Posterior families over the weights of a variational layer, and their KL to a diagonal normal prior.
+"""Posterior families over the weights of a variational layer, and their closed-form KL to a prior.
 
 A variational layer keeps its kernel and bias as one packed matrix `(rows, units)`: the kernel
 reshaped to `(prod(kernel_shape[:-1]), units)`, then the bias as the last row. A posterior family
@@ -8,8 +8,9 @@ then the bias: `tfp.layers.DenseVariational`'s layout). Every family offers:
     loc(): the posterior mean `(rows, units)`.
     sample(sample_shape, seed): reparameterised draws `(*sample_shape, rows, units)`, stateless.
     distribution(): the TFP distribution over the flattened weights, event shape `(n,)`.
-    kl_to_normal(prior_loc, prior_scale): KL(q || prod_i N(prior_loc_i, prior_scale_i^2)) in
-        closed form, or None where the family has none.
+    loc_and_marginal_scale(): each weight's mean and standard deviation `(rows, units)`.
+    closed_form_kl(prior): KL(q || prior) for the prior's TFP distribution, `tfd.kl_divergence`
+        where TFP registers it (the low-rank family adds its own against a diagonal normal), or None.
     assign_loc(value): set the mean (the layer's `assign_posterior` does it for the mean field).
 
 Families:
@@ -36,7 +37,7 @@ from typing import Any, Callable, Sequence
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
-from tfp_arch.validation import one_of, positive_int
+from tfp_arch.validation import invalid_argument, one_of, positive_int
 
 __all__ = [
     "POSTERIORS",
@@ -44,8 +45,10 @@ __all__ = [
     "LowRankPosterior",
     "MeanFieldPosterior",
     "TriLPosterior",
-    "diagonal_normal_kl",
+    "closed_form_kl",
+    "diagonal_normal",
     "inverse_softplus",
+    "mean_field_distribution",
     "validate_posterior",
 ]
 
@@ -74,51 +77,39 @@ def validate_posterior(
     allowed = ("reparameterization",) if convolution else ("reparameterization", "local_reparameterization")
     if (custom or posterior_family != "mean_field") and estimator not in allowed:
         family = "make_posterior_fn" if custom else repr(posterior_family)
-        raise ValueError(
-            f"Invalid value for argument `estimator`: the posterior {family} supports {allowed} on this layer. "
-            f"Received: estimator={estimator!r}"
-        )
+        raise invalid_argument("estimator", f"the posterior {family} supports {allowed} on this layer", estimator)
 
 
-def _sum_log_variance(prior_scale: Any, shape: Sequence[int]) -> tf.Tensor:
-    log_variance = 2.0 * tf.math.log(prior_scale)
-    return tf.reduce_sum(tf.broadcast_to(log_variance, shape))
+def mean_field_distribution(loc: tf.Tensor, scale: tf.Tensor) -> tfd.Distribution:
+    """Independent normals over the flattened packed weights, from `(rows, units)` means and scales."""
+    return tfd.Independent(tfd.Normal(tf.reshape(loc, [-1]), tf.reshape(scale, [-1])), 1)
 
 
-def diagonal_normal_kl(loc: tf.Tensor, scale: tf.Tensor, prior_loc: Any, prior_scale: Any) -> tf.Tensor:
-    """KL(prod N(loc, scale^2) || prod N(prior_loc, prior_scale^2)) summed over all elements.
+def diagonal_normal(distribution: tfd.Distribution) -> tfd.Normal | None:
+    """The elementwise `Normal` of a prior `Independent(Normal)` over a vector, else None."""
+    if isinstance(distribution, tfd.Independent) and isinstance(distribution.distribution, tfd.Normal):
+        return distribution.distribution
+    return None
 
-    Args:
-        loc, scale: the posterior's means and standard deviations (any shape).
-        prior_loc: None (zero) or a tensor broadcastable to `loc`.
-        prior_scale: a Python float (one scale for all) or a tensor broadcastable to `loc`.
 
-    Returns:
-        A scalar tensor.
+def closed_form_kl(posterior: tfd.Distribution, prior: tfd.Distribution) -> tf.Tensor | None:
+    """`tfd.kl_divergence(posterior, prior)` where TFP registers it, else None.
+
+    A diagonal normal prior, `Independent(Normal)`, is also tried as the same distribution written
+    `MultivariateNormalDiag`, for which TFP has the KL from the full-covariance normals.
     """
-    count = float(math.prod(loc.shape))
-    squares = tf.square(loc) if prior_loc is None else tf.square(loc - prior_loc)
-    squares = squares + tf.square(scale)
-    if isinstance(prior_scale, float):
-        constant = count * (math.log(prior_scale) - 0.5)
-        return (0.5 / prior_scale**2) * tf.reduce_sum(squares) - tf.reduce_sum(tf.math.log(scale)) + constant
-    variance = tf.square(prior_scale)
-    return (
-        0.5 * tf.reduce_sum(squares / variance) + 0.5 * _sum_log_variance(prior_scale, loc.shape)
-        - tf.reduce_sum(tf.math.log(scale)) - 0.5 * count
-    )
-
-
-def _gaussian_kl(loc: tf.Tensor, variances: tf.Tensor, log_det: tf.Tensor, prior_loc: Any, prior_scale: Any) -> tf.Tensor:
-    """KL(N(loc, S) || diagonal normal) from the packed mean `(rows, units)`, the flat diagonal of S
-    and log det S; the prior's parameters broadcast to the packed shape."""
-    squares = tf.square(loc) if prior_loc is None else tf.square(loc - prior_loc)
-    squares = tf.reshape(squares, [-1]) + variances
-    n = int(variances.shape[0])
-    if isinstance(prior_scale, float):
-        return 0.5 * (tf.reduce_sum(squares) / prior_scale**2 - n + 2 * n * math.log(prior_scale) - log_det)
-    variance = tf.reshape(tf.broadcast_to(tf.square(prior_scale), loc.shape), [-1])
-    return 0.5 * (tf.reduce_sum(squares / variance) - n + tf.reduce_sum(tf.math.log(variance)) - log_det)
+    try:
+        return tfd.kl_divergence(posterior, prior)
+    except NotImplementedError:
+        pass
+    normal = diagonal_normal(prior)
+    if normal is None:
+        return None
+    loc, scale = normal.loc + tf.zeros_like(normal.scale), normal.scale + tf.zeros_like(normal.loc)
+    try:
+        return tfd.kl_divergence(posterior, tfd.MultivariateNormalDiag(loc, scale))
+    except NotImplementedError:
+        return None
 
 
 class _Family:
@@ -136,13 +127,19 @@ class _Family:
 
     def stored_scale_variables(self) -> list[tuple[Any, Any]]:
         """The variables holding scale parameters divided by the ratio, with the index of their part."""
-        raise ValueError(
-            "Invalid value for argument `ratio`: a posterior from `make_posterior_fn` owns its variables, so its "
-            "scale learning-rate ratio cannot be changed."
+        raise invalid_argument(
+            "ratio", "a posterior from `make_posterior_fn` owns its variables, so its scale learning-rate ratio cannot be changed",
+            received="a ratio for posterior_family='make_posterior_fn'",
         )
 
-    def _flat(self, samples: tf.Tensor) -> tf.Tensor:
-        return tf.reshape(samples, tf.concat([tf.shape(samples)[:-2], [self.size]], 0))
+    def closed_form_kl(self, prior: tfd.Distribution, posterior: tfd.Distribution | None = None) -> tf.Tensor | None:
+        """KL(q || prior) in closed form where there is one (`closed_form_kl`), else None."""
+        return closed_form_kl(self.distribution() if posterior is None else posterior, prior)
+
+    def loc_and_marginal_scale(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """Each weight's posterior mean and standard deviation, `(rows, units)` each."""
+        distribution = self.distribution()
+        return self._unflat(distribution.mean()), self._unflat(distribution.stddev())
 
     def _noise(self, sample_shape: Any, size: int, seed: tf.Tensor, dtype: Any) -> tf.Tensor:
         shape = tf.concat([tf.cast(sample_shape, tf.int32), [size]], 0)
@@ -170,12 +167,11 @@ class MeanFieldPosterior(_Family):
         noise = self._unflat(self._noise(sample_shape, self.size, seed, loc.dtype))
         return loc + scale * noise
 
-    def distribution(self) -> tfd.Distribution:
-        loc, scale = self.loc_and_scale()
-        return tfd.Independent(tfd.Normal(tf.reshape(loc, [-1]), tf.reshape(scale, [-1])), 1)
+    def loc_and_marginal_scale(self) -> tuple[tf.Tensor, tf.Tensor]:
+        return self.loc_and_scale()
 
-    def kl_to_normal(self, prior_loc: Any, prior_scale: Any) -> tf.Tensor:
-        return diagonal_normal_kl(*self.loc_and_scale(), prior_loc, prior_scale)
+    def distribution(self) -> tfd.Distribution:
+        return mean_field_distribution(*self.loc_and_scale())
 
 
 class TriLPosterior(_Family):
@@ -211,11 +207,6 @@ class TriLPosterior(_Family):
 
     def distribution(self) -> tfd.Distribution:
         return tfd.MultivariateNormalTriL(tf.reshape(self.loc(), [-1]), self.scale_tril())
-
-    def kl_to_normal(self, prior_loc: Any, prior_scale: Any) -> tf.Tensor:
-        tril = self.scale_tril()
-        log_det = 2.0 * tf.reduce_sum(tf.math.log(tf.linalg.diag_part(tril)))
-        return _gaussian_kl(self.loc(), tf.reduce_sum(tf.square(tril), axis=1), log_det, prior_loc, prior_scale)
 
     def assign_loc(self, value: Any) -> None:
         self.layer.posterior_loc.assign(tf.cast(value, self.layer.posterior_loc.dtype))
@@ -263,13 +254,23 @@ class LowRankPosterior(_Family):
         loc, diagonal, factor = self.parameters()
         return tfd.MultivariateNormalDiagPlusLowRankCovariance(loc, tf.square(diagonal), factor)
 
-    def kl_to_normal(self, prior_loc: Any, prior_scale: Any) -> tf.Tensor:
+    def closed_form_kl(self, prior: tfd.Distribution, posterior: tfd.Distribution | None = None) -> tf.Tensor | None:
+        """Against a diagonal normal prior, KL(N(m, D^2 + V V^T) || N(m0, S^2)) by the matrix
+        determinant lemma (TFP registers no KL for this family):
+        0.5 (sum(var / s0^2) + sum((m - m0)^2 / s0^2) - n + log det S^2 - log det(D^2 + V V^T)),
+        with the prior's `m0` and `s0` read from `prior`; other priors as `closed_form_kl`."""
+        normal = diagonal_normal(prior)
+        if normal is None:
+            return super().closed_form_kl(prior, posterior)
         loc, diagonal, factor = self.parameters()
         scaled = factor / diagonal[:, None]
         capacitance = tf.eye(self.rank, dtype=loc.dtype) + tf.matmul(scaled, scaled, transpose_a=True)
         log_det = 2.0 * tf.reduce_sum(tf.math.log(diagonal)) + tf.linalg.logdet(capacitance)
         variances = tf.square(diagonal) + tf.reduce_sum(tf.square(factor), axis=1)
-        return _gaussian_kl(self.loc(), variances, log_det, prior_loc, prior_scale)
+        prior_variance = tf.broadcast_to(tf.square(normal.scale), tf.shape(loc))
+        squares = tf.square(loc - normal.loc) + variances
+        n = tf.cast(tf.size(loc), loc.dtype)
+        return 0.5 * (tf.reduce_sum(squares / prior_variance) - n + tf.reduce_sum(tf.math.log(prior_variance)) - log_det)
 
     def assign_loc(self, value: Any) -> None:
         self.layer.posterior_loc.assign(tf.cast(value, self.layer.posterior_loc.dtype))
@@ -289,9 +290,8 @@ class CustomPosterior(_Family):
         bias_size = units if use_bias else 0
         self.make_distribution = make_posterior_fn(layer, self.size - bias_size, bias_size, layer.variable_dtype)
         if not callable(self.make_distribution):
-            raise ValueError(
-                "Invalid value for argument `make_posterior_fn`: expected a callable returning a callable that "
-                f"builds the distribution. Received: make_posterior_fn={make_posterior_fn!r}"
+            raise invalid_argument(
+                "make_posterior_fn", "expected a callable returning a callable that builds the distribution", make_posterior_fn
             )
 
     def distribution(self) -> tfd.Distribution:
@@ -302,9 +302,6 @@ class CustomPosterior(_Family):
 
     def sample(self, sample_shape: Any, seed: tf.Tensor) -> tf.Tensor:
         return self._unflat(self.distribution().sample(sample_shape, seed=seed))
-
-    def kl_to_normal(self, prior_loc: Any, prior_scale: Any) -> None:
-        return None
 
     def assign_loc(self, value: Any) -> None:
         raise ValueError("A posterior from `make_posterior_fn` owns its variables; assign them directly.")

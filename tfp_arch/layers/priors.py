@@ -1,4 +1,4 @@
-"""Weight priors of variational layers, chosen by plain config values."""
+"""Weight priors of variational layers, chosen by plain config values: each described once, as a TFP distribution."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Sequence
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.validation import one_of, positive_float
+from tfp_arch.validation import float_in_range, invalid_argument, one_of, positive_float
 
 tfd = tfp.distributions
 
-__all__ = ["PRIORS", "build_prior", "has_closed_form_kl", "validate_prior"]
+__all__ = ["PRIORS", "build_prior", "validate_prior"]
 
 PRIORS = ("standard_normal", "normal", "scale_mixture", "empirical_bayes", "trainable_normal")
 DEFAULT_MIXTURE_SCALES = (1.0, math.exp(-6.0))
@@ -36,22 +36,11 @@ def validate_prior(
     one_of("prior", prior, PRIORS)
     positive_float("prior_scale", prior_scale)
     scales = tuple(DEFAULT_MIXTURE_SCALES if mixture_scales is None else mixture_scales)
-    if len(scales) != 2 or not all(float(s) > 0.0 for s in scales):
-        raise ValueError(
-            "Invalid value for argument `prior_mixture_scales`: expected two positive floats. "
-            f"Received: prior_mixture_scales={mixture_scales}"
-        )
-    if not 0.0 < float(mixture_weight) < 1.0:
-        raise ValueError(
-            "Invalid value for argument `prior_mixture_weight`: expected a float in (0, 1). "
-            f"Received: prior_mixture_weight={mixture_weight}"
-        )
-    return float(scales[0]), float(scales[1])
-
-
-def has_closed_form_kl(prior: str) -> bool:
-    """Whether KL(mean-field normal || prior) has a closed form (every prior but the mixture)."""
-    return prior != "scale_mixture"
+    if len(scales) != 2:
+        raise invalid_argument("prior_mixture_scales", "expected two positive floats", mixture_scales)
+    first, second = (positive_float("prior_mixture_scales", s) for s in scales)
+    float_in_range("prior_mixture_weight", mixture_weight, 0.0, 1.0, "()")
+    return first, second
 
 
 def build_prior(

@@ -9,7 +9,7 @@ import keras
 from keras import ops
 
 from tfp_arch.layers.transformers import ElementwiseTransformer
-from tfp_arch.validation import positive_float, positive_int
+from tfp_arch.validation import float_in_range, invalid_argument, positive_float, positive_int
 
 __all__ = ["RationalQuadraticSplineTransformer"]
 
@@ -47,15 +47,8 @@ class RationalQuadraticSplineTransformer(ElementwiseTransformer):
         self.bound = positive_float("bound", bound)
         self.min_bin_size = positive_float("min_bin_size", min_bin_size)
         if self.min_bin_size * self.bins >= 1.0:
-            raise ValueError(
-                "Invalid value for argument `min_bin_size`: expected less than 1 / bins = "
-                f"{1.0 / self.bins}. Received: min_bin_size={min_bin_size!r}"
-            )
-        self.min_slope = positive_float("min_slope", min_slope)
-        if self.min_slope >= 1.0:
-            raise ValueError(
-                f"Invalid value for argument `min_slope`: expected less than 1. Received: min_slope={min_slope!r}"
-            )
+            raise invalid_argument("min_bin_size", f"expected less than 1 / bins = {1.0 / self.bins}", min_bin_size)
+        self.min_slope = float_in_range("min_slope", min_slope, 0.0, 1.0, "()")
         self.num_params = 3 * self.bins - 1
         self._slope_offset = math.log(math.expm1(1.0 - self.min_slope))
 

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from tfp_arch.validation import positive_float
+from tfp_arch.validation import invalid_argument, positive_float
 
 __all__ = [
     "DEFAULT_LOG_SCALE_BOUND",
@@ -140,8 +140,5 @@ def get_transformer(transformer: ElementwiseTransformer | dict[str, Any]) -> Ele
     if isinstance(transformer, dict):
         transformer = keras.saving.deserialize_keras_object(transformer)
     if not isinstance(transformer, ElementwiseTransformer):
-        raise ValueError(
-            "Invalid value for argument `transformer`: expected an ElementwiseTransformer or its Keras "
-            f"serialisation. Received: transformer={transformer!r}"
-        )
+        raise invalid_argument("transformer", "expected an ElementwiseTransformer or its Keras serialisation", transformer)
     return transformer

@@ -10,18 +10,19 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_arch.layers.estimators import validate_estimator
+from tfp_arch.layers.kl_weight import KLWeighted
 from tfp_arch.layers.noise import next_seed
 from tfp_arch.layers.posteriors import (
     CustomPosterior,
     LowRankPosterior,
     MeanFieldPosterior,
     TriLPosterior,
-    diagonal_normal_kl,
     inverse_softplus,
+    mean_field_distribution,
     validate_posterior,
 )
 from tfp_arch.layers.priors import build_prior, validate_prior
-from tfp_arch.validation import non_negative_float, positive_float, positive_int
+from tfp_arch.validation import callable_or_none, invalid_argument, non_negative_float, positive_float, positive_int
 
 tfd = tfp.distributions
 
@@ -31,13 +32,11 @@ __all__ = ["VariationalLayer"]
 def _callable_argument(name: str, value: Any) -> Callable | None:
     if isinstance(value, dict):
         value = keras.saving.deserialize_keras_object(value)
-    if value is not None and not callable(value):
-        raise ValueError(f"Invalid value for argument `{name}`: expected a callable or None. Received: {name}={value!r}")
-    return value
+    return callable_or_none(name, value)
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
-class VariationalLayer(keras.layers.Layer):
+class VariationalLayer(KLWeighted, keras.layers.Layer):
     """Base class of layers whose kernel and bias have a posterior learned by variational inference.
 
     The kernel (any shape whose last axis is the outputs) and the bias are packed into one matrix
@@ -108,11 +107,6 @@ class VariationalLayer(keras.layers.Layer):
         self._kernel_shape: tuple[int, ...] | None = None
 
     @property
-    def kl_weight_is_automatic(self) -> bool:
-        """Whether the KL weight is set from the data (`kl_weight=None`)."""
-        return self.kl_weight is None
-
-    @property
     def is_mean_field(self) -> bool:
         """Whether the posterior is the packed mean-field one (no `make_posterior_fn`)."""
         return self.make_posterior_fn is None and self.posterior_family == "mean_field"
@@ -158,10 +152,7 @@ class VariationalLayer(keras.layers.Layer):
         if self.make_prior_fn is not None:
             self.prior_fn = self.make_prior_fn(self, self._kernel_rows * units, rows * units - self._kernel_rows * units,
                                                self.variable_dtype)
-        initial = 1.0 if self.kl_weight is None else self.kl_weight
-        self.kl_weight_variable = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(initial), trainable=False, name="kl_weight"
-        )
+        self._add_kl_weight(self.kl_weight)
 
     def set_scale_learning_rate_ratio(self, ratio: float) -> None:
         """Set the ratio of the scales' learning rate to the means', keeping the posterior as it is.
@@ -172,19 +163,14 @@ class VariationalLayer(keras.layers.Layer):
         """
         ratio = positive_float("ratio", ratio)
         stored = self.family.stored_scale_variables()
-        factor = float(keras.ops.convert_to_numpy(self.scale_ratio)) / ratio
+        factor = tf.cast(self.scale_ratio, tf.float64) / ratio
         for variable, part in stored:
-            value = keras.ops.convert_to_numpy(variable).copy()
-            if part is None:
-                value *= factor
-            else:
-                value[part] *= factor
-            variable.assign(value)
+            value = tf.convert_to_tensor(variable)
+            scaled = tf.cast(tf.cast(value, tf.float64) * factor, value.dtype)
+            if part is not None:
+                scaled = tf.tensor_scatter_nd_update(value, [[part]], scaled[part][None])
+            variable.assign(scaled)
         self.scale_ratio.assign(ratio)
-
-    def set_kl_weight(self, value: float) -> None:
-        """Assign the KL weight (no retracing: it is a variable)."""
-        self.kl_weight_variable.assign(float(value))
 
     def _split(self, packed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
         """Packed weights `(..., rows, units)` to a kernel `(..., *kernel_shape)` and a bias (or None)."""
@@ -192,81 +178,104 @@ class VariationalLayer(keras.layers.Layer):
         kernel = tf.reshape(packed[..., : self._kernel_rows, :], (*lead, *self._kernel_shape))
         return kernel, packed[..., self._kernel_rows, :] if self.use_bias else None
 
+    def _pack(self, kernel: Any, bias: Any, current: tf.Tensor) -> tf.Tensor:
+        """`current` packed weights `(rows, units)` with the kernel and/or the bias replaced (None keeps)."""
+        units = self._kernel_shape[-1]
+        rows = [current[: self._kernel_rows] if kernel is None else tf.reshape(tf.cast(kernel, current.dtype), (-1, units))]
+        if self.use_bias:
+            rows.append(current[self._kernel_rows :] if bias is None else tf.reshape(tf.cast(bias, current.dtype), (1, units)))
+        return tf.concat(rows, 0)
+
+    def posterior_distribution(self) -> tfd.Distribution:
+        """The posterior over all the layer's weights, flattened (kernel first, then bias), event shape `(n,)`."""
+        return self.family.distribution()
+
+    def kernel_posterior(self) -> tfd.Normal:
+        """The posterior of each kernel weight: independent normals with batch shape `kernel_shape`.
+
+        For the mean field this is the posterior; for the correlated families and a user's posterior
+        these are its marginals (the correlations are in `posterior_distribution()`).
+        """
+        loc, scale = self.family.loc_and_marginal_scale()
+        return tfd.Normal(self._split(loc)[0], self._split(scale)[0])
+
+    def bias_posterior(self) -> tfd.Normal | None:
+        """The posterior (marginals) of each bias weight, batch shape `(units,)`, or None without a bias."""
+        if not self.use_bias:
+            return None
+        loc, scale = self.family.loc_and_marginal_scale()
+        return tfd.Normal(self._split(loc)[1], self._split(scale)[1])
+
+    def assign_posterior(
+        self, kernel_loc: Any = None, kernel_scale: Any = None, bias_loc: Any = None, bias_scale: Any = None,
+        *, kernel_rho: Any = None, bias_rho: Any = None,
+    ) -> None:
+        """Set parts of the posterior, with tensors or arrays (None keeps a part as it is).
+
+        Means can be set for every built-in family; scales only for the mean field, whose weights
+        are independent.
+
+        Args:
+            kernel_loc, kernel_scale: the kernel's means and (positive) standard deviations, `kernel_shape`.
+            bias_loc, bias_scale: the bias's means and standard deviations, `(units,)`.
+            kernel_rho, bias_rho: the scales as `softplus(rho)` instead (the former parameterisation);
+                they override `kernel_scale` and `bias_scale`.
+        """
+        rhos = [
+            rho if rho is not None else (None if scale is None else tfp.math.softplus_inverse(tf.cast(scale, self.variable_dtype)))
+            for rho, scale in ((kernel_rho, kernel_scale), (bias_rho, bias_scale))
+        ]
+        if not self.is_mean_field and any(rho is not None for rho in rhos):
+            raise invalid_argument(
+                "kernel_scale", "only the mean-field posterior has per-weight scales",
+                received=f"posterior_family={self.posterior_family!r}",
+            )
+        if not self.is_mean_field:
+            self.family.assign_loc(self._pack(kernel_loc, bias_loc, self.family.loc()))
+            return
+        loc, stored = tf.unstack(tf.convert_to_tensor(self.posterior))
+        ratio = tf.cast(self.scale_ratio, stored.dtype)
+        stored_rhos = [None if rho is None else tf.cast(rho, stored.dtype) / ratio for rho in rhos]
+        self.posterior.assign(tf.stack([self._pack(kernel_loc, bias_loc, loc), self._pack(*stored_rhos, stored)]))
+
     @property
     def kernel_loc(self) -> tf.Tensor:
-        """Posterior means of the kernel, `kernel_shape`."""
-        return self._split(self.family.loc())[0]
+        """Former API: `kernel_posterior().loc`."""
+        return self.kernel_posterior().loc
 
     @property
     def bias_loc(self) -> tf.Tensor | None:
-        """Posterior means of the bias `(units,)`, or None."""
-        return self._split(self.family.loc())[1]
+        """Former API: `bias_posterior().loc`."""
+        return None if not self.use_bias else self.bias_posterior().loc
 
     @property
     def kernel_rho(self) -> tf.Tensor:
-        """Mean-field only: unconstrained posterior scales of the kernel, `scale = softplus(rho)`."""
+        """Former API, mean field only: `softplus_inverse(kernel_posterior().scale)`."""
         return self._split(self.posterior[1] * self.scale_ratio)[0]
 
     @property
     def bias_rho(self) -> tf.Tensor | None:
-        """Mean-field only: unconstrained posterior scales of the bias, or None."""
+        """Former API, mean field only: `softplus_inverse(bias_posterior().scale)`."""
         return self._split(self.posterior[1] * self.scale_ratio)[1]
 
-    def assign_posterior(
-        self, kernel_loc: Any = None, kernel_rho: Any = None, bias_loc: Any = None, bias_rho: Any = None
-    ) -> None:
-        """Set parts of the posterior: means for every built-in family, unconstrained scales (`rho`,
-        `scale = softplus(rho)`) for the mean field.
-
-        Args:
-            kernel_loc, kernel_rho: arrays of the kernel's shape, or None to keep.
-            bias_loc, bias_rho: `(units,)` arrays, or None to keep.
-        """
-        if not self.is_mean_field and (kernel_rho is not None or bias_rho is not None):
-            raise ValueError(
-                "Invalid value for argument `kernel_rho`: only the mean-field posterior has per-weight scales `rho`. "
-                f"Received: posterior_family={self.posterior_family!r}"
-            )
-        units = self._kernel_shape[-1]
-        if self.is_mean_field:
-            value = keras.ops.convert_to_numpy(self.posterior).copy()
-        else:
-            value = keras.ops.convert_to_numpy(self.family.loc())[None].copy()
-        factors = (1.0, float(keras.ops.convert_to_numpy(self.scale_ratio)))
-        for index, kernel, bias in ((0, kernel_loc, bias_loc), (1, kernel_rho, bias_rho)):
-            if kernel is not None:
-                value[index, : self._kernel_rows] = keras.ops.convert_to_numpy(kernel).reshape(-1, units) / factors[index]
-            if bias is not None:
-                value[index, self._kernel_rows] = bias / factors[index]
-        if self.is_mean_field:
-            self.posterior.assign(value)
-        else:
-            self.family.assign_loc(value[0])
-
-    def _prior_normal(self) -> tuple[Any, Any] | None:
-        """The prior as `(loc or None, scale)` of independent normals, or None (mixture or custom)."""
-        if self.prior_fn is not None or self.prior == "scale_mixture":
-            return None
-        if self.prior in ("standard_normal", "normal"):
-            return None, 1.0 if self.prior == "standard_normal" else self.prior_scale
-        if self.prior == "trainable_normal":
-            return tf.convert_to_tensor(self.prior_loc), tf.nn.softplus(self.prior_rho)
-        scale = tf.fill((self._kernel_rows, 1), tf.nn.softplus(self.kernel_prior_rho))
-        if self.use_bias:
-            scale = tf.concat([scale, tf.reshape(tf.nn.softplus(self.bias_prior_rho), (1, 1))], 0)
-        return None, scale
-
     def prior_distribution(self) -> tfd.Distribution:
-        """The prior over the flattened packed weights, event shape `(n,)`."""
+        """The prior over the flattened packed weights, event shape `(n,)`, built from `priors()`.
+
+        Normal priors give `Independent(Normal(loc, scale))` with each weight's parameters; the
+        scale mixture (one prior for every weight) gives `Sample(prior, n)`. The KL term takes its
+        closed form from this distribution where TFP has one (`posteriors.closed_form_kl`).
+        """
         if self.prior_fn is not None:
             return self.prior_fn()
-        shape = self.family.rows, self.family.units
-        normal = self._prior_normal()
-        if normal is None:
-            return tfd.Sample(self.priors()[0], self.family.size)
-        loc = tf.zeros(shape, self.variable_dtype) if normal[0] is None else normal[0]
-        scale = tf.broadcast_to(tf.cast(normal[1], self.variable_dtype), shape)
-        return tfd.Independent(tfd.Normal(tf.reshape(loc, [-1]), tf.reshape(scale, [-1])), 1)
+        kernel, bias = self.priors()
+        if not isinstance(kernel, tfd.Normal):
+            return tfd.Sample(kernel, self.family.size)
+        parts = [(kernel, self._kernel_shape)] + ([(bias, self._kernel_shape[-1:])] if bias is not None else [])
+
+        def flat(parameter: str) -> tf.Tensor:
+            return tf.concat([tf.reshape(tf.broadcast_to(getattr(d, parameter), shape), [-1]) for d, shape in parts], 0)
+
+        return tfd.Independent(tfd.Normal(flat("loc"), flat("scale")), 1)
 
     def priors(self) -> tuple[tfd.Distribution, tfd.Distribution | None]:
         """The elementwise priors of the kernel and of the bias (None without a bias)."""
@@ -284,9 +293,11 @@ class VariationalLayer(keras.layers.Layer):
     def kl_divergence(self, kernel_sample: tf.Tensor | None = None, bias_sample: tf.Tensor | None = None) -> tf.Tensor:
         """KL(posterior || prior) summed over all weights.
 
-        Closed form where it exists (every built-in family against every prior but the scale
-        mixture; a user's distributions where TFP registers one); otherwise a Monte Carlo estimate
-        with the given weight sample, or with `kl_samples` fresh samples if none is given.
+        Closed form where it exists: `tfd.kl_divergence(posterior_distribution(), prior_distribution())`
+        where TFP registers one (every built-in family but the low-rank one, against every prior but
+        the scale mixture; a user's distributions), the low-rank family's own closed form against a
+        normal prior; otherwise a Monte Carlo estimate with the given weight sample, or with
+        `kl_samples` fresh samples if none is given.
 
         Args:
             kernel_sample: a kernel drawn from the posterior, for the Monte Carlo estimate.
@@ -303,19 +314,14 @@ class VariationalLayer(keras.layers.Layer):
                 sample = tf.concat([sample, tf.reshape(bias_sample, (1, units))], 0)
         return self._kl(sample)
 
-    def _kl(self, samples: tf.Tensor | None, loc_and_scale: tuple[tf.Tensor, tf.Tensor] | None = None) -> tf.Tensor:
-        """The KL, with packed weight samples `(..., rows, units)` for a Monte Carlo estimate."""
-        normal = self._prior_normal()
-        if normal is not None and loc_and_scale is not None:
-            return diagonal_normal_kl(*loc_and_scale, *normal)
-        if normal is not None and self.make_posterior_fn is None:
-            return self.family.kl_to_normal(*normal)
-        posterior, prior = self.family.distribution(), self.prior_distribution()
-        if self.make_posterior_fn is not None or self.prior_fn is not None:
-            try:
-                return tfd.kl_divergence(posterior, prior)
-            except NotImplementedError:
-                pass
+    def _kl(self, samples: tf.Tensor | None, posterior: tfd.Distribution | None = None) -> tf.Tensor:
+        """The KL: closed form from the posterior and `prior_distribution()` where one exists, else a
+        Monte Carlo estimate with packed weight samples `(..., rows, units)` (or fresh ones)."""
+        posterior = self.family.distribution() if posterior is None else posterior
+        prior = self.prior_distribution()
+        kl = self.family.closed_form_kl(prior, posterior)
+        if kl is not None:
+            return kl
         if samples is None or self.kl_samples > 1:
             samples = self.family.sample([self.kl_samples], next_seed(self.seed_generator))
         flat = tf.reshape(samples, (-1, self.family.size))
@@ -325,17 +331,14 @@ class VariationalLayer(keras.layers.Layer):
         if self.is_mean_field:
             loc, scale = self.family.loc_and_scale()
             outputs, weights = self._mean_field_outputs(inputs, loc, scale)
-            kl = self._kl(weights, (loc, scale) if self._prior_normal() is not None else None)
+            kl = self._kl(weights, mean_field_distribution(loc, scale))
         elif self.estimator == "reparameterization":
             weights = self.family.sample([], next_seed(self.seed_generator))
             outputs, kl = self._apply_packed(inputs, weights), self._kl(weights)
         else:
             weights = self.family.sample(tf.shape(inputs)[:1], next_seed(self.seed_generator))
             outputs, kl = self._apply_per_example(inputs, weights), self._kl(weights)
-        kl_weight = tf.convert_to_tensor(self.kl_weight_variable)
-        if kl_weight.dtype != outputs.dtype:
-            kl_weight = tf.cast(kl_weight, outputs.dtype)
-        self.add_loss(kl_weight * tf.cast(kl, outputs.dtype))
+        self.add_loss(self.weighted_kl(tf.cast(kl, outputs.dtype)))
         return self.activation(outputs) if self.activation is not None else outputs
 
     def _mean_field_outputs(self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from tfp_arch.architecture import CAPABILITIES, CAPABILITY_METHODS, SUPERVISED, UNSUPERVISED, Architecture
 from tfp_arch.registry.describe import describe_class
+from tfp_arch.validation import invalid_argument
 
 __all__ = ["RULES", "ContractError", "architecture_test_cases", "check_architecture"]
 
@@ -207,7 +208,7 @@ def check_architecture(
 
     unknown = set(rules) - set(RULES)
     if unknown:
-        raise ValueError(f"Invalid value for argument `rules`: expected names from {RULES}. Received: rules={rules!r}")
+        raise invalid_argument("rules", f"expected names from {RULES}", rules)
     report = {rule: "skipped: not requested" for rule in RULES}
     _check_metadata(cls, fail)
     report["registry_metadata"] = "ok"
