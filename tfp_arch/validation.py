@@ -1,4 +1,9 @@
-"""Checks of constructor arguments, with errors that name the argument and the value received."""
+"""Checks of constructor arguments, with errors that name the argument and the value received.
+
+Every check of tfp_arch's own (arguments, hyperparameters, data, output folders, non-finite losses and
+metrics) raises a `ValidationError`; the CLI prints these, and only these, as one line. Any other
+exception is a bug, in tfp_arch or below it, and keeps its traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,15 @@ import math
 from numbers import Integral, Real
 from typing import Any, Sequence
 
-__all__ = ["non_negative_float", "one_of", "positive_float", "positive_int"]
+__all__ = ["ValidationError", "non_negative_float", "one_of", "positive_float", "positive_int"]
 
 
-def _invalid(name: str, expected: str, value: Any) -> ValueError:
-    return ValueError(f"Invalid value for argument `{name}`: expected {expected}. Received: {name}={value!r}")
+class ValidationError(ValueError):
+    """A value refused by one of tfp_arch's own checks, with a message naming what and why."""
+
+
+def _invalid(name: str, expected: str, value: Any) -> ValidationError:
+    return ValidationError(f"Invalid value for argument `{name}`: expected {expected}. Received: {name}={value!r}")
 
 
 def positive_int(name: str, value: Any) -> int:
