@@ -26,6 +26,6 @@ def describe_entry(name: str) -> tuple[Entry, Description]:
         except StaticReadError:
             pass
     import_quietly()
-    import tfp_arch
+    from tfp_arch.registry import get
 
-    return entry, describe_class(tfp_arch.get(entry.qualified))
+    return entry, describe_class(get(entry))

@@ -14,7 +14,7 @@ from tfp_arch.registry import default_registry
 __all__ = ["info_command", "list_command"]
 
 
-def _row(entry, load: bool) -> dict:
+def _row(entry, entries: list, load: bool) -> dict:
     row = {
         "name": entry.name,
         "qualified_name": entry.qualified,
@@ -24,7 +24,7 @@ def _row(entry, load: bool) -> dict:
         "status": "ok",
         "problem": entry.problem(),
     }
-    duplicates = [e for e in default_registry().entries() if e.name == entry.name]
+    duplicates = [e for e in entries if e.name == entry.name]
     if len(duplicates) > 1:
         row["status"] = "duplicate"
         row["problem"] = f"name also registered by {', '.join(e.qualified for e in duplicates if e != entry)}; use {entry.qualified}"
@@ -32,10 +32,10 @@ def _row(entry, load: bool) -> dict:
         row["status"] = "broken"
     if load and row["status"] != "broken":
         import_quietly()
-        import tfp_arch
+        from tfp_arch.registry import get
 
         try:
-            cls = tfp_arch.get(entry.qualified)
+            cls = get(entry)
             row["summary"] = cls.summary
         except Exception as error:
             row["status"], row["problem"] = "broken", str(error)
@@ -51,7 +51,8 @@ def list_command(as_json: bool, load: bool) -> None:
     Reads entry-point metadata only, so it is fast and imports no plugin; a plugin whose module cannot
     be found is shown as broken. With --load every plugin is imported and import errors are shown.
     """
-    rows = [_row(entry, load) for entry in default_registry().entries()]
+    entries = default_registry().entries()
+    rows = [_row(entry, entries, load) for entry in entries]
     lines = []
     for row in rows:
         text = f"{row['name']:<12} {row['qualified_name']:<28} {row['value']}"

@@ -14,11 +14,12 @@ from tfp_arch.cli.training import evaluate_command, sample_command, train_comman
 from tfp_arch.registry import RegistryError
 from tfp_arch.registry.hyperparameters import HyperparameterError
 from tfp_arch.registry.staging import OutputError
+from tfp_arch.validation import ValidationError
 
 __all__ = ["main"]
 
 USAGE_ERRORS = (HyperparameterError, OutputError)
-DOMAIN_ERRORS = (RegistryError, ValueError, ArithmeticError, OSError, NotImplementedError)
+DOMAIN_ERRORS = (RegistryError, ValidationError)
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
@@ -36,7 +37,8 @@ def _one_line(error: BaseException) -> str:
 
 
 class _Group(click.Group):
-    """Turns errors into one line: exit 2 for usage errors, 1 for domain errors, 130 for Ctrl-C."""
+    """Turns tfp_arch's own errors into one line: exit 2 for usage errors, 1 for domain errors, 130 for
+    Ctrl-C. Any other exception is a bug and keeps its traceback (exit 1)."""
 
     def invoke(self, ctx: click.Context):
         previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None

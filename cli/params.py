@@ -14,8 +14,8 @@ def parse_hyperparameters(pairs: tuple[str, ...], description: Description | Non
     """`("hidden_units=[50, 50]", "prior=standard_normal")` to a dict of plain values.
 
     Values are read as JSON (numbers, true/false/null, lists) or Python's True/False/None, else kept
-    as strings; a string-typed hyperparameter keeps its text as it is. With `description`, names and
-    types are checked against the architecture's declaration (`HyperparameterError`, exit 2).
+    as strings; a string-typed hyperparameter (from `description`) keeps its text as it is. Names and
+    types are checked once, by `tfp_arch.registry.request.make_request`.
     """
     parsed = {}
     for pair in pairs:
@@ -24,4 +24,4 @@ def parse_hyperparameters(pairs: tuple[str, ...], description: Description | Non
             raise click.BadParameter(f"expected key=value, got {pair!r}", param_hint="'-p'")
         declared = description.hyperparameter(key.strip()) if description is not None else None
         parsed[key.strip()] = parse_value(value, declared.kind if declared is not None else ANY)
-    return description.check(parsed) if description is not None else parsed
+    return parsed

@@ -14,6 +14,8 @@ import click
 
 from tfp_arch.cli.environment import import_quietly
 from tfp_arch.cli.output import info
+from tfp_arch.registry.errors import MissingCapabilityError
+from tfp_arch.validation import ValidationError
 
 __all__ = ["CHUNK_ROWS", "CHUNK_VALUES", "chunk_seed", "stream_samples"]
 
@@ -50,7 +52,7 @@ def _chunks(model, n: int, seed: int | None, rows: int) -> Iterator:
     for index, start in enumerate(range(0, n, rows)):
         block = np.asarray(model.sample(min(rows, n - start), seed=chunk_seed(seed, index)))
         if not np.isfinite(block).all():
-            raise ArithmeticError(f"the model drew non-finite samples (rows {start + 1}-{start + len(block)}); it is not usable")
+            raise ValidationError(f"the model drew non-finite samples (rows {start + 1}-{start + len(block)}); it is not usable")
         yield start, block
 
 
@@ -65,7 +67,7 @@ def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None,
     with contextlib.redirect_stdout(sys.stderr):
         model, config = load_run(run_dir)
     if not model.has_capability("sample"):
-        raise NotImplementedError(f"architecture {model.architecture_name!r} cannot sample")
+        raise MissingCapabilityError(f"architecture {model.architecture_name!r} cannot sample")
     shape = tuple(config["data_shape"])
     rows = max(1, min(CHUNK_ROWS, CHUNK_VALUES // max(1, math.prod(shape))))
     if partial is not None:

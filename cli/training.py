@@ -14,6 +14,7 @@ from tfp_arch.cli.environment import import_quietly
 from tfp_arch.cli.output import emit, format_metrics, info
 from tfp_arch.cli.params import parse_hyperparameters
 from tfp_arch.cli.sampling import stream_samples
+from tfp_arch.registry import Entry
 from tfp_arch.registry.request import make_request
 from tfp_arch.registry.staging import RunFolder
 
@@ -26,9 +27,14 @@ def _verbosity() -> int:
     return 1 if sys.stderr.isatty() else 2
 
 
-def _run(folder: RunFolder, request: dict, as_json: bool) -> None:
+def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = None) -> None:
+    """Train in `folder`; `entry` is the architecture the request was made for (None on `--resume`:
+    the request names it)."""
     try:
         import_quietly("tfp_arch.runs")
+        from tfp_arch.registry import get
+
+        architecture = get(entry) if entry is not None else None
     except BaseException:
         folder.discard()
         raise
@@ -41,7 +47,7 @@ def _run(folder: RunFolder, request: dict, as_json: bool) -> None:
     )
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            run = run_in(folder, request, verbose=_verbosity(), callbacks=[announce])
+            run = run_in(folder, request, verbose=_verbosity(), callbacks=[announce], architecture=architecture)
     except KeyboardInterrupt as interrupt:
         if folder.resumable:
             interrupt.note = f"; continue with: tfp-arch train --resume {folder.path}"
@@ -90,7 +96,7 @@ def train_command(name, data, epochs, batch_size, seed, output, params, plot, va
         validation_split=validation_split, patience=patience, checkpoint_every=checkpoint_every,
     )
     target = output or Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
-    _run(RunFolder.create(target, request), request, as_json)
+    _run(RunFolder.create(target, request), request, as_json, entry)
 
 
 @click.command("evaluate")

@@ -144,3 +144,27 @@ def test_info_on_a_broken_plugin_exits_1_naming_it(runner, plugins):
     result = runner.invoke(main, ["info", "wrecked"])
     assert result.exit_code == 1
     assert "'wrecked-dist:wrecked'" in result.output and "ImportError: libfoo.so" in result.output
+
+
+def test_a_bug_keeps_its_traceback_instead_of_a_one_line_error(runner, toy_registered, tmp_path, monkeypatch):
+    def bug(*args, **kwargs):
+        raise ValueError("shape mismatch deep inside a library")
+
+    monkeypatch.setattr(toy_registered, "fit", bug)
+    result = runner.invoke(main, ["train", "toy", "--epochs", "1", "--output", str(tmp_path / "run")])
+    assert result.exit_code == 1 and isinstance(result.exception, ValueError)
+    assert "Error: shape mismatch" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_our_own_checks_are_one_line_errors(runner, toy_registered, tmp_path, monkeypatch):
+    from tfp_arch.validation import ValidationError, positive_int
+
+    def refuse(*args, **kwargs):
+        positive_int("units", 0)
+
+    monkeypatch.setattr(toy_registered, "fit", refuse)
+    result = runner.invoke(main, ["train", "toy", "--epochs", "1", "--output", str(tmp_path / "run")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.strip().splitlines()[-1] == "Error: Invalid value for argument `units`: expected a positive integer. Received: units=0"
+    assert issubclass(ValidationError, ValueError)

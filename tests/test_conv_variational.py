@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import max_gradient_z_score
 
 from tfp_arch.layers import (
     Conv1DVariational,
@@ -96,18 +97,8 @@ def test_conv_gradient_estimators_are_unbiased(estimator: str) -> None:
         expected = tf.reduce_sum(tf.square(mean) + variance)
     analytic = tape.gradient(expected, variables)[0].numpy().ravel()
 
-    @tf.function
-    def gradient_samples(count: int) -> tf.Tensor:
-        array = tf.TensorArray(tf.float32, size=count)
-        for i in tf.range(count):
-            with tf.GradientTape() as tape:
-                value = tf.reduce_sum(tf.square(layer(x)))
-            array = array.write(i, tf.reshape(tape.gradient(value, variables)[0], [-1]))
-        return array.stack()
-
-    samples = gradient_samples(tf.constant(3000)).numpy().astype(np.float64)
-    z = np.abs(samples.mean(0) - analytic) / (samples.std(0) / math.sqrt(len(samples)) + 1e-12)
-    assert z.max() < 4.5, f"{estimator}: max z-score {z.max():.2f}"
+    z = max_gradient_z_score(layer, x, variables, analytic, 3000)
+    assert z < 4.5, f"{estimator}: max z-score {z:.2f}"
 
 
 def test_small_bayesian_cnn_trains_saves_and_loads(tmp_path) -> None:

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import max_gradient_z_score
 
 from tfp_arch.layers.dense_variational import DenseVariational, inverse_softplus
 from tfp_arch.layers.kl_weight import KLWeightCallback, count_examples, set_kl_weight
@@ -118,19 +119,8 @@ def test_gradient_estimators_are_unbiased(estimator: str) -> None:
         expected = tf.reduce_sum(tf.square(mean) + variance)
     analytic = np.concatenate([g.numpy().ravel() for g in tape.gradient(expected, variables)])
 
-    @tf.function
-    def gradient_samples(count: int) -> tf.Tensor:
-        array = tf.TensorArray(tf.float32, size=count)
-        for i in tf.range(count):
-            with tf.GradientTape() as tape:
-                value = tf.reduce_sum(tf.square(layer(x)))
-            array = array.write(i, tf.concat([tf.reshape(g, [-1]) for g in tape.gradient(value, variables)], 0))
-        return array.stack()
-
-    samples = gradient_samples(tf.constant(4000)).numpy().astype(np.float64)
-    standard_error = samples.std(axis=0) / math.sqrt(len(samples))
-    z = np.abs(samples.mean(axis=0) - analytic) / standard_error
-    assert z.max() < 4.5, f"{estimator}: max z-score {z.max():.2f}"
+    z = max_gradient_z_score(layer, x, variables, analytic, 4000)
+    assert z < 4.5, f"{estimator}: max z-score {z:.2f}"
 
 
 def test_estimators_agree_with_each_other_in_expectation() -> None:
@@ -206,9 +196,14 @@ def test_config_and_keras_file_round_trip(tmp_path, prior: str) -> None:
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(before), keras.ops.convert_to_numpy(after))
     if prior != "scale_mixture":
         assert float(loaded.layers[1].kl_divergence()) == pytest.approx(float(layer.kl_divergence()), rel=1e-6)
-    kernels, biases = loaded.layers[2].sample_weights(3, tf.constant([1, 1]))
-    expected, _ = layer.sample_weights(1, tf.constant([0, 0]))
-    assert kernels.shape == (3, 5, 1) and expected.shape == (1, 3, 5)
+    seed = tf.constant([1, 1])
+    for original, restored in zip(model.layers[1:], loaded.layers[1:]):
+        drawn, again = original.sample_weights(3, seed), restored.sample_weights(3, seed)
+        for before, after in zip(drawn, again):
+            np.testing.assert_array_equal(before.numpy(), after.numpy())
+    kernels, _ = loaded.layers[2].sample_weights(3, seed)
+    other, _ = loaded.layers[2].sample_weights(3, tf.constant([2, 2]))
+    assert kernels.shape == (3, 5, 1) and not np.allclose(kernels.numpy(), other.numpy())
 
 
 def test_fit_with_jit_compile_learns_a_linear_map() -> None:

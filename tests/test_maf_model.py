@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from tfp_arch.data.synthetic import two_moons
-from tfp_arch.runs import hyperparameter_names
+from tfp_arch.registry.describe import describe_class
 from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
 
 MEAN = np.array([3.0, -1.0], "float32")
@@ -180,6 +180,6 @@ def test_files_saved_before_the_flow_core_load_with_the_same_outputs(tag):
 def test_constructor_forwards_the_flow_arguments():
     model = MaskedAutoregressiveFlowModel(num_transforms=1, hidden_units=[4], batch_norm_momentum=0.5, order="fixed")
     assert model.flow.batch_norm_momentum == 0.5 and model.flow.order == "fixed"
-    assert {"num_transforms", "log_scale_bound", "batch_norm_momentum"} <= set(hyperparameter_names(type(model)))
+    assert {"num_transforms", "log_scale_bound", "batch_norm_momentum"} <= set(describe_class(type(model)).names)
     with pytest.raises(ValueError, match="hidden_unit"):
         MaskedAutoregressiveFlowModel(hidden_unit=[4])

@@ -19,10 +19,12 @@ from typing import Any
 import keras
 import numpy as np
 
+from tfp_arch.validation import ValidationError
+
 __all__ = ["NonFiniteLossError", "ResumableEarlyStopping", "RunCheckpoint", "StopOnNonFinite", "loss_terms"]
 
 
-class NonFiniteLossError(ArithmeticError):
+class NonFiniteLossError(ValidationError, ArithmeticError):
     """The training loss became NaN or infinite.
 
     Attributes:

@@ -20,17 +20,16 @@ import numpy as np
 from tfp_arch.architecture import Architecture
 from tfp_arch.callbacks import ResumableEarlyStopping, RunCheckpoint, StopOnNonFinite
 from tfp_arch.data import DataError, Dataset, load_data
-from tfp_arch.registry import get
-from tfp_arch.registry import default_registry
+from tfp_arch.registry import default_registry, get
 from tfp_arch.registry.describe import describe_class
 from tfp_arch.registry.hyperparameters import HyperparameterError
 from tfp_arch.registry.request import make_request
 from tfp_arch.registry.staging import STAGING_SUFFIX, RunFolder
 from tfp_arch.schedules import BudgetCosineDecay
+from tfp_arch.validation import ValidationError
 
 __all__ = [
-    "NonFiniteMetricError", "Run", "evaluate_run", "hyperparameter_names", "load_run", "prepare_data",
-    "resume", "run_request", "train",
+    "NonFiniteMetricError", "Run", "evaluate_run", "load_run", "prepare_data", "resume", "run_in", "train",
 ]
 
 MODEL_FILE = "model.keras"
@@ -38,7 +37,7 @@ FILES = (MODEL_FILE, "config.json", "history.csv", "metrics.json")
 PLOT_FILE = "plot.png"
 
 
-class NonFiniteMetricError(ArithmeticError):
+class NonFiniteMetricError(ValidationError, ArithmeticError):
     """A metric is NaN or infinite; it cannot be written as JSON or trusted."""
 
 
@@ -57,11 +56,6 @@ class Run:
     model: Architecture
     metrics: dict[str, float]
     config: dict[str, Any]
-
-
-def hyperparameter_names(cls: type[Architecture]) -> list[str]:
-    """The constructor keyword arguments of an architecture, its base classes' included."""
-    return describe_class(cls).names
 
 
 def prepare_data(cls: type[Architecture], spec: str | None) -> Dataset:
@@ -106,16 +100,6 @@ def _strict(metrics: dict[str, Any], what: str) -> dict[str, float]:
     if bad:
         raise NonFiniteMetricError(f"{what} not finite: {', '.join(bad)}; the model or the data are not usable as they are")
     return values
-
-
-def run_request(name: str, data: str | None = None, **options: Any) -> dict[str, Any]:
-    """Everything a run of architecture `name` needs, checked before anything is built
-    (`tfp_arch.registry.request.make_request` with the loaded class's description).
-
-    `train` writes it to `request.json` in the staging folder and `resume` reads it back.
-    """
-    cls = get(name)
-    return make_request(default_registry().resolve(name), describe_class(cls), data, **options)
 
 
 def train(
@@ -163,12 +147,14 @@ def train(
     Returns:
         The finished run.
     """
-    request = run_request(
-        name, data, epochs=epochs, batch_size=batch_size, seed=seed, hyperparameters=hyperparameters, plot=plot,
+    entry = default_registry().resolve(name)
+    cls = get(entry)
+    request = make_request(
+        entry, describe_class(cls), data, epochs=epochs, batch_size=batch_size, seed=seed, hyperparameters=hyperparameters, plot=plot,
         validation_split=validation_split, patience=patience, checkpoint_every=checkpoint_every,
     )
     target = Path(output) if output else Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
-    return run_in(RunFolder.create(target, request), request, verbose)
+    return run_in(RunFolder.create(target, request), request, verbose, architecture=cls)
 
 
 def resume(path: str | Path, verbose: int | str = "auto") -> Run:
@@ -183,9 +169,10 @@ def resume(path: str | Path, verbose: int | str = "auto") -> Run:
 
 
 def _build(cls: type[Architecture], arguments: dict[str, Any]) -> Architecture:
+    """`cls(**arguments)`; a value its constructor's checks refuse is a `HyperparameterError`."""
     try:
         return cls(**arguments)
-    except (TypeError, ValueError) as error:
+    except ValidationError as error:
         raise HyperparameterError(str(error)) from error
 
 
@@ -216,14 +203,17 @@ def _schedule_record(model: Architecture) -> dict[str, Any] | None:
 
 
 def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "auto",
-           callbacks: list[keras.callbacks.Callback] | None = None) -> Run:
+           callbacks: list[keras.callbacks.Callback] | None = None,
+           architecture: type[Architecture] | None = None) -> Run:
     """Train as `request` says inside the staging folder `folder`, then finish the run folder.
 
     `train` and `resume` call this; the CLI calls it with a folder it created before importing
-    TensorFlow. `callbacks` are added to the run's own.
+    TensorFlow. `callbacks` are added to the run's own. `architecture` is the class the request was
+    made for, when the caller has loaded it already; otherwise it is loaded from
+    `request["entry_point"]`.
     """
     try:
-        cls = get(request["entry_point"])
+        cls = architecture if architecture is not None else get(request["entry_point"])
         dataset = prepare_data(cls, request["data"])
         keras.utils.set_random_seed(request["seed"])
         suggested = dataset.suggested_hyperparameters.get(cls.architecture_name, {})
@@ -237,7 +227,7 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
         seconds = checkpoint.seconds
         scores = _strict(model.evaluate_metrics(dataset.x_test, dataset.y_test), "test metrics")
         metrics = {**{f"test_{k}": v for k, v in scores.items()}, "train_seconds": seconds}
-        names = hyperparameter_names(cls)
+        names = describe_class(cls).names
         config = {
             "architecture": cls.architecture_name,
             "entry_point": request["entry_point"],

@@ -3,6 +3,10 @@
 Every message reads "Invalid value for argument `name`: <problem>. Received: name=<value>". The
 checks return the value converted (an int, a float, a list of ints), so a constructor validates and
 stores in one line; `invalid_argument` builds the error for a check of its own.
+
+Every check of tfp_arch's own (arguments, hyperparameters, data, output folders, non-finite losses and
+metrics) raises a `ValidationError`; the CLI prints these, and only these, as one line. Any other
+exception is a bug, in tfp_arch or below it, and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from numbers import Integral, Real
 from typing import Any, Callable, Sequence
 
 __all__ = [
+    "ValidationError",
     "callable_or_none",
     "float_in_range",
     "int_at_least",
@@ -26,7 +31,11 @@ __all__ = [
 _UNSET = object()
 
 
-def invalid_argument(name: str, problem: str, value: Any = _UNSET, received: str | None = None) -> ValueError:
+class ValidationError(ValueError):
+    """A value refused by one of tfp_arch's own checks, with a message naming what and why."""
+
+
+def invalid_argument(name: str, problem: str, value: Any = _UNSET, received: str | None = None) -> ValidationError:
     """The error "Invalid value for argument `name`: {problem}. Received: {received}".
 
     Args:
@@ -37,7 +46,7 @@ def invalid_argument(name: str, problem: str, value: Any = _UNSET, received: str
     """
     if received is None:
         received = f"{name}={value!r}" if value is not _UNSET else f"{name}"
-    return ValueError(f"Invalid value for argument `{name}`: {problem}. Received: {received}")
+    return ValidationError(f"Invalid value for argument `{name}`: {problem}. Received: {received}")
 
 
 def _is_int(value: Any) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from typing import Any, Sequence
 
 import keras
 import numpy as np
@@ -52,14 +52,14 @@ class BayesianCNN(Architecture):
         >>> model.evaluate_metrics(x_test, y_test)["ece"]
     """
 
-    architecture_name: ClassVar[str] = "bcnn"
-    summary: ClassVar[str] = "Bayesian CNN (variational convolutions, categorical head) for image classification"
-    default_data: ClassVar[str] = "synthetic:shapes_classification"
-    default_epochs: ClassVar[int] = 10
-    default_batch_size: ClassVar[int] = 64
-    default_learning_rate: ClassVar[float] = 2e-3
-    decay_learning_rate: ClassVar[bool] = True
-    default_steps_per_execution: ClassVar[int] = 8
+    architecture_name = "bcnn"
+    summary = "Bayesian CNN (variational convolutions, categorical head) for image classification"
+    default_data = "synthetic:shapes_classification"
+    default_epochs = 10
+    default_batch_size = 64
+    default_learning_rate = 2e-3
+    decay_learning_rate = True
+    default_steps_per_execution = 8
 
     def __init__(
         self,

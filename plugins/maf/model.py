@@ -24,7 +24,8 @@ _EVAL_BATCH = 4096
 def flow_arguments(flow_class: type[Flow]) -> list[str]:
     """The constructor arguments of a flow layer, without Keras' `**kwargs`."""
     parameters = inspect.signature(flow_class.__init__).parameters.values()
-    return [p.name for p in parameters if p.name != "self" and p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in parameters if p.name != "self" and p.kind in named]
 
 
 def flow_signature(flow_class: type[Flow]) -> inspect.Signature:

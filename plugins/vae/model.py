@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable
 
 import keras
 import numpy as np
@@ -80,15 +80,15 @@ class VariationalAutoencoder(Architecture):
         >>> vae.log_likelihood(x_test, num_samples=1000).mean()
     """
 
-    architecture_name: ClassVar[str] = "vae"
-    summary: ClassVar[str] = "Variational autoencoder: Gaussian latent, Bernoulli or Gaussian decoder, ELBO."
-    task: ClassVar[str] = "unsupervised"
-    default_data: ClassVar[str] = "synthetic:shapes"
-    default_epochs: ClassVar[int] = 100
-    default_batch_size: ClassVar[int] = 64
-    default_learning_rate: ClassVar[float] = 2e-3
-    default_steps_per_execution: ClassVar[int] = 16
-    capabilities: ClassVar[tuple[str, ...]] = ("sample", "plot")
+    architecture_name = "vae"
+    summary = "Variational autoencoder: Gaussian latent, Bernoulli or Gaussian decoder, ELBO."
+    task = "unsupervised"
+    default_data = "synthetic:shapes"
+    default_epochs = 100
+    default_batch_size = 64
+    default_learning_rate = 2e-3
+    default_steps_per_execution = 16
+    capabilities = ("sample", "plot")
 
     def __init__(
         self,

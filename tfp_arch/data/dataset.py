@@ -95,9 +95,9 @@ class Dataset:
 def holdout(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded train/test index split with `fraction` of the rows (at least one) held out."""
     if not 0.0 < fraction < 1.0:
-        raise ValueError(f"the hold-out fraction must be in (0, 1); got test={fraction}")
+        raise DataError(f"the hold-out fraction must be in (0, 1); got test={fraction}")
     order = np.random.default_rng(seed).permutation(n)
     n_test = max(1, int(round(n * fraction)))
     if n_test >= n:
-        raise ValueError(f"cannot hold out {n_test} of {n} rows and keep any for training")
+        raise DataError(f"cannot hold out {n_test} of {n} rows and keep any for training")
     return np.sort(order[n_test:]), np.sort(order[:n_test])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tfp_arch.validation import ValidationError
+
 __all__ = ["DataError", "missing_file"]
 
 
-class DataError(ValueError):
+class DataError(ValidationError):
     """Data that cannot be used, with where and why in a one-line message."""
 
     def __init__(self, problem: str, path: str | None = None, row: int | None = None) -> None:

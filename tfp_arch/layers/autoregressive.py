@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import keras
@@ -11,6 +12,8 @@ from tfp_arch.layers.made import MADE
 from tfp_arch.layers.transformers import AffineTransformer, ElementwiseTransformer, get_transformer
 
 __all__ = ["MaskedAutoregressiveTransform"]
+
+_MADE_ARGUMENTS = tuple(name for name in inspect.signature(MADE.__init__).parameters if name not in ("self", "num_params", "kwargs"))
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -27,14 +30,9 @@ class MaskedAutoregressiveTransform(keras.layers.Layer):
 
     Args:
         transformer: an `ElementwiseTransformer` or its Keras serialisation (default: affine).
-        hidden_units: hidden layer widths of the MADE.
-        input_order: the MADE's variable order (see `MADE`).
-        hidden_degrees: `"equal"` or `"random"` MADE hidden degrees.
-        activation: hidden activation of the MADE.
-        context_size: width of the conditioning input, or None.
-        seed: seed of a random order and of random degrees.
-        kernel_initializer: passed to `MADE`.
-        **kwargs: passed to `keras.layers.Layer`.
+        **kwargs: the arguments of `MADE` but `num_params` (`hidden_units`, `input_order`,
+            `hidden_degrees`, `activation`, `context_size`, `seed`, `kernel_initializer`), which the
+            transformer sets; the others go to `keras.layers.Layer`.
 
     Example:
         >>> transform = MaskedAutoregressiveTransform(hidden_units=[16])
@@ -42,31 +40,11 @@ class MaskedAutoregressiveTransform(keras.layers.Layer):
         >>> x = transform.forward(z)                      # equals the input, up to rounding
     """
 
-    def __init__(
-        self,
-        transformer: ElementwiseTransformer | dict[str, Any] | None = None,
-        hidden_units: list[int] | tuple[int, ...] = (100, 100),
-        input_order: str | list[int] = "left-to-right",
-        hidden_degrees: str = "equal",
-        activation: str = "relu",
-        context_size: int | None = None,
-        seed: int = 0,
-        kernel_initializer: str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, transformer: ElementwiseTransformer | dict[str, Any] | None = None, **kwargs: Any) -> None:
+        made_kwargs = {name: kwargs.pop(name) for name in _MADE_ARGUMENTS if name in kwargs}
         super().__init__(**kwargs)
         self.transformer = AffineTransformer() if transformer is None else get_transformer(transformer)
-        self.made = MADE(
-            hidden_units=hidden_units,
-            num_params=self.transformer.num_params,
-            input_order=input_order,
-            hidden_degrees=hidden_degrees,
-            activation=activation,
-            context_size=context_size,
-            seed=seed,
-            kernel_initializer=kernel_initializer,
-            name="made",
-        )
+        self.made = MADE(num_params=self.transformer.num_params, name="made", **made_kwargs)
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         self.made.build(input_shape)
@@ -103,15 +81,9 @@ class MaskedAutoregressiveTransform(keras.layers.Layer):
         return self.inverse_and_log_det(x, context)[0]
 
     def get_config(self) -> dict[str, Any]:
-        made = self.made
+        made = self.made.get_config()
         return {
             **super().get_config(),
             "transformer": keras.saving.serialize_keras_object(self.transformer),
-            "hidden_units": list(made.hidden_units),
-            "input_order": made.input_order,
-            "hidden_degrees": made.hidden_degrees,
-            "activation": made.activation_name,
-            "context_size": made.context_size,
-            "seed": made.seed,
-            "kernel_initializer": made.kernel_initializer,
+            **{name: made[name] for name in _MADE_ARGUMENTS},
         }

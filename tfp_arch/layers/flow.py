@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
-from typing import Any
+from typing import Any, Callable
 
 import keras
 import tensorflow as tf
@@ -13,11 +14,11 @@ from keras import ops
 from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
 from tfp_arch.layers.flow_batch_norm import FlowBatchNormalization
 from tfp_arch.layers.made import MADE
-from tfp_arch.layers.transformers import DEFAULT_LOG_SCALE_BOUND, AffineTransformer
+from tfp_arch.layers.transformers import DEFAULT_LOG_SCALE_BOUND, AffineTransformer, ElementwiseTransformer
 from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import one_of, positive_int
 
-__all__ = ["Flow", "MaskedAutoregressiveFlow"]
+__all__ = ["Flow", "MaskedAutoregressiveFlow", "with_flow_arguments"]
 
 tfd = tfp.distributions
 
@@ -33,26 +34,34 @@ class Flow(keras.layers.Layer):
     Sampling runs the transforms backwards in one cached `tf.function`.
     Calling the layer returns `log p(x [| context])` per example, shape `(batch,)`.
 
-    A subclass must, after `super().__init__`, call `stack` with `num_transforms` layers that have
+    A subclass takes its own arguments keyword-only, passes the rest (these shared ones) to
+    `super().__init__`, and is decorated `@with_flow_arguments` so that its signature shows both.
+    It must call `stack` (in `__init__` or `build`) with `num_transforms` layers that have
     `inverse_and_log_det(x, context) -> (z, log_det)` (data to latent) and
     `forward(z, context) -> x` (latent to data), and extend `get_config` with its own arguments.
     Everything else (densities, sampling, batch normalisation, context checks) is derived here.
 
     Args:
         num_transforms: number of transforms.
+        hidden_units: hidden layer widths of every transform's conditioner network.
+        activation: hidden activation of every conditioner.
         order: `"reverse"`, `"random"` or `"fixed"` variable order between transforms; subclasses
             say how they apply it (`order_of`).
+        hidden_degrees: `"equal"` or `"random"` MADE hidden degrees (autoregressive transforms).
         batch_norm: put `FlowBatchNormalization` between transforms.
         batch_norm_momentum: momentum of its running statistics.
         context_size: width of the conditioning input, or None.
-        seed: seed of random orders (transform k uses `seed + k`).
+        seed: seed of random orders and degrees (transform k uses `seed + k`).
         **kwargs: passed to `keras.layers.Layer`.
     """
 
     def __init__(
         self,
         num_transforms: int = 5,
+        hidden_units: list[int] | tuple[int, ...] = (100, 100),
+        activation: str = "relu",
         order: str = "reverse",
+        hidden_degrees: str = "equal",
         batch_norm: bool = False,
         batch_norm_momentum: float = 0.9,
         context_size: int | None = None,
@@ -61,7 +70,10 @@ class Flow(keras.layers.Layer):
     ) -> None:
         super().__init__(**kwargs)
         self.num_transforms = positive_int("num_transforms", num_transforms)
+        self.hidden_units = [int(units) for units in hidden_units]
+        self.activation = activation
         self.order = one_of("order", order, ORDERS)
+        self.hidden_degrees = hidden_degrees
         self.batch_norm = bool(batch_norm)
         self.batch_norm_momentum = float(batch_norm_momentum)
         self.context_size = None if context_size is None else positive_int("context_size", context_size)
@@ -75,6 +87,23 @@ class Flow(keras.layers.Layer):
         self.norms = [
             FlowBatchNormalization(momentum=self.batch_norm_momentum, name=f"batch_norm_{index}")
             for index in range(self.num_transforms - 1 if self.batch_norm else 0)
+        ]
+
+    def autoregressive_transforms(self, transformer: ElementwiseTransformer) -> list[MaskedAutoregressiveTransform]:
+        """`num_transforms` masked autoregressive transforms of `transformer` with this flow's
+        conditioner arguments, in the orders of `order_of`; transform k is seeded `seed + k`."""
+        return [
+            MaskedAutoregressiveTransform(
+                transformer=transformer,
+                hidden_units=self.hidden_units,
+                input_order=self.order_of(index),
+                hidden_degrees=self.hidden_degrees,
+                activation=self.activation,
+                context_size=self.context_size,
+                seed=self.seed + index,
+                name=f"transform_{index}",
+            )
+            for index in range(self.num_transforms)
         ]
 
     def order_of(self, index: int) -> str:
@@ -190,12 +219,25 @@ class Flow(keras.layers.Layer):
         return {
             **super().get_config(),
             "num_transforms": self.num_transforms,
+            "hidden_units": list(self.hidden_units),
+            "activation": self.activation,
             "order": self.order,
+            "hidden_degrees": self.hidden_degrees,
             "batch_norm": self.batch_norm,
             "batch_norm_momentum": self.batch_norm_momentum,
             "context_size": self.context_size,
             "seed": self.seed,
         }
+
+
+def with_flow_arguments(init: Callable[..., None]) -> Callable[..., None]:
+    """Decorate a `Flow` subclass's `__init__(self, *, own arguments, **kwargs)` with the signature
+    `Flow.__init__`'s arguments, then its own, then `**kwargs`, so that `inspect` (and the `maf` and
+    `nsf` architectures, which forward these arguments) sees every argument once declared."""
+    base = list(inspect.signature(Flow.__init__).parameters.values())
+    own = [p for p in inspect.signature(init).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    init.__signature__ = inspect.Signature([*base[:-1], *own, base[-1]])
+    return init
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -208,17 +250,9 @@ class MaskedAutoregressiveFlow(Flow):
     (`"fixed"`). Density evaluation is one MADE pass per transform; sampling `D` sliced steps.
 
     Args:
-        num_transforms: number of MADE transforms.
-        hidden_units: hidden layer widths of every MADE.
-        activation: hidden activation of every MADE.
-        order: `"reverse"`, `"random"` or `"fixed"` variable order between transforms.
-        hidden_degrees: `"equal"` or `"random"` MADE hidden degrees.
-        batch_norm: put `FlowBatchNormalization` between transforms.
-        batch_norm_momentum: momentum of its running statistics.
-        context_size: width of the conditioning input, or None.
         log_scale_bound: soft bound on every log-scale (None: unbounded).
-        seed: seed of random orders and degrees (transform k uses `seed + k`).
-        **kwargs: passed to `keras.layers.Layer`.
+        **kwargs: the arguments of `Flow` (`num_transforms`, `hidden_units`, `order`, ...), then
+            those of `keras.layers.Layer`.
 
     Example:
         >>> flow = MaskedAutoregressiveFlow(num_transforms=2, hidden_units=[16])
@@ -228,47 +262,11 @@ class MaskedAutoregressiveFlow(Flow):
         >>> log_p = conditional(np.zeros((4, 3), "float32"), context=np.ones((4, 1), "float32"))
     """
 
-    def __init__(
-        self,
-        num_transforms: int = 5,
-        hidden_units: list[int] | tuple[int, ...] = (100, 100),
-        activation: str = "relu",
-        order: str = "reverse",
-        hidden_degrees: str = "equal",
-        batch_norm: bool = False,
-        batch_norm_momentum: float = 0.9,
-        context_size: int | None = None,
-        log_scale_bound: float | None = DEFAULT_LOG_SCALE_BOUND,
-        seed: int = 0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            num_transforms=num_transforms,
-            order=order,
-            batch_norm=batch_norm,
-            batch_norm_momentum=batch_norm_momentum,
-            context_size=context_size,
-            seed=seed,
-            **kwargs,
-        )
-        self.hidden_units = [int(units) for units in hidden_units]
-        self.activation = activation
-        self.hidden_degrees = hidden_degrees
+    @with_flow_arguments
+    def __init__(self, *, log_scale_bound: float | None = DEFAULT_LOG_SCALE_BOUND, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.log_scale_bound = None if log_scale_bound is None else float(log_scale_bound)
-        transformer = AffineTransformer(self.log_scale_bound)
-        self.stack([
-            MaskedAutoregressiveTransform(
-                transformer=transformer,
-                hidden_units=self.hidden_units,
-                input_order=self.order_of(index),
-                hidden_degrees=hidden_degrees,
-                activation=activation,
-                context_size=self.context_size,
-                seed=self.seed + index,
-                name=f"transform_{index}",
-            )
-            for index in range(self.num_transforms)
-        ])
+        self.stack(self.autoregressive_transforms(AffineTransformer(self.log_scale_bound)))
 
     @property
     def mades(self) -> list[MADE]:
@@ -278,8 +276,5 @@ class MaskedAutoregressiveFlow(Flow):
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
-            "hidden_units": list(self.hidden_units),
-            "activation": self.activation,
-            "hidden_degrees": self.hidden_degrees,
             "log_scale_bound": self.log_scale_bound,
         }

@@ -7,9 +7,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
 from tfp_arch.layers.coupling import CouplingTransform
-from tfp_arch.layers.flow import Flow
+from tfp_arch.layers.flow import Flow, with_flow_arguments
 from tfp_arch.layers.spline import RationalQuadraticSplineTransformer
 from tfp_arch.validation import invalid_argument
 
@@ -56,19 +55,12 @@ class NeuralSplineFlow(Flow):
     cover `[-bound, bound]` and are the identity outside.
 
     Args:
-        num_transforms: number of spline transforms.
-        hidden_units: hidden layer widths of every conditioner network.
-        activation: hidden activation of every conditioner.
-        order: `"reverse"`, `"random"` or (autoregressive only) `"fixed"` order between transforms.
-        hidden_degrees: `"equal"` or `"random"` MADE hidden degrees (autoregressive only).
-        coupling: coupling transforms instead of autoregressive ones.
+        coupling: coupling transforms instead of autoregressive ones (then `order` must be
+            `"reverse"` or `"random"`, and `seed` also draws the random halves).
         bins: number of spline bins K.
         bound: the splines' interval `[-bound, bound]`.
-        batch_norm: put `FlowBatchNormalization` between transforms.
-        batch_norm_momentum: momentum of its running statistics.
-        context_size: width of the conditioning input, or None.
-        seed: seed of random orders, halves and degrees (transform k uses `seed + k`).
-        **kwargs: passed to `keras.layers.Layer`.
+        **kwargs: the arguments of `Flow` (`num_transforms`, `hidden_units`, `order`, ...), then
+            those of `keras.layers.Layer`.
 
     Example:
         >>> flow = NeuralSplineFlow(num_transforms=2, hidden_units=[16], bins=4)
@@ -78,34 +70,9 @@ class NeuralSplineFlow(Flow):
         >>> x = coupling.sample(10, seed=1)                      # one pass per transform
     """
 
-    def __init__(
-        self,
-        num_transforms: int = 5,
-        hidden_units: list[int] | tuple[int, ...] = (100, 100),
-        activation: str = "relu",
-        order: str = "reverse",
-        hidden_degrees: str = "equal",
-        coupling: bool = False,
-        bins: int = 8,
-        bound: float = 5.0,
-        batch_norm: bool = False,
-        batch_norm_momentum: float = 0.9,
-        context_size: int | None = None,
-        seed: int = 0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            num_transforms=num_transforms,
-            order=order,
-            batch_norm=batch_norm,
-            batch_norm_momentum=batch_norm_momentum,
-            context_size=context_size,
-            seed=seed,
-            **kwargs,
-        )
-        self.hidden_units = [int(units) for units in hidden_units]
-        self.activation = activation
-        self.hidden_degrees = hidden_degrees
+    @with_flow_arguments
+    def __init__(self, *, coupling: bool = False, bins: int = 8, bound: float = 5.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.coupling = bool(coupling)
         self.transformer = RationalQuadraticSplineTransformer(bins=bins, bound=bound)
         if self.coupling:
@@ -126,28 +93,13 @@ class NeuralSplineFlow(Flow):
                 for index in range(self.num_transforms)
             ]
         else:
-            transforms = [
-                MaskedAutoregressiveTransform(
-                    transformer=self.transformer,
-                    hidden_units=self.hidden_units,
-                    input_order=self.order_of(index),
-                    hidden_degrees=self.hidden_degrees,
-                    activation=self.activation,
-                    context_size=self.context_size,
-                    seed=self.seed + index,
-                    name=f"transform_{index}",
-                )
-                for index in range(self.num_transforms)
-            ]
+            transforms = self.autoregressive_transforms(self.transformer)
         self.stack(transforms)
         super().build(input_shape)
 
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
-            "hidden_units": list(self.hidden_units),
-            "activation": self.activation,
-            "hidden_degrees": self.hidden_degrees,
             "coupling": self.coupling,
             "bins": self.transformer.bins,
             "bound": self.transformer.bound,

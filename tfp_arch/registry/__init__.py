@@ -20,6 +20,7 @@ from tfp_arch.registry.core import Registry, architectures, broken, default_regi
 from tfp_arch.registry.entries import BUILTIN_DISTRIBUTION, ENV_VAR, GROUP, Entry, discover
 from tfp_arch.registry.errors import (
     AmbiguousArchitectureError,
+    MissingCapabilityError,
     PluginLoadError,
     RegistryError,
     UnknownArchitectureError,
@@ -33,6 +34,7 @@ __all__ = [
     "GROUP",
     "AmbiguousArchitectureError",
     "Entry",
+    "MissingCapabilityError",
     "PluginLoadError",
     "Registry",
     "RegistryError",

@@ -66,9 +66,13 @@ class Registry:
             raise AmbiguousArchitectureError(name, [e.qualified for e in matches])
         return matches[0]
 
-    def load(self, name: str) -> Any:
-        """Import and return the object registered as `name`, once; later calls reuse it."""
-        entry = self.resolve(name)
+    def load(self, name: str | Entry) -> Any:
+        """Import and return the object registered as `name`, once; later calls reuse it.
+
+        Args:
+            name: a name to resolve, or an entry already resolved (then the registry is not searched again).
+        """
+        entry = name if isinstance(name, Entry) else self.resolve(name)
         if entry.obj is not None:
             return entry.obj
         if entry.qualified not in self._loaded:

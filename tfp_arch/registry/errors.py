@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "AmbiguousArchitectureError",
+    "MissingCapabilityError",
     "PluginLoadError",
     "RegistryError",
     "UnknownArchitectureError",
@@ -35,6 +36,10 @@ class AmbiguousArchitectureError(RegistryError, LookupError):
         )
         self.name = name
         self.qualified = qualified
+
+
+class MissingCapabilityError(RegistryError, NotImplementedError):
+    """An architecture lacks the capability a command needs (`--plot`, `tfp-arch sample`)."""
 
 
 class PluginLoadError(RegistryError, ImportError):

@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from tfp_arch.validation import ValidationError
+
 __all__ = ["ANY", "HyperparameterError", "Kind", "kind_of", "parse_value"]
 
 _SCALARS = {"int": "int", "float": "float", "str": "str", "bool": "bool", "None": "none", "NoneType": "none"}
@@ -21,7 +23,7 @@ _SEQUENCES = {"list", "List", "tuple", "Tuple", "Sequence", "MutableSequence", "
 _PYTHON_LITERALS = {"True": True, "False": False, "None": None}
 
 
-class HyperparameterError(ValueError):
+class HyperparameterError(ValidationError):
     """A hyperparameter value of the wrong type or out of its declared range (a usage error)."""
 
 

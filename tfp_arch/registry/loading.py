@@ -86,8 +86,11 @@ def register_loaders() -> list[str]:
     return names
 
 
-def get(name: str) -> type[Architecture]:
+def get(name: str | Entry) -> type[Architecture]:
     """The architecture class registered as `name` (or `distribution:name`), imported on demand.
+
+    `name` may be an `Entry` already resolved (`default_registry().resolve(name)`): it is loaded
+    without searching the registry again.
 
     Raises:
         UnknownArchitectureError: no such name (with the closest names).
@@ -95,8 +98,8 @@ def get(name: str) -> type[Architecture]:
         PluginLoadError: the plugin failed to import.
         RegistryError: the plugin is not an `Architecture` subclass.
     """
-    entry = default_registry().resolve(name)
-    return _as_architecture(entry.qualified, default_registry().load(entry.qualified))
+    entry = name if isinstance(name, Entry) else default_registry().resolve(name)
+    return _as_architecture(entry.qualified, default_registry().load(entry))
 
 
 def load_all() -> dict[str, type[Architecture]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from tfp_arch.registry.describe import Description
 from tfp_arch.registry.entries import Entry
+from tfp_arch.registry.errors import MissingCapabilityError
 from tfp_arch.registry.hyperparameters import HyperparameterError
 
 __all__ = ["make_request"]
@@ -34,12 +35,12 @@ def make_request(
     Raises:
         HyperparameterError: an unknown hyperparameter, a value of the wrong type, or a bad count or
             fraction (a usage error).
-        NotImplementedError: `plot=True` for an architecture without a plot.
+        MissingCapabilityError: `plot=True` for an architecture without a plot.
     """
     attributes = description.attributes
     checked = description.check(dict(hyperparameters or {}))
     if plot and not description.has_plot:
-        raise NotImplementedError(f"architecture {attributes['architecture_name'] or entry.name!r} has no plot; run without --plot")
+        raise MissingCapabilityError(f"architecture {attributes['architecture_name'] or entry.name!r} has no plot; run without --plot")
     if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
         raise HyperparameterError(
             f"Invalid value for argument `validation_split`: expected a number in [0, 1). Received: validation_split={validation_split!r}"

@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from tfp_arch.validation import ValidationError
+
 __all__ = ["REQUEST_FILE", "STAGING_SUFFIX", "OutputError", "RunFolder"]
 
 STAGING_SUFFIX = ".partial"
@@ -22,7 +24,7 @@ REQUEST_FILE = "request.json"
 BACKUP_DIR = "checkpoint"
 
 
-class OutputError(ValueError):
+class OutputError(ValidationError):
     """An output path that cannot be used (exists, not writable, under a file): a usage error."""
 
 

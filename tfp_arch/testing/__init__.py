@@ -1,19 +1,18 @@
 """The conformance kit: checks that an architecture keeps the contract of `tfp_arch.Architecture`.
 
-A plugin author runs it from their own test suite:
+A plugin author runs it from their own test suite, in one line (the wheel's pytest plugin,
+`tfp_arch.testing.pytest_plugin`, provides the parametrised fixture it uses):
 
 ```python
-import pytest
-from tfp_arch.testing import architecture_test_cases, check_architecture
+from tfp_arch.testing import contract_test
 
-@pytest.mark.parametrize("architecture", architecture_test_cases(["my_arch"]))
-def test_my_arch_keeps_the_contract(architecture):
-    check_architecture(architecture)
+test_my_arch_keeps_the_contract = contract_test("my_arch")
 ```
 
+or without writing a test: `pytest --pyargs tfp_arch.testing --tfp-arch-architecture my_arch`.
 `check_architecture` raises `ContractError` naming the first broken rule (`ContractError.rule`).
 """
 
-from tfp_arch.testing.checks import RULES, ContractError, architecture_test_cases, check_architecture
+from tfp_arch.testing.checks import RULES, ContractError, architecture_test_cases, check_architecture, contract_test
 
-__all__ = ["RULES", "ContractError", "architecture_test_cases", "check_architecture"]
+__all__ = ["RULES", "ContractError", "architecture_test_cases", "check_architecture", "contract_test"]

@@ -6,7 +6,7 @@ import inspect
 import math
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import keras
 import numpy as np
@@ -16,7 +16,7 @@ from tfp_arch.architecture import CAPABILITIES, CAPABILITY_METHODS, SUPERVISED, 
 from tfp_arch.registry.describe import describe_class
 from tfp_arch.validation import invalid_argument
 
-__all__ = ["RULES", "ContractError", "architecture_test_cases", "check_architecture"]
+__all__ = ["RULES", "ContractError", "architecture_test_cases", "check_architecture", "contract_test"]
 
 RULES = (
     "registry_metadata", "capabilities", "build", "get_config", "fit", "gradients", "evaluate_metrics",
@@ -266,3 +266,32 @@ def architecture_test_cases(names: list[str] | None = None) -> list[Any]:
     from tfp_arch.registry import architectures, get
 
     return [pytest.param(get(name), id=name) for name in (names if names is not None else architectures())]
+
+
+def contract_test(*names: str, **options: Any) -> Callable[[type], None]:
+    """A pytest test that runs `check_architecture` over architectures, one case per name.
+
+    Assign it to a name starting with `test` in a test module; the case list comes from the kit's
+    pytest plugin (`tfp_arch.testing.pytest_plugin`), which pytest loads from the installed wheel.
+
+    Args:
+        *names: registry names; none for those chosen by `--tfp-arch-architecture`, the ini option
+            `tfp_arch_architectures`, or else every installed architecture.
+        **options: keyword arguments of `check_architecture` (`rows`, `epochs`, `batch_size`, `rules`).
+
+    Returns:
+        The test function, taking the plugin's fixture `tfp_arch_architecture`.
+
+    Example:
+        ```python
+        from tfp_arch.testing import contract_test
+
+        test_my_arch_keeps_the_contract = contract_test("my_arch")
+        ```
+    """
+    import pytest
+
+    def test_architecture_keeps_the_contract(tfp_arch_architecture: type) -> None:
+        check_architecture(tfp_arch_architecture, **options)
+
+    return pytest.mark.tfp_arch_architectures(*names)(test_architecture_keeps_the_contract)
