@@ -1,27 +1,24 @@
-"""Likelihoods of the Bayesian MLP: output heads and training losses."""
+"""Likelihoods of the Bayesian MLP: the output head of each likelihood and its training loss."""
 
 from __future__ import annotations
 
-import math
+import functools
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
 
-tfd = tfp.distributions
+from tfp_arch.layers.independent_heads import IndependentNormal
+from tfp_arch.losses import NegativeLogLikelihood
+from tfp_arch.validation import one_of
 
-__all__ = ["LIKELIHOODS", "gaussian_nll", "output_units", "sample_distribution", "validate_likelihood"]
+__all__ = ["LIKELIHOODS", "gaussian_nll", "likelihood_loss", "output_units", "regression_head", "validate_likelihood"]
 
 LIKELIHOODS = ("gaussian", "heteroscedastic", "categorical")
-_HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def validate_likelihood(likelihood: str, num_classes: int | None) -> None:
     """Check the likelihood name and, for `"categorical"`, the number of classes."""
-    if likelihood not in LIKELIHOODS:
-        raise ValueError(
-            f"Invalid value for argument `likelihood`: expected one of {LIKELIHOODS}. Received: likelihood={likelihood!r}"
-        )
+    one_of("likelihood", likelihood, LIKELIHOODS)
     if likelihood == "categorical" and (not isinstance(num_classes, int) or num_classes < 2):
         raise ValueError(
             "Invalid value for argument `num_classes`: expected an integer >= 2 with likelihood='categorical'. "
@@ -34,9 +31,26 @@ def output_units(likelihood: str, num_classes: int | None) -> int:
     return {"gaussian": 1, "heteroscedastic": 2}.get(likelihood, num_classes or 0)
 
 
-@keras.saving.register_keras_serializable(package="tfp_arch")
+@functools.cache
+def regression_head() -> IndependentNormal:
+    """The head of both Gaussian likelihoods: a scalar normal whose parameters are `[loc, scale]`.
+
+    The model computes the scale itself (a softplus with a floor in standardised units, then the
+    targets' scale), so the head takes it as it is (`scale_transform="identity"`).
+    """
+    return IndependentNormal((), scale_transform="identity", name="regression_head")
+
+
+def likelihood_loss(likelihood: str) -> keras.losses.Loss:
+    """The training loss: the regression head's negative log-likelihood, or the categorical cross-entropy."""
+    if likelihood == "categorical":
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    return NegativeLogLikelihood(regression_head())
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch", name="gaussian_nll")
 def gaussian_nll(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-    """Per-example negative log-likelihood of `y_true` under `N(y_pred[..., 0], y_pred[..., 1]^2)`.
+    """The loss recorded in `bnn` files saved before the heads: `regression_head()`'s negative log-likelihood.
 
     Args:
         y_true: targets, shape `(N,)` or `(N, 1)`.
@@ -45,14 +59,4 @@ def gaussian_nll(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     Returns:
         `(N,)` negative log-likelihoods in nats.
     """
-    y_true = tf.reshape(tf.cast(y_true, y_pred.dtype), [-1])
-    loc, scale = y_pred[..., 0], y_pred[..., 1]
-    z = (y_true - loc) / scale
-    return 0.5 * tf.square(z) + tf.math.log(scale) + _HALF_LOG_TWO_PI
-
-
-def sample_distribution(likelihood: str, outputs: tf.Tensor) -> tfd.Distribution:
-    """The likelihood distribution of each example given the network outputs of one weight sample."""
-    if likelihood == "categorical":
-        return tfd.Categorical(logits=outputs)
-    return tfd.Normal(outputs[..., 0], outputs[..., 1])
+    return -regression_head().log_prob(y_pred, y_true)

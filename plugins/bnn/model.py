@@ -16,7 +16,7 @@ from tfp_arch.layers.kl_weight import set_kl_weight
 from tfp_arch.seeding import resolve_seed
 from tfp_arch.validation import positive_float, positive_int
 from tfp_arch.plugins.bnn.activations import get_activation
-from tfp_arch.plugins.bnn.likelihoods import gaussian_nll, output_units, validate_likelihood
+from tfp_arch.plugins.bnn.likelihoods import likelihood_loss, output_units, regression_head, validate_likelihood
 from tfp_arch.plugins.bnn.metrics import classification_metrics, regression_metrics
 
 tfd = tfp.distributions
@@ -184,8 +184,7 @@ class BayesianMLP(Architecture):
         return (input_shape[0], 2 if self.is_regression else self.num_classes)
 
     def default_compile_kwargs(self) -> dict[str, Any]:
-        loss = gaussian_nll if self.is_regression else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        return {**super().default_compile_kwargs(), "loss": loss}
+        return {**super().default_compile_kwargs(), "loss": likelihood_loss(self.likelihood)}
 
     def adapt(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
         """Standardisation statistics of the training data and the automatic KL weight `1 / n`.
@@ -256,8 +255,7 @@ class BayesianMLP(Architecture):
         mixture = tfd.Categorical(logits=tf.zeros(tf.stack([shape[1], shape[0]]), outputs.dtype))
         if self.likelihood == "categorical":
             return tfd.MixtureSameFamily(mixture, tfd.Categorical(logits=tf.transpose(outputs, [1, 0, 2])))
-        params = tf.transpose(outputs, [1, 0, 2])
-        return tfd.MixtureSameFamily(mixture, tfd.Normal(params[..., 0], params[..., 1]))
+        return tfd.MixtureSameFamily(mixture, regression_head().distribution(tf.transpose(outputs, [1, 0, 2])))
 
     def predictive_moments(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> dict[str, np.ndarray]:
         """Predictive mean and standard deviations, split into epistemic and aleatoric parts.

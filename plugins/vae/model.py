@@ -13,9 +13,9 @@ from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import is_array_like
 from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.latent import GaussianLatent, scale_params_size
-from tfp_arch.validation import positive_int
+from tfp_arch.validation import one_of, positive_float, positive_int
 from tfp_arch.plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
-from tfp_arch.plugins.vae.likelihoods import DecoderLikelihood
+from tfp_arch.plugins.vae.likelihoods import LIKELIHOODS, decoder_head, head_params, params_per_value
 from tfp_arch.plugins.vae.networks import build_decoder, build_encoder, check_network
 
 __all__ = ["VariationalAutoencoder", "binarize"]
@@ -108,9 +108,8 @@ class VariationalAutoencoder(Architecture):
         self.hidden_units = [positive_int("hidden_units", u) for u in (hidden_units if hidden_units is not None else [256, 128])]
         self.filters = [positive_int("filters", f) for f in (filters if filters is not None else [32, 64])]
         self.network = network
-        self.likelihood_name = likelihood
-        self.decoder_scale = None if decoder_scale is None else float(decoder_scale)
-        self.likelihood = DecoderLikelihood(likelihood, self.decoder_scale)
+        self.likelihood_name = one_of("likelihood", likelihood, LIKELIHOODS)
+        self.decoder_scale = positive_float("decoder_scale", decoder_scale, allow_none=True)
         self.posterior = posterior
         self.activation = activation
         self.eval_samples = positive_int("eval_samples", eval_samples)
@@ -177,8 +176,9 @@ class VariationalAutoencoder(Architecture):
         )
         self.decoder = build_decoder(
             self.latent_dim, data_shape, self.network, self.hidden_units, self.filters,
-            self.likelihood.params_per_value, self.activation,
+            params_per_value(self.likelihood_name, self.decoder_scale), self.activation,
         )
+        self.decoder_head = decoder_head(self.likelihood_name, data_shape, self.decoder_scale)
         self.built = True
 
     def encoder_parameters(self, x: Any) -> tuple[tf.Tensor, tf.Tensor]:
@@ -192,9 +192,17 @@ class VariationalAutoencoder(Architecture):
         z = self.latent([loc, raw_scale], training=training)
         return {"x_params": self.decoder(z), "z_loc": loc, "z_raw_scale": raw_scale}
 
+    def head_params(self, x_params: Any) -> tf.Tensor:
+        """The decoder's output as the parameters of `decoder_head`, `(N, params_size)`."""
+        return head_params(x_params, self.likelihood_name, self.decoder_scale)
+
+    def decoder_log_prob(self, x: Any, x_params: Any) -> tf.Tensor:
+        """log p(x | z) per example, summed over all values, given the decoder's output for z."""
+        return self.decoder_head.log_prob(self.head_params(x_params), x)
+
     def negative_log_likelihood(self, x: Any, y: Any, y_pred: Any) -> Any:
         """The reconstruction term `-log p(x|z)` per example; the KL enters through `add_loss`."""
-        log_px = self.likelihood.log_prob(x, y_pred["x_params"])
+        log_px = self.decoder_log_prob(x, y_pred["x_params"])
         kl = self.kl_regularizer.kl_divergence(y_pred["z_loc"], y_pred["z_raw_scale"])
         self.reconstruction_tracker.update_state(-log_px)
         self.kl_tracker.update_state(kl)
@@ -238,7 +246,7 @@ class VariationalAutoencoder(Architecture):
 
     def decode(self, z: Any) -> np.ndarray:
         """E[x | z], in the data's shape: probabilities (Bernoulli) or locations (Gaussian)."""
-        return self._map(lambda zb: self.likelihood.mean(self.decoder(zb)).numpy(), z)
+        return self._map(lambda zb: self.decoder_head.mean(self.head_params(self.decoder(zb))).numpy(), z)
 
     def reconstruct(self, x: Any) -> np.ndarray:
         """E[x | z = E_q[z | x]]: the decoded posterior mean of each example."""
@@ -246,7 +254,7 @@ class VariationalAutoencoder(Architecture):
 
     def decoder_distribution(self, z: Any) -> Any:
         """The TFP distribution p(x | z) for a batch of latents (one event per row)."""
-        return self.likelihood.distribution(self.decoder(tf.convert_to_tensor(z, tf.float32)))
+        return self.decoder_head.distribution(self.head_params(self.decoder(tf.convert_to_tensor(z, tf.float32))))
 
     def sample(self, n: int, *, seed: int | None = None, mean: bool = False) -> np.ndarray:
         """Draw x ~ p(x) = E_p(z)[p(x | z)], or E[x | z] with z ~ p(z) when `mean` is True.
@@ -265,7 +273,7 @@ class VariationalAutoencoder(Architecture):
         if mean:
             return self.decode(z)
         pair = tf.constant(rng.integers(0, 2**31 - 1, size=2), tf.int32)
-        return self._map(lambda zb: self.likelihood.sample(self.decoder(zb), pair).numpy(), z)
+        return self._map(lambda zb: self.decoder_head.sample(self.head_params(self.decoder(zb)), seed=pair).numpy(), z)
 
     def log_likelihood(self, x: Any, num_samples: int = 1000, seed: int = 0, batch_size: int | None = None) -> np.ndarray:
         """Importance-weighted estimate of log p(x) per example (Burda et al. 2016), in nats.
