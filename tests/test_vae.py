@@ -144,6 +144,20 @@ def test_fit_tracks_reconstruction_kl_and_elbo():
     assert metrics["elbo"] < metrics["log_likelihood"] < 0
 
 
+def test_monte_carlo_kl_is_drawn_once_per_step_and_logged_as_it_entered_the_loss():
+    """With one batch per epoch, loss = reconstruction + kl holds only if the logged KL is the loss's draw."""
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(5).normal(size=(64, 3)).astype("float32")
+    vae = VariationalAutoencoder(data_shape=[3], latent_dim=2, hidden_units=[8], likelihood="gaussian", seed=0)
+    vae.kl_regularizer.kl_method = "monte_carlo"
+    assert not vae.kl_regularizer.uses_analytic_kl
+    history = vae.fit(x, epochs=4, batch_size=64, verbose=0).history
+    np.testing.assert_allclose(np.subtract(history["loss"], history["reconstruction"]), history["kl"], rtol=0, atol=1e-5)
+    out = vae(x[:16])
+    draws = [float(np.mean(vae.kl_regularizer.kl_divergence(out["z_loc"], out["z_raw_scale"]))) for _ in range(2)]
+    assert abs(draws[0] - draws[1]) > 1e-3
+
+
 def test_kl_weight_and_free_bits_change_the_loss_not_the_elbo():
     keras.utils.set_random_seed(0)
     data = small_shapes(128)

@@ -48,7 +48,9 @@ class VariationalAutoencoder(Architecture):
     reconstruction term -E_q[log p(x | z)], and the history tracks `reconstruction`, `kl` and
     `elbo` (per example, nats) besides `loss`.
 
-    `call(x)` returns a dict of tensors: `x_params` (decoder output), `z_loc` and `z_raw_scale`.
+    `call(x)` returns a dict of tensors: `x_params` (decoder output), `z_loc`, `z_raw_scale` and `kl`,
+    the per-example KL computed once per call: the value in the loss is the one the history logs,
+    the same draw when the KL is a Monte Carlo estimate.
 
     Args:
         data_shape: shape of one example, `[d]` or `[h, w, c]`; None builds on first call.
@@ -188,9 +190,9 @@ class VariationalAutoencoder(Architecture):
 
     def call(self, inputs: Any, training: bool | None = None) -> dict[str, tf.Tensor]:
         loc, raw_scale = self.encoder_parameters(inputs)
-        loc, raw_scale = self.kl_regularizer([loc, raw_scale])
+        loc, raw_scale, kl = self.kl_regularizer([loc, raw_scale], return_kl=True)
         z = self.latent([loc, raw_scale], training=training)
-        return {"x_params": self.decoder(z), "z_loc": loc, "z_raw_scale": raw_scale}
+        return {"x_params": self.decoder(z), "z_loc": loc, "z_raw_scale": raw_scale, "kl": kl}
 
     def head_params(self, x_params: Any) -> tf.Tensor:
         """The decoder's output as the parameters of `decoder_head`, `(N, params_size)`."""
@@ -203,7 +205,7 @@ class VariationalAutoencoder(Architecture):
     def negative_log_likelihood(self, x: Any, y: Any, y_pred: Any) -> Any:
         """The reconstruction term `-log p(x|z)` per example; the KL enters through `add_loss`."""
         log_px = self.decoder_log_prob(x, y_pred["x_params"])
-        kl = self.kl_regularizer.kl_divergence(y_pred["z_loc"], y_pred["z_raw_scale"])
+        kl = y_pred["kl"]
         self.reconstruction_tracker.update_state(-log_px)
         self.kl_tracker.update_state(kl)
         self.elbo_tracker.update_state(log_px - kl)
