@@ -9,6 +9,7 @@ import tensorflow_probability as tfp
 
 from heads_cases import CASE_IDS, CASES
 from tfp_arch import layers
+from tfp_arch import losses as tfp_arch_losses
 
 tfd = tfp.distributions
 
@@ -103,3 +104,21 @@ def test_scale_transform_and_min_scale_set_the_scale(family, head_class):
 def test_invalid_scale_options_are_refused(kwargs, argument):
     with pytest.raises(ValueError, match=f"Invalid value for argument `{argument}`"):
         layers.IndependentNormal(2, **kwargs)
+
+
+def test_categorical_head_is_the_sparse_categorical_cross_entropy_of_integer_labels():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(6, 4)).astype("float32")
+    labels = rng.integers(0, 4, size=6)
+    head = layers.Categorical(4)
+    expected = logits[np.arange(6), labels] - np.log(np.exp(logits.astype("float64")).sum(axis=-1))
+    np.testing.assert_allclose(head.log_prob(logits, labels[:, None]), expected, rtol=1e-5)
+    loss = tfp_arch_losses.NegativeLogLikelihood(head)
+    keras_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    np.testing.assert_allclose(float(loss(labels, logits)), float(keras_loss(labels, logits)), rtol=1e-6)
+    assert head.distribution(logits).event_shape == () and head.sample(logits, 2, seed=0).shape == (2, 6)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(head))
+    assert type(restored) is layers.Categorical and restored.get_config() == head.get_config()
+    assert head.get_config()["num_classes"] == 4 and layers.Categorical.params_size(4) == 4
+    with pytest.raises(ValueError, match="Invalid value for argument `num_classes`"):
+        layers.Categorical(0)

@@ -8,10 +8,19 @@ import keras
 import tensorflow as tf
 
 from tfp_arch.layers.independent_heads import IndependentNormal
+from tfp_arch.layers.vector_heads import Categorical
 from tfp_arch.losses import NegativeLogLikelihood
 from tfp_arch.validation import one_of
 
-__all__ = ["LIKELIHOODS", "gaussian_nll", "likelihood_loss", "output_units", "regression_head", "validate_likelihood"]
+__all__ = [
+    "LIKELIHOODS",
+    "gaussian_nll",
+    "likelihood_head",
+    "likelihood_loss",
+    "output_units",
+    "regression_head",
+    "validate_likelihood",
+]
 
 LIKELIHOODS = ("gaussian", "heteroscedastic", "categorical")
 
@@ -41,11 +50,18 @@ def regression_head() -> IndependentNormal:
     return IndependentNormal((), scale_transform="identity", name="regression_head")
 
 
-def likelihood_loss(likelihood: str) -> keras.losses.Loss:
-    """The training loss: the regression head's negative log-likelihood, or the categorical cross-entropy."""
-    if likelihood == "categorical":
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    return NegativeLogLikelihood(regression_head())
+def likelihood_head(likelihood: str, num_classes: int | None = None) -> IndependentNormal | Categorical:
+    """The head of a likelihood: `regression_head()`, or `Categorical(num_classes)` over the logits."""
+    return Categorical(num_classes, name="categorical_head") if likelihood == "categorical" else regression_head()
+
+
+def likelihood_loss(likelihood: str, num_classes: int | None = None) -> NegativeLogLikelihood:
+    """The training loss: the negative log-likelihood of `likelihood_head(likelihood, num_classes)`.
+
+    For `"categorical"` it equals Keras' `SparseCategoricalCrossentropy(from_logits=True)`, the loss
+    of files saved before, which load with it.
+    """
+    return NegativeLogLikelihood(likelihood_head(likelihood, num_classes))
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch", name="gaussian_nll")

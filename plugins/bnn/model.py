@@ -16,7 +16,7 @@ from tfp_arch.layers.kl_weight import set_kl_weight
 from tfp_arch.seeding import resolve_seed
 from tfp_arch.validation import positive_float, positive_int
 from tfp_arch.plugins.bnn.activations import get_activation
-from tfp_arch.plugins.bnn.likelihoods import likelihood_loss, output_units, regression_head, validate_likelihood
+from tfp_arch.plugins.bnn.likelihoods import likelihood_head, likelihood_loss, output_units, validate_likelihood
 from tfp_arch.plugins.bnn.metrics import classification_metrics, regression_metrics
 
 tfd = tfp.distributions
@@ -184,7 +184,7 @@ class BayesianMLP(Architecture):
         return (input_shape[0], 2 if self.is_regression else self.num_classes)
 
     def default_compile_kwargs(self) -> dict[str, Any]:
-        return {**super().default_compile_kwargs(), "loss": likelihood_loss(self.likelihood)}
+        return {**super().default_compile_kwargs(), "loss": likelihood_loss(self.likelihood, self.num_classes)}
 
     def adapt(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
         """Standardisation statistics of the training data and the automatic KL weight `1 / n`.
@@ -253,9 +253,8 @@ class BayesianMLP(Architecture):
         outputs = self.sample_outputs(x, num_samples, seed)
         shape = tf.shape(outputs)
         mixture = tfd.Categorical(logits=tf.zeros(tf.stack([shape[1], shape[0]]), outputs.dtype))
-        if self.likelihood == "categorical":
-            return tfd.MixtureSameFamily(mixture, tfd.Categorical(logits=tf.transpose(outputs, [1, 0, 2])))
-        return tfd.MixtureSameFamily(mixture, regression_head().distribution(tf.transpose(outputs, [1, 0, 2])))
+        head = likelihood_head(self.likelihood, self.num_classes)
+        return tfd.MixtureSameFamily(mixture, head.distribution(tf.transpose(outputs, [1, 0, 2])))
 
     def predictive_moments(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> dict[str, np.ndarray]:
         """Predictive mean and standard deviations, split into epistemic and aleatoric parts.

@@ -49,7 +49,7 @@ from tfp_arch.layers.transformers import (
     soft_clip,
 )
 from tfp_arch.layers.variational import VariationalLayer
-from tfp_arch.layers.vector_heads import MultivariateNormalTriL, OneHotCategorical
+from tfp_arch.layers.vector_heads import Categorical, MultivariateNormalTriL, OneHotCategorical
 from tfp_arch.layers.warmup import KLWarmup
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "POSTERIORS",
     "PRIORS",
     "AffineTransformer",
+    "Categorical",
     "CategoricalMixtureOfOneHotCategorical",
     "Conv1DTransposeVariational",
     "Conv1DVariational",
