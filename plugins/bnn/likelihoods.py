@@ -18,7 +18,6 @@ __all__ = [
     "likelihood_head",
     "likelihood_loss",
     "output_units",
-    "regression_head",
     "validate_likelihood",
 ]
 
@@ -41,18 +40,17 @@ def output_units(likelihood: str, num_classes: int | None) -> int:
 
 
 @functools.cache
-def regression_head() -> IndependentNormal:
-    """The head of both Gaussian likelihoods: a scalar normal whose parameters are `[loc, scale]`.
-
-    The model computes the scale itself (a softplus with a floor in standardised units, then the
-    targets' scale), so the head takes it as it is (`scale_transform="identity"`).
-    """
-    return IndependentNormal((), scale_transform="identity", name="regression_head")
-
-
 def likelihood_head(likelihood: str, num_classes: int | None = None) -> IndependentNormal | Categorical:
-    """The head of a likelihood: `regression_head()`, or `Categorical(num_classes)` over the logits."""
-    return Categorical(num_classes, name="categorical_head") if likelihood == "categorical" else regression_head()
+    """The head of a likelihood, shared by every model with the same arguments (heads hold no weights).
+
+    Both Gaussian likelihoods: a scalar normal whose parameters are the model's output `[loc, scale]`;
+    the model computes the scale itself (a softplus with a floor in standardised units, then the
+    targets' scale), so the head takes it as it is (`scale_transform="identity"`). Categorical: a
+    `Categorical(num_classes)` over the logits.
+    """
+    if likelihood == "categorical":
+        return Categorical(num_classes, name="categorical_head")
+    return IndependentNormal((), scale_transform="identity", name="regression_head")
 
 
 def likelihood_loss(likelihood: str, num_classes: int | None = None) -> NegativeLogLikelihood:
@@ -66,7 +64,7 @@ def likelihood_loss(likelihood: str, num_classes: int | None = None) -> Negative
 
 @keras.saving.register_keras_serializable(package="tfp_arch", name="gaussian_nll")
 def gaussian_nll(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-    """The loss recorded in `bnn` files saved before the heads: `regression_head()`'s negative log-likelihood.
+    """The loss recorded in `bnn` files saved before the heads: the Gaussian head's negative log-likelihood.
 
     Args:
         y_true: targets, shape `(N,)` or `(N, 1)`.
@@ -75,4 +73,4 @@ def gaussian_nll(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     Returns:
         `(N,)` negative log-likelihoods in nats.
     """
-    return -regression_head().log_prob(y_pred, y_true)
+    return -likelihood_head("gaussian").log_prob(y_pred, y_true)
