@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -12,7 +13,9 @@ import numpy as np
 import pytest
 
 from tfp_arch.data import Dataset, make_synthetic
+from tfp_arch.losses import NegativeLogLikelihood
 from tfp_arch.plugins.bnn import BayesianMLP
+from tfp_arch.plugins.bnn.likelihoods import gaussian_nll
 from tfp_arch.plugins.bnn.metrics import expected_calibration_error
 
 
@@ -105,6 +108,38 @@ def test_keras_file_round_trip_keeps_standardisation_and_predictions(tmp_path, t
     np.testing.assert_allclose(
         loaded.sample_outputs(gap.x_test, 8, seed=1).numpy(), trained.sample_outputs(gap.x_test, 8, seed=1).numpy(), rtol=1e-6
     )
+    assert isinstance(loaded.loss, NegativeLogLikelihood)
+    outputs = trained.sample_outputs(gap.x_test, 1, seed=2)[0]
+    assert float(loaded.loss(gap.y_test, outputs)) == pytest.approx(float(trained.loss(gap.y_test, outputs)), rel=1e-6)
+
+
+def test_regression_loss_is_the_gaussian_negative_log_likelihood() -> None:
+    rng = np.random.default_rng(4)
+    y = rng.normal(size=7)
+    params = np.stack([rng.normal(size=7), rng.uniform(0.1, 2.0, size=7)], axis=-1)
+    expected = 0.5 * ((y - params[:, 0]) / params[:, 1]) ** 2 + np.log(params[:, 1]) + 0.5 * math.log(2 * math.pi)
+    loss = BayesianMLP(hidden_units=[4]).default_compile_kwargs()["loss"]
+    y32, params32 = y.astype("float32"), params.astype("float32")
+    assert float(loss(y32[:, None], params32)) == pytest.approx(expected.mean(), rel=1e-5)
+    np.testing.assert_allclose(gaussian_nll(y32, params32).numpy(), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "heteroscedastic"])
+def test_files_saved_before_the_heads_load_with_the_same_outputs_and_loss(likelihood: str) -> None:
+    """tests/data/bnn_0_1_*.keras and heads_0_1_expected.npz were saved at commit 2dd7607 (before the
+    plugin used `IndependentNormal`; its compiled loss was the function `gaussian_nll`) by:
+    x = normal(size=(64, 2)), y = x0 - 2 x1 + 0.3 normal(size=64) (default_rng(0)); set_random_seed(1);
+    BayesianMLP(hidden_units=[8], likelihood=..., seed=0).fit(x, y, epochs=2); save; the expected
+    sample_outputs(x[:10], 4, seed=1) and the per-example loss of y[:10] under its first sample.
+    """
+    expected = np.load(Path(__file__).parent / "data" / "heads_0_1_expected.npz")
+    loaded = keras.saving.load_model(Path(__file__).parent / "data" / f"bnn_0_1_{likelihood}.keras")
+    outputs = loaded.sample_outputs(expected["bnn_x"], 4, seed=1).numpy()
+    np.testing.assert_allclose(outputs, expected[f"bnn_{likelihood}_outputs"], rtol=1e-5, atol=1e-6)
+    old_loss = expected[f"bnn_{likelihood}_loss"]
+    np.testing.assert_allclose(loaded.loss(expected["bnn_y"], outputs[0]).numpy(), old_loss, rtol=1e-5, atol=1e-6)
+    new_loss = loaded.default_compile_kwargs()["loss"](expected["bnn_y"], outputs[0])
+    assert float(new_loss) == pytest.approx(float(np.mean(old_loss)), rel=1e-5)
 
 
 def test_heteroscedastic_fit_with_jit_compile(gap: Dataset) -> None:

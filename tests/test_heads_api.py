@@ -9,6 +9,7 @@ import tensorflow_probability as tfp
 
 from heads_cases import CASE_IDS, CASES
 from tfp_arch import layers
+from tfp_arch import losses as tfp_arch_losses
 
 tfd = tfp.distributions
 
@@ -78,3 +79,46 @@ def test_unknown_convert_to_tensor_fn_is_refused():
 def test_mixture_component_must_be_a_head():
     with pytest.raises(ValueError, match="Invalid value for argument `component_layer`"):
         layers.MixtureSameFamily(2, lambda t: tfd.Normal(t[..., 0], 1.0))
+
+
+@pytest.mark.parametrize("family, head_class", [(tfd.Normal, layers.IndependentNormal), (tfd.Logistic, layers.IndependentLogistic)])
+def test_scale_transform_and_min_scale_set_the_scale(family, head_class):
+    rng = np.random.default_rng(2)
+    loc, raw = rng.normal(size=(5, 2, 3)), rng.normal(size=(5, 2, 3))
+    y = rng.normal(size=(5, 2, 3))
+    params = np.concatenate([loc.reshape(5, -1), raw.reshape(5, -1)], axis=-1).astype("float32")
+    cases = [
+        ({}, np.log1p(np.exp(raw))),
+        ({"min_scale": 0.25}, np.log1p(np.exp(raw)) + 0.25),
+        ({"scale_transform": "identity", "min_scale": 3.0}, raw + 3.0),
+    ]
+    for kwargs, scale in cases:
+        head = head_class([2, 3], **kwargs)
+        expected = family(loc, scale).log_prob(y).numpy().sum(axis=(1, 2))
+        np.testing.assert_allclose(head.log_prob(params, y.astype("float32")), expected, rtol=1e-5)
+        restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(head))
+        assert restored.get_config() == head.get_config() and restored.min_scale == kwargs.get("min_scale", 0.0)
+
+
+@pytest.mark.parametrize("kwargs, argument", [({"scale_transform": "exp"}, "scale_transform"), ({"min_scale": -1.0}, "min_scale")])
+def test_invalid_scale_options_are_refused(kwargs, argument):
+    with pytest.raises(ValueError, match=f"Invalid value for argument `{argument}`"):
+        layers.IndependentNormal(2, **kwargs)
+
+
+def test_categorical_head_is_the_sparse_categorical_cross_entropy_of_integer_labels():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(6, 4)).astype("float32")
+    labels = rng.integers(0, 4, size=6)
+    head = layers.Categorical(4)
+    expected = logits[np.arange(6), labels] - np.log(np.exp(logits.astype("float64")).sum(axis=-1))
+    np.testing.assert_allclose(head.log_prob(logits, labels[:, None]), expected, rtol=1e-5)
+    loss = tfp_arch_losses.NegativeLogLikelihood(head)
+    keras_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    np.testing.assert_allclose(float(loss(labels, logits)), float(keras_loss(labels, logits)), rtol=1e-6)
+    assert head.distribution(logits).event_shape == () and head.sample(logits, 2, seed=0).shape == (2, 6)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(head))
+    assert type(restored) is layers.Categorical and restored.get_config() == head.get_config()
+    assert head.get_config()["num_classes"] == 4 and layers.Categorical.params_size(4) == 4
+    with pytest.raises(ValueError, match="Invalid value for argument `num_classes`"):
+        layers.Categorical(0)

@@ -107,6 +107,17 @@ def test_laplace_prior_uses_monte_carlo_and_matches_closed_form_expectation():
         KLDivergenceRegularizer(prior="laplace", kl_method="analytic").kl_divergence(loc, raw)
 
 
+def test_returned_kl_is_the_monte_carlo_draw_in_the_penalty():
+    reg = KLDivergenceRegularizer(weight=0.5, kl_method="monte_carlo", seed=3)
+    loc = tf.constant(np.random.default_rng(0).normal(size=(6, 2)), tf.float32)
+    raw = tf.zeros((6, 2))
+    outputs = reg([loc, raw], return_kl=True)
+    assert len(outputs) == 3 and outputs[2].shape == (6,)
+    assert float(reg.losses[0]) == float(0.5 * tf.reduce_mean(outputs[2]))
+    assert float(tf.reduce_mean(reg.kl_divergence(loc, raw))) != float(tf.reduce_mean(outputs[2]))
+    assert len(reg([loc, raw])) == 2
+
+
 def test_free_bits_floor_each_dimension_and_stop_its_gradient():
     reg = KLDivergenceRegularizer(free_bits=0.5)
     loc = tf.Variable([[0.05, 2.0, 0.0], [-0.05, 1.0, 0.1]])

@@ -4,6 +4,7 @@ training, the public methods, saving and plotting."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -161,6 +162,20 @@ def test_fit_tracks_reconstruction_kl_and_elbo():
     assert metrics["elbo"] < metrics["log_likelihood"] < 0
 
 
+def test_monte_carlo_kl_is_drawn_once_per_step_and_logged_as_it_entered_the_loss():
+    """With one batch per epoch, loss = reconstruction + kl holds only if the logged KL is the loss's draw."""
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(5).normal(size=(64, 3)).astype("float32")
+    vae = VariationalAutoencoder(data_shape=[3], latent_dim=2, hidden_units=[8], likelihood="gaussian", seed=0)
+    vae.kl_regularizer.kl_method = "monte_carlo"
+    assert not vae.kl_regularizer.uses_analytic_kl
+    history = vae.fit(x, epochs=4, batch_size=64, verbose=0).history
+    np.testing.assert_allclose(np.subtract(history["loss"], history["reconstruction"]), history["kl"], rtol=0, atol=1e-5)
+    out = vae(x[:16])
+    draws = [float(np.mean(vae.kl_regularizer.kl_divergence(out["z_loc"], out["z_raw_scale"]))) for _ in range(2)]
+    assert abs(draws[0] - draws[1]) > 1e-3
+
+
 def test_kl_weight_and_free_bits_change_the_loss_not_the_elbo():
     keras.utils.set_random_seed(0)
     data = small_shapes(128)
@@ -210,13 +225,53 @@ def test_gaussian_decoder_log_prob_and_learned_scale():
     x = np.array([[0.0, 0.5, 1.0]], "float32")
     scale = np.log1p(np.exp(params[0, 3:].astype("float64"))) + 1e-3
     expected = np.sum(-0.5 * np.log(2 * np.pi * scale**2) - (x[0] - params[0, :3]) ** 2 / (2 * scale**2))
-    np.testing.assert_allclose(vae.likelihood.log_prob(x, params).numpy()[0], expected, rtol=1e-5)
+    np.testing.assert_allclose(vae.decoder_log_prob(x, params).numpy()[0], expected, rtol=1e-5)
     bern = VariationalAutoencoder(data_shape=[3], latent_dim=2, hidden_units=[])
     p = 1 / (1 + np.exp(-params[0, :3].astype("float64")))
     xb = np.array([[0.0, 1.0, 1.0]], "float32")
     expected_b = np.sum(xb[0] * np.log(p) + (1 - xb[0]) * np.log1p(-p))
-    np.testing.assert_allclose(bern.likelihood.log_prob(xb, params[:, :3]).numpy()[0], expected_b, rtol=1e-5)
+    np.testing.assert_allclose(bern.decoder_log_prob(xb, params[:, :3]).numpy()[0], expected_b, rtol=1e-5)
     np.testing.assert_allclose(bern.decoder_distribution(np.zeros((1, 2))).event_shape, [3])
+
+
+def test_image_decoder_blocks_of_locations_and_scales_and_a_fixed_scale():
+    """The decoder puts locations then raw scales on the last axis; the head reads each value's pair."""
+    rng = np.random.default_rng(1)
+    out = rng.normal(size=(2, 3, 2, 4)).astype("float32")
+    x = rng.normal(size=(2, 3, 2, 2)).astype("float32")
+    vae = VariationalAutoencoder(data_shape=[3, 2, 2], latent_dim=2, hidden_units=[], likelihood="gaussian")
+    loc, scale = out[..., :2].astype("float64"), np.log1p(np.exp(out[..., 2:].astype("float64"))) + 1e-3
+    expected = (-0.5 * np.log(2 * np.pi * scale**2) - (x - loc) ** 2 / (2 * scale**2)).sum(axis=(1, 2, 3))
+    np.testing.assert_allclose(vae.decoder_log_prob(x, out).numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(vae.decoder_distribution(np.zeros((1, 2))).stddev().shape, [1, 3, 2, 2])
+    fixed = VariationalAutoencoder(data_shape=[3, 2, 2], latent_dim=2, hidden_units=[], likelihood="gaussian",
+                                   decoder_scale=0.5)
+    loc = out[..., :2].astype("float64")
+    expected = (-0.5 * np.log(2 * np.pi * 0.25) - (x - loc) ** 2 / 0.5).sum(axis=(1, 2, 3))
+    np.testing.assert_allclose(fixed.decoder_log_prob(x, out[..., :2]).numpy(), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="`decoder_scale`"):
+        VariationalAutoencoder(likelihood="gaussian", decoder_scale=0.0)
+
+
+@pytest.mark.parametrize("tag", ["bernoulli", "gaussian", "gaussian_fixed"])
+def test_files_saved_before_the_decoder_heads_load_with_the_same_outputs(tag):
+    """tests/data/vae_0_1_*.keras and heads_0_1_expected.npz were saved at commit 2dd7607 (before the
+    decoder used the heads of tfp_arch.layers) by: images xi = (uniform(size=(32, 6, 6, 1)) < 0.3) and
+    flat xg = normal(size=(32, 5)) (default_rng(0), after the bnn fixtures' draws); set_random_seed(1);
+    VariationalAutoencoder(latent_dim=2, seed=0, ...) with data_shape=[6, 6, 1], network="conv",
+    filters=[4], hidden_units=[8] (bernoulli), or data_shape=[5], likelihood="gaussian",
+    hidden_units=[8] (with decoder_scale=0.5 for gaussian_fixed); fit(epochs=2, batch_size=16); save;
+    the expected encode(x[:5]) means z, decode(z), log_likelihood(x[:5], 4, seed=3) and elbo(x[:5], seed=0).
+    """
+    expected = np.load(Path(__file__).parent / "data" / "heads_0_1_expected.npz")
+    vae = keras.saving.load_model(Path(__file__).parent / "data" / f"vae_0_1_{tag}.keras")
+    x = expected["vae_image" if tag == "bernoulli" else "vae_flat"]
+    z = vae.encode(x)[0]
+    np.testing.assert_allclose(z, expected[f"vae_{tag}_z"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(vae.decode(z), expected[f"vae_{tag}_decode"], rtol=1e-5, atol=1e-6)
+    for name, value in [("log_likelihood", vae.log_likelihood(x, 4, seed=3)), ("elbo", vae.elbo(x, seed=0))]:
+        np.testing.assert_allclose(value, expected[f"vae_{tag}_{name}"], rtol=1e-5, atol=1e-5)
+    assert vae.sample(3, seed=2).shape == expected[f"vae_{tag}_sample"].shape
 
 
 def test_hyperparameters_and_validation():

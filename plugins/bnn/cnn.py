@@ -17,6 +17,7 @@ from tfp_arch.layers.kl_weight import count_examples, set_kl_weight
 from tfp_arch.layers.variational import VariationalLayer
 from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import positive_int, positive_ints
+from tfp_arch.plugins.bnn.likelihoods import likelihood_loss
 from tfp_arch.plugins.bnn.metrics import classification_metrics
 
 __all__ = ["BayesianCNN"]
@@ -134,8 +135,7 @@ class BayesianCNN(Architecture):
         return (input_shape[0], self.num_classes)
 
     def default_compile_kwargs(self) -> dict[str, Any]:
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        return {**super().default_compile_kwargs(), "loss": loss}
+        return {**super().default_compile_kwargs(), "loss": likelihood_loss("categorical", self.num_classes)}
 
     def adapt(self, x: Any, y: Any = None) -> None:
         """Build for the image shape and set the automatic KL weight `1 / n`.

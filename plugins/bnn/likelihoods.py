@@ -1,18 +1,27 @@
-"""Likelihoods of the Bayesian MLP: output heads and training losses."""
+"""Likelihoods of the Bayesian MLP: the output head of each likelihood and its training loss."""
 
 from __future__ import annotations
 
-import math
+import functools
 
 import keras
 import tensorflow as tf
 
+from tfp_arch.layers.independent_heads import IndependentNormal
+from tfp_arch.layers.vector_heads import Categorical
+from tfp_arch.losses import NegativeLogLikelihood
 from tfp_arch.validation import int_at_least, one_of
 
-__all__ = ["LIKELIHOODS", "gaussian_nll", "output_units", "validate_likelihood"]
+__all__ = [
+    "LIKELIHOODS",
+    "gaussian_nll",
+    "likelihood_head",
+    "likelihood_loss",
+    "output_units",
+    "validate_likelihood",
+]
 
 LIKELIHOODS = ("gaussian", "heteroscedastic", "categorical")
-_HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def validate_likelihood(likelihood: str, num_classes: int | None) -> None:
@@ -27,9 +36,32 @@ def output_units(likelihood: str, num_classes: int | None) -> int:
     return {"gaussian": 1, "heteroscedastic": 2}.get(likelihood, num_classes or 0)
 
 
-@keras.saving.register_keras_serializable(package="tfp_arch")
+@functools.cache
+def likelihood_head(likelihood: str, num_classes: int | None = None) -> IndependentNormal | Categorical:
+    """The head of a likelihood, shared by every model with the same arguments (heads hold no weights).
+
+    Both Gaussian likelihoods: a scalar normal whose parameters are the model's output `[loc, scale]`;
+    the model computes the scale itself (a softplus with a floor in standardised units, then the
+    targets' scale), so the head takes it as it is (`scale_transform="identity"`). Categorical: a
+    `Categorical(num_classes)` over the logits.
+    """
+    if likelihood == "categorical":
+        return Categorical(num_classes, name="categorical_head")
+    return IndependentNormal((), scale_transform="identity", name="regression_head")
+
+
+def likelihood_loss(likelihood: str, num_classes: int | None = None) -> NegativeLogLikelihood:
+    """The training loss: the negative log-likelihood of `likelihood_head(likelihood, num_classes)`.
+
+    For `"categorical"` it equals Keras' `SparseCategoricalCrossentropy(from_logits=True)`, the loss
+    of files saved before, which load with it.
+    """
+    return NegativeLogLikelihood(likelihood_head(likelihood, num_classes))
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch", name="gaussian_nll")
 def gaussian_nll(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-    """Per-example negative log-likelihood of `y_true` under `N(y_pred[..., 0], y_pred[..., 1]^2)`.
+    """The loss recorded in `bnn` files saved before the heads: the Gaussian head's negative log-likelihood.
 
     Args:
         y_true: targets, shape `(N,)` or `(N, 1)`.
@@ -38,8 +70,4 @@ def gaussian_nll(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
     Returns:
         `(N,)` negative log-likelihoods in nats.
     """
-    y_true = tf.reshape(tf.cast(y_true, y_pred.dtype), [-1])
-    loc, scale = y_pred[..., 0], y_pred[..., 1]
-    z = (y_true - loc) / scale
-    return 0.5 * tf.square(z) + tf.math.log(scale) + _HALF_LOG_TWO_PI
-
+    return -likelihood_head("gaussian").log_prob(y_pred, y_true)

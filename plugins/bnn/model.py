@@ -17,7 +17,7 @@ from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate
 from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import positive_float, positive_int, positive_ints
 from tfp_arch.plugins.bnn.activations import get_activation
-from tfp_arch.plugins.bnn.likelihoods import gaussian_nll, output_units, validate_likelihood
+from tfp_arch.plugins.bnn.likelihoods import likelihood_head, likelihood_loss, output_units, validate_likelihood
 from tfp_arch.plugins.bnn.metrics import classification_metrics, regression_metrics
 
 tfd = tfp.distributions
@@ -202,8 +202,7 @@ class BayesianMLP(Architecture):
         return (input_shape[0], 2 if self.is_regression else self.num_classes)
 
     def default_compile_kwargs(self) -> dict[str, Any]:
-        loss = gaussian_nll if self.is_regression else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        return {**super().default_compile_kwargs(), "loss": loss}
+        return {**super().default_compile_kwargs(), "loss": likelihood_loss(self.likelihood, self.num_classes)}
 
     def adapt(self, x: Any, y: Any = None) -> None:
         """Standardisation statistics of the training data and the automatic KL weight `1 / n`, in one pass.
@@ -273,10 +272,8 @@ class BayesianMLP(Architecture):
         outputs = self.sample_outputs(x, num_samples, seed)
         shape = tf.shape(outputs)
         mixture = tfd.Categorical(logits=tf.zeros(tf.stack([shape[1], shape[0]]), outputs.dtype))
-        if self.likelihood == "categorical":
-            return tfd.MixtureSameFamily(mixture, tfd.Categorical(logits=tf.transpose(outputs, [1, 0, 2])))
-        params = tf.transpose(outputs, [1, 0, 2])
-        return tfd.MixtureSameFamily(mixture, tfd.Normal(params[..., 0], params[..., 1]))
+        head = likelihood_head(self.likelihood, self.num_classes)
+        return tfd.MixtureSameFamily(mixture, head.distribution(tf.transpose(outputs, [1, 0, 2])))
 
     def predictive_moments(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> dict[str, np.ndarray]:
         """Predictive mean and standard deviations, split into epistemic and aleatoric parts.

@@ -34,7 +34,7 @@ def _log_weights_fn(model: "VariationalAutoencoder") -> Callable[..., tf.Tensor]
         batch = tf.shape(loc)[0]
         params = model.decoder(tf.reshape(z, [-1, model.latent_dim]))
         x_rep = tf.reshape(tf.repeat(x[tf.newaxis], num, axis=0), tf.concat([[-1], tf.shape(x)[1:]], 0))
-        log_px = tf.reshape(model.likelihood.log_prob(x_rep, params), [num, batch])
+        log_px = tf.reshape(model.decoder_log_prob(x_rep, params), [num, batch])
         return log_px + p.log_prob(z) - q.log_prob(z)
 
     return log_weights
@@ -96,7 +96,7 @@ def _elbo_fn(model: "VariationalAutoencoder") -> Callable[..., tuple[tf.Tensor, 
         eps = tf.random.stateless_normal(tf.shape(loc), seed=seed, dtype=loc.dtype)
         scale = model.latent.scale(raw_scale)
         z = loc + (scale * eps if model.posterior == "normal_diag" else tf.linalg.matvec(scale, eps))
-        log_px = model.likelihood.log_prob(x, model.decoder(z))
+        log_px = model.decoder_log_prob(x, model.decoder(z))
         return log_px, model.kl_regularizer.kl_divergence(loc, raw_scale)
 
     return terms

@@ -1,81 +1,59 @@
-"""Decoder likelihoods p(x | z): Bernoulli and Gaussian (learned or fixed scale)."""
+"""Decoder likelihoods p(x | z): Bernoulli and Gaussian (learned or fixed scale), as distribution heads."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Sequence
 
 import tensorflow as tf
-import tensorflow_probability as tfp
 
+from tfp_arch.layers.distribution_head import DistributionHead
+from tfp_arch.layers.independent_heads import IndependentBernoulli, IndependentNormal
 from tfp_arch.validation import one_of, positive_float
 
-__all__ = ["LIKELIHOODS", "DecoderLikelihood"]
-
-tfd = tfp.distributions
+__all__ = ["LIKELIHOODS", "MIN_SCALE", "decoder_head", "head_params", "params_per_value"]
 
 LIKELIHOODS = ("bernoulli", "gaussian")
+MIN_SCALE = 1e-3
 
 
-class DecoderLikelihood:
-    """The distribution of the data given the decoder's output, summed over every data value.
+def params_per_value(likelihood: str, decoder_scale: float | None) -> int:
+    """Decoder outputs per data value: 2 for a Gaussian with a learned scale, else 1."""
+    return 2 if likelihood == "gaussian" and decoder_scale is None else 1
+
+
+def decoder_head(likelihood: str, data_shape: Sequence[int], decoder_scale: float | None = None) -> DistributionHead:
+    """The head of p(x | z) over one example of shape `data_shape`.
 
     Args:
         likelihood: `"bernoulli"` (logits; binary data or probabilities in [0, 1]) or `"gaussian"`.
+        data_shape: shape of one example, the head's event shape.
         decoder_scale: for `"gaussian"`, a fixed positive standard deviation, or None to learn one
-            per value (the decoder then outputs locations followed by raw scales on the last axis).
-        min_scale: floor of a learned scale.
+            per value (`softplus(raw) + MIN_SCALE`).
+
+    Returns:
+        `IndependentBernoulli(data_shape)` or `IndependentNormal(data_shape, ...)`; its parameters are
+        `head_params` of the decoder's output.
     """
+    one_of("likelihood", likelihood, LIKELIHOODS)
+    positive_float("decoder_scale", decoder_scale, allow_none=True)
+    if likelihood == "bernoulli":
+        return IndependentBernoulli(data_shape, name="decoder_head")
+    if decoder_scale is None:
+        return IndependentNormal(data_shape, min_scale=MIN_SCALE, name="decoder_head")
+    return IndependentNormal(data_shape, scale_transform="identity", name="decoder_head")
 
-    def __init__(self, likelihood: str = "bernoulli", decoder_scale: float | None = None,
-                 min_scale: float = 1e-3) -> None:
-        one_of("likelihood", likelihood, LIKELIHOODS)
-        positive_float("decoder_scale", decoder_scale, allow_none=True)
-        self.likelihood = likelihood
-        self.decoder_scale = decoder_scale
-        self.min_scale = min_scale
 
-    @property
-    def params_per_value(self) -> int:
-        """Decoder outputs per data value: 2 for a Gaussian with a learned scale, else 1."""
-        return 2 if self.likelihood == "gaussian" and self.decoder_scale is None else 1
+def head_params(outputs: tf.Tensor, likelihood: str, decoder_scale: float | None = None) -> tf.Tensor:
+    """The decoder's output `(N, *data_shape[:-1], channels * k)` as the head's parameters `(N, size)`.
 
-    def _split(self, params: Any) -> tuple[tf.Tensor, tf.Tensor | None]:
-        params = tf.convert_to_tensor(params)
-        if self.params_per_value == 1:
-            scale = None if self.likelihood == "bernoulli" else tf.constant(self.decoder_scale, params.dtype)
-            return params, scale
-        loc, raw = tf.split(params, 2, axis=-1)
-        return loc, tf.nn.softplus(raw) + self.min_scale
-
-    def distribution(self, params: Any) -> tfd.Distribution:
-        """The TFP distribution of one example per row, event shape the data's shape."""
-        first, scale = self._split(params)
-        ndims = len(first.shape) - 1
-        if self.likelihood == "bernoulli":
-            base = tfd.Bernoulli(logits=first, dtype=first.dtype)
-        else:
-            base = tfd.Normal(first, scale * tf.ones_like(first))
-        return tfd.Independent(base, reinterpreted_batch_ndims=ndims)
-
-    def log_prob(self, x: Any, params: Any) -> tf.Tensor:
-        """log p(x | z) per example, summed over all values; Bernoulli accepts x in [0, 1]."""
-        first, scale = self._split(params)
-        x = tf.cast(x, first.dtype)
-        if self.likelihood == "bernoulli":
-            values = -tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=first)
-        else:
-            values = tfd.Normal(first, scale).log_prob(x)
-        return tf.reduce_sum(tf.reshape(values, [tf.shape(values)[0], -1]), axis=-1)
-
-    def mean(self, params: Any) -> tf.Tensor:
-        """E[x | z]: probabilities for Bernoulli, locations for Gaussian."""
-        first, _ = self._split(params)
-        return tf.sigmoid(first) if self.likelihood == "bernoulli" else first
-
-    def sample(self, params: Any, seed: Any) -> tf.Tensor:
-        """One draw of x per row, with a stateless `[2]` integer seed."""
-        first, scale = self._split(params)
-        if self.likelihood == "bernoulli":
-            u = tf.random.stateless_uniform(tf.shape(first), seed=seed, dtype=first.dtype)
-            return tf.cast(u < tf.sigmoid(first), first.dtype)
-        return first + scale * tf.random.stateless_normal(tf.shape(first), seed=seed, dtype=first.dtype)
+    The decoder puts the `k` parameters of a value in blocks on the last axis (locations, then raw
+    scales); the head takes all locations, then all raw scales, each flattened in the data's order.
+    A fixed Gaussian scale is appended as the head's (identity) scales.
+    """
+    outputs = tf.convert_to_tensor(outputs)
+    batch = tf.shape(outputs)[:1]
+    blocks = tf.split(outputs, params_per_value(likelihood, decoder_scale), axis=-1)
+    flat = [tf.reshape(block, tf.concat([batch, [-1]], axis=0)) for block in blocks]
+    if likelihood == "gaussian" and decoder_scale is not None:
+        flat.append(tf.fill(tf.shape(flat[0]), tf.constant(decoder_scale, outputs.dtype)))
+    return flat[0] if len(flat) == 1 else tf.concat(flat, axis=-1)

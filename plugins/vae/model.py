@@ -16,9 +16,9 @@ from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.latent import GaussianLatent, scale_params_size
 from tfp_arch.layers.standardize import iterate_batches
 from tfp_arch.seeding import seed_pairs
-from tfp_arch.validation import invalid_argument, positive_int
+from tfp_arch.validation import invalid_argument, one_of, positive_float, positive_int
 from tfp_arch.plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
-from tfp_arch.plugins.vae.likelihoods import DecoderLikelihood
+from tfp_arch.plugins.vae.likelihoods import LIKELIHOODS, decoder_head, head_params, params_per_value
 from tfp_arch.plugins.vae.networks import build_decoder, build_encoder, check_network
 
 __all__ = ["VariationalAutoencoder", "binarize"]
@@ -53,7 +53,9 @@ class VariationalAutoencoder(Architecture):
     reconstruction term -E_q[log p(x | z)], and the history tracks `reconstruction`, `kl` and
     `elbo` (per example, nats) besides `loss`.
 
-    `call(x)` returns a dict of tensors: `x_params` (decoder output), `z_loc` and `z_raw_scale`.
+    `call(x)` returns a dict of tensors: `x_params` (decoder output), `z_loc`, `z_raw_scale` and `kl`,
+    the per-example KL computed once per call: the value in the loss is the one the history logs,
+    the same draw when the KL is a Monte Carlo estimate.
 
     Args:
         data_shape: shape of one example, `[d]` or `[h, w, c]`; None builds on first call.
@@ -113,9 +115,8 @@ class VariationalAutoencoder(Architecture):
         self.hidden_units = [positive_int("hidden_units", u) for u in (hidden_units if hidden_units is not None else [256, 128])]
         self.filters = [positive_int("filters", f) for f in (filters if filters is not None else [32, 64])]
         self.network = network
-        self.likelihood_name = likelihood
-        self.decoder_scale = None if decoder_scale is None else float(decoder_scale)
-        self.likelihood = DecoderLikelihood(likelihood, self.decoder_scale)
+        self.likelihood_name = one_of("likelihood", likelihood, LIKELIHOODS)
+        self.decoder_scale = positive_float("decoder_scale", decoder_scale, allow_none=True)
         self.posterior = posterior
         self.activation = activation
         self.eval_samples = positive_int("eval_samples", eval_samples)
@@ -179,8 +180,9 @@ class VariationalAutoencoder(Architecture):
         )
         self.decoder = build_decoder(
             self.latent_dim, data_shape, self.network, self.hidden_units, self.filters,
-            self.likelihood.params_per_value, self.activation,
+            params_per_value(self.likelihood_name, self.decoder_scale), self.activation,
         )
+        self.decoder_head = decoder_head(self.likelihood_name, data_shape, self.decoder_scale)
         self.built = True
 
     def encoder_parameters(self, x: Any) -> tuple[tf.Tensor, tf.Tensor]:
@@ -190,14 +192,22 @@ class VariationalAutoencoder(Architecture):
 
     def call(self, inputs: Any, training: bool | None = None) -> dict[str, tf.Tensor]:
         loc, raw_scale = self.encoder_parameters(inputs)
-        loc, raw_scale = self.kl_regularizer([loc, raw_scale])
+        loc, raw_scale, kl = self.kl_regularizer([loc, raw_scale], return_kl=True)
         z = self.latent([loc, raw_scale], training=training)
-        return {"x_params": self.decoder(z), "z_loc": loc, "z_raw_scale": raw_scale}
+        return {"x_params": self.decoder(z), "z_loc": loc, "z_raw_scale": raw_scale, "kl": kl}
+
+    def head_params(self, x_params: Any) -> tf.Tensor:
+        """The decoder's output as the parameters of `decoder_head`, `(N, params_size)`."""
+        return head_params(x_params, self.likelihood_name, self.decoder_scale)
+
+    def decoder_log_prob(self, x: Any, x_params: Any) -> tf.Tensor:
+        """log p(x | z) per example, summed over all values, given the decoder's output for z."""
+        return self.decoder_head.log_prob(self.head_params(x_params), x)
 
     def negative_log_likelihood(self, x: Any, y: Any, y_pred: Any) -> Any:
         """The reconstruction term `-log p(x|z)` per example; the KL enters through `add_loss`."""
-        log_px = self.likelihood.log_prob(x, y_pred["x_params"])
-        kl = self.kl_regularizer.kl_divergence(y_pred["z_loc"], y_pred["z_raw_scale"])
+        log_px = self.decoder_log_prob(x, y_pred["x_params"])
+        kl = y_pred["kl"]
         self.reconstruction_tracker.update_state(-log_px)
         self.kl_tracker.update_state(kl)
         self.elbo_tracker.update_state(log_px - kl)
@@ -239,7 +249,7 @@ class VariationalAutoencoder(Architecture):
 
     def decode(self, z: Any) -> np.ndarray:
         """E[x | z], in the data's shape: probabilities (Bernoulli) or locations (Gaussian)."""
-        return self._batched("decode", lambda zb: self.likelihood.mean(self.decoder(zb)))(z)
+        return self._batched("decode", lambda zb: self.decoder_head.mean(self.head_params(self.decoder(zb))))(z)
 
     def reconstruct(self, x: Any) -> np.ndarray:
         """E[x | z = E_q[z | x]]: the decoded posterior mean of each example."""
@@ -247,7 +257,7 @@ class VariationalAutoencoder(Architecture):
 
     def decoder_distribution(self, z: Any) -> Any:
         """The TFP distribution p(x | z) for a batch of latents (one event per row)."""
-        return self.likelihood.distribution(self.decoder(tf.convert_to_tensor(z, tf.float32)))
+        return self.decoder_head.distribution(self.head_params(self.decoder(tf.convert_to_tensor(z, tf.float32))))
 
     def sample(self, n: int, *, seed: int | None = None, mean: bool = False) -> np.ndarray:
         """Draw x ~ p(x) = E_p(z)[p(x | z)], or E[x | z] with z ~ p(z) when `mean` is True.
@@ -265,7 +275,9 @@ class VariationalAutoencoder(Architecture):
         z = prior.sample(n, seed=next(pairs)).numpy()
         if mean:
             return self.decode(z)
-        return self._batched("sample", lambda zb, pair: self.likelihood.sample(self.decoder(zb), pair))(z, next(pairs))
+        return self._batched(
+            "sample", lambda zb, pair: self.decoder_head.sample(self.head_params(self.decoder(zb)), seed=pair)
+        )(z, next(pairs))
 
     def log_likelihood(self, x: Any, num_samples: int = 1000, seed: int = 0, batch_size: int | None = None) -> np.ndarray:
         """Importance-weighted estimate of log p(x) per example (Burda et al. 2016), in nats.

@@ -1,6 +1,12 @@
 """Keras 3 probabilistic layers built on TensorFlow Probability."""
 
 from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
+from tfp_arch.layers.conv_transpose_variational import (
+    Conv1DTransposeVariational,
+    Conv2DTransposeVariational,
+    Conv3DTransposeVariational,
+    ConvTransposeVariational,
+)
 from tfp_arch.layers.conv_variational import Conv1DVariational, Conv2DVariational, Conv3DVariational, ConvVariational
 from tfp_arch.layers.convert import dense_to_variational, to_variational
 from tfp_arch.layers.coupling import CouplingTransform
@@ -43,7 +49,7 @@ from tfp_arch.layers.transformers import (
     soft_clip,
 )
 from tfp_arch.layers.variational import VariationalLayer
-from tfp_arch.layers.vector_heads import MultivariateNormalTriL, OneHotCategorical
+from tfp_arch.layers.vector_heads import Categorical, MultivariateNormalTriL, OneHotCategorical
 from tfp_arch.layers.warmup import KLWarmup
 
 __all__ = [
@@ -53,10 +59,15 @@ __all__ = [
     "POSTERIORS",
     "PRIORS",
     "AffineTransformer",
+    "Categorical",
     "CategoricalMixtureOfOneHotCategorical",
+    "Conv1DTransposeVariational",
     "Conv1DVariational",
+    "Conv2DTransposeVariational",
     "Conv2DVariational",
+    "Conv3DTransposeVariational",
     "Conv3DVariational",
+    "ConvTransposeVariational",
     "ConvVariational",
     "CouplingTransform",
     "DenseVariational",

@@ -7,6 +7,12 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
+from tfp_arch.layers.conv_transpose_variational import (
+    Conv1DTransposeVariational,
+    Conv2DTransposeVariational,
+    Conv3DTransposeVariational,
+    ConvTransposeVariational,
+)
 from tfp_arch.layers.conv_variational import Conv1DVariational, Conv2DVariational, Conv3DVariational
 from tfp_arch.layers.dense_variational import DenseVariational
 from tfp_arch.layers.variational import VariationalLayer
@@ -18,6 +24,9 @@ CONVOLUTIONS = {
     keras.layers.Conv1D: Conv1DVariational,
     keras.layers.Conv2D: Conv2DVariational,
     keras.layers.Conv3D: Conv3DVariational,
+    keras.layers.Conv1DTranspose: Conv1DTransposeVariational,
+    keras.layers.Conv2DTranspose: Conv2DTransposeVariational,
+    keras.layers.Conv3DTranspose: Conv3DTransposeVariational,
 }
 
 
@@ -40,7 +49,7 @@ def _variational(layer: keras.layers.Layer, layer_kwargs: dict[str, Any]) -> Var
         return DenseVariational(units=config["units"], **common)
     unsupported = {
         "data_format": (config.get("data_format"), "channels_last"), "groups": (config.get("groups", 1), 1),
-        "padding": (config["padding"], ("valid", "same")),
+        "padding": (config["padding"], ("valid", "same")), "output_padding": (config.get("output_padding"), None),
     }
     for key, (value, allowed) in unsupported.items():
         if value != allowed and not (isinstance(allowed, tuple) and value in allowed):
@@ -61,11 +70,12 @@ def to_variational(
     skip: Sequence[str] = (),
     **layer_kwargs: Any,
 ) -> keras.Model:
-    """A copy of `model` with every `Dense`, `Conv1D`, `Conv2D` and `Conv3D` layer made variational.
+    """A copy of `model` with every `Dense`, `Conv{1,2,3}D` and `Conv{1,2,3}DTranspose` layer made variational.
 
     Works on `Sequential` and functional models (the graph is cloned with `keras.models.clone_model`).
-    Dense layers become `DenseVariational`, convolutions `Conv{1,2,3}DVariational` (channels-last,
-    `groups=1`, `"valid"` or `"same"` padding; other convolutions raise unless skipped). The other
+    Dense layers become `DenseVariational`, convolutions `Conv{1,2,3}DVariational` and transposed
+    convolutions `Conv{1,2,3}DTransposeVariational` (channels-last, `groups=1`, `"valid"` or
+    `"same"` padding, no `output_padding`; other convolutions raise unless skipped). The other
     layers keep their trained weights. With `center_on_weights`, the posterior means of each
     converted layer start at the trained kernel and bias (MOPED-style, as bayesian-torch's
     `dnn_to_bnn`); with `moped_delta`, the mean-field posterior scales start at `moped_delta * |w|`
@@ -115,6 +125,8 @@ def to_variational(
         if not center_on_weights:
             continue
         kernel = keras.ops.convert_to_numpy(source.kernel)
+        if isinstance(layer, ConvTransposeVariational):
+            kernel = np.swapaxes(kernel, -1, -2)
         bias = keras.ops.convert_to_numpy(source.bias) if layer.use_bias else None
         parts = {"kernel_loc": kernel, "bias_loc": bias}
         if moped_delta is not None:

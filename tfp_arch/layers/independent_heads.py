@@ -10,10 +10,19 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_arch.layers.distribution_head import DistributionHead, event_shape_tuple
+from tfp_arch.validation import non_negative_float, one_of
 
-__all__ = ["IndependentBernoulli", "IndependentLogistic", "IndependentNormal", "IndependentPoisson"]
+__all__ = [
+    "SCALE_TRANSFORMS",
+    "IndependentBernoulli",
+    "IndependentLogistic",
+    "IndependentNormal",
+    "IndependentPoisson",
+]
 
 tfd = tfp.distributions
+
+SCALE_TRANSFORMS = ("softplus", "identity")
 
 
 def _event_size(event_shape: int | Sequence[int]) -> int:
@@ -50,9 +59,26 @@ class _IndependentHead(DistributionHead):
 
 
 class _LocationScaleHead(_IndependentHead):
-    """`prod(event_shape)` locations, then as many raw scales, through softplus (TFP's layout)."""
+    """`prod(event_shape)` locations, then as many raw scales (TFP's layout).
+
+    The scale is `transform(raw_scale) + min_scale`, with `transform` softplus (TFP's) or the
+    identity (the parameters hold the scales themselves, for a model that computes them).
+    """
 
     family: type[tfd.Distribution]
+
+    def __init__(
+        self,
+        event_shape: int | Sequence[int] = (),
+        convert_to_tensor_fn: Any = "sample",
+        validate_args: bool = False,
+        scale_transform: str = "softplus",
+        min_scale: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(event_shape, convert_to_tensor_fn, validate_args, **kwargs)
+        self.scale_transform = one_of("scale_transform", scale_transform, SCALE_TRANSFORMS)
+        self.min_scale = non_negative_float("min_scale", min_scale)
 
     @staticmethod
     def params_size(event_shape: int | Sequence[int] = ()) -> int:
@@ -60,17 +86,32 @@ class _LocationScaleHead(_IndependentHead):
         return 2 * _event_size(event_shape)
 
     @classmethod
-    def new(cls, params: Any, event_shape: int | Sequence[int] = (), validate_args: bool = False) -> tfd.Independent:
-        """The distribution of `params`, as the TFP layer's `new` builds it."""
+    def new(
+        cls,
+        params: Any,
+        event_shape: int | Sequence[int] = (),
+        validate_args: bool = False,
+        scale_transform: str = "softplus",
+        min_scale: float = 0.0,
+    ) -> tfd.Independent:
+        """The distribution of `params`, as the TFP layer's `new` builds it (with the defaults)."""
 
         def make(p: tf.Tensor, shape: tuple[int, ...]) -> tfd.Distribution:
             loc, raw_scale = tf.split(p, 2, axis=-1)
-            return cls.family(
-                loc=_reshaped(loc, shape), scale=tf.math.softplus(_reshaped(raw_scale, shape)),
-                validate_args=validate_args,
-            )
+            scale = _reshaped(raw_scale, shape)
+            if scale_transform == "softplus":
+                scale = tf.math.softplus(scale)
+            if min_scale:
+                scale = scale + min_scale
+            return cls.family(loc=_reshaped(loc, shape), scale=scale, validate_args=validate_args)
 
         return _independent(params, event_shape, make, validate_args)
+
+    def distribution(self, params: Any) -> tfd.Independent:
+        return self.new(params, self.event_shape, self.validate_args, self.scale_transform, self.min_scale)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "scale_transform": self.scale_transform, "min_scale": self.min_scale}
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -78,12 +119,15 @@ class IndependentNormal(_LocationScaleHead):
     """Independent normals over `event_shape`, `Normal(loc, softplus(raw_scale))`: `tfp.layers.IndependentNormal`.
 
     The input holds `prod(event_shape)` locations, then as many raw scales (`params_size` is twice
-    the event size). There is no floor under the scale, as in TFP.
+    the event size). With the defaults there is no floor under the scale, as in TFP.
 
     Args:
         event_shape: shape of one event.
         convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
         validate_args: passed to the TFP distributions.
+        scale_transform: `"softplus"` (TFP's: `scale = softplus(raw_scale)`) or `"identity"` (the
+            input holds the positive scales themselves).
+        min_scale: a non-negative floor added to the transformed scale (0, TFP's, adds nothing).
         **kwargs: `keras.layers.Layer` arguments.
 
     Example:
@@ -105,6 +149,8 @@ class IndependentLogistic(_LocationScaleHead):
         event_shape: shape of one event.
         convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
         validate_args: passed to the TFP distributions.
+        scale_transform: `"softplus"` (TFP's) or `"identity"`, as `IndependentNormal`'s.
+        min_scale: a non-negative floor added to the transformed scale, as `IndependentNormal`'s.
         **kwargs: `keras.layers.Layer` arguments.
     """
 

@@ -183,22 +183,32 @@ class KLDivergenceRegularizer(KLWeighted, keras.layers.Layer):
         log_det = tf.reduce_sum(tf.math.log(tf.linalg.diag_part(scale_tril)), axis=-1)
         return 0.5 * (trace + mahalanobis - d) + d * tf.math.log(s) - log_det
 
-    def penalty(self, loc: Any, raw_scale: Any) -> tf.Tensor:
-        """The scalar added to the losses: `kl_weight * free_bits_floor(batch-mean KL)`."""
+    def penalty(self, loc: Any, raw_scale: Any, kl: Any = None) -> tf.Tensor:
+        """The scalar added to the losses: `kl_weight * free_bits_floor(batch-mean KL)`.
+
+        Args:
+            loc: posterior means, `(batch, d)`.
+            raw_scale: raw posterior scale parameters.
+            kl: the per-example KL of `loc` and `raw_scale` when already computed (one Monte Carlo
+                draw then serves both the penalty and the caller), or None to compute it here.
+        """
         loc = tf.convert_to_tensor(loc)
         if self.free_bits > 0.0 and self.distribution == "normal_diag" and self.uses_analytic_kl:
             per_dim = tf.reduce_mean(self.kl_per_dimension(loc, raw_scale), axis=0)
             kl = tf.reduce_sum(tf.maximum(per_dim, tf.constant(self.free_bits, loc.dtype)))
         else:
-            kl = tf.reduce_mean(self.kl_divergence(loc, raw_scale))
+            kl = tf.reduce_mean(self.kl_divergence(loc, raw_scale) if kl is None else kl)
             if self.free_bits > 0.0:
                 kl = tf.maximum(kl, tf.constant(self.free_bits * loc.shape[-1], loc.dtype))
         return self.weighted_kl(kl)
 
-    def call(self, inputs: list[Any]) -> list[tf.Tensor]:
+    def call(self, inputs: list[Any], return_kl: bool = False) -> list[tf.Tensor]:
+        """Add the penalty and return `[loc, raw_scale]`, with the per-example KL behind them when
+        `return_kl` is True: the same draw the penalty used, for a model that reports it."""
         loc, raw_scale = inputs
-        self.add_loss(self.penalty(loc, raw_scale))
-        return [loc, raw_scale]
+        kl = self.kl_divergence(loc, raw_scale)
+        self.add_loss(self.penalty(loc, raw_scale, kl))
+        return [loc, raw_scale, kl] if return_kl else [loc, raw_scale]
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return input_shape

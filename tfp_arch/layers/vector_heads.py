@@ -1,4 +1,5 @@
-"""Heads over vectors with dependent coordinates: one-hot categorical and full-covariance normal."""
+"""Heads over vectors with dependent coordinates: one-hot categorical (and its integer-label form,
+`Categorical`) and full-covariance normal."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tfp_arch.layers.distribution_head import DistributionHead
 from tfp_arch.layers.latent import gaussian_scale
 from tfp_arch.validation import positive_int
 
-__all__ = ["MultivariateNormalTriL", "OneHotCategorical"]
+__all__ = ["Categorical", "MultivariateNormalTriL", "OneHotCategorical"]
 
 tfd = tfp.distributions
 
@@ -84,6 +85,55 @@ class OneHotCategorical(_VectorHead):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "sample_dtype": self.sample_dtype}
+
+
+@keras.saving.register_keras_serializable(package="tfp_arch")
+class Categorical(DistributionHead):
+    """A categorical over `num_classes` classes with logits `params`, whose targets are integer labels.
+
+    `OneHotCategorical` with labels `0 .. num_classes - 1` in place of one-hot vectors (tfp.layers has
+    no such layer): `tfd.Categorical(logits=params)`, event shape `()`. Its negative log-likelihood is
+    Keras' `SparseCategoricalCrossentropy(from_logits=True)`. Labels are not ordered, so it has no
+    `quantile`, and a categorical has no `mean`.
+
+    Args:
+        num_classes: number of classes.
+        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        validate_args: passed to the TFP distribution.
+        **kwargs: `keras.layers.Layer` arguments.
+
+    Example:
+        >>> head = Categorical(10)
+        >>> model = keras.Sequential([keras.layers.Dense(Categorical.params_size(10)), head])
+        >>> model.compile("adam", loss=tfp_arch.losses.NegativeLogLikelihood(head))
+    """
+
+    def __init__(
+        self, num_classes: int, convert_to_tensor_fn: Any = "sample", validate_args: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__((), convert_to_tensor_fn, validate_args, **kwargs)
+        self.num_classes = positive_int("num_classes", num_classes)
+
+    @staticmethod
+    def params_size(num_classes: int) -> int:
+        """The number of parameters of one distribution: `num_classes` logits."""
+        return int(num_classes)
+
+    @staticmethod
+    def new(params: Any, num_classes: int, validate_args: bool = False) -> tfd.Categorical:
+        """The distribution of `params`: `tfd.Categorical(logits=params)`."""
+        return tfd.Categorical(logits=tf.convert_to_tensor(params), validate_args=validate_args)
+
+    def _params_size(self) -> int:
+        return self.num_classes
+
+    def distribution(self, params: Any) -> tfd.Categorical:
+        return self.new(params, self.num_classes, self.validate_args)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["event_shape"]
+        return {**config, "num_classes": self.num_classes}
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
