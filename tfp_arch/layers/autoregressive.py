@@ -23,8 +23,7 @@ class MaskedAutoregressiveTransform(keras.layers.Layer):
     is one MADE pass and its log-determinant is the sum of the element-wise log-derivatives, since
     the Jacobian is triangular in the MADE's order. The forward direction (latent to data, sampling)
     runs `D` sequential steps, each through the slice of the MADE that the next variable depends on
-    (`MADE.autoregressive_steps`); the steps are unrolled in the graph (`D` is static) and each
-    step's transformer runs as one XLA cluster (`ElementwiseTransformer.compiled_forward`).
+    (`MADE.autoregressive_steps`); the steps are unrolled in the graph (`D` is static).
 
     Args:
         transformer: an `ElementwiseTransformer` or its Keras serialisation (default: affine).
@@ -95,7 +94,7 @@ class MaskedAutoregressiveTransform(keras.layers.Layer):
         columns = ops.arange(int(z.shape[-1]))
         x = ops.zeros_like(z)
         for variable, params_of in self.made.autoregressive_steps(context):
-            value = self.transformer.compiled_forward(z[..., variable], params_of(x))
+            value = self.transformer.forward(z[..., variable], params_of(x))
             x = ops.where(columns == variable, value[..., None], x)
         return x
 

@@ -96,7 +96,7 @@ class CouplingTransform(keras.layers.Layer):
             mapped, log_det = self.transformer.inverse_and_log_det(mapped, params)
             log_det = ops.sum(log_det, axis=-1)
         else:
-            mapped, log_det = self.transformer.compiled_forward(mapped, params), None
+            mapped, log_det = self.transformer.forward(mapped, params), None
         return ops.take(ops.concatenate([kept, mapped], axis=-1), self._restore, axis=-1), log_det
 
     def inverse_and_log_det(self, x: Any, context: Any = None) -> tuple[Any, Any]:

@@ -30,8 +30,7 @@ class Flow(keras.layers.Layer):
 
     Data x go to the latent z through `num_transforms` transforms, with optional batch
     normalisation between them: `log p(x) = log N(z; 0, I) + sum of the log-determinants`.
-    Sampling runs the transforms backwards in one cached `tf.function`, without XLA (only the
-    element-wise steps are compiled: `ElementwiseTransformer.compiled_forward` says why).
+    Sampling runs the transforms backwards in one cached `tf.function`.
     Calling the layer returns `log p(x [| context])` per example, shape `(batch,)`.
 
     A subclass must, after `super().__init__`, call `stack` with `num_transforms` layers that have

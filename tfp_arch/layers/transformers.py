@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from tfp_arch.validation import positive_float
@@ -67,8 +66,6 @@ class ElementwiseTransformer:
         forward(z, params): the inverse map of `inverse_and_log_det`, shape of `z`.
         get_config(): the constructor arguments, plain values.
 
-    Derived: `compiled_forward`, `forward` compiled by XLA, which sampling uses.
-
     Subclasses are Keras-serializable, so a layer can store its transformer in `get_config`.
     """
 
@@ -81,25 +78,6 @@ class ElementwiseTransformer:
     def forward(self, z: Any, params: Any) -> Any:
         """Latent to data, element-wise: the inverse of `inverse_and_log_det`."""
         raise NotImplementedError
-
-    def compiled_forward(self, z: Any, params: Any) -> Any:
-        """`forward` compiled by XLA as one cluster: what the flows' sampling passes call.
-
-        The rule for every transformer (affine for `maf`, spline for `nsf`) and every transform
-        (autoregressive and coupling): the sampling graph itself runs without XLA, and only the
-        element-wise step is compiled, once per shape. Compiling the whole sampling graph was
-        slower on CPU for both flows (power-plant shapes, 10,000 samples, 2 shared cores: 2.3x
-        the time for `maf`, 1.5x for autoregressive and 4x for coupling `nsf`, after 20-120 s of
-        compilation), as XLA's CPU matrix products are slower than TensorFlow's. Fusing only the
-        element-wise step removes the per-operation cost of the spline's ~40 small operations per
-        column (autoregressive `nsf` sampled 1.6x faster, interleaved runs) and leaves the affine
-        step as fast as before.
-        """
-        compiled = self.__dict__.get("_compiled_forward")
-        if compiled is None:
-            compiled = tf.function(self.forward, jit_compile=True, reduce_retracing=True)
-            self.__dict__["_compiled_forward"] = compiled
-        return compiled(z, params)
 
     def get_config(self) -> dict[str, Any]:
         return {}
