@@ -199,6 +199,12 @@ class Flow(keras.layers.Layer):
 
         Returns:
             A float32 tensor of shape `(n, D)`.
+
+        The sampling graph runs without XLA for every flow (`maf` and `nsf`, autoregressive and
+        coupling): on CPU, compiling it was slower for all three (power-plant shapes, 10,000
+        samples, 5 transforms of 2 x 100 units, 8 bins, interleaved rounds on 2 loaded cores:
+        2.3x the time for `maf`, 1.5x for autoregressive and 4.3x for coupling `nsf`, after
+        20-120 s of compilation), as XLA's CPU matrix products are slower than TensorFlow's.
         """
         self._check_context(context)
         if context is not None:
