@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -13,14 +13,19 @@ from tfp_arch.data.errors import DataError
 from tfp_arch.data.synthetic import SYNTHETIC, make_synthetic
 from tfp_arch.data.tables import read_table
 
-__all__ = ["LOADERS", "OPTIONS"]
+if TYPE_CHECKING:
+    from tfp_arch.data.streaming import StreamedDataset
+
+__all__ = ["LOADERS", "OPTIONS", "STREAM_BYTES", "streams"]
+
+STREAM_BYTES = 1 << 30
 
 Options = dict[str, str]
 
 OPTIONS: dict[str, tuple[str, ...]] = {
     "synthetic": ("n", "seed", "test"),
-    "csv": ("target", "header", "delimiter", "task", "test", "seed"),
-    "txt": ("target", "header", "task", "test", "seed"),
+    "csv": ("target", "header", "delimiter", "task", "test", "seed", "stream"),
+    "txt": ("target", "header", "task", "test", "seed", "stream"),
     "npy": ("task", "test", "seed"),
     "uci": ("split",),
     "idx": ("labels", "train", "binarize", "seed", "task"),
@@ -65,9 +70,32 @@ def load_synthetic(path: str, options: Options, name: str) -> Dataset:
     return Dataset(name, **{k: v for k, v in vars(dataset).items() if k != "name"})
 
 
-def load_table(path: str, options: Options, name: str, delimiter: str | None) -> Dataset:
+def streams(path: str, options: Options) -> bool:
+    """Whether a table is read in chunks (`stream=yes`), or at once (`stream=no`).
+
+    With `stream=auto` (the default) a glob pattern (shards of one table) or files of more than
+    `STREAM_BYTES` (1 GiB) in all stream, anything else is read into memory.
+    """
+    choice = options.get("stream", "auto")
+    if choice not in ("auto", "yes", "no"):
+        raise DataError(f"Invalid value for option `stream`: expected auto, yes or no. Received: {choice!r}")
+    sharded = any(character in path for character in "*?[")
+    if choice == "no" and sharded:
+        raise DataError("a glob pattern names shards that are read in chunks; drop stream=no", path)
+    if choice != "auto":
+        return choice == "yes"
+    return sharded or (Path(path).is_file() and Path(path).stat().st_size > STREAM_BYTES)
+
+
+def load_table(path: str, options: Options, name: str, delimiter: str | None) -> "Dataset | StreamedDataset":
     """A CSV or whitespace table; the target is `target=` (a column name or index, default last)."""
-    table = read_table(path, delimiter=options.get("delimiter", delimiter), header=options.get("header", "auto"))
+    delimiter, header = options.get("delimiter", delimiter), options.get("header", "auto")
+    if streams(path, options):
+        from tfp_arch.data.streaming import TableSource, open_stream
+
+        return open_stream(name, TableSource.open(path, delimiter, header), options.get("target", "-1"),
+                           options.get("task", "regression"), _float(options, "test", 0.1), _int(options, "seed", 0))
+    table = read_table(path, delimiter=delimiter, header=header)
     if table.values.shape[1] < 2:
         raise DataError("need at least two columns (inputs and a target)", path)
     target = table.column(options.get("target", "-1"))
@@ -185,7 +213,7 @@ def load_idx(path: str, options: Options, name: str) -> Dataset:
                    labels_test=None if labels is None else labels[cut:])
 
 
-LOADERS: dict[str, Callable[[str, Options, str], Dataset]] = {
+LOADERS: dict[str, Callable[[str, Options, str], "Dataset | StreamedDataset"]] = {
     "synthetic": load_synthetic,
     "csv": load_csv,
     "txt": load_txt,
