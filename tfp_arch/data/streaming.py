@@ -28,7 +28,7 @@ __all__ = ["HASH_BUCKETS", "StreamedDataset", "TableSource", "held_out", "is_pat
 HASH_BUCKETS = 1 << 30
 _CHUNK = 4096
 _PREVIEW = 256
-_SHUFFLE_LINES = 16384
+_SHUFFLE_ROWS = 16384
 
 
 def held_out(lines: tf.Tensor, fraction: float, seed: int) -> tf.Tensor:
@@ -75,17 +75,22 @@ class TableSource:
                 raise DataError(f"columns {', '.join(names)} differ from {files[0]}'s: {', '.join(columns)}", path)
         return cls(tuple(files), tuple(skipped for _, _, skipped in heads), columns, delimiter)
 
-    def lines(self) -> tf.data.Dataset:
-        """`(file index, line number, text)` of every non-blank data line, in file order."""
+    def chunks(self) -> tf.data.Dataset:
+        """Chunks `(file index, line numbers, texts)` of up to 4096 lines of one file each, blank lines
+        dropped, in file order."""
         source = tf.data.Dataset.from_tensor_slices(
             (list(self.files), np.asarray(self.skip, np.int64), np.arange(len(self.files), dtype=np.int64))
         )
 
         def numbered(path: tf.Tensor, skip: tf.Tensor, index: tf.Tensor) -> tf.data.Dataset:
-            lines = tf.data.TextLineDataset(path).enumerate(start=1).skip(skip)
-            return lines.map(lambda number, text: (index, number, text))
+            def number(chunk: tf.Tensor, text: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+                numbers = skip + chunk * _CHUNK + 1 + tf.range(tf.size(text, out_type=tf.int64))
+                keep = tf.strings.length(tf.strings.strip(text)) > 0
+                return tf.fill(tf.shape(numbers[keep]), index), numbers[keep], text[keep]
 
-        return source.flat_map(numbered).filter(lambda _, __, text: tf.strings.length(tf.strings.strip(text)) > 0)
+            return tf.data.TextLineDataset(path).skip(skip).batch(_CHUNK).enumerate().map(number)
+
+        return source.flat_map(numbered)
 
     def parse(self, text: tf.Tensor) -> tf.Tensor:
         """A chunk of lines as a float64 matrix (TensorFlow's CSV reader; raises on a bad row)."""
@@ -182,11 +187,14 @@ class StreamedDataset:
         names = [*self.feature_names, self.target_name]
         return replace(self, layout=layout, kind="density", feature_names=names, target_name=None, max_label=None)
 
-    def _rows(self, test: bool) -> tf.data.Dataset:
+    def _part(self, test: bool) -> tf.data.Dataset:
+        """Parsed chunks of the test or the training part's rows, in file order."""
         layout = self.layout
-        return self.source.lines().filter(
-            lambda _, __, text: tf.equal(held_out(text, layout.test, layout.seed), test)
-        ).map(lambda _, __, text: text)
+
+        def parse(_: tf.Tensor, __: tf.Tensor, text: tf.Tensor) -> tf.Tensor:
+            return self.source.parse(text[tf.equal(held_out(text, layout.test, layout.seed), test)])
+
+        return self.source.chunks().map(parse, num_parallel_calls=tf.data.AUTOTUNE)
 
     def _examples(self, values: tf.Tensor) -> Any:
         x = tf.cast(tf.gather(values, list(self.layout.inputs), axis=1), tf.float32)
@@ -201,15 +209,15 @@ class StreamedDataset:
         Args:
             batch_size: rows per batch (the last batch may be smaller).
             part: `"train"` or `"test"`.
-            shuffle_seed: shuffle the lines in a buffer of 16384 (a different order each epoch,
+            shuffle_seed: shuffle the rows in a buffer of 16384 (a different order each epoch,
                 fixed by the seed); None keeps the file order.
         """
-        lines = self._rows(test=part == "test")
+        rows = self._part(test=part == "test").unbatch()
         if shuffle_seed is not None:
-            lines = lines.shuffle(_SHUFFLE_LINES, seed=shuffle_seed, reshuffle_each_iteration=True)
+            rows = rows.shuffle(_SHUFFLE_ROWS, seed=shuffle_seed, reshuffle_each_iteration=True)
         count = self.n_test if part == "test" else self.n_train
-        batches = lines.batch(batch_size).map(self.source.parse, num_parallel_calls=tf.data.AUTOTUNE)
-        batches = batches.map(self._examples).apply(tf.data.experimental.assert_cardinality(math.ceil(count / batch_size)))
+        batches = rows.batch(batch_size).map(self._examples, num_parallel_calls=tf.data.AUTOTUNE)
+        batches = batches.apply(tf.data.experimental.assert_cardinality(math.ceil(count / batch_size)))
         return batches.prefetch(tf.data.AUTOTUNE)
 
     def fit_inputs(self, batch_size: int, seed: int, validation_split: float = 0.0) -> tuple[tf.data.Dataset, None]:
@@ -226,7 +234,7 @@ class StreamedDataset:
 
     def _arrays(self, part: str) -> tuple[np.ndarray, np.ndarray | None]:
         xs, ys = [], []
-        for batch in self.batches(_CHUNK * 4, part).as_numpy_iterator():
+        for batch in self.batches(_CHUNK, part).as_numpy_iterator():
             xs.append(batch[0] if self.supervised else batch)
             if self.supervised:
                 ys.append(batch[1])
@@ -299,8 +307,8 @@ def open_stream(name: str, source: TableSource, target: str, task: str, test: fl
     column = column_index(source.columns, target, path)
     inputs = tuple(j for j in range(len(source.columns)) if j != column)
     layout = _Layout(inputs, column, task, test, seed)
-    lines = source.lines().batch(_CHUNK)
-    chunks = lines.map(lambda f, n, text: (f, n, source.parse(text), held_out(text, test, seed)))
+    chunks = source.chunks().map(lambda f, n, text: (f, n, source.parse(text), held_out(text, test, seed)),
+                                 num_parallel_calls=tf.data.AUTOTUNE)
     counts, max_label, last = [0, 0], -1, (0, source.skip[0])
     iterator = iter(chunks.prefetch(2).as_numpy_iterator())
     while True:
@@ -310,6 +318,8 @@ def open_stream(name: str, source: TableSource, target: str, task: str, test: fl
             break
         except tf.errors.OpError as error:
             raise source.locate(*last, error.message.splitlines()[0]) from None
+        if not len(numbers):
+            continue
         _check_chunk(source, values, files, numbers)
         if task == "classification":
             y = values[:, column]

@@ -144,7 +144,9 @@ def _fast(handle: IO[str], delimiter: str | None, width: int) -> np.ndarray | No
                                 quotechar='"' if delimiter is not None else None)
     except ValueError:
         return None
-    if values.shape[1] != width or not np.isfinite(values).all() or np.abs(values).max(initial=0.0) > FLOAT32_MAX:
+    if values.shape[1] != width or not np.isfinite(values).all():
+        return None
+    if max(values.max(initial=0.0), -values.min(initial=0.0)) > FLOAT32_MAX:
         return None
     return values
 
