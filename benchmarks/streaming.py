@@ -101,16 +101,16 @@ def main() -> None:
                 outcome = measure(_TRAIN, spec, str(args.batch_size))
                 outcome["examples_per_second"] = 0.9 * rows / outcome["train_seconds"]
                 training["in memory" if mode == "no" else "streamed"] = outcome
-            footprint = training["tiny (2000 rows, in memory)"]["peak_mb"]
+            tiny = training["tiny (2000 rows, in memory)"]
             for mode in ("in memory", "streamed"):
                 outcome = training[mode]
-                outcome["fit_over_footprint_in_arrays"] = (outcome["fit_peak_mb"] - footprint) / array_mb
-                outcome["over_footprint_in_arrays"] = (outcome["peak_mb"] - footprint) / array_mb
+                outcome["fit_over_footprint_in_arrays"] = (outcome["fit_peak_mb"] - tiny["fit_peak_mb"]) / array_mb
+                outcome["over_footprint_in_arrays"] = (outcome["peak_mb"] - tiny["peak_mb"]) / array_mb
             results["training"][str(rows)] = training
             print(rows, "rows, training:", json.dumps(training), flush=True)
     notes = ("peak_mb: the process's peak resident memory over the whole run (reading, fit, test metrics, saving); "
              "fit_peak_mb: the same when fit ends, before the test metrics; *_over_footprint_in_arrays: (peak - the "
-             "peak of the same run on 2000 rows) / the size of the table as float64; examples_per_second: training "
+             "same peak of the run on 2000 rows) / the size of the table as float64; examples_per_second: training "
              "rows (~90%) / train_seconds.")
     print(write_result("streaming", {"batch_size": args.batch_size, "notes": notes, **results}))
 
