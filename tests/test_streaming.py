@@ -173,3 +173,30 @@ def test_training_on_a_streamed_table_counts_its_training_rows_for_the_kl_weight
     assert run.config["data_shape"] == [2] and np.isfinite(run.metrics["test_rmse"])
     with pytest.raises(DataError, match="validation_split=0.2 needs the data in memory"):
         train("bnn", spec, epochs=1, validation_split=0.2, output=tmp_path / "run2", verbose=0)
+
+
+def test_a_memory_mapped_npy_array_streams_the_rows_of_the_in_memory_read(tmp_path):
+    array = np.random.default_rng(2).normal(size=(5000, 3))
+    array[10] = 0.0
+    np.save(tmp_path / "x.npy", array)
+    streamed, memory = load_data(f"npy:{tmp_path / 'x.npy'}#stream=yes"), load_data(f"npy:{tmp_path / 'x.npy'}")
+    assert streamed.kind == memory.kind == "density" and not streamed.supervised
+    rows = np.concatenate([*streamed.batches(700).as_numpy_iterator(), streamed.x_test])
+    np.testing.assert_array_equal(_sorted_rows(rows), _sorted_rows(np.concatenate([memory.x_train, memory.x_test])))
+
+
+def test_a_memory_mapped_npy_array_names_its_bad_row_as_in_memory(tmp_path):
+    array = np.ones((9000, 2))
+    array[8500, 1] = 1e300
+    np.save(tmp_path / "x.npy", array)
+    with pytest.raises(DataError) as memory:
+        load_data(f"npy:{tmp_path / 'x.npy'}")
+    with pytest.raises(DataError) as streamed:
+        load_data(f"npy:{tmp_path / 'x.npy'}#stream=yes")
+    assert str(streamed.value) == str(memory.value) and "row 8501" in str(streamed.value)
+    np.save(tmp_path / "images.npy", np.ones((4, 2, 2)))
+    with pytest.raises(DataError, match=r"must be 2-D .* shape \(4, 2, 2\)"):
+        load_data(f"npy:{tmp_path / 'images.npy'}#stream=yes")
+    np.savez(tmp_path / "x.npz", x=array)
+    with pytest.raises(DataError, match="only a .npy file can be streamed"):
+        load_data(f"npy:{tmp_path / 'x.npz'}#stream=yes")

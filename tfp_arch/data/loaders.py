@@ -26,7 +26,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "synthetic": ("n", "seed", "test"),
     "csv": ("target", "header", "delimiter", "task", "test", "seed", "stream"),
     "txt": ("target", "header", "task", "test", "seed", "stream"),
-    "npy": ("task", "test", "seed"),
+    "npy": ("task", "test", "seed", "stream"),
     "uci": ("split",),
     "idx": ("labels", "train", "binarize", "seed", "task"),
 }
@@ -115,8 +115,18 @@ def load_txt(path: str, options: Options, name: str) -> Dataset:
     return load_table(path, options, name, None)
 
 
-def load_npy(path: str, options: Options, name: str) -> Dataset:
-    """`.npy` (x only) or `.npz` with `x` and optional `y`, or `x_train`, `x_test` (and `y_*`)."""
+def load_npy(path: str, options: Options, name: str) -> "Dataset | StreamedDataset":
+    """`.npy` (x only) or `.npz` with `x` and optional `y`, or `x_train`, `x_test` (and `y_*`).
+
+    A 2-D `.npy` array streams from a memory map with `stream=yes` (or `auto` above 1 GiB); its
+    rows are all inputs, held out by the same seeded hash as a streamed table (of the rows' bytes).
+    """
+    if streams(path, options) and (path.endswith(".npy") or options.get("stream") == "yes"):
+        from tfp_arch.data.array_stream import ArraySource
+        from tfp_arch.data.streaming import open_stream
+
+        return open_stream(name, ArraySource.open(path), None, "density", _float(options, "test", 0.1),
+                           _int(options, "seed", 0))
     arrays = read_numpy(path)
     if "x_train" in arrays and "x_test" in arrays:
         x_train, x_test = check_finite(arrays["x_train"], path, "x_train: "), check_finite(arrays["x_test"], path, "x_test: ")

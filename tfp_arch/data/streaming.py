@@ -61,6 +61,11 @@ class TableSource:
     columns: list[str]
     delimiter: str | None
 
+    @property
+    def width(self) -> int:
+        """Number of columns."""
+        return len(self.columns)
+
     @classmethod
     def open(cls, pattern: str, delimiter: str | None, header: str) -> "TableSource":
         """The files a path or glob pattern names, their header checked to be the same in each."""
@@ -138,7 +143,7 @@ class StreamedDataset:
 
     Attributes:
         name: the data spec.
-        source: the files and columns.
+        source: the files and columns (a `TableSource` or an `ArraySource`).
         layout: input and target columns, task, hold-out fraction and seed.
         n_train: number of training rows.
         n_test: number of test rows.
@@ -150,7 +155,7 @@ class StreamedDataset:
     """
 
     name: str
-    source: TableSource
+    source: Any
     layout: _Layout
     n_train: int
     n_test: int
@@ -279,14 +284,16 @@ def _check_chunk(source: TableSource, values: np.ndarray, files: np.ndarray, num
         raise source.locate(int(files[first]), int(numbers[first]) - 1, "a value is not finite in float32")
 
 
-def open_stream(name: str, source: TableSource, target: str, task: str, test: float, seed: int) -> StreamedDataset:
+def open_stream(name: str, source: Any, target: str | None, task: str, test: float, seed: int) -> StreamedDataset:
     """Read `source` once in chunks: check every row, count the training and test rows.
 
     Args:
         name: the data spec.
-        source: the files.
-        target: the target column (a name or an index).
-        task: `"regression"` or `"classification"`.
+        source: the files: a `TableSource`, or any object with its `files`, `skip`, `columns`,
+            `chunks()`, `parse(texts)` and `locate(file_index, after, fallback)` (such as
+            `tfp_arch.data.array_stream.ArraySource`, whose "texts" are the rows' bytes).
+        target: the target column (a name or an index), or None for data without targets.
+        task: `"regression"` or `"classification"` (ignored without a target).
         test: the fraction of rows held out (by a hash of the row's text keyed by `seed`).
         seed: the hash key.
 
@@ -295,16 +302,18 @@ def open_stream(name: str, source: TableSource, target: str, task: str, test: fl
             or targets that do not suit `task`.
     """
     path = source.files[0]
-    if len(source.columns) < 2:
+    if target is not None and len(source.columns) < 2:
         raise DataError("need at least two columns (inputs and a target)", path)
-    if task not in ("regression", "classification"):
+    if target is None:
+        task = "density"
+    elif task not in ("regression", "classification"):
         raise DataError(f"Invalid value for option `task`: expected regression or classification. Received: {task!r}")
     if not 0.0 < test < 1.0:
         raise DataError(f"Invalid value for option `test`: expected a fraction in (0, 1). Received: {test}")
     if seed < 0:
         raise DataError(f"Invalid value for option `seed`: expected a non-negative integer. Received: {seed}")
-    column = column_index(source.columns, target, path)
-    inputs = tuple(j for j in range(len(source.columns)) if j != column)
+    column = None if target is None else column_index(source.columns, target, path)
+    inputs = tuple(j for j in range(source.width) if j != column)
     layout = _Layout(inputs, column, task, test, seed)
     chunks = source.chunks().map(lambda f, n, text: (f, n, source.parse(text), held_out(text, test, seed)),
                                  num_parallel_calls=tf.data.AUTOTUNE)
@@ -334,5 +343,6 @@ def open_stream(name: str, source: TableSource, target: str, task: str, test: fl
         raise DataError(f"the hashed hold-out of test={test} left {counts[0]} training and {counts[1]} test rows; "
                         "a streamed table needs rows in both", path)
     return StreamedDataset(name, source, layout, counts[0], counts[1], task,
-                           [source.columns[j] for j in inputs], source.columns[column],
+                           [source.columns[j] for j in inputs] if source.columns else [],
+                           None if column is None else source.columns[column],
                            max_label if task == "classification" else None)
