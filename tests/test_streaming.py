@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from tfp_arch.data import DataError, load_data
 from tfp_arch.data.loaders import streams
-from tfp_arch.data.streaming import HASH_BUCKETS, StreamedDataset, held_out
+from tfp_arch.data.streaming import HASH_BUCKETS, EpochShuffle, StreamedDataset, held_out
 
 ROWS = 600
 
@@ -136,13 +136,29 @@ def test_streaming_is_asked_for_by_option_or_by_a_pattern(tmp_path):
 
 def test_batches_know_their_number_and_shuffling_permutes_the_training_rows(tmp_path):
     data = load_data(f"csv:{_write(tmp_path / 't.csv', _table())}#stream=yes")
-    plain, shuffled = data.batches(32), data.batches(32, shuffle_seed=1)
+    plain, shuffled = data.batches(32), data.batches(32, order=EpochShuffle(1))
     assert int(plain.cardinality()) == math.ceil(data.n_train / 32) == len(list(plain))
     x_plain = np.concatenate([x for x, _ in plain.as_numpy_iterator()])
     x_shuffled = np.concatenate([x for x, _ in shuffled.as_numpy_iterator()])
     assert not np.array_equal(x_plain, x_shuffled)
     np.testing.assert_array_equal(_sorted_rows(x_plain), _sorted_rows(x_shuffled))
     np.testing.assert_array_equal(data.head(5)[0], x_plain[:5])
+
+
+def test_the_shuffled_order_is_a_function_of_the_seed_and_the_epoch(tmp_path):
+    data = load_data(f"csv:{_write(tmp_path / 't.csv', _table())}#stream=yes")
+    order = EpochShuffle(3)
+    batches = data.batches(1000, order=order)
+
+    def first_column(epoch):
+        order.on_epoch_begin(epoch)
+        return next(batches.as_numpy_iterator())[0][:, 0]
+
+    epoch_0, epoch_1 = first_column(0), first_column(1)
+    assert not np.array_equal(epoch_0, epoch_1)
+    np.testing.assert_array_equal(first_column(0), epoch_0)
+    np.testing.assert_array_equal(first_column(1), epoch_1)
+    np.testing.assert_array_equal(next(data.batches(1000, order=EpochShuffle(3)).as_numpy_iterator())[0][:, 0], epoch_0)
 
 
 def test_the_unsupervised_view_streams_every_column(tmp_path):

@@ -232,9 +232,9 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
         if not model.built:
             model(dataset.head(1)[0])
         own, checkpoint, stopping = _callbacks(request, folder, dataset)
-        x, y = dataset.fit_inputs(request["batch_size"], request["seed"], request["validation_split"])
+        x, y, feeding = dataset.fit_inputs(request["batch_size"], request["seed"], request["validation_split"])
         model.fit(x, y, epochs=request["epochs"], batch_size=request["batch_size"],
-                  verbose=verbose, validation_split=request["validation_split"], callbacks=[*own, *(callbacks or [])])
+                  verbose=verbose, validation_split=request["validation_split"], callbacks=[*feeding, *own, *(callbacks or [])])
         seconds = checkpoint.seconds
         scores = _strict(model.evaluate_metrics(dataset.x_test, dataset.y_test), "test metrics")
         metrics = {**{f"test_{k}": v for k, v in scores.items()}, "train_seconds": seconds}

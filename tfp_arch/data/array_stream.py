@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from tfp_arch.data.arrays import check_finite
 from tfp_arch.data.errors import DataError, missing_file
+from tfp_arch.data.tables import is_pattern
 
 __all__ = ["ArraySource"]
 
@@ -41,7 +42,7 @@ class ArraySource:
     @classmethod
     def open(cls, path: str) -> "ArraySource":
         """Map `path` read-only; it must hold a non-empty 2-D array of a little-endian numeric type."""
-        if any(character in path for character in "*?["):
+        if is_pattern(path):
             raise DataError("an npy array cannot be sharded; name one .npy file", path)
         if not Path(path).is_file():
             raise DataError(missing_file(path), path)

@@ -73,13 +73,13 @@ class Dataset:
         """The data set itself: in memory, it is its own summary (see `StreamedDataset.summary`)."""
         return self
 
-    def fit_inputs(self, batch_size: int, seed: int, validation_split: float = 0.0) -> tuple[Any, Any]:
-        """What `fit` takes for the training part: the arrays `(x_train, y_train)`.
+    def fit_inputs(self, batch_size: int, seed: int, validation_split: float = 0.0) -> tuple[Any, Any, list]:
+        """What `fit` takes for the training part: the arrays `(x_train, y_train)`, and no callbacks.
 
-        A `StreamedDataset` returns a `tf.data.Dataset` of batches instead; the arguments matter
-        there only.
+        A `StreamedDataset` returns a `tf.data.Dataset` of batches and the callback that orders
+        them instead; the arguments matter there only.
         """
-        return self.x_train, self.y_train
+        return self.x_train, self.y_train, []
 
     def check_finite(self, dtype: str = "float32") -> None:
         """Raise `DataError` if a value of an input or a real-valued target is not finite in `dtype`.

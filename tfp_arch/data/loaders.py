@@ -11,7 +11,7 @@ from tfp_arch.data.arrays import check_finite, read_idx, read_numpy
 from tfp_arch.data.dataset import Dataset, holdout
 from tfp_arch.data.errors import DataError
 from tfp_arch.data.synthetic import SYNTHETIC, make_synthetic
-from tfp_arch.data.tables import read_table
+from tfp_arch.data.tables import is_pattern, read_table
 
 if TYPE_CHECKING:
     from tfp_arch.data.streaming import StreamedDataset
@@ -79,7 +79,7 @@ def streams(path: str, options: Options) -> bool:
     choice = options.get("stream", "auto")
     if choice not in ("auto", "yes", "no"):
         raise DataError(f"Invalid value for option `stream`: expected auto, yes or no. Received: {choice!r}")
-    sharded = any(character in path for character in "*?[")
+    sharded = is_pattern(path)
     if choice == "no" and sharded:
         raise DataError("a glob pattern names shards that are read in chunks; drop stream=no", path)
     if choice != "auto":

@@ -15,14 +15,17 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.data.errors import DataError
-from tfp_arch.data.tables import FLOAT32_MAX, check_row, column_index, first_row, read_lines, split_line
+from tfp_arch.data.tables import (
+    FLOAT32_MAX, check_row, column_index, first_row, is_pattern, read_lines, split_line,
+)
 
-__all__ = ["HASH_BUCKETS", "StreamedDataset", "TableSource", "held_out", "is_pattern", "open_stream"]
+__all__ = ["HASH_BUCKETS", "EpochShuffle", "StreamedDataset", "TableSource", "held_out", "open_stream"]
 
 HASH_BUCKETS = 1 << 30
 _CHUNK = 4096
@@ -38,11 +41,6 @@ def held_out(lines: tf.Tensor, fraction: float, seed: int) -> tf.Tensor:
     """
     buckets = tf.strings.to_hash_bucket_strong(tf.strings.strip(lines), HASH_BUCKETS, key=[seed, 0])
     return buckets < int(round(fraction * HASH_BUCKETS))
-
-
-def is_pattern(path: str) -> bool:
-    """Whether `path` is a glob pattern (it holds `*`, `?` or `[`) naming shards of one table."""
-    return any(character in path for character in "*?[")
 
 
 @dataclass(frozen=True)
@@ -120,6 +118,37 @@ class TableSource:
 
 def _escape(character: str) -> str:
     return "\\" + character if not character.isalnum() else character
+
+
+class EpochShuffle(keras.callbacks.Callback):
+    """The shuffled order of a streamed training part, a function of the seed and the epoch only.
+
+    `fit` calls `on_epoch_begin` before it creates the epoch's iterator, which reads the epoch from
+    this callback's variable: a run resumed at epoch `e` sees the order an uninterrupted run saw.
+
+    Args:
+        seed: the shuffling seed (a non-negative integer).
+    """
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        self.seed = seed
+        with tf.device("/cpu:0"):
+            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="stream_epoch")
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch.assign(epoch)
+
+    def shuffle(self, rows: tf.data.Dataset, window: int) -> tf.data.Dataset:
+        """`rows` shuffled within consecutive windows of `window` rows, each window by a stateless
+        permutation seeded by (seed, epoch, window index); the epoch is read as the rows are produced."""
+        key = tf.constant([self.seed, 0], tf.int64)
+
+        def permute(index: tf.Tensor, block: tf.Tensor) -> tf.Tensor:
+            seed = tf.random.experimental.stateless_fold_in(key + [0, 1] * self.epoch, index)
+            return tf.random.experimental.stateless_shuffle(block, seed)
+
+        return rows.batch(window).enumerate().map(permute).unbatch()
 
 
 @dataclass(frozen=True)
@@ -207,25 +236,28 @@ class StreamedDataset:
         y = values[:, self.layout.target]
         return x, tf.cast(y, tf.int32) if self.kind == "classification" else tf.cast(y, tf.float32)
 
-    def batches(self, batch_size: int, part: str = "train", shuffle_seed: int | None = None) -> tf.data.Dataset:
+    def batches(self, batch_size: int, part: str = "train", order: EpochShuffle | None = None) -> tf.data.Dataset:
         """Batches `x` or `(x, y)` of the training or test part, with a known number of batches.
 
         Args:
             batch_size: rows per batch (the last batch may be smaller).
             part: `"train"` or `"test"`.
-            shuffle_seed: shuffle the rows in a buffer of 16384 (a different order each epoch,
-                fixed by the seed); None keeps the file order.
+            order: shuffle the rows within windows of 16384, in the order this callback sets for the
+                epoch (pass it to `fit` too); None keeps the file order.
         """
         rows = self._part(test=part == "test").unbatch()
-        if shuffle_seed is not None:
-            rows = rows.shuffle(_SHUFFLE_ROWS, seed=shuffle_seed, reshuffle_each_iteration=True)
+        if order is not None:
+            rows = order.shuffle(rows, _SHUFFLE_ROWS)
         count = self.n_test if part == "test" else self.n_train
         batches = rows.batch(batch_size).map(self._examples, num_parallel_calls=tf.data.AUTOTUNE)
         batches = batches.apply(tf.data.experimental.assert_cardinality(math.ceil(count / batch_size)))
         return batches.prefetch(tf.data.AUTOTUNE)
 
-    def fit_inputs(self, batch_size: int, seed: int, validation_split: float = 0.0) -> tuple[tf.data.Dataset, None]:
-        """What `fit` takes for the training part: shuffled batches (the seed fixes the order).
+    def fit_inputs(
+        self, batch_size: int, seed: int, validation_split: float = 0.0
+    ) -> tuple[tf.data.Dataset, None, list[keras.callbacks.Callback]]:
+        """What `fit` takes for the training part: shuffled batches, no separate targets, and the
+        `EpochShuffle` callback that makes each epoch's order a function of `seed` and the epoch.
 
         Raises:
             DataError: `validation_split` is not 0 (a stream has no last rows to cut off; hold data
@@ -234,7 +266,8 @@ class StreamedDataset:
         if validation_split:
             raise DataError(f"validation_split={validation_split} needs the data in memory; a streamed table "
                             "holds out its test part by `test=` (or read it with stream=no)", self.name)
-        return self.batches(batch_size, shuffle_seed=seed), None
+        order = EpochShuffle(seed)
+        return self.batches(batch_size, order=order), None, [order]
 
     def _arrays(self, part: str) -> tuple[np.ndarray, np.ndarray | None]:
         xs, ys = [], []

@@ -18,7 +18,7 @@ import numpy as np
 
 from tfp_arch.data.errors import DataError, missing_file
 
-__all__ = ["FLOAT32_MAX", "Table", "check_row", "column_index", "first_row", "read_lines", "read_table", "split_line"]
+__all__ = ["FLOAT32_MAX", "Table", "check_row", "column_index", "first_row", "is_pattern", "read_lines", "read_table", "split_line"]
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 _HEADERS = ("auto", "yes", "no")
@@ -48,6 +48,11 @@ def column_index(columns: list[str], key: str, path: str) -> int:
     if not -len(columns) <= index < len(columns):
         raise DataError(f"column index {index} out of range for {len(columns)} columns", path)
     return index % len(columns)
+
+
+def is_pattern(path: str) -> bool:
+    """Whether `path` is a glob pattern (it holds `*`, `?` or `[`) naming shards of one table."""
+    return any(character in path for character in "*?[")
 
 
 def _is_number(cell: str) -> bool:
