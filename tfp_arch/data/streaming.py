@@ -139,8 +139,8 @@ class EpochShuffle(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.epoch.assign(epoch)
 
-    def shuffle(self, rows: tf.data.Dataset, window: int) -> tf.data.Dataset:
-        """`rows` shuffled within consecutive windows of `window` rows, each window by a stateless
+    def shuffle(self, chunks: tf.data.Dataset, window: int) -> tf.data.Dataset:
+        """Chunks of rows regrouped into windows of `window` rows, each shuffled by a stateless
         permutation seeded by (seed, epoch, window index); the epoch is read as the rows are produced."""
         key = tf.constant([self.seed, 0], tf.int64)
 
@@ -148,7 +148,7 @@ class EpochShuffle(keras.callbacks.Callback):
             seed = tf.random.experimental.stateless_fold_in(key + [0, 1] * self.epoch, index)
             return tf.random.experimental.stateless_shuffle(block, seed)
 
-        return rows.batch(window).enumerate().map(permute).unbatch()
+        return chunks.rebatch(window).enumerate().map(permute)
 
 
 @dataclass(frozen=True)
@@ -245,11 +245,11 @@ class StreamedDataset:
             order: shuffle the rows within windows of 16384, in the order this callback sets for the
                 epoch (pass it to `fit` too); None keeps the file order.
         """
-        rows = self._part(test=part == "test").unbatch()
+        chunks = self._part(test=part == "test")
         if order is not None:
-            rows = order.shuffle(rows, _SHUFFLE_ROWS)
+            chunks = order.shuffle(chunks, _SHUFFLE_ROWS)
         count = self.n_test if part == "test" else self.n_train
-        batches = rows.batch(batch_size).map(self._examples, num_parallel_calls=tf.data.AUTOTUNE)
+        batches = chunks.rebatch(batch_size).map(self._examples, num_parallel_calls=tf.data.AUTOTUNE)
         batches = batches.apply(tf.data.experimental.assert_cardinality(math.ceil(count / batch_size)))
         return batches.prefetch(tf.data.AUTOTUNE)
 
