@@ -209,3 +209,32 @@ def test_unsupervised_view_takes_every_column():
 def test_holdout_is_a_partition():
     train, test = holdout(101, 0.1, seed=3)
     assert len(test) == 10 and sorted(np.concatenate([train, test]).tolist()) == list(range(101))
+
+
+def test_read_table_takes_quotes_spaces_blank_lines_and_windows_line_ends(tmp_path):
+    from tfp_arch.data.tables import read_table
+
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'"a","b"\r\n\r\n"1.5", 2\r\n 3 ,-4e2\r\n\r\n')
+    table = read_table(path)
+    assert table.columns == ["a", "b"]
+    np.testing.assert_array_equal(table.values, [[1.5, 2.0], [3.0, -400.0]])
+
+
+def test_read_table_keeps_what_python_reads_when_the_fast_reader_refuses(tmp_path):
+    from tfp_arch.data.tables import read_table
+
+    path = _write(tmp_path / "u.csv", "a,b\n1_000,2\n3,4\n")
+    np.testing.assert_array_equal(read_table(path).values, [[1000.0, 2.0], [3.0, 4.0]])
+
+
+def test_read_table_without_header_and_a_bad_row_deep_in_the_file(tmp_path):
+    from tfp_arch.data.tables import read_table
+
+    path = _write(tmp_path / "big.txt", "".join(f"{i} {i / 2}\n" for i in range(20_000)) + "1 2 3\n")
+    with pytest.raises(DataError, match=r"big.txt, row 20001: expected 2 columns, found 3$"):
+        read_table(path, delimiter=None)
+    path = _write(tmp_path / "ok.txt", "".join(f"{i} {i / 2}\n" for i in range(20_000)))
+    table = read_table(path, delimiter=None)
+    assert table.columns == ["column_0", "column_1"] and table.values.shape == (20_000, 2)
+    np.testing.assert_array_equal(table.values[:, 1], np.arange(20_000) / 2)

@@ -177,9 +177,9 @@ def _build(cls: type[Architecture], arguments: dict[str, Any]) -> Architecture:
 
 
 def _callbacks(request: dict[str, Any], folder: RunFolder, dataset: Dataset) -> tuple[list, RunCheckpoint, ResumableEarlyStopping | None]:
-    x, y, batch = dataset.x_train, dataset.y_train, request["batch_size"]
-    n_train = int(len(x) * (1.0 - request["validation_split"]))
-    probe = (x[:batch], None if y is None else y[:batch])
+    batch = request["batch_size"]
+    n_train = int(dataset.n_train * (1.0 - request["validation_split"]))
+    probe = dataset.head(batch)
     stopping = None
     if request["patience"] is not None:
         monitor = "val_loss" if request["validation_split"] else "loss"
@@ -217,13 +217,14 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
         dataset = prepare_data(cls, request["data"])
         keras.utils.set_random_seed(request["seed"])
         suggested = dataset.suggested_hyperparameters.get(cls.architecture_name, {})
-        model = _build(cls, {**cls.hyperparameters_for(dataset), **suggested, **request["hyperparameters"]})
+        model = _build(cls, {**cls.hyperparameters_for(dataset.summary()), **suggested, **request["hyperparameters"]})
         # BackupAndRestore restores into a built model only.
         if not model.built:
-            model(dataset.x_train[:1])
+            model(dataset.head(1)[0])
         own, checkpoint, stopping = _callbacks(request, folder, dataset)
-        model.fit(dataset.x_train, dataset.y_train, epochs=request["epochs"], batch_size=request["batch_size"],
-                  verbose=verbose, validation_split=request["validation_split"], callbacks=[*own, *(callbacks or [])])
+        x, y, feeding = dataset.fit_inputs(request["batch_size"], request["seed"], request["validation_split"])
+        model.fit(x, y, epochs=request["epochs"], batch_size=request["batch_size"],
+                  verbose=verbose, validation_split=request["validation_split"], callbacks=[*feeding, *own, *(callbacks or [])])
         seconds = checkpoint.seconds
         scores = _strict(model.evaluate_metrics(dataset.x_test, dataset.y_test), "test metrics")
         metrics = {**{f"test_{k}": v for k, v in scores.items()}, "train_seconds": seconds}
@@ -236,7 +237,7 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
             "hyperparameters_given": request["hyperparameters"],
             "learning_rate_schedule": _schedule_record(model),
             "data": dataset.name,
-            "data_shape": list(dataset.x_train.shape[1:]),
+            "data_shape": list(dataset.data_shape),
             "seed": request["seed"],
             "epochs": request["epochs"],
             "epochs_run": len(checkpoint.history),
@@ -253,7 +254,7 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
         folder.write("config.json", json.dumps(config, indent=2, allow_nan=False) + "\n")
         folder.write("history.csv", _history_csv(checkpoint.history))
         if request["plot"]:
-            model.plot(str(folder.path / PLOT_FILE), dataset)
+            model.plot(str(folder.path / PLOT_FILE), dataset.summary())
         folder.write("metrics.json", json.dumps(metrics, indent=2, allow_nan=False) + "\n")
         path = folder.finish(keep=(*FILES, PLOT_FILE))
     except KeyboardInterrupt:

@@ -55,6 +55,32 @@ class Dataset:
         """Number of input columns (the product of the trailing shape for images)."""
         return int(np.prod(self.x_train.shape[1:]))
 
+    @property
+    def n_train(self) -> int:
+        """Number of training examples."""
+        return len(self.x_train)
+
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        """The shape of one input example."""
+        return tuple(self.x_train.shape[1:])
+
+    def head(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The first `n` training examples `(x, y)` (y None without targets)."""
+        return self.x_train[:n], None if self.y_train is None else self.y_train[:n]
+
+    def summary(self) -> "Dataset":
+        """The data set itself: in memory, it is its own summary (see `StreamedDataset.summary`)."""
+        return self
+
+    def fit_inputs(self, batch_size: int, seed: int, validation_split: float = 0.0) -> tuple[Any, Any, list]:
+        """What `fit` takes for the training part: the arrays `(x_train, y_train)`, and no callbacks.
+
+        A `StreamedDataset` returns a `tf.data.Dataset` of batches and the callback that orders
+        them instead; the arguments matter there only.
+        """
+        return self.x_train, self.y_train, []
+
     def check_finite(self, dtype: str = "float32") -> None:
         """Raise `DataError` if a value of an input or a real-valued target is not finite in `dtype`.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -11,17 +11,22 @@ from tfp_arch.data.arrays import check_finite, read_idx, read_numpy
 from tfp_arch.data.dataset import Dataset, holdout
 from tfp_arch.data.errors import DataError
 from tfp_arch.data.synthetic import SYNTHETIC, make_synthetic
-from tfp_arch.data.tables import read_table
+from tfp_arch.data.tables import is_pattern, read_table
 
-__all__ = ["LOADERS", "OPTIONS", "UCI_PROTOCOL", "uci_protocol"]
+if TYPE_CHECKING:
+    from tfp_arch.data.streaming import StreamedDataset
+
+__all__ = ["LOADERS", "OPTIONS", "STREAM_BYTES", "UCI_PROTOCOL", "streams", "uci_protocol"]
+
+STREAM_BYTES = 1 << 30
 
 Options = dict[str, str]
 
 OPTIONS: dict[str, tuple[str, ...]] = {
     "synthetic": ("n", "seed", "test"),
-    "csv": ("target", "header", "delimiter", "task", "test", "seed"),
-    "txt": ("target", "header", "task", "test", "seed"),
-    "npy": ("task", "test", "seed"),
+    "csv": ("target", "header", "delimiter", "task", "test", "seed", "stream"),
+    "txt": ("target", "header", "task", "test", "seed", "stream"),
+    "npy": ("task", "test", "seed", "stream"),
     "uci": ("split",),
     "idx": ("labels", "train", "binarize", "seed", "task"),
 }
@@ -65,9 +70,32 @@ def load_synthetic(path: str, options: Options, name: str) -> Dataset:
     return Dataset(name, **{k: v for k, v in vars(dataset).items() if k != "name"})
 
 
-def load_table(path: str, options: Options, name: str, delimiter: str | None) -> Dataset:
+def streams(path: str, options: Options) -> bool:
+    """Whether a table is read in chunks (`stream=yes`), or at once (`stream=no`).
+
+    With `stream=auto` (the default) a glob pattern (shards of one table) or files of more than
+    `STREAM_BYTES` (1 GiB) in all stream, anything else is read into memory.
+    """
+    choice = options.get("stream", "auto")
+    if choice not in ("auto", "yes", "no"):
+        raise DataError(f"Invalid value for option `stream`: expected auto, yes or no. Received: {choice!r}")
+    sharded = is_pattern(path)
+    if choice == "no" and sharded:
+        raise DataError("a glob pattern names shards that are read in chunks; drop stream=no", path)
+    if choice != "auto":
+        return choice == "yes"
+    return sharded or (Path(path).is_file() and Path(path).stat().st_size > STREAM_BYTES)
+
+
+def load_table(path: str, options: Options, name: str, delimiter: str | None) -> "Dataset | StreamedDataset":
     """A CSV or whitespace table; the target is `target=` (a column name or index, default last)."""
-    table = read_table(path, delimiter=options.get("delimiter", delimiter), header=options.get("header", "auto"))
+    delimiter, header = options.get("delimiter", delimiter), options.get("header", "auto")
+    if streams(path, options):
+        from tfp_arch.data.streaming import TableSource, open_stream
+
+        return open_stream(name, TableSource.open(path, delimiter, header), options.get("target", "-1"),
+                           options.get("task", "regression"), _float(options, "test", 0.1), _int(options, "seed", 0))
+    table = read_table(path, delimiter=delimiter, header=header)
     if table.values.shape[1] < 2:
         raise DataError("need at least two columns (inputs and a target)", path)
     target = table.column(options.get("target", "-1"))
@@ -87,8 +115,18 @@ def load_txt(path: str, options: Options, name: str) -> Dataset:
     return load_table(path, options, name, None)
 
 
-def load_npy(path: str, options: Options, name: str) -> Dataset:
-    """`.npy` (x only) or `.npz` with `x` and optional `y`, or `x_train`, `x_test` (and `y_*`)."""
+def load_npy(path: str, options: Options, name: str) -> "Dataset | StreamedDataset":
+    """`.npy` (x only) or `.npz` with `x` and optional `y`, or `x_train`, `x_test` (and `y_*`).
+
+    A 2-D `.npy` array streams from a memory map with `stream=yes` (or `auto` above 1 GiB); its
+    rows are all inputs, held out by the same seeded hash as a streamed table (of the rows' bytes).
+    """
+    if streams(path, options) and (path.endswith(".npy") or options.get("stream") == "yes"):
+        from tfp_arch.data.array_stream import ArraySource
+        from tfp_arch.data.streaming import open_stream
+
+        return open_stream(name, ArraySource.open(path), None, "density", _float(options, "test", 0.1),
+                           _int(options, "seed", 0))
     arrays = read_numpy(path)
     if "x_train" in arrays and "x_test" in arrays:
         x_train, x_test = check_finite(arrays["x_train"], path, "x_train: "), check_finite(arrays["x_test"], path, "x_test: ")
@@ -216,7 +254,7 @@ def load_idx(path: str, options: Options, name: str) -> Dataset:
                    labels_test=None if labels is None else labels[cut:])
 
 
-LOADERS: dict[str, Callable[[str, Options, str], Dataset]] = {
+LOADERS: dict[str, Callable[[str, Options, str], "Dataset | StreamedDataset"]] = {
     "synthetic": load_synthetic,
     "csv": load_csv,
     "txt": load_txt,

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.data.errors import DataError
 from tfp_arch.data.loaders import LOADERS, OPTIONS
+
+if TYPE_CHECKING:
+    from tfp_arch.data.streaming import StreamedDataset
 
 __all__ = ["DataSpec", "load_data"]
 
@@ -21,7 +25,9 @@ class DataSpec:
     Kinds: `synthetic:NAME`, `csv:PATH`, `txt:PATH`, `npy:PATH` (.npy or .npz), `uci:DIR`, `idx:PATH`.
     Without a kind, it is guessed from the path (a folder with data.txt is `uci`, a folder with IDX
     files or a `.gz` file is `idx`, else by the file's suffix). Options follow `#`, joined by `&`:
-    `csv:wine.csv#target=quality&test=0.2`, `uci:DIR#split=3`.
+    `csv:wine.csv#target=quality&test=0.2`, `uci:DIR#split=3`. A `csv:` or `txt:` path may be a glob
+    of shards (`csv:DIR/*.csv`), which is streamed, as is a table with `stream=yes` or one larger than
+    1 GiB (`tfp_arch.data.loaders.streams`).
     """
 
     kind: str
@@ -71,14 +77,15 @@ def _guess_kind(path: str) -> str:
     return kind
 
 
-def load_data(spec: str | DataSpec) -> Dataset:
+def load_data(spec: str | DataSpec) -> "Dataset | StreamedDataset":
     """Load the data set a spec names, split into training and test parts.
 
     Args:
         spec: a spec string or a parsed `DataSpec`.
 
     Returns:
-        The data set; its `name` is the spec.
+        The data set; its `name` is the spec. A streamed table (see `DataSpec`) is a
+        `tfp_arch.data.streaming.StreamedDataset`, read once to check and count its rows.
 
     Raises:
         DataError: a one-line message naming the file, the row and the problem.

@@ -1,18 +1,27 @@
-"""Reading numeric tables (CSV and whitespace-separated text) with one-line errors."""
+"""Reading numeric tables (CSV and whitespace-separated text) with one-line errors.
+
+The rows are parsed by NumPy's C reader (`numpy.loadtxt`). Only when it fails, or a value is NaN,
+infinite or beyond float32's range, does a row-by-row pass in Python find the offending line and
+name it; that pass is also the reference: whatever it accepts, the table holds.
+"""
 
 from __future__ import annotations
 
 import csv
 import math
+import warnings
+from array import array
 from pathlib import Path
+from typing import IO, Iterator
 
 import numpy as np
 
 from tfp_arch.data.errors import DataError, missing_file
 
-__all__ = ["FLOAT32_MAX", "Table", "read_table"]
+__all__ = ["FLOAT32_MAX", "Table", "check_row", "column_index", "first_row", "is_pattern", "read_lines", "read_table", "split_line"]
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+_HEADERS = ("auto", "yes", "no")
 
 
 class Table:
@@ -25,17 +34,25 @@ class Table:
 
     def column(self, key: str) -> int:
         """Index of the column called `key`, or given by a 0-based index (negative counts from the end)."""
-        if key in self.columns:
-            return self.columns.index(key)
-        try:
-            index = int(key)
-        except ValueError:
-            raise DataError(
-                f"no column {key!r}; columns are {', '.join(self.columns)}", self.path
-            ) from None
-        if not -len(self.columns) <= index < len(self.columns):
-            raise DataError(f"column index {index} out of range for {len(self.columns)} columns", self.path)
-        return index % len(self.columns)
+        return column_index(self.columns, key, self.path)
+
+
+def column_index(columns: list[str], key: str, path: str) -> int:
+    """Index of the column called `key` in `columns`, or given by a 0-based index (negative from the end)."""
+    if key in columns:
+        return columns.index(key)
+    try:
+        index = int(key)
+    except ValueError:
+        raise DataError(f"no column {key!r}; columns are {', '.join(columns)}", path) from None
+    if not -len(columns) <= index < len(columns):
+        raise DataError(f"column index {index} out of range for {len(columns)} columns", path)
+    return index % len(columns)
+
+
+def is_pattern(path: str) -> bool:
+    """Whether `path` is a glob pattern (it holds `*`, `?` or `[`) naming shards of one table."""
+    return any(character in path for character in "*?[")
 
 
 def _is_number(cell: str) -> bool:
@@ -46,18 +63,105 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _rows(path: Path, delimiter: str | None) -> list[tuple[int, list[str]]]:
+def split_line(line: str, delimiter: str | None) -> list[str]:
+    """The cells of one line: CSV rules (quotes, surrounding spaces stripped) or runs of white space."""
+    if delimiter is None:
+        return line.split()
+    return [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter), [])]
+
+
+def check_row(cells: list[str], columns: list[str], path: str, number: int) -> list[float]:
+    """The values of one row, or `DataError` naming the line `number` and the problem."""
+    if len(cells) != len(columns):
+        raise DataError(f"expected {len(columns)} columns, found {len(cells)}", path, number)
+    values = []
+    for name, cell in zip(columns, cells):
+        try:
+            value = float(cell)
+        except ValueError:
+            raise DataError(f"column {name!r} is not a number: {cell!r}", path, number) from None
+        if not math.isfinite(value):
+            raise DataError(f"column {name!r} is {cell} (NaN or infinite)", path, number)
+        if abs(value) > FLOAT32_MAX:
+            raise DataError(f"column {name!r} is {cell}, too large for float32 (the models' float type)", path, number)
+        values.append(value)
+    return values
+
+
+def _open(path: Path) -> IO[str]:
+    if not path.is_file():
+        raise DataError(missing_file(path), str(path))
     try:
-        text = path.read_text()
+        return open(path, encoding="utf-8")
+    except OSError as error:
+        raise DataError(f"cannot read: {error.__class__.__name__}: {error}", str(path)) from None
+
+
+def _lines(handle: IO[str], path: Path, start: int = 1) -> Iterator[tuple[int, str]]:
+    """Numbered non-blank lines from the handle's position; `start` is the number of the next line."""
+    try:
+        for number, line in enumerate(handle, start=start):
+            if line.strip():
+                yield number, line.rstrip("\r\n")
     except (OSError, UnicodeDecodeError) as error:
         raise DataError(f"cannot read: {error.__class__.__name__}: {error}", str(path)) from None
-    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
-    if not lines:
+
+
+def read_lines(path: str | Path, after: int = 0) -> Iterator[tuple[int, str]]:
+    """The numbered (1-based) non-blank lines of a file after its first `after` lines."""
+    path = Path(path)
+    with _open(path) as handle:
+        _skip(handle, after)
+        yield from _lines(handle, path, after + 1)
+
+
+def first_row(path: str | Path, delimiter: str | None, header: str) -> tuple[list[str], bool, int]:
+    """The column names, whether the file has a header row, and how many lines the header takes.
+
+    With `header="auto"`, a first non-blank row with a non-numeric cell is a header. The line count
+    includes blank lines before the header (0 without a header).
+    """
+    if header not in _HEADERS:
+        raise DataError(f"Invalid value for option `header`: expected auto, yes or no. Received: {header!r}")
+    path = Path(path)
+    with _open(path) as handle:
+        number, line = next(_lines(handle, path), (0, ""))
+    if not number:
         raise DataError("the file is empty", str(path))
-    if delimiter is None:
-        return [(number, line.split()) for number, line in lines]
-    reader = csv.reader([line for _, line in lines], delimiter=delimiter)
-    return [(number, [cell.strip() for cell in cells]) for (number, _), cells in zip(lines, reader)]
+    cells = split_line(line, delimiter)
+    has_header = header == "yes" or (header == "auto" and not all(_is_number(c) for c in cells))
+    if has_header:
+        return cells, True, number
+    return [f"column_{i}" for i in range(len(cells))], False, 0
+
+
+def _skip(handle: IO[str], lines: int) -> None:
+    for _ in range(lines):
+        handle.readline()
+
+
+def _fast(handle: IO[str], delimiter: str | None, width: int) -> np.ndarray | None:
+    """The rows parsed by NumPy's C reader, or None if it fails or a value needs the careful pass."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            values = np.loadtxt(handle, delimiter=delimiter, dtype=np.float64, comments=None, ndmin=2,
+                                quotechar='"' if delimiter is not None else None)
+    except ValueError:
+        return None
+    if values.shape[1] != width or not np.isfinite(values).all():
+        return None
+    if max(values.max(initial=0.0), -values.min(initial=0.0)) > FLOAT32_MAX:
+        return None
+    return values
+
+
+def _careful(handle: IO[str], path: Path, delimiter: str | None, columns: list[str], start: int) -> np.ndarray:
+    """The rows parsed one by one in Python; raises `DataError` at the first bad row."""
+    flat = array("d")
+    for number, line in _lines(handle, path, start):
+        flat.extend(check_row(split_line(line, delimiter), columns, str(path), number))
+    return np.frombuffer(flat, dtype=np.float64).reshape(-1, len(columns)).copy()
 
 
 def read_table(path: str | Path, delimiter: str | None = ",", header: str = "auto") -> Table:
@@ -78,34 +182,17 @@ def read_table(path: str | Path, delimiter: str | None = ",", header: str = "aut
             and the line.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(missing_file(path), str(path))
-    rows = _rows(path, delimiter)
-    first = rows[0][1]
-    has_header = header == "yes" or (header == "auto" and not all(_is_number(c) for c in first))
-    if header not in ("auto", "yes", "no"):
-        raise DataError(f"Invalid value for option `header`: expected auto, yes or no. Received: {header!r}")
-    columns = first if has_header else [f"column_{i}" for i in range(len(first))]
-    body = rows[1:] if has_header else rows
-    if not body:
+    columns, _, skipped = first_row(path, delimiter, header)
+    with _open(path) as handle:
+        _skip(handle, skipped)
+        try:
+            values = _fast(handle, delimiter, len(columns))
+        except UnicodeDecodeError as error:
+            raise DataError(f"cannot read: {error.__class__.__name__}: {error}", str(path)) from None
+        if values is None:
+            handle.seek(0)
+            _skip(handle, skipped)
+            values = _careful(handle, path, delimiter, columns, skipped + 1)
+    if len(values) == 0:
         raise DataError("no data rows after the header", str(path))
-    width = len(columns)
-    values = np.empty((len(body), width))
-    for index, (number, cells) in enumerate(body):
-        if len(cells) != width:
-            raise DataError(f"expected {width} columns, found {len(cells)}", str(path), number)
-        for j, cell in enumerate(cells):
-            try:
-                value = float(cell)
-            except ValueError:
-                raise DataError(
-                    f"column {columns[j]!r} is not a number: {cell!r}", str(path), number
-                ) from None
-            if not math.isfinite(value):
-                raise DataError(f"column {columns[j]!r} is {cell} (NaN or infinite)", str(path), number)
-            if abs(value) > FLOAT32_MAX:
-                raise DataError(
-                    f"column {columns[j]!r} is {cell}, too large for float32 (the models' float type)", str(path), number
-                )
-            values[index, j] = value
     return Table(values, columns, str(path))
