@@ -12,7 +12,7 @@ import tensorflow as tf
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import as_dataset, is_array_like, to_numpy_arrays
 from tfp_arch.schedules import BudgetCosineDecay
-from tfp_arch.validation import one_of, positive_float
+from tfp_arch.validation import ValidationError, one_of, positive_float
 
 __all__ = ["Architecture"]
 
@@ -66,7 +66,11 @@ class Architecture(keras.Model):
     A subclass may provide:
         adapt(x, y=None): compute statistics of the training data (standardisation, the number of
             training examples for a KL weight, ...). `fit` calls it once with the training arrays
-            before the first epoch unless `adapt` was already called.
+            before the first epoch unless `adapt` was already called. Given a `tf.data.Dataset`,
+            `fit` passes the dataset itself when the class sets `adapts_datasets = True` (its
+            `adapt` then reads the batches in one pass, as `tfp_arch.layers.standardize.
+            iterate_batches` does, so data larger than memory stream), and otherwise the dataset
+            collected into arrays.
         default_epochs, default_batch_size: class attributes used by the CLI and by `fit`.
         hyperparameters_for(dataset): class method returning constructor arguments that depend on the
             data (number of classes, image shape, ...); user arguments override them.
@@ -94,6 +98,7 @@ class Architecture(keras.Model):
     decay_learning_rate: ClassVar[bool] = False
     default_steps_per_execution: ClassVar[int] = 32
     capabilities: ClassVar[tuple[str, ...]] = ()
+    adapts_datasets: ClassVar[bool] = False
 
     def __init__(self, learning_rate: float | None = None, optimizer: str = "adam", **kwargs: Any) -> None:
         """Hyperparameters every architecture takes, besides its own.
@@ -234,7 +239,14 @@ class Architecture(keras.Model):
             self._plan_learning_rate(dataset, kwargs)
             return super().fit(dataset, shuffle=False, **kwargs)
         if isinstance(x, tf.data.Dataset) and not self.is_adapted:
-            self.adapt(*_materialise(x))
+            if x.cardinality() == tf.data.INFINITE_CARDINALITY:
+                raise ValidationError(
+                    "fit() received an infinite dataset before the model was adapted; call model.adapt(x, y) first."
+                )
+            if self.adapts_datasets:
+                self.adapt(x)
+            else:
+                self.adapt(*_materialise(x))
         if isinstance(x, tf.data.Dataset):
             self._plan_learning_rate(x, kwargs)
         return super().fit(x, y, batch_size=batch_size if x is None else None, **kwargs)
@@ -306,11 +318,7 @@ _COMPILE_SIGNATURE = inspect.signature(keras.Model.compile)
 
 
 def _materialise(dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray | None]:
-    """Collect a finite dataset of `x` or `(x, y[, w])` batches into arrays, for `adapt`."""
-    if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
-        raise ValueError(
-            "fit() received an infinite dataset before the model was adapted; call model.adapt(x, y) first."
-        )
+    """Collect a finite dataset of `x` or `(x, y[, w])` batches into arrays, for an `adapt` that takes arrays."""
     xs, ys = [], []
     for element in dataset.as_numpy_iterator():
         if isinstance(element, tuple):

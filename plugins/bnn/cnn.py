@@ -54,6 +54,7 @@ class BayesianCNN(Architecture):
     """
 
     architecture_name = "bcnn"
+    adapts_datasets = True
     summary = "Bayesian CNN (variational convolutions, categorical head) for image classification"
     default_data = "synthetic:shapes_classification"
     default_epochs = 10

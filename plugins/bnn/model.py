@@ -23,6 +23,7 @@ from tfp_arch.plugins.bnn.metrics import classification_metrics, regression_metr
 tfd = tfp.distributions
 
 SCALE_RATE_CAP = 0.006
+_ACTIVATION_BUDGET = 1 << 22
 
 __all__ = ["BayesianMLP"]
 
@@ -71,6 +72,7 @@ class BayesianMLP(Architecture):
     """
 
     architecture_name: ClassVar[str] = "bnn"
+    adapts_datasets: ClassVar[bool] = True
     capabilities: ClassVar[tuple[str, ...]] = ("plot",)
     summary: ClassVar[str] = "Bayesian MLP (mean-field variational DenseVariational layers) with predictive uncertainty"
     default_data: ClassVar[str] = "synthetic:gap_regression"
@@ -234,7 +236,10 @@ class BayesianMLP(Architecture):
                 layer.set_scale_learning_rate_ratio(min(1.0, SCALE_RATE_CAP / peak))
 
     def sample_outputs(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> tf.Tensor:
-        """Likelihood parameters for S weight samples, in one batched computation.
+        """Likelihood parameters for S weight samples, batched over the samples.
+
+        The S weight sets are drawn once; the rows go through them in chunks so that a hidden
+        activation `(S, rows, width)` stays within about 4M values, whatever the number of rows.
 
         Args:
             x: inputs `(N, d)` in original units.
@@ -245,12 +250,17 @@ class BayesianMLP(Architecture):
             `(S, N, 2)` means and scales in original units, or `(S, N, K)` logits.
         """
         num_samples = num_samples or self.num_samples
-        seeds = tf.random.experimental.stateless_split(seed_pair(seed, "int64"), len(self.variational_layers))
-        hidden = self._standardise(tf.convert_to_tensor(x))
-        for layer, layer_seed in zip(self.variational_layers, seeds):
-            kernels, biases = layer.sample_weights(num_samples, layer_seed)
-            hidden = layer.call_with_weights(hidden, kernels, biases)
-        return self._head(hidden)
+        weights = self.sample_weights(num_samples, seed)
+        x = tf.convert_to_tensor(x)
+        widest = max(layer.units for layer in self.variational_layers)
+        rows = max(256, _ACTIVATION_BUDGET // (num_samples * widest))
+        chunks = []
+        for start in range(0, max(int(x.shape[0]), 1), rows):
+            hidden = self._standardise(x[start : start + rows])
+            for layer, (kernels, biases) in zip(self.variational_layers, weights):
+                hidden = layer.call_with_weights(hidden, kernels, biases)
+            chunks.append(self._head(hidden))
+        return chunks[0] if len(chunks) == 1 else tf.concat(chunks, axis=1)
 
     def sample_weights(self, num_samples: int, seed: int | None = None) -> list[tuple[tf.Tensor, tf.Tensor | None]]:
         """The per-layer weight samples `sample_outputs` uses with the same `num_samples` and `seed`."""

@@ -70,6 +70,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
     """
 
     architecture_name = "maf"
+    adapts_datasets = True
     summary = "Masked autoregressive flow: exact-likelihood density estimation and sampling."
     task = "unsupervised"
     default_data = "synthetic:two_moons"

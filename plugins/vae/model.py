@@ -83,6 +83,7 @@ class VariationalAutoencoder(Architecture):
     """
 
     architecture_name = "vae"
+    adapts_datasets = True
     summary = "Variational autoencoder: Gaussian latent, Bernoulli or Gaussian decoder, ELBO."
     task = "unsupervised"
     default_data = "synthetic:shapes"
