@@ -46,3 +46,18 @@ def max_gradient_z_score(layer: Any, x: Any, variables: list, analytic: Any, cou
     samples = draws(tf.constant(count)).numpy().astype(np.float64)
     standard_error = samples.std(axis=0) / math.sqrt(len(samples)) + 1e-12
     return float(np.max(np.abs(samples.mean(axis=0) - np.ravel(analytic)) / standard_error))
+
+
+def layer_draws(layer: Any, x: Any, count: int) -> Any:
+    """`count` stochastic outputs of `layer` for the first example of `x`, stacked, as float64."""
+    import numpy as np
+    import tensorflow as tf
+
+    @tf.function
+    def draw() -> Any:
+        array = tf.TensorArray(tf.float32, size=count)
+        for i in tf.range(count):
+            array = array.write(i, layer(x)[0])
+        return array.stack()
+
+    return draw().numpy().astype(np.float64)

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import layer_draws
 
 from tfp_arch.layers import (
     Conv1DTransposeVariational,
@@ -56,24 +57,13 @@ def _keras_moments(rank: int, layer, x: np.ndarray) -> tuple[np.ndarray, np.ndar
     return outputs[0], outputs[1]
 
 
-def _draws(layer, x: np.ndarray, count: int) -> np.ndarray:
-    @tf.function
-    def draw() -> tf.Tensor:
-        array = tf.TensorArray(tf.float32, size=count)
-        for i in tf.range(count):
-            array = array.write(i, layer(x)[0])
-        return array.stack()
-
-    return draw().numpy().astype(np.float64)
-
-
 @pytest.mark.parametrize("rank", [1, 2, 3])
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_output_mean_and_variance_match_the_transposed_convolution_of_the_posterior(rank: int, estimator: str) -> None:
     layer, x = _layer(rank, estimator, seed=rank)
     mean, variance = _keras_moments(rank, layer, x)
     assert layer.compute_output_shape(x.shape) == mean.shape
-    draws = _draws(layer, x, 3000)
+    draws = layer_draws(layer, x, 3000)
     assert draws.shape[1:] == mean.shape[1:]
     z_mean = np.abs(draws.mean(0) - mean[0]) / np.sqrt(variance[0] / len(draws))
     z_variance = np.abs(draws.var(0, ddof=1) / variance[0] - 1.0) / math.sqrt(2.0 / (len(draws) - 1))

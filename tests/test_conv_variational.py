@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import max_gradient_z_score
+from helpers import layer_draws, max_gradient_z_score
 
 from tfp_arch.layers import (
     Conv1DVariational,
@@ -58,17 +58,6 @@ def _keras_moments(rank: int, layer, x: np.ndarray) -> tuple[np.ndarray, np.ndar
     return outputs[0], outputs[1]
 
 
-def _draws(layer, x: np.ndarray, count: int) -> np.ndarray:
-    @tf.function
-    def draw() -> tf.Tensor:
-        array = tf.TensorArray(tf.float32, size=count)
-        for i in tf.range(count):
-            array = array.write(i, layer(x)[0])
-        return array.stack()
-
-    return draw().numpy().astype(np.float64)
-
-
 @pytest.mark.parametrize("rank", [1, 2, 3])
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_output_mean_and_variance_match_the_convolution_of_the_posterior(rank: int, estimator: str) -> None:
@@ -77,7 +66,7 @@ def test_output_mean_and_variance_match_the_convolution_of_the_posterior(rank: i
     reparameterisation's closed form)."""
     layer, x = _layer(rank, estimator, seed=rank)
     mean, variance = _keras_moments(rank, layer, x)
-    draws = _draws(layer, x, 3000)
+    draws = layer_draws(layer, x, 3000)
     z_mean = np.abs(draws.mean(0) - mean[0]) / np.sqrt(variance[0] / len(draws))
     z_variance = np.abs(draws.var(0, ddof=1) / variance[0] - 1.0) / math.sqrt(2.0 / (len(draws) - 1))
     assert z_mean.max() < 4.5 and z_variance.max() < 4.5, (z_mean.max(), z_variance.max())

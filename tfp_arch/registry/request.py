@@ -13,15 +13,18 @@ from tfp_arch.registry.describe import Description
 from tfp_arch.registry.entries import Entry
 from tfp_arch.registry.errors import MissingCapabilityError
 from tfp_arch.registry.hyperparameters import HyperparameterError
+from tfp_arch.validation import ValidationError, float_in_range, int_at_least
 
 __all__ = ["make_request"]
 
 
 def _count(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        expected = "a positive integer" if minimum == 1 else "a non-negative integer"
-        raise HyperparameterError(f"Invalid value for argument `{name}`: expected {expected}. Received: {name}={value!r}")
-    return value
+    """`value` as an int >= `minimum`, or a usage error (`HyperparameterError`) naming `name`."""
+    expected = "a positive integer" if minimum == 1 else "a non-negative integer"
+    try:
+        return int_at_least(name, value, minimum, expected)
+    except ValidationError as error:
+        raise HyperparameterError(str(error)) from None
 
 
 def make_request(
@@ -41,10 +44,10 @@ def make_request(
     checked = description.check(dict(hyperparameters or {}))
     if plot and not description.has_plot:
         raise MissingCapabilityError(f"architecture {attributes['architecture_name'] or entry.name!r} has no plot; run without --plot")
-    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
-        raise HyperparameterError(
-            f"Invalid value for argument `validation_split`: expected a number in [0, 1). Received: validation_split={validation_split!r}"
-        )
+    try:
+        float_in_range("validation_split", validation_split, 0.0, 1.0, "[)")
+    except ValidationError as error:
+        raise HyperparameterError(str(error)) from None
     return {
         "architecture": attributes["architecture_name"] or entry.name,
         "entry_point": entry.qualified,
