@@ -23,8 +23,8 @@ from tfp_arch.registry.staging import RunFolder
 from tfp_arch.validation import one_of
 
 __all__ = [
-    "STRATEGIES", "ClusterRole", "check_strategy", "cluster_role", "make_strategy", "strategy_name",
-    "strategy_record", "worker_folder",
+    "MULTI_WORKER", "STRATEGIES", "ClusterRole", "check_strategy", "cluster_role", "make_strategy",
+    "staging_folders", "strategy_name", "strategy_record", "worker_folder",
 ]
 
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker_mirrored")
@@ -144,5 +144,23 @@ def strategy_name(strategy: Any) -> str:
 def strategy_record(requested: str, strategy: Any, role: ClusterRole) -> dict[str, Any]:
     """What `config.json` records of the strategy: the name asked for, the class, replicas, workers."""
     workers = role.tasks if strategy_name(strategy) == MULTI_WORKER else 1
-    return {"requested": requested, "class": type(strategy).__name__,
+    kind = type(strategy).__name__
+    return {"requested": requested, "class": "MultiWorkerMirroredStrategy" if kind == "CollectiveAllReduceStrategy" else kind,
             "replicas": int(strategy.num_replicas_in_sync), "workers": workers}
+
+
+def staging_folders(target: str | Path, request: dict[str, Any], opened: RunFolder | None = None) -> tuple[RunFolder, RunFolder | None]:
+    """The staging folder this process writes, and the chief's run folder when this process is not the chief.
+
+    The chief (and any process of a run that is not multi-worker) writes `target`'s staging folder,
+    `opened` when it exists already (`--resume`), else a new one. Another worker of a
+    `multi_worker_mirrored` run writes a temporary folder (`worker_folder`) and reads the chief's.
+
+    Raises:
+        OutputError: the chief's staging folder cannot be created.
+        ValueError: `TF_CONFIG` is malformed.
+    """
+    role = cluster_role() if request.get("strategy") == MULTI_WORKER else ClusterRole()
+    if role.is_chief:
+        return opened or RunFolder.create(target, request), None
+    return worker_folder(target, request, role), opened or RunFolder(Path(target))

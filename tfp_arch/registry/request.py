@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tfp_arch.distribute import STRATEGIES
 from tfp_arch.registry.describe import Description
 from tfp_arch.registry.entries import Entry
 from tfp_arch.registry.hyperparameters import HyperparameterError
+from tfp_arch.validation import one_of
 
 __all__ = ["make_request"]
 
@@ -27,13 +29,13 @@ def make_request(
     entry: Entry, description: Description, data: str | None = None, *, epochs: int | None = None,
     batch_size: int | None = None, seed: int = 0, hyperparameters: dict[str, Any] | None = None,
     plot: bool = False, validation_split: float = 0.0, patience: int | None = None,
-    checkpoint_every: int | None = None,
+    checkpoint_every: int | None = None, strategy: str = "auto",
 ) -> dict[str, Any]:
     """Check the options of a run of the architecture `entry`/`description` and return them as plain values.
 
     Raises:
-        HyperparameterError: an unknown hyperparameter, a value of the wrong type, or a bad count or
-            fraction (a usage error).
+        HyperparameterError: an unknown hyperparameter, a value of the wrong type, a bad count or
+            fraction, or an unknown strategy name (a usage error).
         NotImplementedError: `plot=True` for an architecture without a plot.
     """
     attributes = description.attributes
@@ -44,6 +46,10 @@ def make_request(
         raise HyperparameterError(
             f"Invalid value for argument `validation_split`: expected a number in [0, 1). Received: validation_split={validation_split!r}"
         )
+    try:
+        one_of("strategy", strategy, STRATEGIES)
+    except ValueError as error:
+        raise HyperparameterError(str(error)) from None
     return {
         "architecture": attributes["architecture_name"] or entry.name,
         "entry_point": entry.qualified,
@@ -56,4 +62,5 @@ def make_request(
         "validation_split": float(validation_split),
         "patience": None if patience is None else _count("patience", patience, 0),
         "checkpoint_every": None if checkpoint_every is None else _count("checkpoint_every", checkpoint_every, 0),
+        "strategy": strategy,
     }
