@@ -191,3 +191,76 @@ def test_the_kl_term_is_counted_once(job, single, name):
     multi = _history(job["runs"] / name)["loss"][0]
     alone = _history(single[name].path)["loss"][0]
     assert abs(multi - alone) < 0.25 * kl, (multi, alone, kl)
+
+
+FAULT_DATA, FAULT_EPOCHS, FAULT_BATCH = "synthetic:two_moons#n=600", 5, 16
+
+
+def _cli(ports: list[int], index: int, args: list[str], cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "TF_CONFIG": tf_config(ports, index), "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.Popen([sys.executable, "-m", "tfp_arch.cli.main", *args], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _job(args: list[str], cwd: Path) -> list[subprocess.Popen]:
+    ports = free_ports(2)
+    return [_cli(ports, index, args, cwd) for index in range(2)]
+
+
+def _finish(procs: list[subprocess.Popen]) -> list[str]:
+    """Wait for every process; return their stderr; kill any left on the way out."""
+    try:
+        errors = [proc.communicate(timeout=TIMEOUT)[1] for proc in procs]
+    finally:
+        for proc in procs:
+            stop(proc)
+    assert [proc.returncode for proc in procs] == [0, 0], "".join(error[-3000:] for error in errors)
+    return errors
+
+
+def _checkpointed_epoch(staging: Path) -> int:
+    try:
+        return json.loads((staging / "checkpoint" / "training_metadata.json").read_text())["epoch"]
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def _train(output: str) -> list[str]:
+    return ["train", "maf", "--data", FAULT_DATA, "--epochs", str(FAULT_EPOCHS), "--batch-size", str(FAULT_BATCH),
+            "--checkpoint-every", "1", "--strategy", "multi_worker_mirrored", "--output", output]
+
+
+def test_killing_a_worker_and_restarting_the_job_resumes_it(tmp_path):
+    """TensorFlow stops the chief when a worker dies (its collective operations fail); the chief keeps
+    its checkpoint, and the job restarted with `--resume` on both workers ends as an uninterrupted
+    job does, bit for bit."""
+    import time
+
+    from tfp_arch.runs import load_run
+
+    _finish(_job(_train("full"), tmp_path))
+    procs = _job(_train("run"), tmp_path)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while _checkpointed_epoch(tmp_path / "run.partial") < 2:
+            assert procs[0].poll() is None and time.monotonic() < deadline, procs[0].communicate()[1][-3000:]
+            time.sleep(0.1)
+        os.killpg(procs[1].pid, signal.SIGKILL)
+        _, chief_err = procs[0].communicate(timeout=TIMEOUT)
+    finally:
+        for proc in procs:
+            stop(proc)
+    assert procs[0].returncode == 1, chief_err[-3000:]
+    assert "restart every worker with `tfp-arch train --resume run.partial`" in chief_err.splitlines()[-1]
+    killed_at = _checkpointed_epoch(tmp_path / "run.partial")
+    assert 2 <= killed_at < FAULT_EPOCHS
+
+    _finish(_job(["train", "--resume", "run.partial"], tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full", "run"]
+    assert {p.name for p in (tmp_path / "run").iterdir()} == FILES
+    resumed, config = load_run(tmp_path / "run")
+    full, _ = load_run(tmp_path / "full")
+    assert config["resumed_from_epoch"] == killed_at and config["epochs_run"] == FAULT_EPOCHS
+    assert (tmp_path / "run" / "history.csv").read_text() == (tmp_path / "full" / "history.csv").read_text()
+    for a, b in zip(resumed.get_weights(), full.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -23,12 +23,25 @@ from tfp_arch.registry.staging import RunFolder
 from tfp_arch.validation import one_of
 
 __all__ = [
-    "MULTI_WORKER", "STRATEGIES", "ClusterRole", "check_strategy", "cluster_role", "make_strategy",
+    "MULTI_WORKER", "STRATEGIES", "ClusterError", "ClusterRole", "is_peer_failure", "check_strategy", "cluster_role", "make_strategy",
     "staging_folders", "strategy_name", "strategy_record", "worker_folder",
 ]
 
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker_mirrored")
 MULTI_WORKER = "multi_worker_mirrored"
+
+
+class ClusterError(ConnectionError):
+    """A multi-worker job lost a worker: TensorFlow stops the others (its collective operations fail);
+    the job continues when every worker is restarted with `--resume` (`tfp_arch.runs.resume`)."""
+
+
+_PEER_FAILURES = ("UnavailableError", "DeadlineExceededError", "AbortedError", "CancelledError")
+
+
+def is_peer_failure(error: BaseException) -> bool:
+    """Whether `error` is how TensorFlow's collective operations report a worker that went away."""
+    return any(cls.__name__ in _PEER_FAILURES and cls.__module__.startswith("tensorflow") for cls in type(error).__mro__)
 
 
 def check_strategy(strategy: Any) -> Any:
@@ -115,13 +128,16 @@ def make_strategy(strategy: Any = "auto") -> Any:
     - `one_device`: `OneDeviceStrategy` on the first GPU, or the CPU.
     - `mirrored`: `MirroredStrategy` over the local GPUs (the CPU without one).
     - `multi_worker_mirrored`: `MultiWorkerMirroredStrategy`, which reads `TF_CONFIG`; without it
-      the process trains alone.
+      the process trains alone. TensorFlow requires it to be made before any operation runs
+      (listing logical devices included), so `run_in` makes the strategy first.
     """
     import tensorflow as tf
 
     strategy = check_strategy(strategy)
     if not isinstance(strategy, str):
         return strategy
+    if strategy == MULTI_WORKER:
+        return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if strategy == "auto":
         if tf.distribute.has_strategy():
@@ -129,9 +145,7 @@ def make_strategy(strategy: Any = "auto") -> Any:
         return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
     if strategy == "one_device":
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
-    if strategy == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.MirroredStrategy()
 
 
 def strategy_name(strategy: Any) -> str:

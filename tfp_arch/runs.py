@@ -20,7 +20,7 @@ import numpy as np
 from tfp_arch.architecture import Architecture
 from tfp_arch.callbacks import ResumableEarlyStopping, RunCheckpoint, StopOnNonFinite
 from tfp_arch.data import DataError, Dataset, load_data
-from tfp_arch.distribute import MULTI_WORKER, ClusterRole, cluster_role, make_strategy, staging_folders, strategy_name, strategy_record
+from tfp_arch.distribute import MULTI_WORKER, ClusterError, ClusterRole, is_peer_failure, cluster_role, make_strategy, staging_folders, strategy_name, strategy_record
 from tfp_arch.registry import get
 from tfp_arch.registry import default_registry
 from tfp_arch.registry.describe import describe_class
@@ -243,12 +243,19 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
     model is built in the scope of `strategy` (default: the one `request["strategy"]` names). On a
     worker that is not the chief of a multi-worker run, `folder` is a temporary folder, removed at
     the end, and `chief` is the chief's run folder, whose checkpoint a restarted job restores.
+
+    Raises:
+        ClusterError: a multi-worker run lost a worker; the chief keeps its staging folder if it
+            holds a checkpoint, for `resume` on every worker.
     """
+    multi_worker = False
     try:
-        cls = get(request["entry_point"])
-        dataset = prepare_data(cls, request["data"])
+        # First: a multi-worker strategy configures TensorFlow's collective operations, which must
+        # happen before TensorFlow runs any operation.
         requested = request.get("strategy", "auto")
         strategy = make_strategy(requested if strategy is None else strategy)
+        cls = get(request["entry_point"])
+        dataset = prepare_data(cls, request["data"])
         multi_worker = strategy_name(strategy) == MULTI_WORKER
         keras.utils.set_random_seed(request["seed"])
         suggested = dataset.suggested_hyperparameters.get(cls.architecture_name, {})
@@ -301,8 +308,18 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
         if chief is not None or not folder.resumable:
             folder.discard()
         raise
-    except BaseException:
-        folder.discard()
+    except BaseException as error:
+        kept = chief is None and folder.resumable and multi_worker and is_peer_failure(error)
+        if not kept:
+            folder.discard()
+        if multi_worker and is_peer_failure(error):
+            staging = (chief or folder).path
+            resume_all = f"restart every worker with `tfp-arch train --resume {staging}`"
+            if chief is not None:
+                then = f"{resume_all} if the chief kept that folder, else start the job again"
+            else:
+                then = f"the checkpoint is kept: {resume_all}" if kept else "no checkpoint was written yet: start the job again"
+            raise ClusterError(f"a worker of the multi-worker job stopped ({type(error).__name__} in a collective operation); {then}") from error
         raise
     return Run(path, model, metrics, config, chief=chief is None)
 
