@@ -203,7 +203,9 @@ class Architecture(MultiWorkerFit, keras.Model):
             weight = keras.ops.reshape(keras.ops.cast(sample_weight, nll.dtype), keras.ops.shape(nll))
             loss = keras.ops.sum(nll * weight) / keras.ops.maximum(keras.ops.sum(weight), 1e-12)
         else:
-            loss = keras.ops.mean(nll)
+            # The mean, or 0 for a replica given no examples (the last batch split among replicas).
+            count = keras.ops.cast(keras.ops.shape(nll)[0], nll.dtype)
+            loss = keras.ops.divide_no_nan(keras.ops.sum(nll), count)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         loss = loss / replicas if replicas > 1 else loss
         # Keras' own aggregation of an `add_loss` term: a sum, cast to floatx, scaled for replicas.
