@@ -14,6 +14,7 @@ from tfp_arch.cli.environment import import_quietly
 from tfp_arch.cli.output import emit, format_metrics, info
 from tfp_arch.cli.params import parse_hyperparameters
 from tfp_arch.cli.sampling import stream_samples
+from tfp_arch.distribute import STRATEGIES, staging_folders
 from tfp_arch.registry import Entry
 from tfp_arch.registry.request import make_request
 from tfp_arch.registry.staging import RunFolder
@@ -27,9 +28,9 @@ def _verbosity() -> int:
     return 1 if sys.stderr.isatty() else 2
 
 
-def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = None) -> None:
+def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = None, chief: RunFolder | None = None) -> None:
     """Train in `folder`; `entry` is the architecture the request was made for (None on `--resume`:
-    the request names it)."""
+    the request names it); `chief` is the chief's folder when this process is another worker."""
     try:
         import_quietly("tfp_arch.runs")
         from tfp_arch.registry import get
@@ -47,12 +48,12 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
     )
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            run = run_in(folder, request, verbose=_verbosity(), callbacks=[announce], architecture=architecture)
+            run = run_in(folder, request, verbose=_verbosity(), callbacks=[announce], architecture=architecture, chief=chief)
     except KeyboardInterrupt as interrupt:
-        if folder.resumable:
+        if chief is None and folder.resumable:
             interrupt.note = f"; continue with: tfp-arch train --resume {folder.path}"
         raise
-    info(f"wrote {run.path}")
+    info(f"wrote {run.path}" if run.chief else f"trained as a worker; the chief writes {run.path}")
     emit({"output": str(run.path), "metrics": run.metrics, "config": run.config}, as_json, format_metrics(run.metrics))
 
 
@@ -68,24 +69,28 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
 @click.option("--validation-split", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True, help="Fraction of the training data (its last rows) held out to validate each epoch.")
 @click.option("--patience", type=click.IntRange(min=0), default=None, help="Stop after this many epochs without a better validation loss (training loss without --validation-split); the best epoch's weights are kept.")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=None, help="Checkpoint every N epochs (0: never). Default: after an epoch when the last checkpoint is 10 s old.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True, help="tf.distribute strategy: auto (mirrored on several local GPUs, else one device), one_device, mirrored, or multi_worker_mirrored (reads TF_CONFIG; only the chief writes the run folder).")
 @click.option("--resume", "resume", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Continue the interrupted run in DIR (its .partial folder).")
 @_json_option
 def train_command(name, data, epochs, batch_size, seed, output, params, plot, validation_split, patience,
-                  checkpoint_every, resume, as_json) -> None:
+                  checkpoint_every, strategy, resume, as_json) -> None:
     """Train architecture NAME and write a run folder.
 
     The folder holds model.keras, config.json, history.csv and metrics.json (and plot.png with --plot).
     The run works in OUTPUT.partial and renames it when finished. If it is interrupted after a
     checkpoint, OUTPUT.partial is kept and `tfp-arch train --resume OUTPUT.partial` continues it.
+    With --strategy multi_worker_mirrored, start the same command on every worker, each with its
+    TF_CONFIG: only the chief writes OUTPUT; to restart a job, run --resume on every worker.
     """
     if resume is not None:
         options = {"data": data, "epochs": epochs, "batch_size": batch_size, "output": output, "params": params,
                    "validation_split": validation_split, "patience": patience, "checkpoint_every": checkpoint_every}
         given = [key for key, value in options.items() if value not in (None, (), 0.0)]
-        if name is not None or given or plot or seed != 0:
+        if name is not None or given or plot or seed != 0 or strategy != "auto":
             raise click.UsageError("--resume takes no NAME and no training options: the run continues as it was started")
-        folder, request = RunFolder.open(resume)
-        _run(folder, request, as_json)
+        opened, request = RunFolder.open(resume)
+        folder, chief = staging_folders(opened.target, request, opened)
+        _run(folder, request, as_json, chief=chief)
         return
     if name is None:
         raise click.UsageError("Missing argument 'NAME' (or --resume DIR).")
@@ -93,10 +98,11 @@ def train_command(name, data, epochs, batch_size, seed, output, params, plot, va
     request = make_request(
         entry, description, data, epochs=epochs, batch_size=batch_size, seed=seed,
         hyperparameters=parse_hyperparameters(params, description), plot=plot,
-        validation_split=validation_split, patience=patience, checkpoint_every=checkpoint_every,
+        validation_split=validation_split, patience=patience, checkpoint_every=checkpoint_every, strategy=strategy,
     )
     target = output or Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
-    _run(RunFolder.create(target, request), request, as_json, entry)
+    folder, chief = staging_folders(target, request)
+    _run(folder, request, as_json, entry, chief)
 
 
 @click.command("evaluate")

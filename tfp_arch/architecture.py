@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import as_dataset, is_array_like, to_numpy_arrays
+from tfp_arch.multi_worker import MultiWorkerFit
 from tfp_arch.schedules import BudgetCosineDecay
 from tfp_arch.validation import ValidationError, one_of, positive_float
 
@@ -24,11 +25,12 @@ CAPABILITY_METHODS = {"sample": "sample", "density": "log_prob", "plot": "plot"}
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
-class Architecture(keras.Model):
+class Architecture(MultiWorkerFit, keras.Model):
     """Base class of every tfp_arch architecture: a Keras 3 model with a few additions.
 
     An architecture is an ordinary `keras.Model` subclass, so it trains with `model.fit`, works under
-    `tf.distribute` strategies and saves to `.keras`. This docstring is the contract the registry, the
+    `tf.distribute` strategies (`MultiWorkerMirroredStrategy` too, through `MultiWorkerFit`) and saves
+    to `.keras`. This docstring is the contract the registry, the
     CLI and the conformance kit (`tfp_arch.testing.check_architecture`, which checks every rule below
     and names the one that is broken) rely on.
 
@@ -206,7 +208,9 @@ class Architecture(keras.Model):
             weight = keras.ops.reshape(keras.ops.cast(sample_weight, nll.dtype), keras.ops.shape(nll))
             loss = keras.ops.sum(nll * weight) / keras.ops.maximum(keras.ops.sum(weight), 1e-12)
         else:
-            loss = keras.ops.mean(nll)
+            # The mean, or 0 for a replica given no examples (the last batch split among replicas).
+            count = keras.ops.cast(keras.ops.shape(nll)[0], nll.dtype)
+            loss = keras.ops.divide_no_nan(keras.ops.sum(nll), count)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         loss = loss / replicas if replicas > 1 else loss
         # Keras' own aggregation of an `add_loss` term: a sum, cast to floatx, scaled for replicas.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -156,11 +157,15 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
         seconds: the interval of time-based checkpoints.
         early_stopping: the run's `ResumableEarlyStopping`, whose state is saved too; it must come
             before this callback in the callback list.
+        restore_from: another checkpoint folder to restore from, when it holds a checkpoint (a
+            multi-worker job's worker restores from the chief's checkpoint and writes its own
+            into a temporary `backup_dir`, which TensorFlow's workers must do in step with the chief).
     """
 
     def __init__(self, backup_dir: str | Path, every: int | None = None, seconds: float = 10.0,
-                 early_stopping: ResumableEarlyStopping | None = None) -> None:
+                 early_stopping: ResumableEarlyStopping | None = None, restore_from: str | Path | None = None) -> None:
         super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
+        self.restore_from = None if restore_from is None else str(restore_from)
         self.every = every
         self.interval = seconds
         self.early_stopping = early_stopping
@@ -188,6 +193,9 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
         return [v for v in self.model.variables if id(v) not in weights]
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        source = self.restore_from
+        if source and os.path.isfile(os.path.join(source, os.path.basename(self._training_metadata_path))):
+            shutil.copytree(source, self.backup_dir, dirs_exist_ok=True)
         super().on_train_begin(logs)
         self._saved_at = self._started = time.monotonic()
         if not os.path.isfile(self._training_metadata_path):

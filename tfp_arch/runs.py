@@ -20,6 +20,7 @@ import numpy as np
 from tfp_arch.architecture import Architecture
 from tfp_arch.callbacks import ResumableEarlyStopping, RunCheckpoint, StopOnNonFinite
 from tfp_arch.data import DataError, Dataset, load_data
+from tfp_arch.distribute import MULTI_WORKER, ClusterError, ClusterRole, is_peer_failure, cluster_role, make_strategy, staging_folders, strategy_name, strategy_record
 from tfp_arch.registry import default_registry, get
 from tfp_arch.registry.describe import describe_class
 from tfp_arch.registry.hyperparameters import HyperparameterError
@@ -50,12 +51,15 @@ class Run:
         model: the trained architecture.
         metrics: what `metrics.json` holds.
         config: what `config.json` holds.
+        chief: False on a worker of a multi-worker run other than the chief, which wrote nothing
+            there: `path` is then the chief's run folder.
     """
 
     path: Path
     model: Architecture
     metrics: dict[str, float]
     config: dict[str, Any]
+    chief: bool = True
 
 
 def prepare_data(cls: type[Architecture], spec: str | None) -> Dataset:
@@ -116,6 +120,7 @@ def train(
     validation_split: float = 0.0,
     patience: int | None = None,
     checkpoint_every: int | None = None,
+    strategy: str | Any = "auto",
 ) -> Run:
     """Train architecture `name` and write a complete run folder.
 
@@ -142,7 +147,11 @@ def train(
         patience: stop after this many epochs without improvement of the validation loss (of the
             training loss without a validation split) and keep the weights of the best epoch.
         checkpoint_every: epochs between checkpoints; None checkpoints after an epoch when the last
-            checkpoint is 10 s old or more; 0 never.
+            checkpoint is 10 s old or more (every epoch in a multi-worker run); 0 never.
+        strategy: a `tf.distribute.Strategy`, or the name of one (`tfp_arch.distribute.make_strategy`):
+            `auto`, `one_device`, `mirrored`, `multi_worker_mirrored`. In a multi-worker run only
+            the chief writes `output`; the other workers train in a temporary folder, removed at
+            the end, and return a `Run` whose `chief` is False.
 
     Returns:
         The finished run.
@@ -152,9 +161,11 @@ def train(
     request = make_request(
         entry, describe_class(cls), data, epochs=epochs, batch_size=batch_size, seed=seed, hyperparameters=hyperparameters, plot=plot,
         validation_split=validation_split, patience=patience, checkpoint_every=checkpoint_every,
+        strategy=strategy if isinstance(strategy, str) else strategy_name(strategy),
     )
     target = Path(output) if output else Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
-    return run_in(RunFolder.create(target, request), request, verbose, architecture=cls)
+    folder, chief = staging_folders(target, request)
+    return run_in(folder, request, verbose, architecture=cls, strategy=None if isinstance(strategy, str) else strategy, chief=chief)
 
 
 def resume(path: str | Path, verbose: int | str = "auto") -> Run:
@@ -164,8 +175,9 @@ def resume(path: str | Path, verbose: int | str = "auto") -> Run:
     checkpoint; the model is rebuilt with the same seed, and each epoch's data order depends only on
     the seed and the epoch, so the run continues as the uninterrupted run would have.
     """
-    folder, request = RunFolder.open(path)
-    return run_in(folder, request, verbose)
+    opened, request = RunFolder.open(path)
+    folder, chief = staging_folders(opened.target, request, opened)
+    return run_in(folder, request, verbose, chief=chief)
 
 
 def _build(cls: type[Architecture], arguments: dict[str, Any]) -> Architecture:
@@ -176,7 +188,8 @@ def _build(cls: type[Architecture], arguments: dict[str, Any]) -> Architecture:
         raise HyperparameterError(str(error)) from error
 
 
-def _callbacks(request: dict[str, Any], folder: RunFolder, dataset: Dataset) -> tuple[list, RunCheckpoint, ResumableEarlyStopping | None]:
+def _callbacks(request: dict[str, Any], folder: RunFolder, dataset: Dataset, chief: RunFolder | None,
+               multi_worker: bool) -> tuple[list, RunCheckpoint, ResumableEarlyStopping | None]:
     batch = request["batch_size"]
     n_train = int(dataset.n_train * (1.0 - request["validation_split"]))
     probe = dataset.head(batch)
@@ -184,7 +197,12 @@ def _callbacks(request: dict[str, Any], folder: RunFolder, dataset: Dataset) -> 
     if request["patience"] is not None:
         monitor = "val_loss" if request["validation_split"] else "loss"
         stopping = ResumableEarlyStopping(monitor=monitor, patience=request["patience"], restore_best_weights=True)
-    checkpoint = RunCheckpoint(folder.checkpoint, every=request["checkpoint_every"], early_stopping=stopping)
+    every = request["checkpoint_every"]
+    # Every worker saves when the chief does (saving reads synchronised variables collectively), so
+    # the time-based default, which each process would decide alone, becomes every epoch.
+    every = 1 if every is None and multi_worker else every
+    checkpoint = RunCheckpoint(folder.checkpoint, every=every, early_stopping=stopping,
+                               restore_from=None if chief is None else chief.checkpoint)
     guard = StopOnNonFinite(batches_per_epoch=math.ceil(n_train / batch), probe=probe)
     return [guard, *([stopping] if stopping else []), checkpoint], checkpoint, stopping
 
@@ -204,24 +222,39 @@ def _schedule_record(model: Architecture) -> dict[str, Any] | None:
 
 def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "auto",
            callbacks: list[keras.callbacks.Callback] | None = None,
-           architecture: type[Architecture] | None = None) -> Run:
+           architecture: type[Architecture] | None = None, *, strategy: Any = None,
+           chief: RunFolder | None = None) -> Run:
     """Train as `request` says inside the staging folder `folder`, then finish the run folder.
 
     `train` and `resume` call this; the CLI calls it with a folder it created before importing
-    TensorFlow. `callbacks` are added to the run's own. `architecture` is the class the request was
-    made for, when the caller has loaded it already; otherwise it is loaded from
-    `request["entry_point"]`.
+    TensorFlow (`tfp_arch.distribute.staging_folders`). `callbacks` are added to the run's own.
+    `architecture` is the class the request was made for, when the caller has loaded it already;
+    otherwise it is loaded from `request["entry_point"]`. The model is built in the scope of
+    `strategy` (default: the one `request["strategy"]` names). On a worker that is not the chief
+    of a multi-worker run, `folder` is a temporary folder, removed at the end, and `chief` is the
+    chief's run folder, whose checkpoint a restarted job restores.
+
+    Raises:
+        ClusterError: a multi-worker run lost a worker; the chief keeps its staging folder if it
+            holds a checkpoint, for `resume` on every worker.
     """
+    multi_worker = False
     try:
+        # First: a multi-worker strategy configures TensorFlow's collective operations, which must
+        # happen before TensorFlow runs any operation.
+        requested = request.get("strategy", "auto")
+        strategy = make_strategy(requested if strategy is None else strategy)
         cls = architecture if architecture is not None else get(request["entry_point"])
         dataset = prepare_data(cls, request["data"])
+        multi_worker = strategy_name(strategy) == MULTI_WORKER
         keras.utils.set_random_seed(request["seed"])
         suggested = dataset.suggested_hyperparameters.get(cls.architecture_name, {})
-        model = _build(cls, {**cls.hyperparameters_for(dataset.summary()), **suggested, **request["hyperparameters"]})
-        # BackupAndRestore restores into a built model only.
-        if not model.built:
-            model(dataset.head(1)[0])
-        own, checkpoint, stopping = _callbacks(request, folder, dataset)
+        with strategy.scope():
+            model = _build(cls, {**cls.hyperparameters_for(dataset.summary()), **suggested, **request["hyperparameters"]})
+            # BackupAndRestore restores into a built model only.
+            if not model.built:
+                model(dataset.head(1)[0])
+        own, checkpoint, stopping = _callbacks(request, folder, dataset, chief, multi_worker)
         x, y, feeding = dataset.fit_inputs(request["batch_size"], request["seed"], request["validation_split"])
         model.fit(x, y, epochs=request["epochs"], batch_size=request["batch_size"],
                   verbose=verbose, validation_split=request["validation_split"], callbacks=[*feeding, *own, *(callbacks or [])])
@@ -244,6 +277,7 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
             "resumed_from_epoch": checkpoint.restored_epoch or None,
             "batch_size": request["batch_size"],
             "validation_split": request["validation_split"],
+            "strategy": strategy_record(requested, strategy, cluster_role() if multi_worker else ClusterRole()),
             "early_stopping": None if stopping is None else {
                 "monitor": stopping.monitor, "patience": stopping.patience, "best_epoch": stopping.best_epoch + 1,
                 "weights": "best epoch",
@@ -256,15 +290,29 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
         if request["plot"]:
             model.plot(str(folder.path / PLOT_FILE), dataset.summary())
         folder.write("metrics.json", json.dumps(metrics, indent=2, allow_nan=False) + "\n")
-        path = folder.finish(keep=(*FILES, PLOT_FILE))
+        if chief is None:
+            path = folder.finish(keep=(*FILES, PLOT_FILE))
+        else:
+            folder.discard()
+            path = chief.target
     except KeyboardInterrupt:
-        if not folder.resumable:
+        if chief is not None or not folder.resumable:
             folder.discard()
         raise
-    except BaseException:
-        folder.discard()
+    except BaseException as error:
+        kept = chief is None and folder.resumable and multi_worker and is_peer_failure(error)
+        if not kept:
+            folder.discard()
+        if multi_worker and is_peer_failure(error):
+            staging = (chief or folder).path
+            resume_all = f"restart every worker with `tfp-arch train --resume {staging}`"
+            if chief is not None:
+                then = f"{resume_all} if the chief kept that folder, else start the job again"
+            else:
+                then = f"the checkpoint is kept: {resume_all}" if kept else "no checkpoint was written yet: start the job again"
+            raise ClusterError(f"a worker of the multi-worker job stopped ({type(error).__name__} in a collective operation); {then}") from error
         raise
-    return Run(path, model, metrics, config)
+    return Run(path, model, metrics, config, chief=chief is None)
 
 
 def load_run(path: str | Path) -> tuple[Architecture, dict[str, Any]]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from tfp_arch.distribute import STRATEGIES
 from tfp_arch.registry.describe import Description
 from tfp_arch.registry.entries import Entry
 from tfp_arch.registry.errors import MissingCapabilityError
 from tfp_arch.registry.hyperparameters import HyperparameterError
-from tfp_arch.validation import ValidationError, float_in_range, int_at_least
+from tfp_arch.validation import ValidationError, float_in_range, int_at_least, one_of
 
 __all__ = ["make_request"]
 
@@ -31,13 +32,13 @@ def make_request(
     entry: Entry, description: Description, data: str | None = None, *, epochs: int | None = None,
     batch_size: int | None = None, seed: int = 0, hyperparameters: dict[str, Any] | None = None,
     plot: bool = False, validation_split: float = 0.0, patience: int | None = None,
-    checkpoint_every: int | None = None,
+    checkpoint_every: int | None = None, strategy: str = "auto",
 ) -> dict[str, Any]:
     """Check the options of a run of the architecture `entry`/`description` and return them as plain values.
 
     Raises:
-        HyperparameterError: an unknown hyperparameter, a value of the wrong type, or a bad count or
-            fraction (a usage error).
+        HyperparameterError: an unknown hyperparameter, a value of the wrong type, a bad count or
+            fraction, or an unknown strategy name (a usage error).
         MissingCapabilityError: `plot=True` for an architecture without a plot.
     """
     attributes = description.attributes
@@ -46,6 +47,7 @@ def make_request(
         raise MissingCapabilityError(f"architecture {attributes['architecture_name'] or entry.name!r} has no plot; run without --plot")
     try:
         float_in_range("validation_split", validation_split, 0.0, 1.0, "[)")
+        one_of("strategy", strategy, STRATEGIES)
     except ValidationError as error:
         raise HyperparameterError(str(error)) from None
     return {
@@ -60,4 +62,5 @@ def make_request(
         "validation_split": float(validation_split),
         "patience": None if patience is None else _count("patience", patience, 0),
         "checkpoint_every": None if checkpoint_every is None else _count("checkpoint_every", checkpoint_every, 0),
+        "strategy": strategy,
     }

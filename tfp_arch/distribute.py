@@ -1,0 +1,180 @@
+"""Choosing a `tf.distribute` strategy by name, and a process's place in a multi-worker cluster.
+
+The names are those of TensorFlow's Model Garden: `auto`, `one_device`, `mirrored` and
+`multi_worker_mirrored`. The names and the cluster role (read from `TF_CONFIG` as TensorFlow documents
+it) need only the standard library, so the CLI checks them before importing TensorFlow;
+`make_strategy` imports TensorFlow.
+
+In a multi-worker run every worker trains the same model on its share of each global batch. Only
+the chief writes the run folder; the other workers work in a temporary staging folder of their own
+(`worker_folder`), removed at the end, and restore from the chief's checkpoint when a job restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from tfp_arch.registry.staging import RunFolder
+from tfp_arch.validation import one_of
+
+__all__ = [
+    "MULTI_WORKER", "STRATEGIES", "ClusterError", "ClusterRole", "is_peer_failure", "check_strategy", "cluster_role", "make_strategy",
+    "staging_folders", "strategy_name", "strategy_record", "worker_folder",
+]
+
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker_mirrored")
+MULTI_WORKER = "multi_worker_mirrored"
+
+
+class ClusterError(ConnectionError):
+    """A multi-worker job lost a worker: TensorFlow stops the others (its collective operations fail);
+    the job continues when every worker is restarted with `--resume` (`tfp_arch.runs.resume`)."""
+
+
+_PEER_FAILURES = ("UnavailableError", "DeadlineExceededError", "AbortedError", "CancelledError")
+
+
+def is_peer_failure(error: BaseException) -> bool:
+    """Whether `error` is how TensorFlow's collective operations report a worker that went away."""
+    return any(cls.__name__ in _PEER_FAILURES and cls.__module__.startswith("tensorflow") for cls in type(error).__mro__)
+
+
+def check_strategy(strategy: Any) -> Any:
+    """`strategy` if it is a strategy name or a `tf.distribute.Strategy`, else a ValueError naming it."""
+    if isinstance(strategy, str) or not _is_strategy(strategy):
+        return one_of("strategy", strategy, STRATEGIES)
+    return strategy
+
+
+def _is_strategy(value: Any) -> bool:
+    return any(cls.__name__ == "StrategyBase" and cls.__module__.startswith("tensorflow") for cls in type(value).__mro__)
+
+
+@dataclass(frozen=True)
+class ClusterRole:
+    """This process's task in the cluster `TF_CONFIG` describes.
+
+    Attributes:
+        task_type: `"chief"`, `"worker"` (or another job name), None without `TF_CONFIG`.
+        task_index: the task's index in its job.
+        tasks: the number of tasks that train (chief and workers).
+        has_chief: whether the cluster has a `chief` job.
+    """
+
+    task_type: str | None = None
+    task_index: int = 0
+    tasks: int = 1
+    has_chief: bool = False
+
+    @property
+    def is_chief(self) -> bool:
+        """Whether this task writes the run: the `chief`, or worker 0 in a cluster without a chief."""
+        return self.task_type in (None, "chief") or (self.task_type == "worker" and self.task_index == 0 and not self.has_chief)
+
+
+def cluster_role(environ: Mapping[str, str] | None = None) -> ClusterRole:
+    """This process's task, read from the `TF_CONFIG` environment variable as TensorFlow reads it.
+
+    `TF_CONFIG` is JSON: `{"cluster": {"worker": ["host:port", ...], "chief": [...]}, "task":
+    {"type": "worker", "index": 0}}`. Unset or empty, the process is alone (and chief).
+
+    Raises:
+        ValueError: `TF_CONFIG` is not JSON of that form.
+    """
+    text = (os.environ if environ is None else environ).get("TF_CONFIG", "")
+    if not text.strip():
+        return ClusterRole()
+    try:
+        config = json.loads(text)
+        cluster, task = config.get("cluster") or {}, config.get("task") or {}
+        task_type, index = task.get("type"), int(task.get("index", 0))
+        tasks = sum(len(cluster.get(job, [])) for job in ("chief", "worker"))
+    except (ValueError, TypeError, AttributeError) as error:
+        raise ValueError(
+            f"Invalid value for environment variable `TF_CONFIG`: expected JSON with `cluster` and `task` "
+            f"(https://www.tensorflow.org/guide/distributed_training#setting_up_the_tf_config_environment_variable). "
+            f"Received: TF_CONFIG={text!r} ({error})"
+        ) from None
+    if task_type is not None and task_type not in cluster:
+        raise ValueError(f"Invalid value for environment variable `TF_CONFIG`: task type {task_type!r} is not in the cluster {sorted(cluster)}")
+    return ClusterRole(task_type, index, max(tasks, 1), "chief" in cluster)
+
+
+def worker_folder(target: str | Path, request: dict[str, Any], role: ClusterRole) -> RunFolder:
+    """A staging folder for a non-chief worker in a new temporary directory, removed by `discard`.
+
+    Args:
+        target: the chief's run folder (only its name is used).
+        request: the run's request, written into the folder as the chief writes it.
+        role: the worker's task, named in the temporary directory's name.
+    """
+    root = Path(tempfile.mkdtemp(prefix=f"tfp-arch-{role.task_type}{role.task_index}-"))
+    folder = RunFolder.create(root / Path(target).name, request)
+    folder.created.append(root)
+    return folder
+
+
+def make_strategy(strategy: Any = "auto") -> Any:
+    """The `tf.distribute.Strategy` a name stands for (a strategy instance is returned as it is).
+
+    - `auto`: the strategy in scope if there is one (a `with strategy.scope():` around the call);
+      else `MirroredStrategy` over the local GPUs when there are two or more; else TensorFlow's
+      default strategy (one device, what Keras does without a strategy).
+    - `one_device`: `OneDeviceStrategy` on the first GPU, or the CPU.
+    - `mirrored`: `MirroredStrategy` over the local GPUs (the CPU without one).
+    - `multi_worker_mirrored`: `MultiWorkerMirroredStrategy`, which reads `TF_CONFIG`; without it
+      the process trains alone. TensorFlow requires it to be made before any operation runs
+      (listing logical devices included), so `run_in` makes the strategy first.
+    """
+    import tensorflow as tf
+
+    strategy = check_strategy(strategy)
+    if not isinstance(strategy, str):
+        return strategy
+    if strategy == MULTI_WORKER:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    if strategy == "auto":
+        if tf.distribute.has_strategy():
+            return tf.distribute.get_strategy()
+        return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    if strategy == "one_device":
+        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+    return tf.distribute.MirroredStrategy()
+
+
+def strategy_name(strategy: Any) -> str:
+    """The name of a strategy instance (`auto` for the default strategy and unnamed kinds)."""
+    names = {"OneDeviceStrategy": "one_device", "MirroredStrategy": "mirrored",
+             "MultiWorkerMirroredStrategy": "multi_worker_mirrored", "CollectiveAllReduceStrategy": "multi_worker_mirrored"}
+    return next((names[cls.__name__] for cls in type(strategy).__mro__ if cls.__name__ in names), "auto")
+
+
+def strategy_record(requested: str, strategy: Any, role: ClusterRole) -> dict[str, Any]:
+    """What `config.json` records of the strategy: the name asked for, the class, replicas, workers."""
+    workers = role.tasks if strategy_name(strategy) == MULTI_WORKER else 1
+    kind = type(strategy).__name__
+    return {"requested": requested, "class": "MultiWorkerMirroredStrategy" if kind == "CollectiveAllReduceStrategy" else kind,
+            "replicas": int(strategy.num_replicas_in_sync), "workers": workers}
+
+
+def staging_folders(target: str | Path, request: dict[str, Any], opened: RunFolder | None = None) -> tuple[RunFolder, RunFolder | None]:
+    """The staging folder this process writes, and the chief's run folder when this process is not the chief.
+
+    The chief (and any process of a run that is not multi-worker) writes `target`'s staging folder,
+    `opened` when it exists already (`--resume`), else a new one. Another worker of a
+    `multi_worker_mirrored` run writes a temporary folder (`worker_folder`) and reads the chief's.
+
+    Raises:
+        OutputError: the chief's staging folder cannot be created.
+        ValueError: `TF_CONFIG` is malformed.
+    """
+    role = cluster_role() if request.get("strategy") == MULTI_WORKER else ClusterRole()
+    if role.is_chief:
+        return opened or RunFolder.create(target, request), None
+    return worker_folder(target, request, role), opened or RunFolder(Path(target))
