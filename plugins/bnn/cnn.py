@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
-
 import math
+from typing import Any, ClassVar, Sequence
 
 import keras
 import numpy as np
