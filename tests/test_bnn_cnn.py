@@ -47,3 +47,20 @@ def test_invalid_arguments_name_the_argument() -> None:
         BayesianCNN(filters=[8, 0])
     with pytest.raises(ValueError, match="`estimator`"):
         BayesianCNN(posterior_family="multivariate_normal_tril")
+
+
+def test_automatic_posterior_scales_are_a_tenth_of_each_layers_he_scale() -> None:
+    """The default initial posterior scale follows each layer's fan-in (3x3x1 = 9 inputs for the
+    convolution, 4x4x4 = 64 flattened features for the dense output), and survives `get_config`."""
+    model = BayesianCNN(num_classes=3, filters=[4])
+    x = np.zeros((2, 8, 8, 1), "float32")
+    model.adapt(x, np.zeros(2))
+    for layer, fan_in in zip(model.variational_layers, (9, 64)):
+        scale = layer.family.loc_and_scale()[1].numpy()
+        np.testing.assert_allclose(scale, 0.1 * np.sqrt(2.0 / fan_in), rtol=1e-5)
+    assert BayesianCNN.from_config(model.get_config()).posterior_scale_init is None
+    fixed = BayesianCNN(num_classes=3, filters=[4], posterior_scale_init=0.03)
+    fixed.adapt(x, np.zeros(2))
+    np.testing.assert_allclose(fixed.variational_layers[1].family.loc_and_scale()[1].numpy(), 0.03, rtol=1e-5)
+    with pytest.raises(ValueError, match="`posterior_scale_init`"):
+        BayesianCNN(posterior_scale_init=0.0)

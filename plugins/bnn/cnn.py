@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import keras
@@ -16,11 +17,24 @@ from tfp_arch.layers.dense_variational import DenseVariational
 from tfp_arch.layers.kl_weight import count_examples, set_kl_weight
 from tfp_arch.layers.variational import VariationalLayer
 from tfp_arch.seeding import seed_pair
-from tfp_arch.validation import positive_int, positive_ints
+from tfp_arch.validation import positive_float, positive_int, positive_ints
 from tfp_arch.plugins.bnn.likelihoods import likelihood_loss
 from tfp_arch.plugins.bnn.metrics import classification_metrics
 
-__all__ = ["BayesianCNN"]
+__all__ = ["POSTERIOR_SCALE_FRACTION", "BayesianCNN", "fan_in_posterior_scale"]
+
+POSTERIOR_SCALE_FRACTION = 0.1
+
+
+def fan_in_posterior_scale(layer: VariationalLayer, input_shape: Sequence[int | None]) -> float:
+    """The automatic initial posterior scale of `layer` on inputs of `input_shape`:
+    `POSTERIOR_SCALE_FRACTION * sqrt(2 / fan_in)`, a tenth of the He standard deviation of its weights.
+
+    The fan-in is the number of inputs of one output unit: `prod(kernel_size) * channels` for a
+    convolution, the input features for a dense layer.
+    """
+    fan_in = int(input_shape[-1]) * (math.prod(layer.kernel_size) if isinstance(layer, Conv2DVariational) else 1)
+    return POSTERIOR_SCALE_FRACTION * math.sqrt(2.0 / fan_in)
 
 
 
@@ -37,12 +51,32 @@ class BayesianCNN(Architecture):
     Predictions average the class probabilities over S weight samples (`sample_logits`), which
     are stateless given a seed, so `evaluate_metrics` is repeatable.
 
+    Initial posterior scales. By default (`posterior_scale_init=None`) each layer's weights start
+    with a posterior standard deviation of a tenth of their He scale, `0.1 * sqrt(2 / fan_in)`
+    (`fan_in_posterior_scale`), so every layer starts with the same noise relative to its
+    weights whatever its fan-in. One absolute value cannot do that: 0.02 is 4% of the He scale of a
+    3x3 convolution of one channel but 55% of that of a dense layer on 1,568 features (the
+    flattened 7x7x32 maps of MNIST), whose logits then start as noisy as they are informative;
+    the standard normal prior's KL pulls small scales up (its gradient is `-1 / (n * sigma)`),
+    the dense scales ended above the magnitude of the means, and the averaged predictions were
+    too uncertain (mean predictive entropy 0.115 nats against 0.064 for a deterministic CNN on a
+    validation cut), or training collapsed to the prior (accuracy 0.13 in one of three seeds).
+    On a validation cut of MNIST (6,400 fit / 1,600 validation images, 10 epochs, Adam with
+    cosine decay from 2e-3, means of 3 seeds) the rule gave accuracy 0.971, NLL 0.092, ECE 0.0057
+    against 0.977, 0.089, 0.0055 for the deterministic CNN and 0.973, 0.092, 0.023 for MC dropout
+    (2 seeds). A fixed 0.005 did as well there (0.975, 0.089, 0.0058) but brings the same
+    mismatch back on wider layers. A He-scaled prior `N(0, 2 / fan_in)` was rejected: with the
+    Bayes-correct KL weight `1 / n` it shrank the dense layer's means to about 0.002 and the
+    predictions were far too uncertain (entropy 0.43, ECE 0.088).
+
     Args:
         num_classes: number of classes (set from the labels by `hyperparameters_for`).
         filters: output channels of each convolution block.
         dense_units: widths of the dense hidden layers after the convolutions.
-        prior, prior_scale, estimator, posterior_family, posterior_scale_init,
-            scale_learning_rate_ratio, kl_weight: as `DenseVariational`, for every layer.
+        prior, prior_scale, estimator, posterior_family, scale_learning_rate_ratio, kl_weight:
+            as `DenseVariational`, for every layer.
+        posterior_scale_init: initial posterior standard deviation of every weight, or None for
+            `0.1 * sqrt(2 / fan_in)` per layer (see above).
         num_samples: default number of weight samples of predictions and metrics.
         seed: seed of the layers' training noise.
         **kwargs: passed to `tfp_arch.Architecture` (`learning_rate`, `optimizer`) and `keras.Model`.
@@ -72,7 +106,7 @@ class BayesianCNN(Architecture):
         prior_scale: float = 1.0,
         estimator: str = "flipout",
         posterior_family: str = "mean_field",
-        posterior_scale_init: float = 0.02,
+        posterior_scale_init: float | None = None,
         scale_learning_rate_ratio: float = 1.0,
         kl_weight: float | None = None,
         num_samples: int = 30,
@@ -89,14 +123,15 @@ class BayesianCNN(Architecture):
         self.prior_scale = float(prior_scale)
         self.estimator = estimator
         self.posterior_family = posterior_family
-        self.posterior_scale_init = float(posterior_scale_init)
+        self.posterior_scale_init = positive_float("posterior_scale_init", posterior_scale_init, allow_none=True)
         self.scale_learning_rate_ratio = float(scale_learning_rate_ratio)
         self.kl_weight = None if kl_weight is None else float(kl_weight)
         self.num_samples = num_samples
         self.seed = seed
         common = {
             "prior": prior, "prior_scale": prior_scale, "estimator": estimator, "posterior_family": posterior_family,
-            "posterior_scale_init": posterior_scale_init, "scale_learning_rate_ratio": scale_learning_rate_ratio,
+            "posterior_scale_init": 1.0 if posterior_scale_init is None else posterior_scale_init,
+            "scale_learning_rate_ratio": scale_learning_rate_ratio,
             "kl_weight": kl_weight,
         }
 
@@ -123,6 +158,8 @@ class BayesianCNN(Architecture):
     def build(self, input_shape: Sequence[int | None]) -> None:
         shape = tuple(input_shape)
         for layer in self.blocks:
+            if isinstance(layer, VariationalLayer) and self.posterior_scale_init is None:
+                layer.posterior_scale_init = fan_in_posterior_scale(layer, shape)
             layer.build(shape)
             shape = layer.compute_output_shape(shape)
 
