@@ -61,3 +61,33 @@ def layer_draws(layer: Any, x: Any, count: int) -> Any:
         return array.stack()
 
     return draw().numpy().astype(np.float64)
+
+
+def script_result(script: str, timeout: int = 300) -> Any:
+    """Run `script` in a fresh Python (no GPU, quiet TensorFlow) and return the JSON after its last
+    `RESULT` line; fail with the end of its stderr when it exits non-zero or prints no result."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=timeout)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    return json.loads(lines[-1][len("RESULT"):])
+
+
+def assign_random_posterior(layer: Any, seed: int) -> Any:
+    """Give a built variational layer with two output units random posterior means and scales
+    (means N(0, 0.7), scales around 0.6 for the kernel and 0.4 for the bias); returns the generator."""
+    import numpy as np
+
+    from tfp_arch.layers.posteriors import inverse_softplus
+
+    rng = np.random.default_rng(seed)
+    kernel_shape = layer._kernel_shape
+    layer.assign_posterior(
+        kernel_loc=rng.normal(0.0, 0.7, kernel_shape), kernel_rho=inverse_softplus(0.6) + rng.normal(0.0, 0.4, kernel_shape),
+        bias_loc=rng.normal(0.0, 0.7, 2), bias_rho=inverse_softplus(0.4) + rng.normal(0.0, 0.4, 2),
+    )
+    return rng

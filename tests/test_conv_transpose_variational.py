@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import layer_draws
+from helpers import assign_random_posterior, layer_draws
 
 from tfp_arch.layers import (
     Conv1DTransposeVariational,
@@ -20,7 +20,6 @@ from tfp_arch.layers import (
     Conv3DTransposeVariational,
     to_variational,
 )
-from tfp_arch.layers.posteriors import inverse_softplus
 
 ESTIMATORS = ["reparameterization", "local_reparameterization", "flipout"]
 CASES = {  # layer class, Keras' deterministic class, input shape (one example), kernel size, strides, padding
@@ -34,12 +33,7 @@ def _layer(rank: int, estimator: str, seed: int = 0):
     cls, _, shape, kernel_size, strides, padding = CASES[rank]
     layer = cls(2, kernel_size, strides=strides, padding=padding, estimator=estimator, seed=seed)
     layer.build((None, *shape))
-    rng = np.random.default_rng(seed)
-    kernel_shape = layer._kernel_shape
-    layer.assign_posterior(
-        kernel_loc=rng.normal(0.0, 0.7, kernel_shape), kernel_rho=inverse_softplus(0.6) + rng.normal(0.0, 0.4, kernel_shape),
-        bias_loc=rng.normal(0.0, 0.7, 2), bias_rho=inverse_softplus(0.4) + rng.normal(0.0, 0.4, 2),
-    )
+    rng = assign_random_posterior(layer, seed)
     return layer, rng.normal(size=(1, *shape)).astype("float32")
 
 

@@ -4,13 +4,13 @@ the compile defaults (steps per execution, XLA) each strategy gets; the cluster 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
+from helpers import script_result
 from click.testing import CliRunner
 
 from tfp_arch.cli.main import main
@@ -152,11 +152,7 @@ DEFAULTS = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def defaults():
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
-    proc = subprocess.run([sys.executable, "-c", DEFAULTS], capture_output=True, text=True, env=env, timeout=300)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT")]
-    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
-    return json.loads(lines[-1][len("RESULT"):])
+    return script_result(DEFAULTS)
 
 
 # On a CPU-only machine: the architectures that turn XLA on themselves on one replica

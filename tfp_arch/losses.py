@@ -7,8 +7,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from tfp_arch.layers.distribution_head import DistributionHead
-from tfp_arch.validation import invalid_argument
+from tfp_arch.layers.distribution_head import DistributionHead, as_distribution_head
 
 __all__ = ["NegativeLogLikelihood"]
 
@@ -42,14 +41,7 @@ class NegativeLogLikelihood(keras.losses.Loss):
         dtype: Any = None,
     ) -> None:
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if isinstance(distribution_layer, dict):
-            distribution_layer = keras.saving.deserialize_keras_object(distribution_layer)
-        if not isinstance(distribution_layer, DistributionHead):
-            raise invalid_argument(
-                "distribution_layer", "expected a distribution head of tfp_arch.layers, such as IndependentNormal(1)",
-                distribution_layer,
-            )
-        self.distribution_layer = distribution_layer
+        self.distribution_layer = as_distribution_head("distribution_layer", distribution_layer)
 
     def call(self, y_true: Any, y_pred: Any) -> tf.Tensor:
         return -self.distribution_layer.log_prob(y_pred, y_true)

@@ -18,6 +18,7 @@ from tfp_arch.layers.quantiles import bisect_quantile, integer_upper_bracket
 from tfp_arch.validation import invalid_argument, positive_ints
 
 __all__ = [
+    "as_distribution_head",
     "CONVERT_TO_TENSOR_FNS",
     "DistributionHead",
     "convert_to_tensor_name",
@@ -28,6 +29,20 @@ __all__ = [
 tfd = tfp.distributions
 
 CONVERT_TO_TENSOR_FNS = ("sample", "mean", "mode", "stddev", "variance")
+
+
+def as_distribution_head(name: str, value: Any) -> "DistributionHead":
+    """`value` as a distribution head: a `DistributionHead`, or its Keras serialisation (a dict).
+
+    Args:
+        name: the argument, for the error message.
+        value: the head or its config.
+    """
+    if isinstance(value, dict):
+        value = keras.saving.deserialize_keras_object(value)
+    if not isinstance(value, DistributionHead):
+        raise invalid_argument(name, "expected a distribution head of tfp_arch.layers, such as IndependentNormal(1)", value)
+    return value
 
 
 def event_shape_tuple(event_shape: int | Sequence[int]) -> tuple[int, ...]:

@@ -8,11 +8,11 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.distribution_head import DistributionHead, marginal_quantile
+from tfp_arch.layers.distribution_head import DistributionHead, as_distribution_head, marginal_quantile
 from tfp_arch.layers.independent_heads import IndependentLogistic, IndependentNormal
 from tfp_arch.layers.quantiles import bisect_quantile
 from tfp_arch.layers.vector_heads import OneHotCategorical
-from tfp_arch.validation import invalid_argument, positive_int
+from tfp_arch.validation import positive_int
 
 __all__ = ["CategoricalMixtureOfOneHotCategorical", "MixtureLogistic", "MixtureNormal", "MixtureSameFamily"]
 
@@ -115,13 +115,7 @@ class MixtureSameFamily(_MixtureHead):
         validate_args: bool = False,
         **kwargs: Any,
     ) -> None:
-        if isinstance(component_layer, dict):
-            component_layer = keras.saving.deserialize_keras_object(component_layer)
-        if not isinstance(component_layer, DistributionHead):
-            raise invalid_argument(
-                "component_layer", "expected a distribution head of tfp_arch.layers, such as IndependentNormal(1)",
-                component_layer,
-            )
+        component_layer = as_distribution_head("component_layer", component_layer)
         super().__init__(num_components, component_layer, convert_to_tensor_fn, validate_args, **kwargs)
 
     @staticmethod
