@@ -204,3 +204,27 @@ def test_hyperparameters_for_the_embedded_data(gap: Dataset) -> None:
 def test_invalid_arguments_name_the_argument(kwargs: dict, argument: str) -> None:
     with pytest.raises(ValueError, match=f"`{argument}`"):
         BayesianMLP(**kwargs)
+
+
+def test_metrics_over_row_chunks_equal_the_metrics_of_all_rows_at_once():
+    """`evaluate_metrics` goes through a large test part in chunks of rows; every metric must equal
+    `regression_metrics` of all rows' sampled outputs together (the same weight draws)."""
+    from tfp_arch.plugins.bnn import model as bnn_model
+    from tfp_arch.plugins.bnn.metrics import regression_metrics
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 2)).astype("float32")
+    y = (x[:, 0] + 0.3 * rng.normal(size=3000)).astype("float32")
+    model = BayesianMLP(hidden_units=[8], seed=0)
+    model.adapt(x, y)
+    outputs = model.sample_outputs(x, num_samples=20, seed=3).numpy()
+    expected = regression_metrics(y, outputs[..., 0], outputs[..., 1])
+    chunk = bnn_model._METRICS_ROWS
+    try:
+        bnn_model._METRICS_ROWS = 700
+        got = model.evaluate_metrics(x, y, num_samples=20, seed=3)
+    finally:
+        bnn_model._METRICS_ROWS = chunk
+    assert got.keys() == expected.keys()
+    for key in expected:
+        assert got[key] == pytest.approx(expected[key], rel=1e-9, abs=1e-12), key

@@ -24,6 +24,7 @@ tfd = tfp.distributions
 
 SCALE_RATE_CAP = 0.006
 _ACTIVATION_BUDGET = 1 << 22
+_METRICS_ROWS = 16384
 
 __all__ = ["BayesianMLP"]
 
@@ -322,10 +323,23 @@ class BayesianMLP(Architecture):
         """
         if y is None:
             raise ValueError(f"Architecture `{self.architecture_name}` is supervised: evaluate_metrics(x, y) needs targets y.")
-        outputs = self.sample_outputs(np.asarray(x, np.float32), num_samples, seed).numpy()
+        x, y = np.asarray(x, np.float32), np.asarray(y)
         if self.likelihood == "categorical":
-            return classification_metrics(np.asarray(y), outputs)
-        return regression_metrics(np.asarray(y), outputs[..., 0], outputs[..., 1])
+            return classification_metrics(y, self.sample_outputs(x, num_samples, seed).numpy())
+        # Every regression metric is a mean over examples (RMSE the root of one), so chunks of rows
+        # combine exactly and memory stays bounded on a large test part.
+        totals: dict[str, float] = {}
+        y = y.reshape(-1)
+        for start in range(0, len(x), _METRICS_ROWS):
+            rows = slice(start, start + _METRICS_ROWS)
+            outputs = self.sample_outputs(x[rows], num_samples, seed).numpy()
+            chunk = regression_metrics(y[rows], outputs[..., 0], outputs[..., 1])
+            chunk["rmse"] = chunk["rmse"] ** 2
+            for key, value in chunk.items():
+                totals[key] = totals.get(key, 0.0) + value * len(y[rows])
+        metrics = {key: value / len(y) for key, value in totals.items()}
+        metrics["rmse"] = float(np.sqrt(metrics["rmse"]))
+        return metrics
 
     @classmethod
     def hyperparameters_for(cls, dataset: Dataset) -> dict[str, Any]:
