@@ -1,17 +1,26 @@
-"""Reading and training on a large CSV: the in-memory reader against numpy.loadtxt, and training
-`bnn` for one epoch from memory against streaming.
+"""Reading and training on large CSVs: the in-memory reader against numpy.loadtxt, training `bnn`
+for one epoch from memory and streamed, and streamed on 1 and 2 local workers.
 
 Every measurement runs in its own Python process, which reports its wall-clock seconds and its peak
-resident memory (`resource.getrusage(RUSAGE_SELF).ru_maxrss`). The CSV files (5 columns: 4 inputs
-and a noisy linear target) are generated in a temporary folder and deleted at the end.
+resident memory (`resource.getrusage`, the maximum resident set size). The CSV files (5 columns: 4
+inputs and a noisy linear target) are generated in a temporary folder and deleted at the end.
 
-Usage: python benchmarks/streaming.py [--rows 100000 1000000] [--batch-size 256] [--skip-train]
+Examples/s are given two ways: `examples_per_second` is the training rows (~90%) over
+`train_seconds` (the whole epoch, the first step's tracing included), `steady_examples_per_second`
+the rows after the first execution of `steps_per_execution` steps over the time after it.
+The workers run `tfp-arch train --strategy multi_worker_mirrored` with a `TF_CONFIG` each on
+127.0.0.1, the peak being that of each worker's process.
+
+Usage: python benchmarks/streaming.py [--rows 100000 1000000 10000000] [--memory-rows 100000 1000000]
+    [--worker-rows 1000000] [--batch-size 4096] [--skip-train] [--skip-workers]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -19,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import write_result
+from harness import write_result
 
 _REPORT = """
 import json, resource, sys, time
@@ -39,17 +48,41 @@ _TRAIN = """
 import shutil, tempfile
 import keras
 from tfp_arch.registry.staging import RunFolder
-from tfp_arch.runs import run_in, run_request
+from tfp_arch.registry import default_registry, get
+from tfp_arch.registry.describe import describe_class
+from tfp_arch.registry.request import make_request
+from tfp_arch.runs import run_in
 
 class FitPeak(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.begin, self.first = time.perf_counter(), None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.first is None:
+            self.first, self.first_steps = time.perf_counter(), batch + 1
+
     def on_train_end(self, logs=None):
+        self.end, self.steps = time.perf_counter(), self.model.optimizer.iterations.numpy()
         self.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 folder, peak = tempfile.mkdtemp(), FitPeak()
-request = run_request("bnn", sys.argv[1], epochs=1, batch_size=int(sys.argv[2]))
-run = run_in(RunFolder.create(folder + "/run", request), request, verbose=0, callbacks=[peak])
-extra = {"train_seconds": run.metrics["train_seconds"], "test_rmse": run.metrics["test_rmse"], "fit_peak_mb": peak.peak_mb}
+entry = default_registry().resolve("bnn")
+request = make_request(entry, describe_class(get(entry)), sys.argv[1], epochs=1, batch_size=int(sys.argv[2]))
+run = run_in(RunFolder.create(folder + "/run", request), request, verbose=0, callbacks=[peak], architecture=get(entry))
+batch = int(sys.argv[2])
+rows = int(peak.steps) * batch
+extra = {"train_seconds": run.metrics["train_seconds"], "test_rmse": run.metrics["test_rmse"], "fit_peak_mb": peak.peak_mb,
+         "training_steps": int(peak.steps), "examples_per_second": rows / run.metrics["train_seconds"],
+         "steady_examples_per_second": (rows - peak.first_steps * batch) / (peak.end - peak.first)
+         if peak.steps > peak.first_steps else float("nan")}
 shutil.rmtree(folder)
+"""
+
+_CHILD = """
+import json, resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=False)
+print(json.dumps({"returncode": done.returncode, "error": done.stderr.strip()[-300:],
+                  "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
 
@@ -75,43 +108,101 @@ def measure(body: str, *args: str) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def free_ports(count: int) -> list[int]:
+    """Ports free on 127.0.0.1 now (held open together, so they differ)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def workers(spec: str, count: int, batch_size: int, folder: Path, rows: int) -> dict:
+    """`tfp-arch train bnn` for one epoch on `count` local workers: each worker's peak memory, the
+    chief's train_seconds and `rows` (one epoch's training rows) over them."""
+    ports = free_ports(count)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    output = folder / f"workers{count}"
+    command = [str(Path(sys.executable).with_name("tfp-arch")), "train", "bnn", "--data", spec, "--epochs", "1",
+               "--batch-size", str(batch_size), "--strategy", "multi_worker_mirrored", "--output", str(output)]
+    started = []
+    for index in range(count):
+        cwd = folder / f"worker{count}-{index}"
+        cwd.mkdir()
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+               "TMPDIR": str(cwd)}
+        started.append(subprocess.Popen([sys.executable, "-c", _CHILD, *command], cwd=cwd, env=env,
+                                        stdout=subprocess.PIPE, text=True))
+    reports = [json.loads(process.communicate()[0].strip().splitlines()[-1]) for process in started]
+    failed = [report["error"] for report in reports if report["returncode"]]
+    if failed:
+        raise RuntimeError(failed[0])
+    seconds = json.loads((output / "metrics.json").read_text())["train_seconds"]
+    return {"peak_mb_per_worker": [report["peak_mb"] for report in reports], "train_seconds": seconds,
+            "examples_per_second": rows / seconds}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
+    parser.add_argument("--memory-rows", type=int, nargs="+", default=[100_000, 1_000_000],
+                        help="sizes also read and trained in memory")
+    parser.add_argument("--worker-rows", type=int, nargs="+", default=[1_000_000],
+                        help="sizes also trained streamed on 1 and 2 local workers")
+    parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--skip-workers", action="store_true")
     args = parser.parse_args()
-    results: dict[str, dict] = {"reading": {}, "training": {}}
+    results: dict[str, dict] = {"reading": {}, "training": {}, "workers": {}}
     with tempfile.TemporaryDirectory() as folder:
         small = write_csv(Path(folder) / "small.csv", 2_000)
+        tiny = None if args.skip_train else measure(_TRAIN, f"csv:{small}", str(args.batch_size))
         for rows in args.rows:
             path = write_csv(Path(folder) / f"rows{rows}.csv", rows)
             array_mb = rows * 5 * 8 / 2**20
-            reading = {name: measure(body, str(path)) for name, body in _READERS.items()}
-            reading["array_mb_float64"] = array_mb
-            reading["time_ratio"] = reading["read_table"]["seconds"] / reading["numpy.loadtxt"]["seconds"]
-            reading["memory_ratio"] = reading["read_table"]["peak_mb"] / reading["numpy.loadtxt"]["peak_mb"]
-            results["reading"][str(rows)] = reading
-            print(rows, "rows, reading:", json.dumps(reading), flush=True)
+            if rows in args.memory_rows:
+                reading = {name: measure(body, str(path)) for name, body in _READERS.items()}
+                reading["array_mb_float64"] = array_mb
+                reading["time_ratio"] = reading["read_table"]["seconds"] / reading["numpy.loadtxt"]["seconds"]
+                reading["memory_ratio"] = reading["read_table"]["peak_mb"] / reading["numpy.loadtxt"]["peak_mb"]
+                results["reading"][str(rows)] = reading
+                print(rows, "rows, reading:", json.dumps(reading), flush=True)
             if args.skip_train:
+                path.unlink()
                 continue
-            training = {"tiny (2000 rows, in memory)": measure(_TRAIN, f"csv:{small}", str(args.batch_size))}
-            for mode in ("no", "yes"):
-                spec = f"csv:{path}#stream={mode}"
-                outcome = measure(_TRAIN, spec, str(args.batch_size))
-                outcome["examples_per_second"] = 0.9 * rows / outcome["train_seconds"]
-                training["in memory" if mode == "no" else "streamed"] = outcome
-            tiny = training["tiny (2000 rows, in memory)"]
-            for mode in ("in memory", "streamed"):
-                outcome = training[mode]
+            training = {"tiny (2000 rows, in memory)": tiny}
+            for mode in ("no", "yes") if rows in args.memory_rows else ("yes",):
+                outcome = measure(_TRAIN, f"csv:{path}#stream={mode}", str(args.batch_size))
                 outcome["fit_over_footprint_in_arrays"] = (outcome["fit_peak_mb"] - tiny["fit_peak_mb"]) / array_mb
                 outcome["over_footprint_in_arrays"] = (outcome["peak_mb"] - tiny["peak_mb"]) / array_mb
+                training["in memory" if mode == "no" else "streamed"] = outcome
+            if "in memory" in training:
+                for key in ("examples_per_second", "steady_examples_per_second"):
+                    training[f"streamed_over_in_memory_{key}"] = training["streamed"][key] / training["in memory"][key]
             results["training"][str(rows)] = training
             print(rows, "rows, training:", json.dumps(training), flush=True)
+            if rows in args.worker_rows and not args.skip_workers:
+                epoch_rows = training["streamed"]["training_steps"] * args.batch_size
+                results["workers"][str(rows)] = {
+                    str(count): workers(f"csv:{path}#stream=yes", count, args.batch_size, Path(folder), epoch_rows)
+                    for count in (1, 2)
+                }
+                print(rows, "rows, workers:", json.dumps(results["workers"][str(rows)]), flush=True)
+            path.unlink()
+    streamed = {rows: training["streamed"]["peak_mb"] for rows, training in results["training"].items()}
+    if len(streamed) > 1:
+        results["streamed_peak_ratio_largest_over_smallest"] = streamed[max(streamed, key=int)] / streamed[min(streamed, key=int)]
     notes = ("peak_mb: the process's peak resident memory over the whole run (reading, fit, test metrics, saving); "
              "fit_peak_mb: the same when fit ends, before the test metrics; *_over_footprint_in_arrays: (peak - the "
-             "same peak of the run on 2000 rows) / the size of the table as float64; examples_per_second: training "
-             "rows (~90%) / train_seconds.")
+             "same peak of the run on 2000 rows) / the size of the table as float64; training rows are counted as "
+             "optimiser steps x batch size (the last, partial batch counted full); examples_per_second: those rows / "
+             "train_seconds (first step's tracing included); steady_examples_per_second: the rows after the first "
+             "execution of steps_per_execution steps / the seconds after it (nan when the epoch is one execution); "
+             "workers: tfp-arch train --strategy multi_worker_mirrored on 1 or 2 local processes, one epoch's rows "
+             "(of the single-process streamed run) / the chief's train_seconds.")
     print(write_result("streaming", {"batch_size": args.batch_size, "notes": notes, **results}))
 
 

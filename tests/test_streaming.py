@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tfp_arch.data import DataError, load_data
+from tfp_arch.data import streaming
 from tfp_arch.data.loaders import streams
 from tfp_arch.data.streaming import HASH_BUCKETS, EpochShuffle, StreamedDataset, held_out
 
@@ -94,6 +95,26 @@ def test_a_bad_row_in_a_late_chunk_gives_the_in_memory_error(tmp_path, bad):
         load_data(f"csv:{path}#stream=yes")
     assert str(streamed.value) == str(memory.value)
     assert "row 9003" in str(streamed.value) and "\n" not in str(streamed.value)
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 20])
+def test_lines_split_across_read_blocks_keep_their_text_and_numbers(tmp_path, monkeypatch, block):
+    monkeypatch.setattr(streaming, "_BLOCK", block)
+    values = _table(200)
+    lines = [f" {a:g}, {b:g} ,{y:g}\r" if i % 5 == 0 else f"{a:g},{b:g},{y:g}" for i, (a, b, y) in enumerate(values)]
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,y\n\n" + "\n".join(line + ("\n\n" if i % 9 == 0 else "") for i, line in enumerate(lines)))
+    source = streaming.TableSource.open(str(path), ",", "auto")
+    numbers = np.concatenate([n for _, n, _ in source.chunks().as_numpy_iterator()])
+    texts = np.concatenate([t for _, _, t in source.chunks().as_numpy_iterator()])
+    expected = [(n, line.strip()) for n, line in enumerate(path.read_text().split("\n"), start=1) if n > 1 and line.strip()]
+    assert [(int(n), t.decode()) for n, t in zip(numbers, texts)] == expected
+    np.testing.assert_allclose(_all_rows(load_data(f"csv:{path}#stream=yes")), _sorted_rows(values.astype("float32")))
+    bad = path.read_text().replace(lines[151], "1,x,2")
+    path.write_text(bad)
+    with pytest.raises(DataError, match=r"row (\d+): column 'b' is not a number") as error:
+        load_data(f"csv:{path}#stream=yes")
+    assert str(error.value) == str(pytest.raises(DataError, load_data, f"csv:{path}#stream=no").value)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import math
+import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -29,17 +30,21 @@ __all__ = ["HASH_BUCKETS", "EpochShuffle", "StreamedDataset", "TableSource", "he
 
 HASH_BUCKETS = 1 << 30
 _CHUNK = 4096
+_BLOCK = 1 << 20
+_BLANK = r"(?s).*[ \t\r].*"
 _PREVIEW = 256
 _SHUFFLE_ROWS = 16384
 
 
-def held_out(lines: tf.Tensor, fraction: float, seed: int) -> tf.Tensor:
+def held_out(lines: tf.Tensor, fraction: float, seed: int, stripped: bool = False) -> tf.Tensor:
     """Whether each line of text belongs to the held-out part: a SipHash of the stripped text keyed
     by `seed`, in `HASH_BUCKETS` buckets, below `fraction` of them.
 
-    Identical rows fall in the same part, whatever file or position they come from.
+    Identical rows fall in the same part, whatever file or position they come from. With `stripped`
+    the lines are taken as already stripped (as `TableSource.chunks` gives them).
     """
-    buckets = tf.strings.to_hash_bucket_strong(tf.strings.strip(lines), HASH_BUCKETS, key=[seed, 0])
+    text = lines if stripped else tf.strings.strip(lines)
+    buckets = tf.strings.to_hash_bucket_strong(text, HASH_BUCKETS, key=[seed, 0])
     return buckets < int(round(fraction * HASH_BUCKETS))
 
 
@@ -58,6 +63,8 @@ class TableSource:
     skip: tuple[int, ...]
     columns: list[str]
     delimiter: str | None
+
+    stripped = True
 
     @property
     def width(self) -> int:
@@ -78,28 +85,57 @@ class TableSource:
         return cls(tuple(files), tuple(skipped for _, _, skipped in heads), columns, delimiter)
 
     def chunks(self) -> tf.data.Dataset:
-        """Chunks `(file index, line numbers, texts)` of up to 4096 lines of one file each, blank lines
-        dropped, in file order."""
+        """Chunks `(file index, line numbers, texts)` of the lines of one file each, blank lines and
+        the header dropped, in file order.
+
+        Each file is read in blocks of 1 MiB (`tf.data.FixedLengthRecordDataset`, its last partial
+        block read apart) and every block is split into lines by one op, carrying the unfinished
+        last line to the next block: no `tf.data` element and no op per line. Lines are stripped
+        (only in a block that holds a blank, a tab or a carriage return).
+        """
+        sizes = np.asarray([os.path.getsize(path) for path in self.files], np.int64)
         source = tf.data.Dataset.from_tensor_slices(
-            (list(self.files), np.asarray(self.skip, np.int64), np.arange(len(self.files), dtype=np.int64))
+            (list(self.files), np.asarray(self.skip, np.int64), np.arange(len(self.files), dtype=np.int64), sizes)
         )
 
-        def numbered(path: tf.Tensor, skip: tf.Tensor, index: tf.Tensor) -> tf.data.Dataset:
-            def number(chunk: tf.Tensor, text: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-                numbers = skip + chunk * _CHUNK + 1 + tf.range(tf.size(text, out_type=tf.int64))
-                keep = tf.strings.length(tf.strings.strip(text)) > 0
-                return tf.fill(tf.shape(numbers[keep]), index), numbers[keep], text[keep]
+        def lines(path: tf.Tensor, skip: tf.Tensor, index: tf.Tensor, size: tf.Tensor) -> tf.data.Dataset:
+            full = size // _BLOCK
+            tail = size - full * _BLOCK
+            blocks = tf.data.FixedLengthRecordDataset(path, _BLOCK, footer_bytes=tail).concatenate(
+                tf.data.FixedLengthRecordDataset(path, tf.maximum(tail, 1), header_bytes=full * _BLOCK)
+            ).concatenate(tf.data.Dataset.from_tensors(tf.constant("\n")))
 
-            return tf.data.TextLineDataset(path).skip(skip).batch(_CHUNK).enumerate().map(number)
+            def split(state: tuple[tf.Tensor, tf.Tensor], block: tf.Tensor) -> tuple[Any, Any]:
+                leftover, count = state
+                whole = leftover + block
+                parts = tf.strings.split(whole, "\n")
+                numbers = count + 1 + tf.range(tf.size(parts, out_type=tf.int64) - 1)
+                blanks = tf.strings.regex_full_match(whole, _BLANK)
+                return (parts[-1], count + tf.size(numbers, out_type=tf.int64)), (numbers, parts[:-1], blanks)
 
-        return source.flat_map(numbered)
+            def clean(numbers: tf.Tensor, text: tf.Tensor, blanks: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+                text = tf.cond(blanks, lambda: tf.strings.strip(text), lambda: text)
+                keep = (numbers > skip) & (tf.strings.length(text) > 0)
+                numbers, text = tf.cond(tf.reduce_all(keep), lambda: (numbers, text),
+                                        lambda: (numbers[keep], text[keep]))
+                return tf.fill(tf.shape(numbers), index), numbers, text
+
+            start = (tf.constant(""), tf.constant(0, tf.int64))
+            return blocks.scan(start, split).map(clean, num_parallel_calls=tf.data.AUTOTUNE)
+
+        return source.flat_map(lines)
 
     def parse(self, text: tf.Tensor) -> tf.Tensor:
-        """A chunk of lines as a float64 matrix (TensorFlow's CSV reader; raises on a bad row)."""
+        """A chunk of lines, stripped as `chunks` gives them, as a float64 matrix (TensorFlow's CSV
+        reader; raises on a bad row). Blanks around a delimiter are removed first, only in a chunk
+        that has blanks."""
         delimiter = self.delimiter if self.delimiter is not None else " "
-        text = tf.strings.strip(text)
-        pattern = r"\s+" if self.delimiter is None else r"[ \t]*" + _escape(delimiter) + r"[ \t]*"
-        text = tf.strings.regex_replace(text, pattern, delimiter)
+        if self.delimiter is None:
+            text = tf.strings.regex_replace(text, r"\s+", delimiter)
+        else:
+            pattern = r"[ \t]*" + _escape(delimiter) + r"[ \t]*"
+            text = tf.cond(tf.reduce_any(tf.strings.regex_full_match(text, _BLANK)),
+                           lambda: tf.strings.regex_replace(text, pattern, delimiter), lambda: text)
         fields = tf.io.decode_csv(text, [tf.constant([], tf.float64)] * len(self.columns), field_delim=delimiter)
         return tf.stack(fields, axis=1)
 
@@ -222,10 +258,10 @@ class StreamedDataset:
 
     def _part(self, test: bool) -> tf.data.Dataset:
         """Parsed chunks of the test or the training part's rows, in file order."""
-        layout = self.layout
+        layout, stripped = self.layout, getattr(self.source, "stripped", False)
 
         def parse(_: tf.Tensor, __: tf.Tensor, text: tf.Tensor) -> tf.Tensor:
-            return self.source.parse(text[tf.equal(held_out(text, layout.test, layout.seed), test)])
+            return self.source.parse(text[tf.equal(held_out(text, layout.test, layout.seed, stripped), test)])
 
         return self.source.chunks().map(parse, num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -348,7 +384,8 @@ def open_stream(name: str, source: Any, target: str | None, task: str, test: flo
     column = None if target is None else column_index(source.columns, target, path)
     inputs = tuple(j for j in range(source.width) if j != column)
     layout = _Layout(inputs, column, task, test, seed)
-    chunks = source.chunks().map(lambda f, n, text: (f, n, source.parse(text), held_out(text, test, seed)),
+    stripped = getattr(source, "stripped", False)
+    chunks = source.chunks().map(lambda f, n, text: (f, n, source.parse(text), held_out(text, test, seed, stripped)),
                                  num_parallel_calls=tf.data.AUTOTUNE)
     counts, max_label, last = [0, 0], -1, (0, source.skip[0])
     iterator = iter(chunks.prefetch(2).as_numpy_iterator())
