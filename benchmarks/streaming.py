@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from harness import write_result
+
+from tfp_arch.distribute import local_cluster
 
 _REPORT = """
 import json, resource, sys, time
@@ -108,23 +109,10 @@ def measure(body: str, *args: str) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def free_ports(count: int) -> list[int]:
-    """Ports free on 127.0.0.1 now (held open together, so they differ)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 def workers(spec: str, count: int, batch_size: int, folder: Path, rows: int) -> dict:
     """`tfp-arch train bnn` for one epoch on `count` local workers: each worker's peak memory, the
     chief's train_seconds and `rows` (one epoch's training rows) over them."""
-    ports = free_ports(count)
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    configs = local_cluster(count)
     output = folder / f"workers{count}"
     command = [str(Path(sys.executable).with_name("tfp-arch")), "train", "bnn", "--data", spec, "--epochs", "1",
                "--batch-size", str(batch_size), "--strategy", "multi_worker_mirrored", "--output", str(output)]
@@ -132,8 +120,7 @@ def workers(spec: str, count: int, batch_size: int, folder: Path, rows: int) -> 
     for index in range(count):
         cwd = folder / f"worker{count}-{index}"
         cwd.mkdir()
-        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
-               "TMPDIR": str(cwd)}
+        env = {**os.environ, "TF_CONFIG": configs[index], "TMPDIR": str(cwd)}
         started.append(subprocess.Popen([sys.executable, "-c", _CHILD, *command], cwd=cwd, env=env,
                                         stdout=subprocess.PIPE, text=True))
     reports = [json.loads(process.communicate()[0].strip().splitlines()[-1]) for process in started]

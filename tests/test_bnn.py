@@ -219,12 +219,12 @@ def test_metrics_over_row_chunks_equal_the_metrics_of_all_rows_at_once():
     model.adapt(x, y)
     outputs = model.sample_outputs(x, num_samples=20, seed=3).numpy()
     expected = regression_metrics(y, outputs[..., 0], outputs[..., 1])
-    chunk = bnn_model._METRICS_ROWS
+    budget = bnn_model._ACTIVATION_BUDGET
     try:
-        bnn_model._METRICS_ROWS = 700
+        bnn_model._ACTIVATION_BUDGET = 700 * 20 * 8  # chunks of 700 rows: 20 samples x 8 units
         got = model.evaluate_metrics(x, y, num_samples=20, seed=3)
     finally:
-        bnn_model._METRICS_ROWS = chunk
+        bnn_model._ACTIVATION_BUDGET = budget
     assert got.keys() == expected.keys()
     for key in expected:
         assert got[key] == pytest.approx(expected[key], rel=1e-6, abs=1e-9), key

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tfp_arch.distribute import local_cluster
 
 pytestmark = pytest.mark.slow
 
@@ -56,30 +57,14 @@ WORKER = textwrap.dedent(
 )
 
 
-def free_ports(count: int) -> list[int]:
-    """Ports free on 127.0.0.1 now (held open together, so they differ)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def tf_config(ports: list[int], index: int) -> str:
-    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]}, "task": {"type": "worker", "index": index}})
-
-
-def start_workers(script: str, args: list[str], root: Path, ports: list[int]) -> list[tuple[subprocess.Popen, Path, Path]]:
-    """Start one process per port, each in its own session, working directory and TMPDIR."""
+def start_workers(script: str, args: list[str], root: Path, configs: list[str]) -> list[tuple[subprocess.Popen, Path, Path]]:
+    """Start one process per `TF_CONFIG` value, each in its own session, working directory and TMPDIR."""
     started = []
-    for index in range(len(ports)):
+    for index, config in enumerate(configs):
         cwd, tmp = root / f"cwd{index}", root / f"tmp{index}"
         cwd.mkdir()
         tmp.mkdir()
-        env = {**os.environ, "TF_CONFIG": tf_config(ports, index), "TMPDIR": str(tmp), "CUDA_VISIBLE_DEVICES": "",
+        env = {**os.environ, "TF_CONFIG": config, "TMPDIR": str(tmp), "CUDA_VISIBLE_DEVICES": "",
                "TF_CPP_MIN_LOG_LEVEL": "2"}
         proc = subprocess.Popen([sys.executable, "-c", script, *args, str(index)], cwd=cwd, env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
@@ -114,7 +99,7 @@ def job(tmp_path_factory: pytest.TempPathFactory) -> dict:
     runs_dir, dumps = root / "runs", root / "dumps"
     runs_dir.mkdir()
     dumps.mkdir()
-    started = start_workers(WORKER, [str(runs_dir), str(dumps), json.dumps(CASES)], root, free_ports(2))
+    started = start_workers(WORKER, [str(runs_dir), str(dumps), json.dumps(CASES)], root, local_cluster(2))
     reports = results(started)
     return {"root": root, "runs": runs_dir, "dumps": dumps, "reports": reports, "started": started}
 
@@ -196,15 +181,14 @@ def test_the_kl_term_is_counted_once(job, single, name):
 FAULT_DATA, FAULT_EPOCHS, FAULT_BATCH = "synthetic:two_moons#n=600", 5, 16
 
 
-def _cli(ports: list[int], index: int, args: list[str], cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "TF_CONFIG": tf_config(ports, index), "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
+def _cli(config: str, args: list[str], cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "TF_CONFIG": config, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.Popen([sys.executable, "-m", "tfp_arch.cli.main", *args], cwd=cwd, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
 def _job(args: list[str], cwd: Path) -> list[subprocess.Popen]:
-    ports = free_ports(2)
-    return [_cli(ports, index, args, cwd) for index in range(2)]
+    return [_cli(config, args, cwd) for config in local_cluster(2)]
 
 
 def _finish(procs: list[subprocess.Popen]) -> list[str]:

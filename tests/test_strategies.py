@@ -14,7 +14,7 @@ from helpers import script_result
 from click.testing import CliRunner
 
 from tfp_arch.cli.main import main
-from tfp_arch.distribute import ClusterRole, cluster_role
+from tfp_arch.distribute import ClusterRole, cluster_role, local_cluster
 
 
 def test_the_cli_refuses_an_unknown_strategy_with_a_usage_error_before_importing_tensorflow():
@@ -76,6 +76,20 @@ def test_the_chief_is_the_chief_task_or_else_worker_0(config, chief):
 def test_a_malformed_tf_config_is_one_clear_error(text):
     with pytest.raises(ValueError, match="environment variable `TF_CONFIG`"):
         cluster_role({"TF_CONFIG": text})
+
+
+def test_a_local_cluster_gives_each_worker_its_own_task_on_distinct_free_ports():
+    import socket
+
+    configs = local_cluster(3)
+    roles = [cluster_role({"TF_CONFIG": config}) for config in configs]
+    assert [(role.task_type, role.task_index, role.tasks) for role in roles] == [("worker", i, 3) for i in range(3)]
+    assert [role.is_chief for role in roles] == [True, False, False]
+    addresses = json.loads(configs[0])["cluster"]["worker"]
+    assert len(set(addresses)) == 3 and all(address.startswith("127.0.0.1:") for address in addresses)
+    for address in addresses:  # each port can be bound now
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", int(address.split(":")[1])))
 
 
 def test_one_device_is_recorded_in_config_json(tmp_path, toy_registered):

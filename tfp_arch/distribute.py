@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,8 @@ from tfp_arch.registry.staging import RunFolder
 from tfp_arch.validation import one_of
 
 __all__ = [
-    "MULTI_WORKER", "STRATEGIES", "ClusterError", "ClusterRole", "is_peer_failure", "check_strategy", "cluster_role", "make_strategy",
+    "MULTI_WORKER", "STRATEGIES", "ClusterError", "ClusterRole", "is_peer_failure", "check_strategy", "cluster_role", "local_cluster",
+    "make_strategy",
     "staging_folders", "strategy_name", "strategy_record", "worker_folder",
 ]
 
@@ -103,6 +105,29 @@ def cluster_role(environ: Mapping[str, str] | None = None) -> ClusterRole:
     if task_type is not None and task_type not in cluster:
         raise ValueError(f"Invalid value for environment variable `TF_CONFIG`: task type {task_type!r} is not in the cluster {sorted(cluster)}")
     return ClusterRole(task_type, index, max(tasks, 1), "chief" in cluster)
+
+
+def local_cluster(count: int) -> list[str]:
+    """`TF_CONFIG` values for a cluster of `count` workers on this machine, one per worker.
+
+    The workers listen on 127.0.0.1, on ports that are free when this is called (held open together,
+    so they differ); worker 0 is the chief. Set the i-th value as `TF_CONFIG` in the environment of
+    the i-th process, for example to try `--strategy multi_worker_mirrored` on one machine.
+
+    Example:
+        >>> configs = local_cluster(2)
+        >>> json.loads(configs[1])["task"]
+        {'type': 'worker', 'index': 1}
+    """
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        workers = [f"127.0.0.1:{sock.getsockname()[1]}" for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+    return [json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}) for index in range(count)]
 
 
 def worker_folder(target: str | Path, request: dict[str, Any], role: ClusterRole) -> RunFolder:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Iterator, Sequence
 
 import keras
 import numpy as np
@@ -24,7 +24,6 @@ tfd = tfp.distributions
 
 SCALE_RATE_CAP = 0.006
 _ACTIVATION_BUDGET = 1 << 22
-_METRICS_ROWS = 16384
 
 __all__ = ["BayesianMLP"]
 
@@ -250,18 +249,22 @@ class BayesianMLP(Architecture):
         Returns:
             `(S, N, 2)` means and scales in original units, or `(S, N, K)` logits.
         """
+        chunks = [outputs for _, outputs in self._output_chunks(x, num_samples, seed)]
+        return chunks[0] if len(chunks) == 1 else tf.concat(chunks, axis=1)
+
+    def _output_chunks(self, x: Any, num_samples: int | None, seed: int | None) -> Iterator[tuple[slice, tf.Tensor]]:
+        """`(rows, outputs)` for consecutive chunks of rows of `x`, under one draw of S weight sets."""
         num_samples = num_samples or self.num_samples
         weights = self.sample_weights(num_samples, seed)
         x = tf.convert_to_tensor(x)
         widest = max(layer.units for layer in self.variational_layers)
-        rows = max(256, _ACTIVATION_BUDGET // (num_samples * widest))
-        chunks = []
-        for start in range(0, max(int(x.shape[0]), 1), rows):
-            hidden = self._standardise(x[start : start + rows])
+        size = max(256, _ACTIVATION_BUDGET // (num_samples * widest))
+        for start in range(0, max(int(x.shape[0]), 1), size):
+            rows = slice(start, start + size)
+            hidden = self._standardise(x[rows])
             for layer, (kernels, biases) in zip(self.variational_layers, weights):
                 hidden = layer.call_with_weights(hidden, kernels, biases)
-            chunks.append(self._head(hidden))
-        return chunks[0] if len(chunks) == 1 else tf.concat(chunks, axis=1)
+            yield rows, self._head(hidden)
 
     def sample_weights(self, num_samples: int, seed: int | None = None) -> list[tuple[tf.Tensor, tf.Tensor | None]]:
         """The per-layer weight samples `sample_outputs` uses with the same `num_samples` and `seed`."""
@@ -326,13 +329,12 @@ class BayesianMLP(Architecture):
         x, y = np.asarray(x, np.float32), np.asarray(y)
         if self.likelihood == "categorical":
             return classification_metrics(y, self.sample_outputs(x, num_samples, seed).numpy())
-        # Every regression metric is a mean over examples (RMSE the root of one), so chunks of rows
-        # combine exactly and memory stays bounded on a large test part.
+        # Every regression metric is a mean over examples (RMSE the root of one), so the chunks of
+        # rows that `_output_chunks` yields combine exactly, and memory stays bounded on any test size.
         totals: dict[str, float] = {}
         y = y.reshape(-1)
-        for start in range(0, len(x), _METRICS_ROWS):
-            rows = slice(start, start + _METRICS_ROWS)
-            outputs = self.sample_outputs(x[rows], num_samples, seed).numpy()
+        for rows, outputs in self._output_chunks(x, num_samples, seed):
+            outputs = outputs.numpy()
             chunk = regression_metrics(y[rows], outputs[..., 0], outputs[..., 1])
             chunk["rmse"] = chunk["rmse"] ** 2
             for key, value in chunk.items():
