@@ -23,7 +23,7 @@ from tfp_arch.plugins.bnn.metrics import classification_metrics, regression_metr
 tfd = tfp.distributions
 
 SCALE_RATE_CAP = 0.006
-_ACTIVATION_BUDGET = 1 << 22
+_ACTIVATION_BUDGET = 1 << 20
 
 __all__ = ["BayesianMLP"]
 
@@ -239,7 +239,7 @@ class BayesianMLP(Architecture):
         """Likelihood parameters for S weight samples, batched over the samples.
 
         The S weight sets are drawn once; the rows go through them in chunks so that a hidden
-        activation `(S, rows, width)` stays within about 4M values, whatever the number of rows.
+        activation `(S, rows, width)` stays within about 1M values (4 MB), whatever the number of rows.
 
         Args:
             x: inputs `(N, d)` in original units.
