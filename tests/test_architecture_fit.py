@@ -130,3 +130,17 @@ def test_compute_loss_from_the_negative_log_likelihood_hook():
     assert weighted == pytest.approx((nll * weight).sum() / weight.sum(), rel=1e-6)
     model.add_loss(keras.ops.convert_to_tensor([0.25, 0.5]))
     assert float(model.compute_loss(x=x, y=y, y_pred=y_pred)) == pytest.approx(nll.mean() + 0.75, rel=1e-6)
+
+
+def test_fit_on_a_dataset_keeps_its_order_without_keras_shuffle_warning():
+    """A `tf.data.Dataset` carries its own order: fit does not pass Keras' default `shuffle=True`
+    (which Keras ignores for datasets, with a warning); a `shuffle` given by the caller is passed on."""
+    import warnings
+
+    x, y = _data()
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+    for given, expected in (({}, 0), ({"shuffle": True}, 1)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ToyRegressor().fit(dataset, epochs=1, verbose=0, **given)
+        assert sum("`shuffle=True` was passed" in str(w.message) for w in caught) == expected, given

@@ -253,6 +253,8 @@ class Architecture(MultiWorkerFit, keras.Model):
                 self.adapt(*_materialise(x))
         if isinstance(x, tf.data.Dataset):
             self._plan_learning_rate(x, kwargs)
+            # A dataset carries its own order; Keras' default `shuffle=True` would only warn that it ignores it.
+            kwargs.setdefault("shuffle", False)
         return super().fit(x, y, batch_size=batch_size if x is None else None, **kwargs)
 
     def _plan_learning_rate(self, dataset: tf.data.Dataset, fit_kwargs: dict[str, Any]) -> None:
