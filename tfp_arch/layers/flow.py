@@ -204,7 +204,9 @@ class Flow(keras.layers.Layer):
         coupling): on CPU, compiling it was slower for all three (power-plant shapes, 10,000
         samples, 5 transforms of 2 x 100 units, 8 bins, interleaved rounds on 2 loaded cores:
         2.3x the time for `maf`, 1.5x for autoregressive and 4.3x for coupling `nsf`, after
-        20-120 s of compilation), as XLA's CPU matrix products are slower than TensorFlow's.
+        20-120 s of compilation), as XLA's CPU matrix products are slower than TensorFlow's. Only
+        the spline's bin search and root, element-wise work without matrix products, run as an
+        XLA-compiled function inside the graph (`RationalQuadraticSplineTransformer.forward`).
         """
         self._check_context(context)
         if context is not None:
