@@ -41,7 +41,6 @@ FIT_IMAGES = 7000
 SETTINGS = {
     "default": {},
     "empirical Bayes prior": {"prior": "empirical_bayes"},
-    "scale mixture prior": {"prior": "scale_mixture"},
 }
 
 
