@@ -15,9 +15,14 @@ cosine decay from the peak to 0 over the run):
 Reported per model: test accuracy, NLL (nats per example), expected calibration error (10 bins),
 training seconds, and an out-of-distribution check: the mean predictive entropy (nats) on the test
 digits, on the test digits rotated by 90 degrees and on uniform-noise images, with the AUROC of
-entropy at telling each shifted set from the test digits (0.5: no better than chance).
+entropy at telling each shifted set from the test digits (0.5: no better than chance). With
+`--seeds N` every model is trained once per seed (seeds `--seed` .. `--seed` + N - 1, which also
+seed the shuffling, the weight samples and the noise images); the table and the result file give
+the mean and standard error over seeds of every metric, the targets are judged on the means, and
+`runs` keeps every seed's values.
 
     python benchmarks/bnn_mnist.py                 # writes benchmarks/results/bnn_mnist.json
+    python benchmarks/bnn_mnist.py --seeds 3       # seeds 0, 1, 2: every model trained once per seed
     python benchmarks/bnn_mnist.py --quick         # 2 epochs on 2,000 images, for a smoke test
 """
 
@@ -38,7 +43,7 @@ import tensorflow as tf  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 
 import tfp_arch  # noqa: E402
-from harness import MNIST, Stopwatch, load_mnist, pipeline, print_table, write_result  # noqa: E402
+from harness import MNIST, Stopwatch, load_mnist, pipeline, print_table, summarize, write_result  # noqa: E402
 from tfp_arch.plugins.bnn.metrics import classification_metrics, log_softmax, logsumexp  # noqa: E402
 
 
@@ -51,12 +56,13 @@ def deterministic_cnn(dropout: float = 0.0) -> keras.Model:
     return keras.Sequential([*layers, keras.layers.Flatten(), keras.layers.Dense(10)])
 
 
-def train_keras(model: keras.Model, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, peak: float) -> float:
+def train_keras(model: keras.Model, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, peak: float,
+                seed: int = 0) -> float:
     steps = epochs * math.ceil(len(x) / batch_size)
     model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak, steps)),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps_per_execution=8)
     with Stopwatch() as watch:
-        model.fit(pipeline(x, y, batch_size, seed=0), epochs=epochs, verbose=0)
+        model.fit(pipeline(x, y, batch_size, seed=seed), epochs=epochs, verbose=0)
     return watch.seconds
 
 
@@ -94,6 +100,50 @@ def evaluate(logits: dict[str, np.ndarray], y_test: np.ndarray) -> dict[str, flo
     return result
 
 
+def shifted_sets(x_test: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """The test digits, the same digits rotated by 90 degrees and uniform-noise images (seeded)."""
+    noise = np.random.default_rng(seed).uniform(size=x_test.shape).astype("float32")
+    return {"digits": x_test, "rotated": np.rot90(x_test, k=1, axes=(1, 2)).copy(), "noise": noise}
+
+
+def run_seed(seed: int, args: argparse.Namespace, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+             y_test: np.ndarray) -> dict[str, dict[str, float]]:
+    """Train the three networks once with `seed` and evaluate them on the test and shifted images."""
+    shifted = shifted_sets(x_test, seed)
+    results = {}
+    keras.utils.set_random_seed(seed)
+    bcnn = tfp_arch.get("bcnn")(num_classes=10, learning_rate=args.learning_rate, seed=seed)
+    with Stopwatch() as watch:
+        bcnn.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
+    results["bcnn"] = evaluate({k: bcnn.sample_logits(v, args.samples, seed=seed + 1) for k, v in shifted.items()}, y_test)
+    results["bcnn"]["train_seconds"] = watch.seconds
+
+    keras.utils.set_random_seed(seed)
+    model = deterministic_cnn()
+    seconds = train_keras(model, x_train, y_train, args.epochs, args.batch_size, args.learning_rate, seed)
+    results["deterministic"] = evaluate({k: model.predict(v, verbose=0, batch_size=500)[None] for k, v in shifted.items()}, y_test)
+    results["deterministic"]["train_seconds"] = seconds
+
+    keras.utils.set_random_seed(seed)
+    model = deterministic_cnn(args.dropout)
+    seconds = train_keras(model, x_train, y_train, args.epochs, args.batch_size, args.learning_rate, seed)
+    results["mc_dropout"] = evaluate({k: dropout_logits(model, v, args.samples) for k, v in shifted.items()}, y_test)
+    results["mc_dropout"]["train_seconds"] = seconds
+    return results
+
+
+def targets_of(results: dict[str, dict[str, float]]) -> dict[str, bool]:
+    """The benchmark's targets for the Bayesian CNN, on one value per model and metric."""
+    b, d, m = results["bcnn"], results["deterministic"], results["mc_dropout"]
+    return {
+        "accuracy_within_0.5_points_of_deterministic": bool(b["accuracy"] >= d["accuracy"] - 0.005),
+        "nll_lower_than_both": bool(b["nll"] < min(d["nll"], m["nll"])),
+        "ece_lower_than_both": bool(b["ece"] < min(d["ece"], m["ece"])),
+        "entropy_higher_on_rotated_and_noise_than_on_digits": bool(
+            b["entropy_rotated"] > b["entropy_digits"] and b["entropy_noise"] > b["entropy_digits"]),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(MNIST))
@@ -102,7 +152,8 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--dropout", type=float, default=0.25)
     parser.add_argument("--samples", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the first seed")
+    parser.add_argument("--seeds", type=int, default=1, help="number of seeds: seed, seed + 1, ...")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--output", default="bnn_mnist")
     args = parser.parse_args()
@@ -110,46 +161,21 @@ def main() -> None:
     x_train, y_train, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
     if args.quick:
         x_train, y_train, x_test, y_test, args.epochs = x_train[:2000], y_train[:2000], x_test[:500], y_test[:500], 2
-    rng = np.random.default_rng(args.seed)
-    shifted = {"digits": x_test, "rotated": np.rot90(x_test, k=1, axes=(1, 2)).copy(),
-               "noise": rng.uniform(size=x_test.shape).astype("float32")}
 
-    results, seconds = {}, {}
-    keras.utils.set_random_seed(args.seed)
-    bcnn = tfp_arch.get("bcnn")(num_classes=10, learning_rate=args.learning_rate, seed=args.seed)
-    with Stopwatch() as watch:
-        bcnn.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
-    seconds["bcnn"] = watch.seconds
-    results["bcnn"] = evaluate({k: bcnn.sample_logits(v, args.samples, seed=1) for k, v in shifted.items()}, y_test)
-
-    keras.utils.set_random_seed(args.seed)
-    model = deterministic_cnn()
-    seconds["deterministic"] = train_keras(model, x_train, y_train, args.epochs, args.batch_size, args.learning_rate)
-    results["deterministic"] = evaluate({k: model.predict(v, verbose=0, batch_size=500)[None] for k, v in shifted.items()}, y_test)
-
-    keras.utils.set_random_seed(args.seed)
-    model = deterministic_cnn(args.dropout)
-    seconds["mc_dropout"] = train_keras(model, x_train, y_train, args.epochs, args.batch_size, args.learning_rate)
-    results["mc_dropout"] = evaluate({k: dropout_logits(model, v, args.samples) for k, v in shifted.items()}, y_test)
-
-    for name in results:
-        results[name]["train_seconds"] = seconds[name]
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    runs = [run_seed(seed, args, x_train, y_train, x_test, y_test) for seed in seeds]
+    results = {name: {metric: summarize([run[name][metric] for run in runs]) for metric in runs[0][name]}
+               for name in runs[0]}
     print_table(results, tuple(results["bcnn"]), title="model")
-    b, d, m = results["bcnn"], results["deterministic"], results["mc_dropout"]
-    targets = {
-        "accuracy_within_0.5_points_of_deterministic": bool(b["accuracy"] >= d["accuracy"] - 0.005),
-        "nll_lower_than_both": bool(b["nll"] < min(d["nll"], m["nll"])),
-        "ece_lower_than_both": bool(b["ece"] < min(d["ece"], m["ece"])),
-        "entropy_higher_on_rotated_and_noise_than_on_digits": bool(
-            b["entropy_rotated"] > b["entropy_digits"] and b["entropy_noise"] > b["entropy_digits"]),
-    }
+    targets = targets_of({name: {metric: value["mean"] for metric, value in row.items()} for name, row in results.items()})
     print(targets)
     if not args.quick:
         path = write_result("bnn_mnist", {
-            "settings": {**vars(args), "train_images": len(x_train), "test_images": len(x_test),
+            "settings": {**vars(args), "seed_list": seeds, "train_images": len(x_train), "test_images": len(x_test),
                          "network": "conv3x3(16)-pool-conv3x3(32)-pool-dense(10)",
                          "bcnn": "BayesianCNN defaults: mean-field, standard normal prior, flipout, KL weight 1/n"},
-            "results": results, "targets": targets,
+            "results": results, "targets": targets, "targets_on": "the means over seeds",
+            "runs": dict(zip(map(str, seeds), runs)),
         }, args.output)
         print(f"wrote {path}")
 
