@@ -94,8 +94,10 @@ def test_transposed_gradient_estimators_are_unbiased(estimator: str) -> None:
     {"kernel_size": 3, "strides": 2, "padding": "same"}, {"kernel_size": 3, "dilation_rate": 2, "padding": "valid"},
 ])
 def test_output_shape_is_keras_one(kwargs: dict) -> None:
+    """Keras' shape rule for `Conv2DTranspose` (its CPU kernel refuses dilation rates above 1, so the
+    rule is asked directly, not read off a call)."""
     x = np.zeros((2, 5, 4, 3), "float32")
-    expected = keras.layers.Conv2DTranspose(4, **kwargs)(x).shape
+    expected = keras.layers.Conv2DTranspose(4, **kwargs).compute_output_shape(x.shape)
     layer = Conv2DTransposeVariational(4, **kwargs)
     assert tuple(layer(x).shape) == tuple(expected) == layer.compute_output_shape(x.shape)
 
@@ -140,3 +142,19 @@ def test_to_variational_converts_transposed_convolutions_with_moped() -> None:
     padded = keras.Sequential([keras.Input((4, 2)), keras.layers.Conv1DTranspose(2, 3, strides=2, output_padding=1, name="p")])
     with pytest.raises(ValueError, match="output_padding"):
         to_variational(padded)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_a_dilated_transposed_convolution_is_the_adjoint_of_the_dilated_convolution(padding: str) -> None:
+    """<conv_transpose(x, K), g> = <x, conv(g, K)> for every x and g, with TensorFlow's dilated
+    `conv2d` (which runs on CPU) as the independent reference."""
+    rng = np.random.default_rng(0)
+    layer = Conv2DTransposeVariational(5, (3, 2), dilation_rate=(2, 3), padding=padding)
+    x = rng.normal(size=(2, 6, 7, 4)).astype("float32")
+    layer.build(x.shape)
+    kernel = rng.normal(size=(3, 2, 4, 5)).astype("float32")  # (*kernel_size, in, filters)
+    y = layer._convolve(tf.constant(x), tf.constant(kernel)).numpy()
+    assert y.shape == layer.compute_output_shape(x.shape)
+    g = rng.normal(size=y.shape).astype("float32")
+    back = tf.nn.conv2d(g, np.transpose(kernel, [0, 1, 3, 2]), strides=1, padding=padding.upper(), dilations=(2, 3))
+    np.testing.assert_allclose(np.sum(y.astype(np.float64) * g), np.sum(x.astype(np.float64) * back.numpy()), rtol=1e-4)

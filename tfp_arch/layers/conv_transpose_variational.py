@@ -23,6 +23,23 @@ def _keras_layout(kernel: tf.Tensor) -> tf.Tensor:
     return tf.transpose(kernel, [*range(rank - 2), rank - 1, rank - 2])
 
 
+def _dilate(kernel: tf.Tensor, dilation_rate: Sequence[int]) -> tf.Tensor:
+    """The kernel with `rate - 1` zeros between neighbouring taps along each spatial axis.
+
+    A transposed convolution with this kernel and dilation 1 is the dilated one; TensorFlow's CPU
+    kernel of transposed convolutions refuses dilation rates above 1, so the layer always runs this.
+    """
+    for axis, rate in enumerate(dilation_rate):
+        if rate == 1:
+            continue
+        size = kernel.shape[axis]
+        moved = tf.experimental.numpy.moveaxis(kernel, axis, 0)
+        spaced = tf.concat([moved[:, None], tf.zeros([size, rate - 1, *moved.shape[1:]], moved.dtype)], axis=1)
+        spaced = tf.reshape(spaced, [size * rate, *moved.shape[1:]])[: (size - 1) * rate + 1]
+        kernel = tf.experimental.numpy.moveaxis(spaced, 0, axis)
+    return kernel
+
+
 @keras.saving.register_keras_serializable(package="tfp_arch")
 class ConvTransposeVariational(ConvVariational):
     """A channels-last transposed convolution with a variational posterior over its kernel and bias.
@@ -54,8 +71,8 @@ class ConvTransposeVariational(ConvVariational):
 
     def _convolve(self, inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
         return keras.ops.conv_transpose(
-            inputs, _keras_layout(kernel), strides=self.strides, padding=self.padding,
-            data_format="channels_last", dilation_rate=self.dilation_rate,
+            inputs, _keras_layout(_dilate(kernel, self.dilation_rate)), strides=self.strides, padding=self.padding,
+            data_format="channels_last",
         )
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
