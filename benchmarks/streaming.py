@@ -12,7 +12,7 @@ The workers run `tfp-arch train --strategy multi_worker_mirrored` with a `TF_CON
 127.0.0.1, the peak being that of each worker's process.
 
 Usage: python benchmarks/streaming.py [--rows 100000 1000000 10000000] [--memory-rows 100000 1000000]
-    [--worker-rows 1000000] [--batch-size 4096] [--skip-train] [--skip-workers]
+    [--worker-rows 1000000] [--batch-size 4096] [--epochs 1] [--output streaming] [--skip-train] [--skip-workers]
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class FitPeak(keras.callbacks.Callback):
 
 folder, peak = tempfile.mkdtemp(), FitPeak()
 entry = default_registry().resolve("bnn")
-request = make_request(entry, describe_class(get(entry)), sys.argv[1], epochs=1, batch_size=int(sys.argv[2]))
+request = make_request(entry, describe_class(get(entry)), sys.argv[1], epochs=int(sys.argv[3]), batch_size=int(sys.argv[2]))
 run = run_in(RunFolder.create(folder + "/run", request), request, verbose=0, callbacks=[peak], architecture=get(entry))
 batch = int(sys.argv[2])
 rows = int(peak.steps) * batch
@@ -140,13 +140,15 @@ def main() -> None:
     parser.add_argument("--worker-rows", type=int, nargs="+", default=[1_000_000],
                         help="sizes also trained streamed on 1 and 2 local workers")
     parser.add_argument("--batch-size", type=int, default=4096)
+    parser.add_argument("--epochs", type=int, default=1, help="epochs of every training run")
+    parser.add_argument("--output", default="streaming", help="result name in benchmarks/results/ or a path")
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--skip-workers", action="store_true")
     args = parser.parse_args()
     results: dict[str, dict] = {"reading": {}, "training": {}, "workers": {}}
     with tempfile.TemporaryDirectory() as folder:
         small = write_csv(Path(folder) / "small.csv", 2_000)
-        tiny = None if args.skip_train else measure(_TRAIN, f"csv:{small}", str(args.batch_size))
+        tiny = None if args.skip_train else measure(_TRAIN, f"csv:{small}", str(args.batch_size), str(args.epochs))
         for rows in args.rows:
             path = write_csv(Path(folder) / f"rows{rows}.csv", rows)
             array_mb = rows * 5 * 8 / 2**20
@@ -162,7 +164,7 @@ def main() -> None:
                 continue
             training = {"tiny (2000 rows, in memory)": tiny}
             for mode in ("no", "yes") if rows in args.memory_rows else ("yes",):
-                outcome = measure(_TRAIN, f"csv:{path}#stream={mode}", str(args.batch_size))
+                outcome = measure(_TRAIN, f"csv:{path}#stream={mode}", str(args.batch_size), str(args.epochs))
                 outcome["fit_over_footprint_in_arrays"] = (outcome["fit_peak_mb"] - tiny["fit_peak_mb"]) / array_mb
                 outcome["over_footprint_in_arrays"] = (outcome["peak_mb"] - tiny["peak_mb"]) / array_mb
                 training["in memory" if mode == "no" else "streamed"] = outcome
@@ -190,7 +192,7 @@ def main() -> None:
              "execution of steps_per_execution steps / the seconds after it (nan when the epoch is one execution); "
              "workers: tfp-arch train --strategy multi_worker_mirrored on 1 or 2 local processes, one epoch's rows "
              "(of the single-process streamed run) / the chief's train_seconds.")
-    print(write_result("streaming", {"batch_size": args.batch_size, "notes": notes, **results}))
+    print(write_result("streaming", {"batch_size": args.batch_size, "epochs": args.epochs, "notes": notes, **results}, args.output))
 
 
 if __name__ == "__main__":
