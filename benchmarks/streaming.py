@@ -1,5 +1,6 @@
 """Reading and training on large CSVs: the in-memory reader against numpy.loadtxt, training `bnn`
-for one epoch from memory and streamed, and streamed on 1 and 2 local workers.
+from memory and streamed (with the parsed rows cached on disk, the default, and parsing the text
+every epoch), and streamed on 1 and 2 local workers.
 
 Every measurement runs in its own Python process, which reports its wall-clock seconds and its peak
 resident memory (`resource.getrusage`, the maximum resident set size). The CSV files (5 columns: 4
@@ -12,7 +13,8 @@ The workers run `tfp-arch train --strategy multi_worker_mirrored` with a `TF_CON
 127.0.0.1, the peak being that of each worker's process.
 
 Usage: python benchmarks/streaming.py [--rows 100000 1000000 10000000] [--memory-rows 100000 1000000]
-    [--worker-rows 1000000] [--batch-size 4096] [--epochs 1] [--output streaming] [--skip-train] [--skip-workers]
+    [--worker-rows 1000000] [--batch-size 4096] [--epochs 1] [--repeats 1] [--output streaming]
+    [--skip-train] [--skip-workers]
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ _READERS = {
     "numpy.loadtxt": "import numpy\nvalues = numpy.loadtxt(sys.argv[1], delimiter=',', skiprows=1)\nextra = {}",
     "read_table": "from tfp_arch.data.tables import read_table\nvalues = read_table(sys.argv[1]).values\nextra = {}",
 }
+
+# The default streamed read (the parsed rows cached on disk: `cache=auto`) and the text parsed again
+# every epoch (`cache=no`), beside the in-memory read.
+_MODES = {"in memory": "stream=no", "streamed": "stream=yes", "streamed, text parsed every epoch": "stream=yes&cache=no"}
 
 _TRAIN = """
 import shutil, tempfile
@@ -141,6 +147,8 @@ def main() -> None:
                         help="sizes also trained streamed on 1 and 2 local workers")
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--epochs", type=int, default=1, help="epochs of every training run")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="training runs per feeding, interleaved; the medians are reported")
     parser.add_argument("--output", default="streaming", help="result name in benchmarks/results/ or a path")
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--skip-workers", action="store_true")
@@ -163,14 +171,23 @@ def main() -> None:
                 path.unlink()
                 continue
             training = {"tiny (2000 rows, in memory)": tiny}
-            for mode in ("no", "yes") if rows in args.memory_rows else ("yes",):
-                outcome = measure(_TRAIN, f"csv:{path}#stream={mode}", str(args.batch_size), str(args.epochs))
+            modes = _MODES if rows in args.memory_rows else {"streamed": _MODES["streamed"]}
+            repeats: dict[str, list[dict]] = {feeding: [] for feeding in modes}
+            for _ in range(args.repeats):
+                for feeding, options in modes.items():
+                    repeats[feeding].append(measure(_TRAIN, f"csv:{path}#{options}", str(args.batch_size), str(args.epochs)))
+            for feeding, outcomes in repeats.items():
+                outcome = {key: float(np.median([run[key] for run in outcomes])) for key in outcomes[0]}
                 outcome["fit_over_footprint_in_arrays"] = (outcome["fit_peak_mb"] - tiny["fit_peak_mb"]) / array_mb
                 outcome["over_footprint_in_arrays"] = (outcome["peak_mb"] - tiny["peak_mb"]) / array_mb
-                training["in memory" if mode == "no" else "streamed"] = outcome
+                if args.repeats > 1:
+                    outcome["repeats"] = outcomes
+                training[feeding] = outcome
             if "in memory" in training:
-                for key in ("examples_per_second", "steady_examples_per_second"):
-                    training[f"streamed_over_in_memory_{key}"] = training["streamed"][key] / training["in memory"][key]
+                for feeding in ("streamed", "streamed, text parsed every epoch"):
+                    prefix = "streamed" if feeding == "streamed" else "streamed_uncached"
+                    for key in ("examples_per_second", "steady_examples_per_second", "seconds"):
+                        training[f"{prefix}_over_in_memory_{key}"] = training[feeding][key] / training["in memory"][key]
             results["training"][str(rows)] = training
             print(rows, "rows, training:", json.dumps(training), flush=True)
             if rows in args.worker_rows and not args.skip_workers:
@@ -191,8 +208,11 @@ def main() -> None:
              "train_seconds (first step's tracing included); steady_examples_per_second: the rows after the first "
              "execution of steps_per_execution steps / the seconds after it (nan when the epoch is one execution); "
              "workers: tfp-arch train --strategy multi_worker_mirrored on 1 or 2 local processes, one epoch's rows "
-             "(of the single-process streamed run) / the chief's train_seconds.")
-    print(write_result("streaming", {"batch_size": args.batch_size, "epochs": args.epochs, "notes": notes, **results}, args.output))
+             "(of the single-process streamed run) / the chief's train_seconds; streamed: the parsed rows cached on disk "
+             "when the table is loaded (cache=auto, the default); streamed, text parsed every epoch: cache=no; seconds: "
+             "the whole process, loading included; with repeats > 1, every figure of a feeding is the median over its "
+             "interleaved runs (listed under repeats).")
+    print(write_result("streaming", {"batch_size": args.batch_size, "epochs": args.epochs, "repeats": args.repeats, "notes": notes, **results}, args.output))
 
 
 if __name__ == "__main__":

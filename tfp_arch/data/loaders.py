@@ -24,9 +24,9 @@ Options = dict[str, str]
 
 OPTIONS: dict[str, tuple[str, ...]] = {
     "synthetic": ("n", "seed", "test"),
-    "csv": ("target", "header", "delimiter", "task", "test", "seed", "stream"),
-    "txt": ("target", "header", "task", "test", "seed", "stream"),
-    "npy": ("task", "test", "seed", "stream"),
+    "csv": ("target", "header", "delimiter", "task", "test", "seed", "stream", "cache"),
+    "txt": ("target", "header", "task", "test", "seed", "stream", "cache"),
+    "npy": ("task", "test", "seed", "stream", "cache"),
     "uci": ("split",),
     "idx": ("labels", "train", "binarize", "seed", "task"),
 }
@@ -94,7 +94,8 @@ def load_table(path: str, options: Options, name: str, delimiter: str | None) ->
         from tfp_arch.data.streaming import TableSource, open_stream
 
         return open_stream(name, TableSource.open(path, delimiter, header), options.get("target", "-1"),
-                           options.get("task", "regression"), _float(options, "test", 0.1), _int(options, "seed", 0))
+                           options.get("task", "regression"), _float(options, "test", 0.1), _int(options, "seed", 0),
+                           options.get("cache", "auto"))
     table = read_table(path, delimiter=delimiter, header=header)
     if table.values.shape[1] < 2:
         raise DataError("need at least two columns (inputs and a target)", path)
@@ -126,7 +127,7 @@ def load_npy(path: str, options: Options, name: str) -> "Dataset | StreamedDatas
         from tfp_arch.data.streaming import open_stream
 
         return open_stream(name, ArraySource.open(path), None, "density", _float(options, "test", 0.1),
-                           _int(options, "seed", 0))
+                           _int(options, "seed", 0), options.get("cache", "auto"))
     arrays = read_numpy(path)
     if "x_train" in arrays and "x_test" in arrays:
         x_train, x_test = check_finite(arrays["x_train"], path, "x_train: "), check_finite(arrays["x_test"], path, "x_test: ")

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.data.errors import DataError
+from tfp_arch.data.stream_cache import ParsedCache, start_cache
 from tfp_arch.data.tables import (
     FLOAT32_MAX, check_row, column_index, first_row, is_pattern, read_lines, split_line,
 )
@@ -217,6 +218,8 @@ class StreamedDataset:
         target_name: name of the target column, or None.
         max_label: the largest class label (classification), else None.
         suggested_hyperparameters: none for a table.
+        cache: the parsed rows on disk (`tfp_arch.data.stream_cache`), or None to parse the text
+            every time the rows are read.
     """
 
     name: str
@@ -229,6 +232,7 @@ class StreamedDataset:
     target_name: str | None
     max_label: int | None = None
     suggested_hyperparameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cache: ParsedCache | None = None
 
     @property
     def supervised(self) -> bool:
@@ -258,6 +262,8 @@ class StreamedDataset:
 
     def _part(self, test: bool) -> tf.data.Dataset:
         """Parsed chunks of the test or the training part's rows, in file order."""
+        if self.cache is not None:
+            return self.cache.chunks("test" if test else "train")
         layout, stripped = self.layout, getattr(self.source, "stripped", False)
 
         def parse(_: tf.Tensor, __: tf.Tensor, text: tf.Tensor) -> tf.Tensor:
@@ -287,6 +293,7 @@ class StreamedDataset:
         count = self.n_test if part == "test" else self.n_train
         batches = chunks.rebatch(batch_size).map(self._examples, num_parallel_calls=tf.data.AUTOTUNE)
         batches = batches.apply(tf.data.experimental.assert_cardinality(math.ceil(count / batch_size)))
+        # The pipeline holds `self._examples`, so `self` and its cache's folder live as long as it does.
         return batches.prefetch(tf.data.AUTOTUNE)
 
     def fit_inputs(
@@ -353,8 +360,10 @@ def _check_chunk(source: TableSource, values: np.ndarray, files: np.ndarray, num
         raise source.locate(int(files[first]), int(numbers[first]) - 1, "a value is not finite in float32")
 
 
-def open_stream(name: str, source: Any, target: str | None, task: str, test: float, seed: int) -> StreamedDataset:
-    """Read `source` once in chunks: check every row, count the training and test rows.
+def open_stream(name: str, source: Any, target: str | None, task: str, test: float, seed: int,
+                cache: str = "auto") -> StreamedDataset:
+    """Read `source` once in chunks: check every row, count the training and test rows, and (with
+    the cache) write the parsed rows of each part to disk.
 
     Args:
         name: the data spec.
@@ -365,10 +374,12 @@ def open_stream(name: str, source: Any, target: str | None, task: str, test: flo
         task: `"regression"` or `"classification"` (ignored without a target).
         test: the fraction of rows held out (by a hash of the row's text keyed by `seed`).
         seed: the hash key.
+        cache: `"auto"`, `"yes"` or `"no"`: whether later reads take the parsed rows from disk
+            (`tfp_arch.data.stream_cache`) instead of parsing the text again.
 
     Raises:
         DataError: the first bad row (same message as an in-memory read), too few columns or rows,
-            or targets that do not suit `task`.
+            targets that do not suit `task`, or (with `cache="yes"`) a failed write of the cache.
     """
     path = source.files[0]
     if target is not None and len(source.columns) < 2:
@@ -384,6 +395,23 @@ def open_stream(name: str, source: Any, target: str | None, task: str, test: flo
     column = None if target is None else column_index(source.columns, target, path)
     inputs = tuple(j for j in range(source.width) if j != column)
     layout = _Layout(inputs, column, task, test, seed)
+    parsed = start_cache(cache, source)
+    try:
+        counts, max_label = _read(source, layout, parsed)
+    except BaseException:
+        if parsed is not None:
+            parsed.drop()
+        raise
+    parsed = None if parsed is None else parsed.close()
+    return StreamedDataset(name, source, layout, counts[0], counts[1], task,
+                           [source.columns[j] for j in inputs] if source.columns else [],
+                           None if column is None else source.columns[column],
+                           max_label if task == "classification" else None, cache=parsed)
+
+
+def _read(source: Any, layout: _Layout, parsed: ParsedCache | None) -> tuple[list[int], int]:
+    """The one pass of `open_stream`: the rows of each part and the largest label."""
+    path, task, column, test, seed = source.files[0], layout.task, layout.target, layout.test, layout.seed
     stripped = getattr(source, "stripped", False)
     chunks = source.chunks().map(lambda f, n, text: (f, n, source.parse(text), held_out(text, test, seed, stripped)),
                                  num_parallel_calls=tf.data.AUTOTUNE)
@@ -406,13 +434,12 @@ def open_stream(name: str, source: Any, target: str | None, task: str, test: flo
             max_label = max(max_label, int(np.max(y)))
         counts[1] += int(is_test.sum())
         counts[0] += int(len(is_test) - is_test.sum())
+        if parsed is not None:
+            parsed.add(values, is_test)
         last = (int(files[-1]), int(numbers[-1]))
     if counts == [0, 0]:
         raise DataError("no data rows after the header" if source.skip[0] else "the file is empty", path)
     if counts[0] == 0 or counts[1] == 0:
         raise DataError(f"the hashed hold-out of test={test} left {counts[0]} training and {counts[1]} test rows; "
                         "a streamed table needs rows in both", path)
-    return StreamedDataset(name, source, layout, counts[0], counts[1], task,
-                           [source.columns[j] for j in inputs] if source.columns else [],
-                           None if column is None else source.columns[column],
-                           max_label if task == "classification" else None)
+    return counts, max_label
