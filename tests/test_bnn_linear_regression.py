@@ -60,7 +60,7 @@ def test_mean_field_posterior_matches_analytic_posterior_and_elbo_bounds_evidenc
     schedule = keras.optimizers.schedules.ExponentialDecay(0.02, decay_steps=500, decay_rate=0.3)
     model.compile(keras.optimizers.Adam(schedule), _known_noise_nll, steps_per_execution=100)
     full_batch = tf.data.Dataset.from_tensors((x, y)).repeat()
-    model.fit(full_batch, steps_per_epoch=2500, epochs=1, verbose=0, callbacks=[KLWeightCallback(len(x))])
+    model.fit(full_batch, steps_per_epoch=2500, epochs=1, shuffle=False, verbose=0, callbacks=[KLWeightCallback(len(x))])
 
     loc = np.concatenate([layer.kernel_loc.numpy().ravel(), layer.bias_loc.numpy()]).astype(np.float64)
     scale = np.log1p(np.exp(np.concatenate([layer.kernel_rho.numpy().ravel(), layer.bias_rho.numpy()]).astype(np.float64)))
@@ -90,6 +90,6 @@ def test_layer_defaults_reach_the_mean_field_scales_under_default_adam() -> None
     model = keras.Sequential([keras.Input((2,)), layer])
     model.compile(keras.optimizers.Adam(), _known_noise_nll, steps_per_execution=200)
     minibatches = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=1).repeat().batch(32)
-    model.fit(minibatches, steps_per_epoch=4000, epochs=1, verbose=0, callbacks=[KLWeightCallback(len(x))])
+    model.fit(minibatches, steps_per_epoch=4000, epochs=1, shuffle=False, verbose=0, callbacks=[KLWeightCallback(len(x))])
     scale = np.log1p(np.exp(np.concatenate([layer.kernel_rho.numpy().ravel(), layer.bias_rho.numpy()]).astype(np.float64)))
     np.testing.assert_allclose(scale, 1.0 / np.sqrt(np.diag(precision)), rtol=0.15)
