@@ -4,7 +4,8 @@ A streamed table is read once when it is loaded: that pass parses every row with
 CSV reader, names the first bad row in the same one-line error as an in-memory table (the
 row-by-row check of `tfp_arch.data.tables` runs only on the chunk where the fast reader failed),
 and counts the rows of each part. No row index is kept: a row belongs to the held-out test part when
-a keyed hash of its text (the key is the seed) falls below the test fraction.
+a keyed hash of its text (the key is the seed) falls below the test fraction. The same pass can keep
+the parsed rows on disk (`tfp_arch.data.stream_cache`), so that later reads skip the text.
 """
 
 from __future__ import annotations
