@@ -87,13 +87,13 @@ class _FullDisk:
 def test_a_failed_write_drops_the_cache_under_auto_and_is_an_error_under_yes(tmp_path, monkeypatch):
     path = _write(tmp_path / "t.csv", 300)
     folders = []
-    original = stream_cache.tempfile.mkdtemp
+    original = stream_cache.make_folder
 
-    def mkdtemp(**kwargs):
-        folders.append(original(**kwargs))
+    def make_folder(label):
+        folders.append(original(label))
         return folders[-1]
 
-    monkeypatch.setattr(stream_cache.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(stream_cache, "make_folder", make_folder)
     monkeypatch.setattr(stream_cache, "open", lambda path, mode="r": _FullDisk() if "w" in mode else open(path, mode),
                         raising=False)
     data = load_data(f"csv:{path}#stream=yes")

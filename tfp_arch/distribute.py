@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from tfp_arch.registry.staging import RunFolder
+from tfp_arch.temporary import make_folder
 from tfp_arch.validation import one_of
 
 __all__ = [
@@ -138,7 +138,7 @@ def worker_folder(target: str | Path, request: dict[str, Any], role: ClusterRole
         request: the run's request, written into the folder as the chief writes it.
         role: the worker's task, named in the temporary directory's name.
     """
-    root = Path(tempfile.mkdtemp(prefix=f"tfp-arch-{role.task_type}{role.task_index}-"))
+    root = Path(make_folder(f"{role.task_type}{role.task_index}"))
     folder = RunFolder.create(root / Path(target).name, request)
     folder.created.append(root)
     return folder

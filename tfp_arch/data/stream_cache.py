@@ -13,7 +13,8 @@ when the temporary folder (`TMPDIR`) is on a disk (not a file system in memory, 
 `/tmp`) with at least that much free space, and drops it, reading the text each epoch instead, if
 writing fails; `cache=yes` makes a failed write an error; `cache=no`
 never writes it. The folder is removed when the `StreamedDataset` holding the cache is garbage
-collected, or when the process ends.
+collected, or when the process ends; a killed process's folder by the next one that makes a
+temporary folder (`tfp_arch.temporary`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_arch.data.errors import DataError
+from tfp_arch.temporary import make_folder
 
 __all__ = ["CACHE_CHOICES", "ParsedCache", "memory_backed", "start_cache", "wants_cache"]
 
@@ -110,7 +112,7 @@ class ParsedCache:
         self.width = width
         self.required = required
         self.rows = dict.fromkeys(_PARTS, 0)
-        self.folder = tempfile.mkdtemp(prefix="tfp-arch-stream-")
+        self.folder = make_folder("stream")
         self._remove = weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
         self._files: dict[str, Any] | None = {part: open(self.path(part), "wb") for part in _PARTS}
 
