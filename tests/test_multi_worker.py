@@ -2,10 +2,12 @@
 
 Both workers train `bnn`, `vae` and `maf` for two epochs through `tfp_arch.runs.train` with one
 `MultiWorkerMirroredStrategy` (two replicas, one per process), each dumping its final weights into
-the test's folder. The checks: both workers end with identical weights; only the chief writes the
+the test's folder; `maf` trains a second time on a streamed CSV (whose parsed rows each worker caches
+in its temporary folder). The checks: both workers end with identical weights; only the chief writes the
 run folders, complete; the other worker leaves nothing behind (its temporary folder and working
 directory end empty); and the loss is scaled once (a single-process run on the same global batch
-logs the same loss: exactly for `maf`, whose loss is deterministic, and within a fraction of the
+logs the same loss: exactly for `maf`, whose loss is deterministic (streamed too, so each replica
+reads its own half of every global batch), and within a fraction of the
 KL term for `bnn` and `vae`, whose losses are Monte Carlo estimates drawn differently on two
 replicas than on one).
 """
@@ -27,10 +29,12 @@ from tfp_arch.distribute import local_cluster
 
 pytestmark = pytest.mark.slow
 
+# Run name: (architecture, data spec); {table} is a CSV of the two-moons rows.
 CASES = {
-    "bnn": "synthetic:gap_regression#n=256",
-    "vae": "synthetic:shapes#n=256",
-    "maf": "synthetic:two_moons#n=256",
+    "bnn": ("bnn", "synthetic:gap_regression#n=256"),
+    "vae": ("vae", "synthetic:shapes#n=256"),
+    "maf": ("maf", "synthetic:two_moons#n=256"),
+    "maf_streamed": ("maf", "csv:{table}#stream=yes"),
 }
 EPOCHS, BATCH = 2, 32
 TIMEOUT = 240
@@ -46,8 +50,8 @@ WORKER = textwrap.dedent(
     runs_dir, dumps, cases, index = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     result = {}
-    for name, data in cases.items():
-        run = runs.train(name, data, epochs=%d, batch_size=%d, seed=0, output=os.path.join(runs_dir, name),
+    for name, (architecture, data) in cases.items():
+        run = runs.train(architecture, data, epochs=%d, batch_size=%d, seed=0, output=os.path.join(runs_dir, name),
                          strategy=strategy, verbose=0)
         np.savez(os.path.join(dumps, f"{name}-{index}.npz"), *run.model.get_weights())
         result[name] = {"chief": run.chief, "path": str(run.path), "strategy": run.config["strategy"]}
@@ -94,24 +98,42 @@ def results(started: list[tuple[subprocess.Popen, Path, Path]]) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def job(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]]:
+    """`CASES` with the streamed table written: two-moons rows, as many as make the hashed training part
+    even, so that its last, partial batch splits evenly over two replicas (Keras averages the replicas'
+    mean losses, so halves of unequal sizes weigh their rows differently than one device does)."""
+    from tfp_arch.data import load_data
+    from tfp_arch.data.synthetic import make_synthetic
+
+    moons = make_synthetic("two_moons", seed=0, n=300)
+    rows = np.concatenate([moons.x_train, moons.x_test])
+    table = tmp_path_factory.mktemp("table") / "moons.csv"
+    for count in range(256, len(rows)):
+        np.savetxt(table, rows[:count], delimiter=",", header="a,b", comments="")
+        if load_data(f"csv:{table}#stream=yes").n_train % 2 == 0:
+            break
+    return {name: (architecture, data.format(table=table)) for name, (architecture, data) in CASES.items()}
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory: pytest.TempPathFactory, cases: dict[str, tuple[str, str]]) -> dict:
     root = tmp_path_factory.mktemp("multi_worker")
     runs_dir, dumps = root / "runs", root / "dumps"
     runs_dir.mkdir()
     dumps.mkdir()
-    started = start_workers(WORKER, [str(runs_dir), str(dumps), json.dumps(CASES)], root, local_cluster(2))
+    started = start_workers(WORKER, [str(runs_dir), str(dumps), json.dumps(cases)], root, local_cluster(2))
     reports = results(started)
     return {"root": root, "runs": runs_dir, "dumps": dumps, "reports": reports, "started": started}
 
 
 @pytest.fixture(scope="module")
-def single(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def single(tmp_path_factory: pytest.TempPathFactory, cases: dict[str, tuple[str, str]]) -> dict:
     """The same runs in this process on one device, on the same global batch."""
     from tfp_arch import runs
 
     root = tmp_path_factory.mktemp("single")
-    return {name: runs.train(name, data, epochs=EPOCHS, batch_size=BATCH, seed=0, output=root / name, verbose=0)
-            for name, data in CASES.items()}
+    return {name: runs.train(architecture, data, epochs=EPOCHS, batch_size=BATCH, seed=0, output=root / name, verbose=0)
+            for name, (architecture, data) in cases.items()}
 
 
 def test_the_job_has_two_replicas_one_chief(job):
@@ -157,19 +179,20 @@ def _history(folder: Path) -> dict[str, list[float]]:
     return {key: [row[key] for row in rows] for key in keys[1:]}
 
 
-def test_a_deterministic_loss_matches_a_single_process_on_the_same_global_batch(job, single):
-    multi = _history(job["runs"] / "maf")["loss"]
-    alone = _history(single["maf"].path)["loss"]
+@pytest.mark.parametrize("name", ["maf", "maf_streamed"])
+def test_a_deterministic_loss_matches_a_single_process_on_the_same_global_batch(job, single, name):
+    multi = _history(job["runs"] / name)["loss"]
+    alone = _history(single[name].path)["loss"]
     np.testing.assert_allclose(multi, alone, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", ["bnn", "vae"])
-def test_the_kl_term_is_counted_once(job, single, name):
+def test_the_kl_term_is_counted_once(job, single, cases, name):
     from tfp_arch.callbacks import loss_terms
     from tfp_arch.runs import prepare_data
 
     model = single[name].model
-    data = prepare_data(type(model), CASES[name])
+    data = prepare_data(type(model), cases[name][1])
     batch = data.x_train[:BATCH], None if data.y_train is None else data.y_train[:BATCH]
     kl = loss_terms(model, *batch)["KL"]
     assert kl > 0
