@@ -18,7 +18,7 @@ import tempfile
 __all__ = ["make_folder", "remove_orphans"]
 
 _PREFIX = "tfp-arch-"
-_NAME = re.compile(r"^tfp-arch-.+?-pid(\d+)@(.+)-[A-Za-z0-9_]{8}$")
+_NAME = re.compile(rf"^{_PREFIX}.+?-pid(\d+)@(.+)-[A-Za-z0-9_]{{8}}$")
 
 
 def _host() -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tfp_arch.validation import ValidationError
 
-__all__ = ["DataError", "missing_file"]
+__all__ = ["DataError", "auto_yes_no", "missing_file"]
 
 
 class DataError(ValidationError):
@@ -25,3 +25,14 @@ class DataError(ValidationError):
 def missing_file(path: "str | Path") -> str:
     """Why `path` cannot be read as a data file: it is a folder, or it does not exist."""
     return "is a folder, not a file" if Path(path).is_dir() else "no such file"
+
+
+def auto_yes_no(option: str, choice: str) -> str:
+    """`choice` if it is `auto`, `yes` or `no` (the values of the `stream` and `cache` options).
+
+    Raises:
+        DataError: naming `option` and the value received.
+    """
+    if choice not in ("auto", "yes", "no"):
+        raise DataError(f"Invalid value for option `{option}`: expected auto, yes or no. Received: {choice!r}")
+    return choice

@@ -9,7 +9,7 @@ import numpy as np
 
 from tfp_arch.data.arrays import check_finite, read_idx, read_numpy
 from tfp_arch.data.dataset import Dataset, holdout
-from tfp_arch.data.errors import DataError
+from tfp_arch.data.errors import DataError, auto_yes_no
 from tfp_arch.data.synthetic import SYNTHETIC, make_synthetic
 from tfp_arch.data.tables import is_pattern, read_table
 
@@ -76,9 +76,7 @@ def streams(path: str, options: Options) -> bool:
     With `stream=auto` (the default) a glob pattern (shards of one table) or files of more than
     `STREAM_BYTES` (1 GiB) in all stream, anything else is read into memory.
     """
-    choice = options.get("stream", "auto")
-    if choice not in ("auto", "yes", "no"):
-        raise DataError(f"Invalid value for option `stream`: expected auto, yes or no. Received: {choice!r}")
+    choice = auto_yes_no("stream", options.get("stream", "auto"))
     sharded = is_pattern(path)
     if choice == "no" and sharded:
         raise DataError("a glob pattern names shards that are read in chunks; drop stream=no", path)

@@ -28,12 +28,11 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from tfp_arch.data.errors import DataError
+from tfp_arch.data.errors import DataError, auto_yes_no
 from tfp_arch.temporary import make_folder
 
-__all__ = ["CACHE_CHOICES", "ParsedCache", "memory_backed", "start_cache", "wants_cache"]
+__all__ = ["ParsedCache", "memory_backed", "start_cache", "wants_cache"]
 
-CACHE_CHOICES = ("auto", "yes", "no")
 _ROWS = 16384
 _PARTS = ("train", "test")
 
@@ -44,9 +43,7 @@ def wants_cache(choice: str, source: Any) -> bool:
     Raises:
         DataError: `choice` is not auto, yes or no.
     """
-    if choice not in CACHE_CHOICES:
-        raise DataError(f"Invalid value for option `cache`: expected auto, yes or no. Received: {choice!r}")
-    if choice != "auto":
+    if auto_yes_no("cache", choice) != "auto":
         return choice == "yes"
     if getattr(source, "array", None) is not None:
         return False  # a memory-mapped array is binary already
@@ -133,35 +130,41 @@ class ParsedCache:
                 self._files[part].write(np.ascontiguousarray(rows, dtype="<f4").tobytes())
                 self.rows[part] += len(rows)
         except OSError as error:
-            self.drop()
-            if self.required:
-                raise DataError(f"cannot write the parsed rows ({error.strerror}); free space there, set TMPDIR "
-                                "to a larger disk, or read with cache=no", self.folder) from None
+            self._fail(error)
 
     def close(self) -> "ParsedCache | None":
-        """Close the files; the cache, or None if it was dropped."""
-        if self._files is not None:
-            try:
-                for file in self._files.values():
-                    file.close()
-            except OSError as error:
-                self._files = None
-                self.drop()
-                if self.required:
-                    raise DataError(f"cannot write the parsed rows ({error.strerror})", self.folder) from None
-            self._files = None
+        """Close the files; the cache, or None if it was dropped.
+
+        Raises:
+            DataError: closing (the last write) failed and the cache is required.
+        """
+        error = self._close_files()
+        if error is not None:
+            self._fail(error)
         return self if self._remove.alive else None
 
     def drop(self) -> None:
         """Remove the files and the folder now."""
-        if self._files is not None:
-            for file in self._files.values():
-                try:
-                    file.close()
-                except OSError:
-                    pass
-            self._files = None
+        self._close_files()
         self._remove()
+
+    def _close_files(self) -> OSError | None:
+        """Close every open file; the first error, if any."""
+        first = None
+        for file in (self._files or {}).values():
+            try:
+                file.close()
+            except OSError as error:
+                first = first or error
+        self._files = None
+        return first
+
+    def _fail(self, error: OSError) -> None:
+        """Drop the cache after a failed write; raise if it is required."""
+        self.drop()
+        if self.required:
+            raise DataError(f"cannot write the parsed rows ({error.strerror}); free space there, set TMPDIR "
+                            "to a larger disk, or read with cache=no", self.folder) from None
 
     def chunks(self, part: str) -> tf.data.Dataset:
         """The rows of `part` in their order, as float32 matrices of up to 16384 rows."""
