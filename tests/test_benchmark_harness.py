@@ -42,6 +42,11 @@ def test_result_file_is_strict_json_with_the_machine_record(tmp_path):
     assert harness.result_path("name") == harness.RESULTS / "name.json"
 
 
+@pytest.mark.parametrize("path", sorted(harness.RESULTS.glob("*.json")), ids=lambda path: path.name)
+def test_committed_result_files_are_strict_json(path):
+    json.loads(path.read_text(), parse_constant=lambda name: pytest.fail(f"{path.name}: non-standard JSON constant {name}"))
+
+
 def test_subsample_and_cut_are_seeded_partitions():
     rows = harness.subsample(50, 20, seed=4)
     assert len(set(rows.tolist())) == 20 and rows.max() < 50
