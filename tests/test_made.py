@@ -1,4 +1,4 @@
-"""MADE: masks, the autoregressive property (by autodiff), parameters per dimension, sliced steps, serialisation."""
+"""MADE: masks, the autoregressive property (by autodiff), parameters per dimension, the sequential pass, serialisation."""
 
 from __future__ import annotations
 
@@ -113,21 +113,37 @@ def test_output_columns_are_parameter_major():
             assert nonzero.tolist() == [[dimension, parameter]]
 
 
-@pytest.mark.parametrize("input_order, context_size", [("random", None), ("right-to-left", 2), ([2, 4, 1, 3], 1)])
-def test_autoregressive_steps_give_the_full_pass_parameters_from_earlier_variables_only(input_order, context_size):
-    made = MADE(hidden_units=[12, 10], num_params=3, input_order=input_order, context_size=context_size, seed=1)
-    made.build((None, D))
+@pytest.mark.parametrize(
+    "input_order, hidden_units, hidden_degrees, context_size, size",
+    [
+        ("random", [12, 10], "equal", None, D),
+        ("right-to-left", [12, 10], "equal", 2, D),
+        ([2, 4, 1, 3], [12, 10], "random", 1, D),
+        ("left-to-right", [2], "equal", None, D),  # fewer hidden units than degrees: empty steps
+        ("random", [9, 7, 8], "random", 3, 6),
+        ("left-to-right", [], "equal", None, D),
+        ("left-to-right", [5], "equal", 2, 1),  # one variable: hidden units of degree 0
+    ],
+)
+def test_autoregressive_pass_equals_the_full_pass_at_its_result(input_order, hidden_units, hidden_degrees, context_size, size):
+    """Each variable of the pass equals `value_of` of the full MADE pass's parameters at the result."""
+    made = MADE(hidden_units=hidden_units, num_params=3, input_order=input_order, hidden_degrees=hidden_degrees,
+                context_size=context_size, seed=1)
+    made.build((None, size))
     rng = np.random.default_rng(2)
-    x = rng.normal(size=(7, D)).astype("float32")
-    context = None if context_size is None else rng.normal(size=(7, context_size)).astype("float32")
+    z = tf.constant(rng.normal(size=(7, size)).astype("float32"))
+    context = None if context_size is None else tf.constant(rng.normal(size=(7, context_size)).astype("float32"))
+    calls = []
+
+    def value_of(variable, params):
+        calls.append(variable)
+        return z[..., variable] * tf.exp(params[..., 0]) + params[..., 1] + tf.tanh(params[..., 2])
+
+    x = made.autoregressive_pass(value_of, z, context).numpy()
+    assert calls == list(np.argsort(_order_ranks(made)))
     full = made(x, context).numpy()
-    ranks = _order_ranks(made)
-    steps = made.autoregressive_steps(context)
-    assert [variable for variable, _ in steps] == list(np.argsort(ranks))
-    for variable, params_of in steps:
-        later = ranks >= ranks[variable]
-        hidden = np.where(later, rng.normal(size=x.shape), x).astype("float32")
-        np.testing.assert_allclose(params_of(hidden).numpy(), full[:, variable], rtol=1e-5, atol=1e-5)
+    expected = z.numpy() * np.exp(full[..., 0]) + full[..., 1] + np.tanh(full[..., 2])
+    np.testing.assert_allclose(x, expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize(

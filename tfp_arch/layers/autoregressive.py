@@ -25,8 +25,9 @@ class MaskedAutoregressiveTransform(keras.layers.Layer):
     rational-quadratic spline for NSF). The inverse direction (data to latent, density evaluation)
     is one MADE pass and its log-determinant is the sum of the element-wise log-derivatives, since
     the Jacobian is triangular in the MADE's order. The forward direction (latent to data, sampling)
-    runs `D` sequential steps, each through the slice of the MADE that the next variable depends on
-    (`MADE.autoregressive_steps`); the steps are unrolled in the graph (`D` is static).
+    runs `D` sequential steps that together cost one MADE pass: each step computes only the hidden
+    units the next variable adds (`MADE.autoregressive_pass`); the steps are unrolled in the graph
+    (`D` is static).
 
     Args:
         transformer: an `ElementwiseTransformer` or its Keras serialisation (default: affine).
@@ -69,12 +70,9 @@ class MaskedAutoregressiveTransform(keras.layers.Layer):
             z: latent-side values, shape `(..., D)` with a static `D`.
             context: the conditioning input, or None.
         """
-        columns = ops.arange(int(z.shape[-1]))
-        x = ops.zeros_like(z)
-        for variable, params_of in self.made.autoregressive_steps(context):
-            value = self.transformer.forward(z[..., variable], params_of(x))
-            x = ops.where(columns == variable, value[..., None], x)
-        return x
+        return self.made.autoregressive_pass(
+            lambda variable, params: self.transformer.forward(z[..., variable], params), z, context
+        )
 
     def call(self, x: Any, context: Any = None) -> Any:
         """The latent values (data-to-latent direction)."""
