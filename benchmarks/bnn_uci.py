@@ -7,8 +7,10 @@ shape (one hidden layer, the protocol's width) are trained for the protocol's ep
   data (`hyperparameters_for`, as `tfp-arch train` does) and trained with `model.fit(x, y)` on NumPy
   arrays with the default `compile()` (Adam with its cosine decay over the run, batch 32, arrays fed
   through tf.data, 32 steps per execution).
-- `tfp_arch_previous`: the same model with the previous release's training (Adam at a constant
-  1e-3, one learning rate for means and scales), for the comparison with today's defaults.
+- `tfp_arch_elbo`: the same model trained on the ELBO itself (`variance_weighting=0`), the default
+  before beta-NLL, for the comparison with today's defaults.
+- `tfp_arch_previous`: the same model with an earlier release's training (Adam at a constant
+  1e-3, one learning rate for means and scales, the ELBO).
 - `tf_keras`: the reference. The same network built with `tfp.layers.DenseVariational` on tf_keras
   (mean-field normal posterior, standard normal prior with exact KL, the same likelihood and initial
   scales), trained as TFP's regression tutorial trains it: `compile(Adam(learning_rate=0.01), loss)`
@@ -55,7 +57,7 @@ CONFIG = {
     "timing_epochs": 4,
     "epochs": "the protocol's n_epochs.txt",
 }
-MODELS = ("tfp_arch", "tfp_arch_previous", "tf_keras", "tf_keras_lr1e-3", "tf_keras_tuned", "keras3_mlp")
+MODELS = ("tfp_arch", "tfp_arch_elbo", "tfp_arch_previous", "tf_keras", "tf_keras_lr1e-3", "tf_keras_tuned", "keras3_mlp")
 REFERENCE_LEARNING_RATE = 1e-2
 PREVIOUS_LEARNING_RATE = 1e-3
 
@@ -66,17 +68,20 @@ def gaussian_mixture_metrics(y: np.ndarray, loc: np.ndarray, scale: np.ndarray) 
     return regression_metrics(y, loc, scale)
 
 
-def build_ours(data, hidden: int, seed: int, previous: bool = False):
-    """`BayesianMLP` with the plugin's defaults for the `Dataset` `data` and the protocol's width."""
+def build_ours(data, hidden: int, seed: int, previous: bool = False, **overrides):
+    """`BayesianMLP` with the plugin's defaults for the `Dataset` `data` and the protocol's width.
+
+    `previous` gives an earlier release's training; `overrides` replace hyperparameters."""
     import keras
 
     from tfp_arch.plugins.bnn import BayesianMLP
 
     keras.utils.set_random_seed(seed)
-    arguments = {**BayesianMLP.hyperparameters_for(data), "hidden_units": [hidden]}
+    arguments = {**BayesianMLP.hyperparameters_for(data), "hidden_units": [hidden], **overrides}
     if previous:
         previous_release = type("BayesianMLPPrevious", (BayesianMLP,), {"decay_learning_rate": False})
-        return previous_release(**arguments, learning_rate=PREVIOUS_LEARNING_RATE, scale_learning_rate_ratio=1.0)
+        return previous_release(**arguments, learning_rate=PREVIOUS_LEARNING_RATE, scale_learning_rate_ratio=1.0,
+                                variance_weighting=0.0)
     return BayesianMLP(**arguments)
 
 
@@ -294,6 +299,9 @@ def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple
         model = build_ours(data, hidden, seed=split)
         peer = peer_settings(model)
         row["tfp_arch"], fits["tfp_arch"] = train_ours(model, split_data, epochs)
+        if "tfp_arch_elbo" in models:
+            elbo = build_ours(data, hidden, seed=split, variance_weighting=0.0)
+            row["tfp_arch_elbo"], fits["tfp_arch_elbo"] = train_ours(elbo, split_data, epochs)
         if "tfp_arch_previous" in models:
             previous = build_ours(data, hidden, seed=split, previous=True)
             row["tfp_arch_previous"], fits["tfp_arch_previous"] = train_ours(previous, split_data, epochs)
@@ -326,6 +334,7 @@ def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple
         return summarize(pairs) if pairs else {}
 
     ratios = {
+        "epoch_time_vs_elbo": ratio("epoch_seconds", "tfp_arch_elbo"),
         "epoch_time_vs_previous": ratio("epoch_seconds", "tfp_arch_previous"),
         "epoch_time_vs_tf_keras": ratio("epoch_seconds", "tf_keras"),
         "epoch_time_vs_tf_keras_tuned": ratio("epoch_seconds", "tf_keras_tuned"),
@@ -333,10 +342,12 @@ def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple
         "predict_time_vs_tf_keras": ratio("predict_seconds", "tf_keras"),
         "predict_time_vs_tf_keras_tuned": ratio("predict_seconds", "tf_keras_tuned"),
         "rmse_vs_tf_keras": ratio("rmse", "tf_keras"),
+        "rmse_vs_elbo": ratio("rmse", "tfp_arch_elbo"),
     }
-    if "tf_keras" in models:
-        ratios["log_likelihood_minus_tf_keras"] = summarize(
-            [r["tfp_arch"]["log_likelihood"] - r["tf_keras"]["log_likelihood"] for r in runs])
+    for other in ("tf_keras", "tfp_arch_elbo"):
+        if other in models:
+            ratios[f"log_likelihood_minus_{other}"] = summarize(
+                [r["tfp_arch"]["log_likelihood"] - r[other]["log_likelihood"] for r in runs])
     return {"protocol": settings, "epochs": epochs, "splits_run": count, "settings": runs[0]["tfp_arch_settings"],
             "runs": runs, "summary": summary, "ratios": ratios}
 

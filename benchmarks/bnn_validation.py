@@ -12,8 +12,11 @@ as TFP's regression tutorial trains it (Adam 0.01), with the same network, poste
 and prior; "tf_keras tutorial" uses the tutorial's own posterior and prior functions.
 
 The settings: `default` (the peak learning rate 0.4/sqrt(steps) within [1e-3, 0.02] with cosine decay,
-posterior scales capped at 0.006 per step), the previous release's constant 1e-3, a constant 1e-2,
-the budget rule with scales at the means' rate, and a fixed 0.02 peak. Also tried on these cuts and
+posterior scales capped at 0.006 per step, beta-NLL with beta 0.5), the previous release's constant 1e-3,
+a constant 1e-2, the budget rule with scales at the means' rate, a fixed 0.02 peak, and beta-NLL's beta
+(`variance_weighting`) at 0 (the ELBO itself, the default before beta-NLL) and 1. Results written before
+beta-NLL (`bnn_validation.json`) have the ELBO as their `default`; `bnn_validation_variance_weighting.json`
+compares the three betas. Also tried on these cuts and
 not kept: smaller batches on small data (wider intervals), priors scaled by 1/sqrt(fan-in) and
 empirical-Bayes priors (no gain), KL warm-up and tempered KL weights (no gain in fit at 300 rows),
 initial scales 0.6/sqrt(n) (no change in calibration).
@@ -46,6 +49,8 @@ SETTINGS = {
     "lr 1e-2 constant": {"learning_rate": 1e-2, "decay": False, "scale_learning_rate_ratio": 1.0},
     "budget rule, scale ratio 1": {"scale_learning_rate_ratio": 1.0},
     "lr 2e-2 cosine, scale ratio 0.3": {"learning_rate": 2e-2, "scale_learning_rate_ratio": 0.3},
+    "ELBO (variance_weighting 0)": {"variance_weighting": 0.0},
+    "variance_weighting 1": {"variance_weighting": 1.0},
 }
 REFERENCES = {
     "tf_keras Adam 0.01": {"likelihood": "heteroscedastic", "posterior_scale_init": 0.02, "noise_scale_init": 1.0,

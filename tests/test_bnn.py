@@ -118,9 +118,13 @@ def test_regression_loss_is_the_gaussian_negative_log_likelihood() -> None:
     y = rng.normal(size=7)
     params = np.stack([rng.normal(size=7), rng.uniform(0.1, 2.0, size=7)], axis=-1)
     expected = 0.5 * ((y - params[:, 0]) / params[:, 1]) ** 2 + np.log(params[:, 1]) + 0.5 * math.log(2 * math.pi)
-    loss = BayesianMLP(hidden_units=[4]).default_compile_kwargs()["loss"]
     y32, params32 = y.astype("float32"), params.astype("float32")
-    assert float(loss(y32[:, None], params32)) == pytest.approx(expected.mean(), rel=1e-5)
+    elbo = BayesianMLP(hidden_units=[4], variance_weighting=0.0).default_compile_kwargs()["loss"]
+    assert float(elbo(y32[:, None], params32)) == pytest.approx(expected.mean(), rel=1e-5)
+    # The default beta-NLL weights each example by scale ** (2 * 0.5), normalised to mean 1.
+    loss = BayesianMLP(hidden_units=[4]).default_compile_kwargs()["loss"]
+    weight = params[:, 1] / params[:, 1].mean()
+    assert float(loss(y32[:, None], params32)) == pytest.approx((weight * expected).mean(), rel=1e-5)
     np.testing.assert_allclose(gaussian_nll(y32, params32).numpy(), expected, rtol=1e-5)
 
 
@@ -138,6 +142,7 @@ def test_files_saved_before_the_heads_load_with_the_same_outputs_and_loss(likeli
     np.testing.assert_allclose(outputs, expected[f"bnn_{likelihood}_outputs"], rtol=1e-5, atol=1e-6)
     old_loss = expected[f"bnn_{likelihood}_loss"]
     np.testing.assert_allclose(loaded.loss(expected["bnn_y"], outputs[0]).numpy(), old_loss, rtol=1e-5, atol=1e-6)
+    assert loaded.variance_weighting == 0.0  # saved before beta-NLL: keeps the ELBO it was trained on
     new_loss = loaded.default_compile_kwargs()["loss"](expected["bnn_y"], outputs[0])
     assert float(new_loss) == pytest.approx(float(np.mean(old_loss)), rel=1e-5)
 

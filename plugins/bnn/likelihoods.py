@@ -50,13 +50,17 @@ def likelihood_head(likelihood: str, num_classes: int | None = None) -> Independ
     return IndependentNormal((), scale_transform="identity", name="regression_head")
 
 
-def likelihood_loss(likelihood: str, num_classes: int | None = None) -> NegativeLogLikelihood:
+def likelihood_loss(
+    likelihood: str, num_classes: int | None = None, variance_weighting: float = 0.0
+) -> NegativeLogLikelihood:
     """The training loss: the negative log-likelihood of `likelihood_head(likelihood, num_classes)`.
 
     For `"categorical"` it equals Keras' `SparseCategoricalCrossentropy(from_logits=True)`, the loss
-    of files saved before, which load with it.
+    of files saved before, which load with it. `variance_weighting` is the beta of beta-NLL for the
+    Gaussian likelihoods (see `NegativeLogLikelihood`); the categorical loss ignores it.
     """
-    return NegativeLogLikelihood(likelihood_head(likelihood, num_classes))
+    weighting = 0.0 if likelihood == "categorical" else variance_weighting
+    return NegativeLogLikelihood(likelihood_head(likelihood, num_classes), variance_weighting=weighting)
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch", name="gaussian_nll")

@@ -15,7 +15,7 @@ from tfp_arch.layers.dense_variational import DenseVariational, inverse_softplus
 from tfp_arch.layers.kl_weight import set_kl_weight
 from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches, split_legacy_statistics
 from tfp_arch.seeding import seed_pair
-from tfp_arch.validation import positive_float, positive_int, positive_ints
+from tfp_arch.validation import non_negative_float, positive_float, positive_int, positive_ints
 from tfp_arch.plugins.bnn.activations import get_activation
 from tfp_arch.plugins.bnn.likelihoods import likelihood_head, likelihood_loss, output_units, validate_likelihood
 from tfp_arch.plugins.bnn.metrics import classification_metrics, regression_metrics
@@ -38,7 +38,12 @@ class BayesianMLP(Architecture):
     in the targets' original units: `(N, 2)` predictive mean and noise scale of one weight sample for
     regression, `(N, K)` logits for classification. The loss is the negative ELBO per example: the
     mean negative log-likelihood plus `kl_weight * KL`, with `kl_weight = 1 / n` set from the training
-    data by `adapt` unless given.
+    data by `adapt` unless given. For regression each example's negative log-likelihood is weighted by
+    its predicted noise variance to the power `variance_weighting` (beta-NLL, Seitzer et al. 2022;
+    the weights have mean 1 in every batch, see `tfp_arch.losses.NegativeLogLikelihood`): with a learned
+    noise scale, the plain likelihood divides the gradient of each prediction by its noise variance,
+    so rows the network starts out fitting badly are fitted slowly; the weight cancels half of that
+    division at the default 0.5. `variance_weighting=0` trains on the ELBO itself.
 
     Predictions sample S weight sets in one batched computation (`sample_outputs`);
     `predict_distribution` returns the predictive mixture over those samples.
@@ -61,6 +66,9 @@ class BayesianMLP(Architecture):
             learning rate: the scales' rate is capped at 0.006 (see "Training defaults" below).
         kl_weight: KL weight, or None for `1 / n` set from the training data.
         noise_scale_init: initial noise standard deviation in standardised target units.
+        variance_weighting: the beta of beta-NLL for regression (0: the plain likelihood of the
+            ELBO). 0.5 was chosen on validation cuts of several data sets
+            (`benchmarks/bnn_validation.py`), as Seitzer et al. recommend.
         num_samples: default number of weight samples of predictions and metrics.
         seed: seed of the layers' training noise.
         **kwargs: passed to `keras.Model`.
@@ -97,6 +105,7 @@ class BayesianMLP(Architecture):
         scale_learning_rate_ratio: float | None = None,
         kl_weight: float | None = None,
         noise_scale_init: float = 1.0,
+        variance_weighting: float = 0.5,
         num_samples: int = 100,
         seed: int | None = None,
         **kwargs: Any,
@@ -119,6 +128,7 @@ class BayesianMLP(Architecture):
         self.scale_learning_rate_ratio = None if scale_learning_rate_ratio is None else float(scale_learning_rate_ratio)
         self.kl_weight = None if kl_weight is None else float(kl_weight)
         self.noise_scale_init = float(noise_scale_init)
+        self.variance_weighting = non_negative_float("variance_weighting", variance_weighting)
         self.num_samples = num_samples
         self.seed = seed
         common = {
@@ -204,7 +214,7 @@ class BayesianMLP(Architecture):
         return (input_shape[0], 2 if self.is_regression else self.num_classes)
 
     def default_compile_kwargs(self) -> dict[str, Any]:
-        return {**super().default_compile_kwargs(), "loss": likelihood_loss(self.likelihood, self.num_classes)}
+        return {**super().default_compile_kwargs(), "loss": likelihood_loss(self.likelihood, self.num_classes, self.variance_weighting)}
 
     def adapt(self, x: Any, y: Any = None) -> None:
         """Standardisation statistics of the training data and the automatic KL weight `1 / n`, in one pass.
@@ -365,6 +375,11 @@ class BayesianMLP(Architecture):
 
         return plot_model(self, path, dataset)
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "BayesianMLP":
+        """The model of a saved config; files saved before `variance_weighting` existed keep the ELBO (0)."""
+        return super().from_config({"variance_weighting": 0.0, **config})
+
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
@@ -381,6 +396,7 @@ class BayesianMLP(Architecture):
             "scale_learning_rate_ratio": self.scale_learning_rate_ratio,
             "kl_weight": self.kl_weight,
             "noise_scale_init": self.noise_scale_init,
+            "variance_weighting": self.variance_weighting,
             "num_samples": self.num_samples,
             "seed": self.seed,
         }
