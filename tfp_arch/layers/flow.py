@@ -201,12 +201,15 @@ class Flow(keras.layers.Layer):
             A float32 tensor of shape `(n, D)`.
 
         The sampling graph runs without XLA for every flow (`maf` and `nsf`, autoregressive and
-        coupling): on CPU, compiling it was slower for all three (power-plant shapes, 10,000
-        samples, 5 transforms of 2 x 100 units, 8 bins, interleaved rounds on 2 loaded cores:
-        2.3x the time for `maf`, 1.5x for autoregressive and 4.3x for coupling `nsf`, after
-        20-120 s of compilation), as XLA's CPU matrix products are slower than TensorFlow's. Only
-        the spline's bin search and root, element-wise work without matrix products, run as an
-        XLA-compiled function inside the graph (`RationalQuadraticSplineTransformer.forward`).
+        coupling). With the sliced autoregressive steps that preceded `MADE.autoregressive_pass`,
+        compiling it was slower on CPU for all three (power-plant shapes, 10,000 samples, 5
+        transforms of 2 x 100 units, 8 bins, interleaved rounds on 2 loaded cores: 2.3x the time
+        for `maf`, 1.5x for autoregressive and 4.3x for coupling `nsf`, after 20-120 s of
+        compilation). With the one-pass steps, a draw of 10,000 at D = 10 took 0.6x the time for
+        `maf` and 0.7x for autoregressive `nsf` under XLA, but compiling took 18-23 s: it pays
+        back after millions of samples, so sampling stays uncompiled. Only the spline's bin
+        search and root, element-wise work without matrix products, run as an XLA-compiled
+        function inside the graph (`RationalQuadraticSplineTransformer.forward`).
         """
         self._check_context(context)
         if context is not None:
