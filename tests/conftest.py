@@ -67,3 +67,16 @@ def toy_registered():
     tfp_arch.register(ToyRegressor, replace=True)
     yield ToyRegressor
     default_registry().unregister("toy")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_keras_state_per_module():
+    """Clear Keras' global state after each test module, so that later modules do not run slower
+    under the graphs and names that earlier modules left behind."""
+    yield
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
