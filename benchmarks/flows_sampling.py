@@ -25,7 +25,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from harness import Stopwatch, print_table, write_result  # noqa: E402
+from harness import Stopwatch, limit_threads, print_table, write_result  # noqa: E402
 
 THREADS = 2
 TRANSFORMS, HIDDEN, BINS, BOUND = 5, [100, 100], 8, 5.0
@@ -90,11 +90,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument("--output", type=Path, default=None, help="result file (default: results/flows_sampling.json)")
     args = parser.parse_args()
-
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(THREADS)
-    tf.config.threading.set_inter_op_parallelism_threads(THREADS)
+    limit_threads(THREADS)
     results = []
     for dims in args.dims:
         result = measure(dims, args.models, args.rounds, args.samples)

@@ -39,8 +39,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 from harness import (  # noqa: E402
-    Stopwatch, epoch_timer, load_uci, median_seconds, pipeline, print_table, standardise, steady_rate, subsample,
-    summarize, write_result,
+    Stopwatch, epoch_timer, limit_threads, load_uci, median_seconds, pipeline, print_table, standardise, steady_rate,
+    subsample, summarize, write_result,
 )
 
 DATASETS = ("power-plant", "protein-tertiary-structure")
@@ -196,10 +196,7 @@ def run(datasets: list[str], models: Mapping[str, str], seeds: int, epochs: int,
     Returns:
         Every run's record, and per data set its sizes and per model the summaries of `KEYS`.
     """
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(THREADS)
-    tf.config.threading.set_inter_op_parallelism_threads(THREADS)
+    limit_threads(THREADS)
     runs, summary = [], {}
     for name in datasets:
         x_train, x_test = load(name, max_train)

@@ -122,6 +122,14 @@ def cut(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return order[:k], order[k:]
 
 
+def limit_threads(count: int) -> None:
+    """Run TensorFlow's operations on `count` threads, within and between operations (call before any op)."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(count)
+    tf.config.threading.set_inter_op_parallelism_threads(count)
+
+
 def pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None = 0):
     """A shuffled (reshuffled every epoch), batched and prefetched `tf.data` pipeline of `(x, y)`."""
     import tensorflow as tf

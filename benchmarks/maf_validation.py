@@ -51,7 +51,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from flows_uci import BATCH, HIDDEN, LR, THREADS, TRANSFORMS, flow_summary  # noqa: E402
 from harness import (  # noqa: E402
-    UCI, cut, epoch_timer, load_uci, print_table, require, steady_median, write_result,
+    UCI, cut, epoch_timer, limit_threads, load_uci, print_table, require, steady_median, write_result,
 )
 
 DATASETS = ("bostonHousing", "wine-quality-red", "power-plant", "naval-propulsion-plant",
@@ -178,10 +178,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=None, help="result file (default: results/maf_validation.json)")
     args = parser.parse_args()
     require(UCI)
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(THREADS)
-    tf.config.threading.set_inter_op_parallelism_threads(THREADS)
+    limit_threads(THREADS)
     runs, sizes = [], {}
     config = {"datasets": args.datasets, "settings": args.settings, "seeds": args.seeds, "epochs": args.epochs,
               "split": 0, "validation_fraction": VALIDATION_FRACTION, "cut_seed": CUT_SEED,

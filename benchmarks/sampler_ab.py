@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from flows_sampling import THREADS, build, synthetic  # noqa: E402
-from harness import Stopwatch, print_table, write_result  # noqa: E402
+from harness import Stopwatch, limit_threads, print_table, write_result  # noqa: E402
 
 MODELS = ("maf", "nsf_autoregressive")
 SAMPLES = 10000
@@ -99,12 +99,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--output", type=Path, default=None, help="result file (default: results/sampler_ab.json)")
     args = parser.parse_args()
-    import tensorflow as tf
-
     from tfp_arch.layers.made import MADE
 
-    tf.config.threading.set_intra_op_parallelism_threads(THREADS)
-    tf.config.threading.set_inter_op_parallelism_threads(THREADS)
+    limit_threads(THREADS)
     MADE.autoregressive_steps = sliced_steps(args.commit)
     results = [measure(dims, args.rounds) for dims in args.dims]
     rows = {f"D={r['dims']}": {f"{name} {column}": value for name in MODELS for column, value in (
