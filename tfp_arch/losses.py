@@ -35,10 +35,10 @@ class NegativeLogLikelihood(keras.losses.Loss):
 
     Args:
         distribution_layer: the model's output head (for example `IndependentNormal(1)`).
-        variance_weighting: the exponent beta of the variance weight (0: no weighting).
         reduction: Keras' reduction of the per-example losses.
         name: name of the loss.
         dtype: dtype of the computation; None for Keras' float type.
+        variance_weighting: the exponent beta of the variance weight (0: no weighting).
 
     Example:
         >>> head = tfp_arch.layers.IndependentNormal(1)
@@ -49,10 +49,10 @@ class NegativeLogLikelihood(keras.losses.Loss):
     def __init__(
         self,
         distribution_layer: DistributionHead | dict[str, Any],
-        variance_weighting: float = 0.0,
         reduction: str = "sum_over_batch_size",
         name: str = "negative_log_likelihood",
         dtype: Any = None,
+        variance_weighting: float = 0.0,
     ) -> None:
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.distribution_layer = as_distribution_head("distribution_layer", distribution_layer)

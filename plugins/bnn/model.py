@@ -214,7 +214,8 @@ class BayesianMLP(Architecture):
         return (input_shape[0], 2 if self.is_regression else self.num_classes)
 
     def default_compile_kwargs(self) -> dict[str, Any]:
-        return {**super().default_compile_kwargs(), "loss": likelihood_loss(self.likelihood, self.num_classes, self.variance_weighting)}
+        loss = likelihood_loss(self.likelihood, self.num_classes, self.variance_weighting)
+        return {**super().default_compile_kwargs(), "loss": loss}
 
     def adapt(self, x: Any, y: Any = None) -> None:
         """Standardisation statistics of the training data and the automatic KL weight `1 / n`, in one pass.
