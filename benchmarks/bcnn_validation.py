@@ -2,7 +2,8 @@
 
 The test part of `bnn_mnist.py` (images 8,000..9,999) is never read: the 8,000 training images are
 cut into images 0..6,999, which fit, and 7,000..7,999, which validate. Every setting of
-`BayesianCNN` trains with the benchmark's epochs, batch size and learning rate, and reports the NLL
+`BayesianCNN` trains with `--epochs` (default 10, the epochs of every comparison below but the
+last), the benchmark's batch size and learning rate, and reports the NLL
 of the fitting images (to tell underfitting from overfitting) and the validation accuracy, NLL
 and ECE at each number of weight samples of `--samples`, with the seconds that prediction took.
 The deterministic CNN and MC dropout of `bnn_mnist.py`, trained the same way, are the reference rows.
@@ -60,6 +61,24 @@ over seeds, and the validation NLL minus the default's in the same seed, as abov
 
 Warm-up shrinks the underfit a little (like `scale init x0.3`, less) but does not lower the
 validation NLL by more than a rerun or a seed moves it; the default trains without it.
+
+Epochs (`benchmarks/results/bcnn_validation_epochs20.json`, `bcnn_validation_epochs30.json`; 30
+samples, seeds 0-3: `--epochs 20 --settings default --references deterministic --seeds 4 --output
+bcnn_validation_epochs20`, then `--epochs 20 --settings --references mc_dropout --append` to it, and
+`--epochs 30 --settings default --references mc_dropout --seeds 4 --output bcnn_validation_epochs30`).
+Means over seeds of fitting NLL / validation accuracy / NLL / ECE:
+
+- `default`, 10 epochs (above): 0.0317 / 0.9792 / 0.0631 / 0.0089; 20 epochs: 0.0144 / 0.9835 /
+  0.0488 / 0.0069 (NLL -0.0144, -0.0168, -0.0176, -0.0082 and ECE lower in every seed); 30 epochs:
+  0.0193 / 0.9865 / 0.0455 / 0.0149.
+- deterministic CNN, 10 epochs: 0.0226 / 0.9812 / 0.0644 / 0.0043; 20 epochs: 0.0034 / 0.9833 /
+  0.0651 / 0.0089 (it overfits).
+- MC dropout, 20 epochs: 0.0261 / 0.9868 / 0.0427 / 0.0139; 30 epochs: 0.0158 / 0.9885 / 0.0340 /
+  0.0108 (10 epochs, seeds 0 and 1 only: 0.0670, 0.0563).
+
+`BayesianCNN` trains for 20 epochs by default: against 10, they lower the NLL and the ECE
+in every seed, where 30 trades the ECE for the NLL. Trained longer, MC dropout gains more than the
+Bayesian CNN does.
 """
 
 from __future__ import annotations
@@ -139,7 +158,7 @@ def keras_row(dropout: float, seed: int, args: argparse.Namespace, fit: tuple, v
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(MNIST))
-    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--references", nargs="*", default=["deterministic", "mc_dropout"],
                         choices=["deterministic", "mc_dropout"])
     parser.add_argument("--samples", type=int, nargs="+", default=[30, 100, 200])

@@ -3,8 +3,8 @@
 The data are the 10,000 images of `../shared/data/mnist` (grey levels in [0, 1]): images 0..7,999
 train and 8,000..9,999 test (the VAE benchmark's split). Three networks of the same shape, two
 blocks of 3x3 convolution ("same", ReLU) and 2x2 max pooling with 16 and 32 channels, then a
-dense layer of 10 logits, trained for the same epochs, batch size and learning-rate schedule (Adam,
-cosine decay from the peak to 0 over the run):
+dense layer of 10 logits, trained for the same epochs (by default `BayesianCNN`'s default, 20), batch
+size and learning-rate schedule (Adam, cosine decay from the peak to 0 over the run):
 
 - `bcnn`: `BayesianCNN` with its defaults (mean-field posteriors, standard normal prior, Flipout,
   KL weight 1 / n), trained with `model.fit(x, y)`; predictions average 30 weight samples.
@@ -147,7 +147,7 @@ def targets_of(results: dict[str, dict[str, float]]) -> dict[str, bool]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(MNIST))
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=tfp_arch.get("bcnn").default_epochs)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--dropout", type=float, default=0.25)

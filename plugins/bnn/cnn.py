@@ -69,6 +69,14 @@ class BayesianCNN(Architecture):
     Bayes-correct KL weight `1 / n` it shrank the dense layer's means to about 0.002 and the
     predictions were far too uncertain (entropy 0.43, ECE 0.088).
 
+    Epochs. The default of 20 was chosen on the MNIST validation cut of
+    `benchmarks/bcnn_validation.py` (7,000 images fit, 1,000 validate, seeds 0-3, 30 samples):
+    validation NLL 0.0631, 0.0488, 0.0455 and ECE 0.0089, 0.0069, 0.0149 after 10, 20, 30 epochs.
+    Against 10 epochs, 20 lowers both in every seed; 30 lowers the NLL further but raises the ECE
+    and costs half as much time again. The weight noise makes the gradients noisier than a point
+    estimate's, so the variational network needs more steps: the deterministic CNN's validation
+    NLL was 0.0644 after 10 epochs and 0.0651 after 20.
+
     Args:
         num_classes: number of classes (set from the labels by `hyperparameters_for`).
         filters: output channels of each convolution block.
@@ -91,7 +99,7 @@ class BayesianCNN(Architecture):
     adapts_datasets = True
     summary = "Bayesian CNN (variational convolutions, categorical head) for image classification"
     default_data = "synthetic:shapes_classification"
-    default_epochs = 10
+    default_epochs = 20
     default_batch_size = 64
     default_learning_rate = 2e-3
     decay_learning_rate = True
