@@ -18,9 +18,10 @@ class NegativeLogLikelihood(keras.losses.Loss):
     """`-log p(y | params)` under a distribution head, for `compile(loss=...)`.
 
     The Keras 3 form of TFP's `loss=lambda y, rv_y: -rv_y.log_prob(y)`: the model outputs the head's
-    parameter tensor, and the loss builds the distribution with `distribution_layer.log_prob`, which
-    reshapes each target to the head's event shape first. The loss saves with the model: its config
-    holds the head's config (heads have no weights, so the copy made on loading is equivalent).
+    parameter tensor, and the loss builds the distribution once per call with
+    `distribution_layer.log_prob_and_distribution`, which reshapes each target to the head's event
+    shape first. The loss saves with the model: its config holds the head's config (heads have no
+    weights, so the copy made on loading is equivalent).
 
     With `variance_weighting=beta > 0` it is the beta-NLL of Seitzer et al. (2022, "On the Pitfalls
     of Heteroscedastic Uncertainty Estimation with Probabilistic Neural Networks"): each example's
@@ -59,10 +60,11 @@ class NegativeLogLikelihood(keras.losses.Loss):
         self.variance_weighting = non_negative_float("variance_weighting", variance_weighting)
 
     def call(self, y_true: Any, y_pred: Any) -> tf.Tensor:
-        nll = -self.distribution_layer.log_prob(y_pred, y_true)
+        log_prob, distribution = self.distribution_layer.log_prob_and_distribution(y_pred, y_true)
+        nll = -log_prob
         if not self.variance_weighting:
             return nll
-        variance = tf.stop_gradient(self.distribution_layer.distribution(y_pred).variance())
+        variance = tf.stop_gradient(distribution.variance())
         weight = variance**self.variance_weighting
         event_axes = list(range(nll.shape.rank, weight.shape.rank))
         if event_axes:

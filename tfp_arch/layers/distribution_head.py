@@ -151,10 +151,14 @@ class DistributionHead(keras.layers.Layer):
 
     def log_prob(self, params: Any, y: Any) -> tf.Tensor:
         """Log-probability of the targets `y`, one per example, with shape `batch_shape`."""
+        return self.log_prob_and_distribution(params, y)[0]
+
+    def log_prob_and_distribution(self, params: Any, y: Any) -> tuple[tf.Tensor, tfd.Distribution]:
+        """`log_prob(params, y)` and the distribution it comes from, built once (for losses that need both)."""
         params = tf.convert_to_tensor(params)
         shape = tf.concat([tf.shape(params)[:-1], tf.constant(self.event_shape, tf.int32)], axis=0)
-        y = tf.reshape(tf.cast(y, params.dtype), shape)
-        return self.distribution(params).log_prob(y)
+        distribution = self.distribution(params)
+        return distribution.log_prob(tf.reshape(tf.cast(y, params.dtype), shape)), distribution
 
     def mean(self, params: Any) -> tf.Tensor:
         """The mean, shaped `batch_shape + event_shape`."""
