@@ -6,7 +6,10 @@ below it). This script takes that commit's `autoregressive_steps` and the `forwa
 from git (`git show COMMIT:tfp_arch/layers/made.py`), builds `maf` and autoregressive `nsf` as
 `flows_sampling.py` does, traces the sampling graph once with each sampler, checks that both draw
 the same samples from the same seed (to float rounding), and times them in interleaved rounds, so
-that a change in the machine's load reaches both alike. Needs the repository's git history.
+that a change in the machine's load reaches both alike. The baseline runs in one chain, as it did
+then; this checkout's sampler with its default `sampling_chains()` (2 on 2 cores). Also reported:
+autoregressive nsf's rate now over maf's, with maf's baseline sampler and with its sampler now.
+Needs the repository's git history.
 
 Usage:
     python benchmarks/sampler_ab.py [--commit ae0c3a4] [--dims D ...] [--rounds N] [--output PATH]
@@ -68,10 +71,11 @@ def measure(dims: int, rounds: int) -> dict:
     functions, result = {}, {"dims": dims}
     for name in MODELS:
         model = build(name, data)
-        for label, forward in (("baseline", sliced_forward), ("one_pass", current)):
+        for label, forward, chains in (("baseline", sliced_forward, 1), ("one_pass", current, None)):
             MaskedAutoregressiveTransform.forward = forward
             try:
                 model.flow._sample_fn = None
+                model.flow.sample_chains = chains
                 model.sample(SAMPLES, seed=1)  # traces with this sampler
                 functions[(name, label)] = model.flow._sample_fn
             finally:
@@ -89,6 +93,9 @@ def measure(dims: int, rounds: int) -> dict:
         result[name][label] = {"median_seconds": float(np.median(seconds)), "seconds": seconds}
     for name in MODELS:
         result[name]["speedup"] = result[name]["baseline"]["median_seconds"] / result[name]["one_pass"]["median_seconds"]
+    spline, affine = result["nsf_autoregressive"], result["maf"]
+    result["nsf_now_over_maf_baseline"] = affine["baseline"]["median_seconds"] / spline["one_pass"]["median_seconds"]
+    result["nsf_now_over_maf_now"] = affine["one_pass"]["median_seconds"] / spline["one_pass"]["median_seconds"]
     return result
 
 
@@ -106,11 +113,15 @@ def main() -> None:
     results = [measure(dims, args.rounds) for dims in args.dims]
     rows = {f"D={r['dims']}": {f"{name} {column}": value for name in MODELS for column, value in (
         ("baseline s", r[name]["baseline"]["median_seconds"]), ("one-pass s", r[name]["one_pass"]["median_seconds"]),
-        ("speed-up", r[name]["speedup"]))} for r in results}
+        ("speed-up", r[name]["speedup"]))} | {"nsf now / maf baseline": r["nsf_now_over_maf_baseline"],
+                                              "nsf now / maf now": r["nsf_now_over_maf_now"]} for r in results}
     print_table(rows, list(next(iter(rows.values()))), title="D")
     config = {"commit": args.commit, "dims": args.dims, "rounds": args.rounds, "samples": SAMPLES, "threads": THREADS,
               "models": "flows_sampling.py's maf and autoregressive nsf (5 transforms of 2 x 100 units, 8 bins)",
-              "speedup": "baseline median seconds / one-pass median seconds, interleaved rounds in one process"}
+              "speedup": "baseline median seconds / one-pass median seconds, interleaved rounds in one process",
+              "baseline": "the sliced steps of --commit, one chain (as they ran)",
+              "one_pass": "this checkout's sampler: MADE.autoregressive_pass, default sampling_chains()",
+              "ratios": "nsf_now_over_maf_*: the rate of autoregressive nsf now over maf's (baseline or now)"}
     path = write_result("sampler_ab", {"config": config, "results": results}, args.output)
     print(f"wrote {path}")
 

@@ -146,6 +146,29 @@ def test_autoregressive_pass_equals_the_full_pass_at_its_result(input_order, hid
     np.testing.assert_allclose(x, expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("batch_shape", [(), (2, 3)])
+@pytest.mark.parametrize("context_size", [None, 2])
+def test_autoregressive_pass_keeps_any_batch_shape(batch_shape, context_size):
+    """Inputs of any batch rank: every variable equals `value_of` of the full pass at the result."""
+    made = MADE(hidden_units=[9, 8], num_params=2, input_order="random", context_size=context_size, seed=3)
+    made.build((None, D))
+    rng = np.random.default_rng(4)
+    z = tf.constant(rng.normal(size=(*batch_shape, D)).astype("float32"))
+    context = None if context_size is None else tf.constant(rng.normal(size=(*batch_shape, context_size)).astype("float32"))
+    shapes = []
+
+    def value_of(variable, params):
+        shapes.append(tuple(params.shape))
+        return z[..., variable] * tf.exp(params[..., 0]) + params[..., 1]
+
+    x = made.autoregressive_pass(value_of, z, context).numpy()
+    assert x.shape == (*batch_shape, D)
+    assert set(shapes) == {(*batch_shape, 2)}
+    flat = made(x.reshape(-1, D), None if context is None else tf.reshape(context, (-1, context_size))).numpy()
+    expected = z.numpy().reshape(-1, D) * np.exp(flat[..., 0]) + flat[..., 1]
+    np.testing.assert_allclose(x.reshape(-1, D), expected, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "kwargs, argument",
     [

@@ -1,0 +1,59 @@
+"""`Flow.sample` splits a draw into independent parts: the same samples for any number of parts."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfp_arch.layers.flow import MAX_SAMPLING_CHAINS, MaskedAutoregressiveFlow, sampling_chains
+from tfp_arch.layers.nsf import NeuralSplineFlow
+
+D = 4
+
+
+def _flow(kind: str, context_size: int | None):
+    common = {"num_transforms": 2, "hidden_units": [10, 10], "context_size": context_size}
+    if kind == "maf":
+        flow = MaskedAutoregressiveFlow(batch_norm=True, **common)
+    else:
+        flow = NeuralSplineFlow(coupling=kind == "coupling", bins=4, **common)
+    flow.build((None, D))
+    rng = np.random.default_rng(0)
+    for weight in flow.trainable_weights:
+        weight.assign(0.3 * rng.normal(size=weight.shape).astype("float32"))
+    return flow
+
+
+@pytest.mark.parametrize("kind", ["maf", "autoregressive", "coupling"])
+@pytest.mark.parametrize("context_size", [None, 2])
+@pytest.mark.parametrize("n", [1, 50])
+def test_any_number_of_chains_draws_the_same_samples(kind, context_size, n):
+    """1, 2 and 3 parts give the same samples, also when a part is empty (n < parts)."""
+    context = None if context_size is None else np.random.default_rng(1).normal(size=(n, context_size)).astype("float32")
+    draws = []
+    for chains in (1, 2, 3):
+        flow = _flow(kind, context_size)
+        flow.sample_chains = chains
+        draws.append(flow.sample(n, context=context, seed=5).numpy())
+    assert draws[0].shape == (n, D)
+    assert np.all(np.isfinite(draws[0]))
+    for draw in draws[1:]:
+        np.testing.assert_allclose(draw, draws[0], rtol=1e-5, atol=1e-5)
+    if context is None:
+        z = tf.random.stateless_normal([n, D], seed=[5, 0], alg="philox").numpy()
+        flow = _flow(kind, context_size)
+        np.testing.assert_allclose(flow.inverse(draws[1]).numpy(), z, rtol=1e-3, atol=1e-3)
+
+
+def test_the_default_follows_the_cpu_threads():
+    chains = sampling_chains()
+    assert 1 <= chains <= MAX_SAMPLING_CHAINS
+    code = (
+        "import tensorflow as tf; tf.config.threading.set_inter_op_parallelism_threads({}); "
+        "from tfp_arch.layers.flow import sampling_chains; print(sampling_chains())"
+    )
+    for threads, expected in ((1, 1), (3, 3), (16, MAX_SAMPLING_CHAINS)):
+        result = subprocess.run([sys.executable, "-c", code.format(threads)], capture_output=True, text=True, check=True)
+        assert int(result.stdout.split()[-1]) == expected
