@@ -71,7 +71,10 @@ class MaskedAutoregressiveTransform(keras.layers.Layer):
             context: the conditioning input, or None.
         """
         return self.made.autoregressive_pass(
-            lambda variable, params: self.transformer.forward(z[..., variable], params), z, context
+            lambda variable, params: self.transformer.forward_parameters_first(z[..., variable], params),
+            z,
+            context,
+            parameters_first=True,
         )
 
     def call(self, x: Any, context: Any = None) -> Any:

@@ -245,9 +245,9 @@ class Flow(keras.layers.Layer):
         for `maf`, 1.5x for autoregressive and 4.3x for coupling `nsf`, after 20-120 s of
         compilation). With the one-pass steps, a draw of 10,000 at D = 10 took 0.6x the time for
         `maf` and 0.7x for autoregressive `nsf` under XLA, but compiling took 18-23 s: it pays
-        back after millions of samples, so sampling stays uncompiled. Only the spline's bin
-        search and root, element-wise work without matrix products, run as an XLA-compiled
-        function inside the graph (`RationalQuadraticSplineTransformer.forward`).
+        back after millions of samples, so sampling stays uncompiled. Only the spline's knots,
+        bin search and root, small work per element, run as an XLA-compiled function inside the
+        graph (`RationalQuadraticSplineTransformer.forward_parameters_first`).
         """
         self._check_context(context)
         if context is not None:

@@ -203,7 +203,9 @@ class MADE(keras.layers.Layer):
                 hidden = self.activation(hidden)
         return parameters_per_dimension(hidden, self.num_params, self.event_size)
 
-    def autoregressive_pass(self, value_of: Callable[[int, Any], Any], like: Any, context: Any = None) -> Any:
+    def autoregressive_pass(
+        self, value_of: Callable[[int, Any], Any], like: Any, context: Any = None, parameters_first: bool = False
+    ) -> Any:
         """Fill the variables one at a time, in the order, computing every hidden unit once.
 
         The variable of rank `k` depends on the hidden units of degree below `k` alone, and the
@@ -221,9 +223,11 @@ class MADE(keras.layers.Layer):
 
         Args:
             value_of: `(variable, params)` to the values of that variable, where `params` has
-                shape `(..., num_params)` and the values `(...)`.
+                shape `(..., num_params)` (or `(num_params, ...)`) and the values `(...)`.
             like: a tensor of shape `(..., D)` giving the batch shape and dtype.
             context: the conditioning input, or None.
+            parameters_first: give `value_of` the parameters as `(num_params, ...)`, the layout
+                they are computed in (no transposition).
 
         Returns:
             The variables `(..., D)` in their original positions.
@@ -280,7 +284,10 @@ class MADE(keras.layers.Layer):
                 below = hidden[index]
             variable = int(by_rank[rank - 1])
             params = affine(len(kernels) - 1, [p * size + variable for p in range(self.num_params)], below)
-            params = ops.reshape(ops.transpose(params), (*batch_shape, self.num_params))
+            if parameters_first:
+                params = ops.reshape(params, (self.num_params, *batch_shape))
+            else:
+                params = ops.reshape(ops.transpose(params), (*batch_shape, self.num_params))
             values.append(ops.reshape(value_of(variable, params), (-1,)))
         known = ops.stack([values[rank] for rank in np.argsort(by_rank)], axis=-1)
         return ops.reshape(known, ops.shape(like))

@@ -65,6 +65,8 @@ class ElementwiseTransformer:
         inverse_and_log_det(x, params): `(z, log |dz/dx|)`, both of the shape of `x`.
         forward(z, params): the inverse map of `inverse_and_log_det`, shape of `z`.
         get_config(): the constructor arguments, plain values.
+    It may override `forward_parameters_first`, the same map with the parameters' axis first,
+    the layout an autoregressive sampler computes them in.
 
     Subclasses are Keras-serializable, so a layer can store its transformer in `get_config`.
     """
@@ -78,6 +80,10 @@ class ElementwiseTransformer:
     def forward(self, z: Any, params: Any) -> Any:
         """Latent to data, element-wise: the inverse of `inverse_and_log_det`."""
         raise NotImplementedError
+
+    def forward_parameters_first(self, z: Any, params: Any) -> Any:
+        """`forward` with `params` of shape `(num_params, ...)`, the shape of `z` after the first axis."""
+        return self.forward(z, ops.moveaxis(params, 0, -1))
 
     def get_config(self) -> dict[str, Any]:
         return {}
@@ -114,7 +120,9 @@ class AffineTransformer(ElementwiseTransformer):
 
     def shift_and_log_scale(self, params: Any) -> tuple[Any, Any]:
         """The shift and the soft-clipped log-scale from the raw parameters `(..., 2)`."""
-        shift, log_scale = params[..., 0], params[..., 1]
+        return self._bounded(params[..., 0], params[..., 1])
+
+    def _bounded(self, shift: Any, log_scale: Any) -> tuple[Any, Any]:
         if self.log_scale_bound is not None:
             log_scale = soft_clip(log_scale, self.log_scale_bound)
         return shift, log_scale
@@ -124,7 +132,10 @@ class AffineTransformer(ElementwiseTransformer):
         return x * ops.exp(-log_scale) + shift, -log_scale
 
     def forward(self, z: Any, params: Any) -> Any:
-        shift, log_scale = self.shift_and_log_scale(params)
+        return self.forward_parameters_first(z, ops.moveaxis(params, -1, 0))
+
+    def forward_parameters_first(self, z: Any, params: Any) -> Any:
+        shift, log_scale = self._bounded(params[0], params[1])
         return (z - shift) * ops.exp(log_scale)
 
     def get_config(self) -> dict[str, Any]:
