@@ -9,7 +9,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfp_arch.layers.spline import RationalQuadraticSplineTransformer
-from tfp_arch.layers.transformers import AffineTransformer, get_transformer, soft_clip
+from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
+from tfp_arch.layers.transformers import AffineTransformer, ElementwiseTransformer, get_transformer, soft_clip
 
 TRANSFORMERS = [
     AffineTransformer(),
@@ -35,6 +36,37 @@ def test_forward_inverts_inverse(transformer):
     params = _params(transformer, x.shape)
     z, _ = transformer.inverse_and_log_det(x, params)
     np.testing.assert_allclose(_np(transformer.forward(z, params)), x, rtol=1e-4, atol=1e-4)
+
+
+class _Shift(ElementwiseTransformer):
+    """A transformer that implements only `forward`, not `forward_parameters_first`."""
+
+    num_params = 1
+
+    def inverse_and_log_det(self, x, params):
+        return x + tf.sinh(params[..., 0]), tf.zeros_like(x)
+
+    def forward(self, z, params):
+        return z - tf.sinh(params[..., 0])
+
+
+@pytest.mark.parametrize("transformer", [*TRANSFORMERS, _Shift()])
+def test_forward_with_the_parameters_first_is_forward(transformer):
+    z = np.random.default_rng(3).normal(scale=3.0, size=(64, 3)).astype("float32")
+    params = _params(transformer, z.shape, scale=2.0)
+    first = transformer.forward_parameters_first(z, np.moveaxis(params, -1, 0))
+    np.testing.assert_allclose(_np(first), _np(transformer.forward(z, params)), rtol=1e-6, atol=1e-6)
+
+
+def test_an_autoregressive_transform_samples_with_a_transformer_that_has_only_forward():
+    transform = MaskedAutoregressiveTransform(transformer=_Shift(), hidden_units=[8], seed=1)
+    transform.build((None, 4))
+    for weight in transform.trainable_weights:
+        weight.assign(np.random.default_rng(4).normal(scale=0.5, size=weight.shape).astype("float32"))
+    z = np.random.default_rng(5).normal(size=(16, 4)).astype("float32")
+    x = transform.forward(z)
+    assert np.abs(_np(x) - z).max() > 0.1
+    np.testing.assert_allclose(_np(transform.inverse_and_log_det(x)[0]), z, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("transformer", TRANSFORMERS)
