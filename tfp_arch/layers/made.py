@@ -264,12 +264,13 @@ class MADE(keras.layers.Layer):
         def affine(index: int, rows: slice | list[int], below: Any) -> Any:
             """Rows `rows` of layer `index`'s pre-activations, `(rows, batch)`, from the rows `below`."""
             pick = (lambda array: array[rows]) if isinstance(rows, slice) else (lambda array: ops.take(array, rows, axis=0))
-            value = pick(biases[index]) + columns
-            if context is not None:
-                value = value + ops.matmul(pick(context_kernels[index]), context)
+            value = columns  # the batch shape when there is neither an input nor a context
             if below is not None:
-                value = value + ops.matmul(pick(kernels[index][:, : below.shape[0]]), below)
-            return value
+                value = ops.matmul(pick(kernels[index][:, : below.shape[0]]), below)
+            if context is not None:
+                term = ops.matmul(pick(context_kernels[index]), context)
+                value = term if below is None else value + term
+            return value + pick(biases[index])
 
         hidden = [None for _ in sorts]  # each layer's units computed so far, in degree order
         values = []  # the variables' values in rank order, each `(batch,)`
