@@ -47,6 +47,14 @@ def test_any_number_of_chains_draws_the_same_samples(kind, context_size, n):
         np.testing.assert_allclose(flow.inverse(draws[1]).numpy(), z, rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.parametrize("chains", [0, -1, 1.5, True])
+def test_an_invalid_number_of_chains_is_refused_naming_it(chains):
+    flow = _flow("maf", None)
+    flow.sample_chains = chains
+    with pytest.raises(ValueError, match="sample_chains"):
+        flow.sample(5)
+
+
 def test_the_default_follows_the_cpu_threads():
     chains = sampling_chains()
     assert 1 <= chains <= MAX_SAMPLING_CHAINS

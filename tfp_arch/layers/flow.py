@@ -75,7 +75,8 @@ class Flow(keras.layers.Layer):
         **kwargs: passed to `keras.layers.Layer`.
 
     Attributes:
-        sample_chains: the number of independent parts `sample` splits a draw into, or None
+        sample_chains: the number of independent parts `sample` splits a draw into (a positive
+            integer; `sample` refuses anything else, naming it), or None
             (default) for `sampling_chains()`. Set it before the first `sample` call.
     """
 
@@ -212,7 +213,7 @@ class Flow(keras.layers.Layer):
 
     def _sample_graph(self, n: Any, seed: Any, context: Any) -> Any:
         z = tf.random.stateless_normal(tf.stack([n, self.event_size]), seed=seed, alg="philox")
-        chains = self.sample_chains or sampling_chains()
+        chains = sampling_chains() if self.sample_chains is None else int(self.sample_chains)
         if chains == 1:
             return self.forward(z, context)
         bounds = [n * part // chains for part in range(chains + 1)]
@@ -250,6 +251,8 @@ class Flow(keras.layers.Layer):
         graph (`RationalQuadraticSplineTransformer.forward_parameters_first`).
         """
         self._check_context(context)
+        if self.sample_chains is not None:
+            positive_int("sample_chains", self.sample_chains)
         if context is not None:
             context = tf.convert_to_tensor(context, dtype=self.compute_dtype)
             if context.shape.rank == 1:
