@@ -99,7 +99,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import tfp_arch  # noqa: E402
 from bnn_mnist import deterministic_cnn, dropout_logits, train_keras  # noqa: E402
 from harness import MNIST, Stopwatch, load_mnist, print_table, read_result, summarize, write_result  # noqa: E402
-from tfp_arch.layers.warmup import KLWarmup  # noqa: E402
+from tfp_arch.layers.kl.warmup import KLWarmup  # noqa: E402
 from tfp_arch.plugins.bnn import cnn  # noqa: E402
 from tfp_arch.plugins.bnn.metrics import classification_metrics  # noqa: E402
 

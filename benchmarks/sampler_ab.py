@@ -64,7 +64,7 @@ def sliced_forward(self, z, context=None):
 def measure(dims: int, rounds: int) -> dict:
     import tensorflow as tf
 
-    from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
+    from tfp_arch.layers.flows.autoregressive import MaskedAutoregressiveTransform
 
     current = MaskedAutoregressiveTransform.forward
     data = synthetic(dims)
@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--output", type=Path, default=None, help="result file (default: results/sampler_ab.json)")
     args = parser.parse_args()
-    from tfp_arch.layers.made import MADE
+    from tfp_arch.layers.flows.made import MADE
 
     limit_threads(THREADS)
     MADE.autoregressive_steps = sliced_steps(args.commit)

@@ -82,7 +82,7 @@ def assign_random_posterior(layer: Any, seed: int) -> Any:
     (means N(0, 0.7), scales around 0.6 for the kernel and 0.4 for the bias); returns the generator."""
     import numpy as np
 
-    from tfp_arch.layers.posteriors import inverse_softplus
+    from tfp_arch.layers.variational.posteriors import inverse_softplus
 
     rng = np.random.default_rng(seed)
     kernel_shape = layer._kernel_shape

@@ -10,9 +10,9 @@ import keras
 import numpy as np
 import pytest
 
-from tfp_arch.layers.convert import dense_to_variational
-from tfp_arch.layers.dense_variational import DenseVariational
-from tfp_arch.layers.kl_weight import KLWeightCallback
+from tfp_arch.layers.variational.convert import dense_to_variational
+from tfp_arch.layers.variational.dense import DenseVariational
+from tfp_arch.layers.kl.weight import KLWeightCallback
 
 
 def _functional() -> keras.Model:

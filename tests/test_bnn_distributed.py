@@ -18,8 +18,8 @@ SCRIPT = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     import numpy as np
-    from tfp_arch.layers.dense_variational import DenseVariational
-    from tfp_arch.layers.kl_weight import KLWeightCallback
+    from tfp_arch.layers.variational.dense import DenseVariational
+    from tfp_arch.layers.kl.weight import KLWeightCallback
     from tfp_arch.plugins.bnn import BayesianMLP
 
     keras.utils.set_random_seed(0)

@@ -11,8 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfp_arch.layers.dense_variational import DenseVariational
-from tfp_arch.layers.kl_weight import KLWeightCallback
+from tfp_arch.layers.variational.dense import DenseVariational
+from tfp_arch.layers.kl.weight import KLWeightCallback
 
 NOISE = 0.5
 MEAN_TOLERANCE = 0.25  # in posterior standard deviations

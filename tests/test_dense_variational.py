@@ -13,8 +13,8 @@ import pytest
 import tensorflow as tf
 from helpers import max_gradient_z_score
 
-from tfp_arch.layers.dense_variational import DenseVariational, inverse_softplus
-from tfp_arch.layers.kl_weight import KLWeightCallback, count_examples, set_kl_weight
+from tfp_arch.layers.variational.dense import DenseVariational, inverse_softplus
+from tfp_arch.layers.kl.weight import KLWeightCallback, count_examples, set_kl_weight
 
 
 def _layer(prior: str = "standard_normal", d_in: int = 3, units: int = 2, seed: int = 0, **kwargs) -> DenseVariational:
@@ -71,7 +71,7 @@ def test_empirical_bayes_kl_uses_the_kernel_and_bias_prior_scales_apart() -> Non
 def test_packed_estimators_equal_kernel_and_bias_form(estimator: str) -> None:
     """The packed computation (bias as the last row, inputs with a ones column) equals `x @ W + b`,
     or for local reparameterisation `mean + sqrt(variance) * noise`, computed apart with the same noise."""
-    from tfp_arch.layers.estimators import PACKED_ESTIMATORS
+    from tfp_arch.layers.variational.estimators import PACKED_ESTIMATORS
 
     layer = _layer(estimator=estimator)
     x = np.random.default_rng(5).normal(size=(4, 3)).astype("float32")

@@ -10,9 +10,9 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
-from tfp_arch.layers.latent import GaussianLatent
-from tfp_arch.layers.warmup import KLWarmup
+from tfp_arch.layers.kl.regularizer import KLDivergenceRegularizer
+from tfp_arch.layers.distributions.latent import GaussianLatent
+from tfp_arch.layers.kl.warmup import KLWarmup
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
@@ -257,8 +257,8 @@ def test_a_config_saved_with_the_former_argument_name_weight_loads():
 
 
 def test_warmup_also_anneals_variational_layers_from_their_automatic_weight():
-    from tfp_arch.layers.dense_variational import DenseVariational
-    from tfp_arch.layers.kl_weight import set_kl_weight
+    from tfp_arch.layers.variational.dense import DenseVariational
+    from tfp_arch.layers.kl.weight import set_kl_weight
 
     model = keras.Sequential([keras.Input((3,)), DenseVariational(2, seed=0), DenseVariational(1, kl_weight=0.5, seed=1)])
     model.compile(optimizer="sgd", loss="mse")

@@ -8,7 +8,7 @@ import tensorflow as tf
 from tensorflow_probability.python.bijectors import masked_autoregressive as tfp_maf
 
 import keras
-from tfp_arch.layers.made import MADE, autoregressive_degrees, autoregressive_masks
+from tfp_arch.layers.flows.made import MADE, autoregressive_degrees, autoregressive_masks
 
 D = 4
 

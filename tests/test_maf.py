@@ -9,9 +9,9 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
-from tfp_arch.layers.flow import MaskedAutoregressiveFlow
-from tfp_arch.layers.flow_batch_norm import FlowBatchNormalization
+from tfp_arch.layers.flows.autoregressive import MaskedAutoregressiveTransform
+from tfp_arch.layers.flows.flow import MaskedAutoregressiveFlow
+from tfp_arch.layers.flows.batch_norm import FlowBatchNormalization
 
 tfb = tfp.bijectors
 D = 3

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
-from tfp_arch.layers.coupling import CouplingTransform
-from tfp_arch.layers.nsf import NeuralSplineFlow, coupling_mask
-from tfp_arch.layers.spline import RationalQuadraticSplineTransformer
+from tfp_arch.layers.flows.autoregressive import MaskedAutoregressiveTransform
+from tfp_arch.layers.flows.coupling import CouplingTransform
+from tfp_arch.layers.flows.nsf import NeuralSplineFlow, coupling_mask
+from tfp_arch.layers.flows.spline import RationalQuadraticSplineTransformer
 from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
 from tfp_arch.plugins.nsf import NeuralSplineFlowModel
 

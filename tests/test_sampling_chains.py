@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfp_arch.layers.flow import MAX_SAMPLING_CHAINS, MaskedAutoregressiveFlow, sampling_chains
-from tfp_arch.layers.nsf import NeuralSplineFlow
+from tfp_arch.layers.flows.flow import MAX_SAMPLING_CHAINS, MaskedAutoregressiveFlow, sampling_chains
+from tfp_arch.layers.flows.nsf import NeuralSplineFlow
 
 D = 4
 
@@ -60,7 +60,7 @@ def test_the_default_follows_the_cpu_threads():
     assert 1 <= chains <= MAX_SAMPLING_CHAINS
     code = (
         "import tensorflow as tf; tf.config.threading.set_inter_op_parallelism_threads({}); "
-        "from tfp_arch.layers.flow import sampling_chains; print(sampling_chains())"
+        "from tfp_arch.layers.flows.flow import sampling_chains; print(sampling_chains())"
     )
     for threads, expected in ((1, 1), (3, 3), (16, MAX_SAMPLING_CHAINS)):
         result = subprocess.run([sys.executable, "-c", code.format(threads)], capture_output=True, text=True, check=True)

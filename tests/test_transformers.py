@@ -8,9 +8,9 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.spline import RationalQuadraticSplineTransformer
-from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
-from tfp_arch.layers.transformers import AffineTransformer, ElementwiseTransformer, get_transformer, soft_clip
+from tfp_arch.layers.flows.spline import RationalQuadraticSplineTransformer
+from tfp_arch.layers.flows.autoregressive import MaskedAutoregressiveTransform
+from tfp_arch.layers.flows.transformers import AffineTransformer, ElementwiseTransformer, get_transformer, soft_clip
 
 TRANSFORMERS = [
     AffineTransformer(),

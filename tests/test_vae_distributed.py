@@ -24,7 +24,7 @@ SCRIPT = textwrap.dedent(
     import keras
     import numpy as np
     from tfp_arch.data import make_synthetic
-    from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
+    from tfp_arch.layers.kl.regularizer import KLDivergenceRegularizer
     from tfp_arch.plugins.vae import VariationalAutoencoder
 
     x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")

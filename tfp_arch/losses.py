@@ -7,7 +7,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from tfp_arch.layers.distribution_head import DistributionHead, as_distribution_head
+from tfp_arch.layers.distributions.head import DistributionHead, as_distribution_head
 from tfp_arch.validation import non_negative_float
 
 __all__ = ["NegativeLogLikelihood"]

@@ -12,10 +12,10 @@ import tensorflow as tf
 from tfp_arch.architecture import Architecture
 from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
-from tfp_arch.layers.conv_variational import Conv2DVariational
-from tfp_arch.layers.dense_variational import DenseVariational
-from tfp_arch.layers.kl_weight import count_examples, set_kl_weight
-from tfp_arch.layers.variational import VariationalLayer
+from tfp_arch.layers.variational.conv import Conv2DVariational
+from tfp_arch.layers.variational.dense import DenseVariational
+from tfp_arch.layers.kl.weight import count_examples, set_kl_weight
+from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import positive_float, positive_int, positive_ints
 from tfp_arch.plugins.bnn.likelihoods import likelihood_loss

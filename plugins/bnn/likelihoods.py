@@ -7,8 +7,8 @@ import functools
 import keras
 import tensorflow as tf
 
-from tfp_arch.layers.independent_heads import IndependentNormal
-from tfp_arch.layers.vector_heads import Categorical
+from tfp_arch.layers.distributions.independent import IndependentNormal
+from tfp_arch.layers.distributions.vector import Categorical
 from tfp_arch.losses import NegativeLogLikelihood
 from tfp_arch.validation import int_at_least, one_of
 

@@ -11,8 +11,8 @@ import tensorflow_probability as tfp
 
 from tfp_arch.architecture import Architecture
 from tfp_arch.data.dataset import Dataset
-from tfp_arch.layers.dense_variational import DenseVariational, inverse_softplus
-from tfp_arch.layers.kl_weight import set_kl_weight
+from tfp_arch.layers.variational.dense import DenseVariational, inverse_softplus
+from tfp_arch.layers.kl.weight import set_kl_weight
 from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches, split_legacy_statistics
 from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import non_negative_float, positive_float, positive_int, positive_ints

@@ -13,7 +13,7 @@ import tensorflow as tf
 from tfp_arch.architecture import Architecture
 from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
-from tfp_arch.layers.flow import Flow, MaskedAutoregressiveFlow
+from tfp_arch.layers.flows.flow import Flow, MaskedAutoregressiveFlow
 from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches, split_legacy_statistics
 
 __all__ = ["MaskedAutoregressiveFlowModel", "flow_arguments", "flow_signature"]

@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 import keras
 
-from tfp_arch.layers.flow import Flow
-from tfp_arch.layers.nsf import NeuralSplineFlow
+from tfp_arch.layers.flows.flow import Flow
+from tfp_arch.layers.flows.nsf import NeuralSplineFlow
 from tfp_arch.plugins.maf.model import MaskedAutoregressiveFlowModel, flow_signature
 
 __all__ = ["NeuralSplineFlowModel"]

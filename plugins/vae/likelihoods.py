@@ -6,8 +6,8 @@ from typing import Sequence
 
 import tensorflow as tf
 
-from tfp_arch.layers.distribution_head import DistributionHead
-from tfp_arch.layers.independent_heads import IndependentBernoulli, IndependentNormal
+from tfp_arch.layers.distributions.head import DistributionHead
+from tfp_arch.layers.distributions.independent import IndependentBernoulli, IndependentNormal
 from tfp_arch.validation import one_of, positive_float
 
 __all__ = ["LIKELIHOODS", "MIN_SCALE", "decoder_head", "head_params", "params_per_value"]

@@ -12,8 +12,8 @@ from tfp_arch.architecture import Architecture
 from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import is_array_like
-from tfp_arch.layers.kl_regularizer import KLDivergenceRegularizer
-from tfp_arch.layers.latent import GaussianLatent, scale_params_size
+from tfp_arch.layers.kl.regularizer import KLDivergenceRegularizer
+from tfp_arch.layers.distributions.latent import GaussianLatent, scale_params_size
 from tfp_arch.layers.standardize import iterate_batches
 from tfp_arch.seeding import seed_pairs
 from tfp_arch.validation import invalid_argument, one_of, positive_float, positive_int

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tfp_arch.layers.kl_weight import KLWeightSchedule
+from tfp_arch.layers.kl.weight import KLWeightSchedule
 from tfp_arch.validation import non_negative_float, positive_int
 
 __all__ = ["KLWarmup"]

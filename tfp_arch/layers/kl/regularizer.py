@@ -8,8 +8,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.kl_weight import KLWeighted
-from tfp_arch.layers.latent import check_distribution, gaussian_distribution, gaussian_scale
+from tfp_arch.layers.kl.weight import KLWeighted
+from tfp_arch.layers.distributions.latent import check_distribution, gaussian_distribution, gaussian_scale
 from tfp_arch.layers.noise import standard_normal
 from tfp_arch.validation import invalid_argument, non_negative_float, one_of, positive_float, positive_int
 
@@ -34,7 +34,7 @@ class KLDivergenceRegularizer(KLWeighted, keras.layers.Layer):
 
     The penalty is the batch mean of the per-example KL times the KL weight (Keras scales losses
     added with `add_loss` by the number of replicas under `tf.distribute`). The weight in force is
-    the non-trainable variable `kl_weight_variable` (`tfp_arch.layers.kl_weight.KLWeighted`), so a
+    the non-trainable variable `kl_weight_variable` (`tfp_arch.layers.kl.weight.KLWeighted`), so a
     warm-up callback (`KLWarmup`) or `set_kl_weight` changes it during `fit` without retracing.
     With `free_bits > 0`, each
     latent dimension's batch-mean KL is floored at `free_bits` nats (Kingma et al. 2016) when the KL

@@ -8,8 +8,8 @@ from typing import Any
 import keras
 from keras import ops
 
-from tfp_arch.layers.made import MADE
-from tfp_arch.layers.transformers import AffineTransformer, ElementwiseTransformer, get_transformer
+from tfp_arch.layers.flows.made import MADE
+from tfp_arch.layers.flows.transformers import AffineTransformer, ElementwiseTransformer, get_transformer
 
 __all__ = ["MaskedAutoregressiveTransform"]
 

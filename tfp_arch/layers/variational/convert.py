@@ -7,15 +7,15 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
-from tfp_arch.layers.conv_transpose_variational import (
+from tfp_arch.layers.variational.conv_transpose import (
     Conv1DTransposeVariational,
     Conv2DTransposeVariational,
     Conv3DTransposeVariational,
     ConvTransposeVariational,
 )
-from tfp_arch.layers.conv_variational import Conv1DVariational, Conv2DVariational, Conv3DVariational
-from tfp_arch.layers.dense_variational import DenseVariational
-from tfp_arch.layers.variational import VariationalLayer
+from tfp_arch.layers.variational.conv import Conv1DVariational, Conv2DVariational, Conv3DVariational
+from tfp_arch.layers.variational.dense import DenseVariational
+from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.validation import invalid_argument
 
 __all__ = ["dense_to_variational", "to_variational"]

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from tfp_arch.layers.transformers import ElementwiseTransformer
+from tfp_arch.layers.flows.transformers import ElementwiseTransformer
 from tfp_arch.validation import float_in_range, invalid_argument, positive_float, positive_int
 
 __all__ = ["RationalQuadraticSplineTransformer"]

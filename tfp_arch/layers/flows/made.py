@@ -10,7 +10,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfp_arch.layers.transformers import parameters_per_dimension
+from tfp_arch.layers.flows.transformers import parameters_per_dimension
 from tfp_arch.validation import invalid_argument, one_of, positive_int
 
 __all__ = ["MADE", "autoregressive_degrees", "autoregressive_masks"]

@@ -9,7 +9,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.distribution_head import DistributionHead, event_shape_tuple
+from tfp_arch.layers.distributions.head import DistributionHead, event_shape_tuple
 from tfp_arch.validation import non_negative_float, one_of
 
 __all__ = [

@@ -8,10 +8,10 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.distribution_head import DistributionHead, as_distribution_head, marginal_quantile
-from tfp_arch.layers.independent_heads import IndependentLogistic, IndependentNormal
-from tfp_arch.layers.quantiles import bisect_quantile
-from tfp_arch.layers.vector_heads import OneHotCategorical
+from tfp_arch.layers.distributions.head import DistributionHead, as_distribution_head, marginal_quantile
+from tfp_arch.layers.distributions.independent import IndependentLogistic, IndependentNormal
+from tfp_arch.layers.distributions.quantiles import bisect_quantile
+from tfp_arch.layers.distributions.vector import OneHotCategorical
 from tfp_arch.validation import positive_int
 
 __all__ = ["CategoricalMixtureOfOneHotCategorical", "MixtureLogistic", "MixtureNormal", "MixtureSameFamily"]

@@ -7,9 +7,9 @@ from typing import Any, Sequence
 import keras
 import tensorflow as tf
 
-from tfp_arch.layers.estimators import PACKED_ESTIMATORS, append_ones
-from tfp_arch.layers.posteriors import inverse_softplus
-from tfp_arch.layers.variational import VariationalLayer
+from tfp_arch.layers.variational.estimators import PACKED_ESTIMATORS, append_ones
+from tfp_arch.layers.variational.posteriors import inverse_softplus
+from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.validation import positive_int
 
 __all__ = ["DenseVariational", "inverse_softplus"]
@@ -32,7 +32,7 @@ class DenseVariational(VariationalLayer):
     and bias together, and the closed-form KL is one reduction over all weights. This keeps the
     step to a few dozen ops per layer.
 
-    Other posteriors (`tfp_arch.layers.posteriors`), over the same packed weights, flattened:
+    Other posteriors (`tfp_arch.layers.variational.posteriors`), over the same packed weights, flattened:
         `"multivariate_normal_tril"`: one full-covariance normal over all the layer's weights (the
             keras.io recipe's posterior). Its `n (n + 1) / 2` scale parameters (`n` weights) suit
             small layers: 13 inputs and 8 units give 112 weights and 6,328 parameters.
@@ -69,12 +69,12 @@ class DenseVariational(VariationalLayer):
         - by `tfp_arch.Architecture.fit` (through the architecture's `adapt`) from the training
           arrays, for the architectures of this package;
         - in a user's own `keras.Model` by passing `KLWeightCallback(x_train)` to `fit`
-          (`tfp_arch.layers.kl_weight`): it counts the training examples (array length, or the
+          (`tfp_arch.layers.kl.weight`): it counts the training examples (array length, or the
           examples of a finite `tf.data.Dataset`) and assigns `1 / n` to every automatic layer
           when training begins; `set_kl_weight(model, 1 / n)` does the same by hand.
     Until it is set, an automatic weight is 1 (the KL counted once per batch). A float
     `kl_weight` fixes the weight and is never changed automatically. The weight in force is
-    `kl_weight_variable`, as on every layer with a KL term (`tfp_arch.layers.kl_weight.KLWeighted`);
+    `kl_weight_variable`, as on every layer with a KL term (`tfp_arch.layers.kl.weight.KLWeighted`);
     `KLWarmup` anneals it like any `KLWeightSchedule` callback.
 
     Args:

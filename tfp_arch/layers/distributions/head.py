@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.quantiles import bisect_quantile, integer_upper_bracket
+from tfp_arch.layers.distributions.quantiles import bisect_quantile, integer_upper_bracket
 from tfp_arch.validation import invalid_argument, positive_ints
 
 __all__ = [

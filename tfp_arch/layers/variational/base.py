@@ -9,10 +9,10 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.estimators import validate_estimator
-from tfp_arch.layers.kl_weight import KLWeighted
+from tfp_arch.layers.variational.estimators import validate_estimator
+from tfp_arch.layers.kl.weight import KLWeighted
 from tfp_arch.layers.noise import next_seed
-from tfp_arch.layers.posteriors import (
+from tfp_arch.layers.variational.posteriors import (
     CustomPosterior,
     LowRankPosterior,
     MeanFieldPosterior,
@@ -21,7 +21,7 @@ from tfp_arch.layers.posteriors import (
     mean_field_distribution,
     validate_posterior,
 )
-from tfp_arch.layers.priors import build_prior, validate_prior
+from tfp_arch.layers.variational.priors import build_prior, validate_prior
 from tfp_arch.validation import callable_or_none, invalid_argument, non_negative_float, positive_float, positive_int
 
 tfd = tfp.distributions
@@ -41,7 +41,7 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
 
     The kernel (any shape whose last axis is the outputs) and the bias are packed into one matrix
     `(rows, units)`: the kernel reshaped to `(prod(kernel_shape[:-1]), units)`, the bias as the last
-    row. The posterior family (`tfp_arch.layers.posteriors`) is a distribution over that matrix.
+    row. The posterior family (`tfp_arch.layers.variational.posteriors`) is a distribution over that matrix.
     Every call draws the output with the chosen estimator and adds `kl_weight * KL(q || prior)` to
     the layer's losses. The arguments are those of `DenseVariational`, which documents them.
 

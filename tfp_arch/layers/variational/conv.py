@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from tfp_arch.layers.noise import random_signs, standard_normal
-from tfp_arch.layers.variational import VariationalLayer
+from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.validation import invalid_argument, one_of, positive_int, positive_ints
 
 __all__ = ["Conv1DVariational", "Conv2DVariational", "Conv3DVariational", "ConvVariational"]

@@ -8,7 +8,7 @@ A layer that adds `kl_weight * KL` to its losses (`DenseVariational`, `Conv2DVar
       (so changing it never retraces a compiled step);
     - `set_kl_weight(value)`, and `kl_weight_is_automatic`.
 Callbacks that change the weight during `fit` derive from `KLWeightSchedule`: `KLWeightCallback`
-(`1 / n` for the automatic layers) and `tfp_arch.layers.warmup.KLWarmup` (linear warm-up).
+(`1 / n` for the automatic layers) and `tfp_arch.layers.kl.warmup.KLWarmup` (linear warm-up).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Sequence
 import keras
 import tensorflow as tf
 
-from tfp_arch.layers.conv_variational import ConvVariational
+from tfp_arch.layers.variational.conv import ConvVariational
 
 __all__ = [
     "Conv1DTransposeVariational",

@@ -12,10 +12,10 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
 
-from tfp_arch.layers.autoregressive import MaskedAutoregressiveTransform
-from tfp_arch.layers.flow_batch_norm import FlowBatchNormalization
-from tfp_arch.layers.made import MADE
-from tfp_arch.layers.transformers import DEFAULT_LOG_SCALE_BOUND, AffineTransformer, ElementwiseTransformer
+from tfp_arch.layers.flows.autoregressive import MaskedAutoregressiveTransform
+from tfp_arch.layers.flows.batch_norm import FlowBatchNormalization
+from tfp_arch.layers.flows.made import MADE
+from tfp_arch.layers.flows.transformers import DEFAULT_LOG_SCALE_BOUND, AffineTransformer, ElementwiseTransformer
 from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import one_of, positive_int
 

@@ -9,8 +9,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.distribution_head import DistributionHead
-from tfp_arch.layers.latent import gaussian_scale
+from tfp_arch.layers.distributions.head import DistributionHead
+from tfp_arch.layers.distributions.latent import gaussian_scale
 from tfp_arch.validation import positive_int
 
 __all__ = ["Categorical", "MultivariateNormalTriL", "OneHotCategorical"]

@@ -7,9 +7,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from tfp_arch.layers.coupling import CouplingTransform
-from tfp_arch.layers.flow import Flow, with_flow_arguments
-from tfp_arch.layers.spline import RationalQuadraticSplineTransformer
+from tfp_arch.layers.flows.coupling import CouplingTransform
+from tfp_arch.layers.flows.flow import Flow, with_flow_arguments
+from tfp_arch.layers.flows.spline import RationalQuadraticSplineTransformer
 from tfp_arch.validation import invalid_argument
 
 __all__ = ["NeuralSplineFlow", "coupling_mask"]

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfp_arch.layers.transformers import (
+from tfp_arch.layers.flows.transformers import (
     AffineTransformer,
     ElementwiseTransformer,
     get_transformer,

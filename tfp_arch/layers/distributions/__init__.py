@@ -1,0 +1,1 @@
+"""Distribution outputs: layers whose output is a TFP distribution (or its parameters)."""

@@ -1,0 +1,1 @@
+"""Normalizing flows: invertible transforms, their conditioners and element-wise transformers."""
