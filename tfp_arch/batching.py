@@ -25,9 +25,10 @@ class BatchedFunction:
         dtype: the dtype the inputs are converted to, or None to keep theirs.
 
     Example:
-        >>> log_prob = BatchedFunction(lambda x: model(x, training=False), batch_size=4096)
-        >>> log_prob(x_test).shape
-        (n,)
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> predict = BatchedFunction(lambda x: model(x, training=False), batch_size=4096)
+        >>> predict(np.zeros((10000, 3))).shape  # three chunks, one trace
+        (10000, 2)
     """
 
     def __init__(self, fn: Callable[..., Any], batch_size: int, dtype: str | None = "float32") -> None:

@@ -90,9 +90,13 @@ class BayesianCNN(Architecture):
         **kwargs: passed to `tfp_arch.Architecture` (`learning_rate`, `optimizer`) and `keras.Model`.
 
     Example:
-        >>> model = BayesianCNN(num_classes=4)
-        >>> model.fit(x_train, y_train, epochs=10)
-        >>> model.evaluate_metrics(x_test, y_test)["ece"]
+        >>> data = tfp_arch.load_data("synthetic:shapes_classification#n=64")
+        >>> data.x_train.shape
+        (58, 16, 16, 1)
+        >>> model = BayesianCNN(num_classes=4, filters=[4])
+        >>> history = model.fit(data.x_train, data.y_train, epochs=1, verbose=0)
+        >>> sorted(model.evaluate_metrics(data.x_test, data.y_test))
+        ['accuracy', 'ece', 'nll']
     """
 
     architecture_name = "bcnn"

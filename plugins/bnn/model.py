@@ -74,9 +74,11 @@ class BayesianMLP(Architecture):
         **kwargs: passed to `keras.Model`.
 
     Example:
-        >>> model = BayesianMLP(hidden_units=[50])
-        >>> model.fit(x_train, y_train, epochs=40)
-        >>> model.evaluate_metrics(x_test, y_test)["log_likelihood"]
+        >>> data = tfp_arch.load_data("synthetic:gap_regression#n=200")
+        >>> model = BayesianMLP(hidden_units=[16])
+        >>> history = model.fit(data.x_train, data.y_train, epochs=1, verbose=0)
+        >>> sorted(model.evaluate_metrics(data.x_test, data.y_test))
+        ['coverage_50', 'coverage_90', 'coverage_95', 'log_likelihood', 'rmse']
     """
 
     architecture_name: ClassVar[str] = "bnn"

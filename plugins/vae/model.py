@@ -77,9 +77,12 @@ class VariationalAutoencoder(Architecture):
         **kwargs: `keras.Model` arguments.
 
     Example:
-        >>> vae = VariationalAutoencoder(data_shape=[16, 16, 1], latent_dim=8)
-        >>> vae.fit(x_train, epochs=10)
-        >>> vae.log_likelihood(x_test, num_samples=1000).mean()
+        >>> data = tfp_arch.load_data("synthetic:shapes#n=64")
+        >>> vae = VariationalAutoencoder(data_shape=[16, 16, 1], latent_dim=2, hidden_units=[32])
+        >>> vae.compile(jit_compile=False)  # a tiny run: spare it XLA's compile time
+        >>> history = vae.fit(data.x_train, epochs=1, verbose=0)
+        >>> vae.log_likelihood(data.x_test, num_samples=10).shape  # log p(x) per test image
+        (6,)
     """
 
     architecture_name = "vae"

@@ -283,11 +283,12 @@ def contract_test(*names: str, **options: Any) -> Callable[[type], None]:
         The test function, taking the plugin's fixture `tfp_arch_architecture`.
 
     Example:
-        ```python
-        from tfp_arch.testing import contract_test
+        In a test module of the plugin's own package:
 
-        test_my_arch_keeps_the_contract = contract_test("my_arch")
-        ```
+        >>> from tfp_arch.testing import contract_test
+        >>> test_my_arch_keeps_the_contract = contract_test("my_arch")
+        >>> [mark.args for mark in test_my_arch_keeps_the_contract.pytestmark]
+        [('my_arch',)]
     """
     import pytest
 

@@ -30,7 +30,11 @@ class FlowBatchNormalization(keras.layers.Layer):
 
     Example:
         >>> norm = FlowBatchNormalization()
-        >>> z, log_det = norm.inverse_and_log_det(np.random.randn(64, 3).astype("float32"), training=True)
+        >>> norm.build((None, 3))
+        >>> x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+        >>> z, log_det = norm.inverse_and_log_det(x, training=True)
+        >>> tuple(z.shape), tuple(log_det.shape)
+        ((64, 3), (64,))
     """
 
     def __init__(self, momentum: float = 0.9, epsilon: float = 1e-5, **kwargs: Any) -> None:

@@ -25,7 +25,12 @@ class KLWarmup(KLWeightSchedule):
         initial_weight: the weight of the first epoch.
 
     Example:
-        >>> model.fit(x, epochs=20, callbacks=[KLWarmup(epochs=10)])
+        >>> x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+        >>> model = keras.Sequential([keras.Input((3,)), tfp_arch.layers.DenseVariational(1, kl_weight=0.01)])
+        >>> model.compile("adam", "mse")
+        >>> history = model.fit(x, x.sum(axis=1), epochs=3, callbacks=[KLWarmup(epochs=2)], verbose=0)
+        >>> [round(weight, 4) for weight in history.history["kl_weight"]]
+        [0.0, 0.005, 0.01]
     """
 
     def __init__(self, epochs: int, final_weight: float | None = None, initial_weight: float = 0.0) -> None:

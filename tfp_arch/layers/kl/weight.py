@@ -80,7 +80,10 @@ def set_kl_weight(model: keras.layers.Layer, value: float, only_automatic: bool 
         The number of layers changed.
 
     Example:
-        >>> set_kl_weight(model, 1.0 / len(x_train))
+        >>> model = keras.Sequential([keras.Input((3,)), tfp_arch.layers.DenseVariational(4),
+        ...                           tfp_arch.layers.DenseVariational(1)])
+        >>> set_kl_weight(model, 1.0 / 1000)  # for 1,000 training examples
+        2
     """
     non_negative_float("value", value)
     changed = 0
@@ -182,7 +185,12 @@ class KLWeightCallback(KLWeightSchedule):
             the number of training examples.
 
     Example:
-        >>> model.fit(x_train, y_train, epochs=20, callbacks=[KLWeightCallback(x_train)])
+        >>> x_train = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+        >>> model = keras.Sequential([keras.Input((3,)), tfp_arch.layers.DenseVariational(1)])
+        >>> model.compile("adam", "mse")
+        >>> history = model.fit(x_train, x_train.sum(axis=1), callbacks=[KLWeightCallback(x_train)], verbose=0)
+        >>> float(model.layers[0].kl_weight_variable)  # 1 / 64
+        0.015625
     """
 
     def __init__(self, data: Any) -> None:

@@ -95,9 +95,15 @@ def to_variational(
         `KLWeightCallback(x_train)` or `set_kl_weight` before `fit`.
 
     Example:
-        >>> bnn = to_variational(trained_cnn, moped_delta=0.1, prior="normal", prior_scale=1.0)
-        >>> bnn.compile("adam", "sparse_categorical_crossentropy")
-        >>> bnn.fit(x, y, callbacks=[KLWeightCallback(x)])
+        >>> cnn = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3), keras.layers.Flatten(),
+        ...                         keras.layers.Dense(3)])
+        >>> bnn = to_variational(cnn, moped_delta=0.1, prior="normal", prior_scale=1.0)
+        >>> [type(layer).__name__ for layer in bnn.layers]
+        ['Conv2DVariational', 'Flatten', 'DenseVariational']
+        >>> bnn.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        >>> x, y = np.zeros((16, 8, 8, 1), "float32"), np.zeros(16, "int32")
+        >>> callback = tfp_arch.layers.kl.weight.KLWeightCallback(x)
+        >>> history = bnn.fit(x, y, epochs=1, callbacks=[callback], verbose=0)
     """
     if not model.built:
         raise invalid_argument("model", "it must be built", received=f"model={model.name}")

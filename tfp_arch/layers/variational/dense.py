@@ -57,11 +57,14 @@ class DenseVariational(VariationalLayer):
     given in `custom_objects`); lambdas and closures are not saved.
 
     Example:
+        >>> tfd = tfp.distributions
         >>> def posterior(layer, kernel_size, bias_size, dtype):
         ...     n = kernel_size + bias_size
         ...     params = layer.add_weight(shape=(2 * n,), initializer="zeros", name="q")
         ...     return lambda: tfd.Independent(tfd.Normal(params[:n], 1e-5 + tf.nn.softplus(params[n:] - 5.0)), 1)
-        >>> DenseVariational(8, make_posterior_fn=posterior, estimator="reparameterization")
+        >>> layer = DenseVariational(8, make_posterior_fn=posterior, estimator="reparameterization")
+        >>> layer(tf.ones((4, 3))).shape
+        TensorShape([4, 8])
 
     The KL weight. With `kl_weight=None` (the default) the weight is automatic: it should be
     `1 / n` for `n` training examples, and it is a non-trainable variable, so setting it never

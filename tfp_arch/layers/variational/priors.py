@@ -68,7 +68,7 @@ def build_prior(
         A `tfd.Distribution` with scalar event shape, broadcast over a weight tensor by `log_prob`.
 
     Example:
-        >>> build_prior("normal", tf.float32, prior_scale=0.5).stddev().numpy()
+        >>> float(build_prior("normal", tf.float32, prior_scale=0.5).stddev())
         0.5
     """
     zero = tf.zeros((), dtype)
