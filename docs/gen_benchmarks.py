@@ -345,9 +345,10 @@ RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 def caption(name: str, document: Mapping[str, Any]) -> str:
     date = document.get("date", "date not recorded")
     commands = commands_of(name, document)
-    made = ("; written by " + " and ".join(f"`{command}`" for command in commands)) if commands else (
-        "; the command that wrote it was not recorded")
-    return f"*From [`benchmarks/results/{name}`](results.md#{_anchor(name)}) ({date}){made}.*"
+    source = f"From [`benchmarks/results/{name}`](results.md#{_anchor(name)}) ({date})"
+    if not commands:
+        return f"{source}; the command that wrote it was not recorded."
+    return f"{source}, written by:\n\n```bash\n" + "\n".join(commands) + "\n```"
 
 
 def _anchor(name: str) -> str:
@@ -362,7 +363,7 @@ def render(renderer: str, name: str) -> str:
         body = RENDERERS[renderer](document)
     except (KeyError, TypeError) as error:
         raise MarkerError(f"benchmarks/results/{name}: renderer {renderer!r} cannot read it ({error!r})") from error
-    return f"{caption(name, document)}\n\n{body}\n"
+    return f'<div class="results" markdown>\n\n{caption(name, document)}\n\n{body}\n\n</div>\n'
 
 
 def expand(markdown: str, source: str = "page") -> str:
