@@ -203,10 +203,14 @@ def targets(document: Mapping[str, Any]) -> str:
 def flows_summary(document: Mapping[str, Any]) -> str:
     parts = []
     for name, data in _mapping(document, "summary").items():
-        models = {model: values for model, values in data.items() if isinstance(values, Mapping) and model != "ratios"}
+        models = {model: values for model, values in data.items()
+                  if isinstance(values, Mapping) and model not in ("ratios", "targets")}
         parts.append(f"**{name}** ({data.get('dims', '?')}-D, {number(data.get('n_train'))} training rows)\n")
         parts.append(grid(models, ["test_log_likelihood", "train_examples_per_s", "samples_per_s"], "implementation",
                           METRIC_LABELS))
+        if isinstance(data.get("targets"), Mapping):
+            parts.append(table(["comparison", "value"], [[key.replace("_", " "), number(value, 3)]
+                                                         for key, value in data["targets"].items()]))
     return "\n\n".join(parts)
 
 
