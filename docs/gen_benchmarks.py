@@ -280,7 +280,8 @@ def fit_feeding(document: Mapping[str, Any]) -> str:
     medians = _mapping(document, "median_seconds_per_epoch")
     base = medians["keras arrays"]
     return table(["feeding", "ms / epoch", "speed-up over Keras' array path"],
-                 [[name, number(seconds * 1000, 3), f"{number(base / seconds, 2)}×"] for name, seconds in medians.items()])
+                 [[name, number(seconds * 1000, 3), f"{number(base / seconds, 2)}×"]
+                  for name, seconds in medians.items()])
 
 
 def streaming_reading(document: Mapping[str, Any]) -> str:
@@ -390,7 +391,7 @@ def _machine(document: Mapping[str, Any]) -> str:
     return f"{machine.get('cpus', '?')} CPUs, Python {machine.get('python', '?')}" + (f"; {listed}" if listed else "")
 
 
-def index(pages: Mapping[str, list[str]] | None = None) -> str:
+def index(pages: Mapping[str, list[tuple[str, str]]] | None = None) -> str:
     """The page listing every result file: its benchmark, date, command, machine and the pages using it."""
     pages = pages or {}
     lines = [
@@ -405,7 +406,8 @@ def index(pages: Mapping[str, list[str]] | None = None) -> str:
         document = json.loads(path.read_text())
         commands = commands_of(path.name, document)
         lines += [f"## {path.name}", ""]
-        lines.append(f"- benchmark: `{document.get('benchmark', path.stem)}`; date: {document.get('date', 'not recorded')}")
+        date = document.get("date", "not recorded")
+        lines.append(f"- benchmark: `{document.get('benchmark', path.stem)}`; date: {date}")
         if commands:
             lines += [f"- written by `{command}`" for command in commands]
         else:

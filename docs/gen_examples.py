@@ -57,7 +57,7 @@ def page(path: Path) -> str:
     if not any(kind == "markdown" for kind, _ in cells):
         docstring = ast.get_docstring(ast.parse(source)) or ""
         return f"# {path.stem}\n\n{header}\n\n{docstring}\n\n```python\n{source}\n```\n"
-    parts = []
+    parts: list[str] = []
     for kind, lines in cells:
         if kind == "markdown":
             text = _prose(lines)
