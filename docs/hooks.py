@@ -2,6 +2,7 @@
 
 - Every `<!-- results: RENDERER FILE -->` marker in a page under `benchmarks/` becomes a table made from
   `benchmarks/results/FILE` (`docs/gen_benchmarks.py`); a marker it cannot render fails the build.
+- `<!-- dependencies -->` becomes the requirements declared in `pyproject.toml`.
 - The checkout's root goes first on `sys.path`, so the command-line reference documents this checkout.
 - `benchmarks/results.md` lists every result file with its command; `examples/NAME.md` is made from each
   `examples/NAME.py` (`docs/gen_examples.py`).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import tomllib
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -64,8 +66,16 @@ def on_files(files: Files, config: Any) -> Files:
     return files
 
 
+def dependencies() -> str:
+    """The package's requirements as `pyproject.toml` declares them, one bullet each."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = [f"- Python `{project['requires-python']}`"]
+    return "\n".join(lines + [f"- `{requirement}`" for requirement in project["dependencies"]])
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
     _checkout_first()
+    markdown = markdown.replace("<!-- dependencies -->", dependencies())
     if not page.file.src_uri.startswith("benchmarks/"):
         return markdown
     benchmarks = _module("gen_benchmarks")
