@@ -310,7 +310,7 @@ class MaskedAutoregressiveFlow(Flow):
         >>> flow = MaskedAutoregressiveFlow(num_transforms=2, hidden_units=[16])
         >>> log_p = flow(np.zeros((4, 3), "float32"))          # shape (4,)
         >>> x = flow.sample(10, seed=1)                          # shape (10, 3)
-        >>> conditional = MaskedAutoregressiveFlow(context_size=1)
+        >>> conditional = MaskedAutoregressiveFlow(num_transforms=2, hidden_units=[16], context_size=1)
         >>> log_p = conditional(np.zeros((4, 3), "float32"), context=np.ones((4, 1), "float32"))
     """
 
