@@ -12,6 +12,8 @@ from tfp_arch.layers.variational.convert import dense_to_variational, to_variati
 from tfp_arch.layers.flows.coupling import CouplingTransform
 from tfp_arch.layers.variational.dense import DenseVariational
 from tfp_arch.layers.distributions.head import DistributionHead
+from tfp_arch.layers.distributions.lambda_layer import DistributionLambda
+from tfp_arch.layers.variational.variable import VariableLayer
 from tfp_arch.layers.variational.estimators import ESTIMATORS
 from tfp_arch.layers.flows.flow import Flow, MaskedAutoregressiveFlow
 from tfp_arch.layers.flows.batch_norm import FlowBatchNormalization
@@ -72,6 +74,7 @@ __all__ = [
     "CouplingTransform",
     "DenseVariational",
     "DistributionHead",
+    "DistributionLambda",
     "ElementwiseTransformer",
     "Flow",
     "FlowBatchNormalization",
@@ -94,6 +97,7 @@ __all__ = [
     "NeuralSplineFlow",
     "OneHotCategorical",
     "RationalQuadraticSplineTransformer",
+    "VariableLayer",
     "VariationalLayer",
     "autoregressive_degrees",
     "autoregressive_masks",
