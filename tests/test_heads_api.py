@@ -28,7 +28,8 @@ def test_call_returns_the_distribution_of_the_parameters(case):
     output = head(params)
     assert isinstance(output, tfd.Distribution)
     assert type(head.distribution(params)) in type(output).__mro__
-    np.testing.assert_allclose(output.log_prob(output.sample()), head.distribution(params).log_prob(output.sample()))
+    y = output.sample()
+    np.testing.assert_allclose(output.log_prob(y), head.distribution(params).log_prob(y))
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
