@@ -145,3 +145,22 @@ def test_an_unregistered_lambda_is_refused_at_save_in_one_line_and_leaves_no_fil
         model.save(tmp_path / "model.keras")
     assert "\n" not in str(error.value)
     assert not (tmp_path / "model.keras").exists()
+
+
+def test_float64_output_trains_with_the_saved_loss_and_a_lambda_gets_a_one_line_error():
+    x, y = _data()
+    x, y = x.astype("float64"), y.astype("float64")
+
+    def model():
+        return keras.Sequential(
+            [keras.Input((3,), dtype="float64"), keras.layers.Dense(2, dtype="float64"), layers.IndependentNormal(1, dtype="float64")]
+        )
+
+    ours = model()
+    ours.compile("adam", loss=losses.NegativeLogLikelihood())
+    assert np.isfinite(ours.fit(x, y, epochs=1, verbose=0).history["loss"][0])
+    lam = model()
+    lam.compile("adam", loss=lambda y, rv: -rv.log_prob(y))
+    with pytest.raises(TypeError, match=r"float64 distribution output.*NegativeLogLikelihood\(\)") as error:
+        lam.fit(x, y, epochs=1, verbose=0)
+    assert "\n" not in str(error.value)

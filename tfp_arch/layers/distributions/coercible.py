@@ -14,11 +14,14 @@ tensor's), so a loss receives the distribution itself, while a `Dense` after it,
 from __future__ import annotations
 
 import functools
+import inspect
+import os
 from typing import Any, Callable
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
+from tensorflow.python.util import dispatch
 
 from tfp_arch.validation import invalid_argument
 
@@ -78,6 +81,33 @@ def _convert(value: TensorCoercible, dtype: Any = None, name: str | None = None,
 
 
 tf.register_tensor_conversion_function(TensorCoercible, _convert)
+
+
+def _in_keras_loss() -> bool:
+    frame = inspect.currentframe()
+    while frame is not None:
+        if frame.f_code.co_name == "__call__" and frame.f_code.co_filename.endswith(os.path.join("losses", "loss.py")):
+            return True
+        frame = frame.f_back
+    return False
+
+
+dispatch.register_dispatchable_type(TensorCoercible)
+
+
+@tf.experimental.dispatch_for_api(tf.cast, {"x": TensorCoercible})
+def _cast(x: TensorCoercible, dtype: Any, name: str | None = None) -> tf.Tensor:
+    """`tf.cast` of a distribution output: its tensor, cast; refused (one line) inside a Keras loss.
+
+    A Keras loss casts `y_pred` to its own dtype (float32 by default); a float64 distribution would
+    reach a lambda loss as its sample, which has no `log_prob`.
+    """
+    if _in_keras_loss():
+        raise TypeError(
+            f"A {x.dtype.name} distribution output reached a Keras loss of another dtype, which casts it to a tensor "
+            "(a lambda loss then has no `rv.log_prob`): use `loss=tfp_arch.losses.NegativeLogLikelihood()`."
+        )
+    return tf.cast(x._coerced_value(), dtype, name=name)
 
 
 def convert_to_tensor_function(convert_to_tensor_fn: Any) -> Callable[[Any], Any]:
