@@ -45,7 +45,10 @@ class Subclassed(keras.Model):
 
 
 STYLES = {"sequential": _sequential, "functional": _functional, "subclassed": Subclassed}
-HEADS = {"distribution_lambda": lambda: layers.DistributionLambda(normal_from), "independent_normal": lambda: layers.IndependentNormal(1)}
+HEADS = {
+    "distribution_lambda": lambda: layers.DistributionLambda(normal_from),
+    "independent_normal": lambda: layers.IndependentNormal(1),
+}
 
 
 @pytest.mark.parametrize("head", HEADS, ids=list(HEADS))
@@ -82,7 +85,9 @@ def test_lambda_loss_with_flat_targets_scores_one_target_per_example():
     x, y = _data()
     model = _sequential(layers.DistributionLambda(normal_from))
     model.compile("adam", loss=lambda y, rv: -rv.log_prob(y))
-    np.testing.assert_allclose(model.evaluate(x, y[:, 0], batch_size=N, verbose=0), _expected_nll(model, x, y), rtol=1e-5)
+    np.testing.assert_allclose(
+        model.evaluate(x, y[:, 0], batch_size=N, verbose=0), _expected_nll(model, x, y), rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize("fn, name", [(tfd.Distribution.mean, "mean"), ("stddev", "stddev")])
@@ -104,8 +109,16 @@ def test_a_following_layer_receives_the_tensor():
 
 def test_distribution_output_as_the_input_of_a_decoder_model():
     x, _ = _data()
-    encoder = keras.Sequential([keras.Input((3,)), keras.layers.Dense(layers.MultivariateNormalTriL.params_size(2)), layers.MultivariateNormalTriL(2)])
-    decoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3), layers.IndependentBernoulli(3, tfd.Bernoulli.logits)])
+    encoder = keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(layers.MultivariateNormalTriL.params_size(2)),
+            layers.MultivariateNormalTriL(2),
+        ]
+    )
+    decoder = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(3), layers.IndependentBernoulli(3, tfd.Bernoulli.logits)]
+    )
     vae = keras.Model(encoder.inputs, decoder(encoder.outputs[0]))
     vae.compile("adam", loss=lambda x, rv: -rv.log_prob(x))
     binary = (x > 0).astype("float32")
@@ -133,7 +146,9 @@ def test_keras_file_round_trip(make, tmp_path):
 
 
 def test_variable_layer_round_trip(tmp_path):
-    model = keras.Sequential([keras.Input((3,)), layers.VariableLayer([2, 2], activation="softplus", initializer="ones")])
+    model = keras.Sequential(
+        [keras.Input((3,)), layers.VariableLayer([2, 2], activation="softplus", initializer="ones")]
+    )
     model.save(tmp_path / "v.keras")
     restored = keras.saving.load_model(tmp_path / "v.keras")
     np.testing.assert_allclose(restored(np.zeros((1, 3))), np.full((2, 2), np.log1p(np.e)), rtol=1e-6)
@@ -141,7 +156,9 @@ def test_variable_layer_round_trip(tmp_path):
 
 def test_an_unregistered_lambda_is_refused_at_save_in_one_line_and_leaves_no_file(tmp_path):
     model = _sequential(layers.DistributionLambda(lambda t: tfd.Normal(t[..., :1], 1.0), name="likelihood"))
-    with pytest.raises(ValueError, match=r"DistributionLambda.*'likelihood'.*make_distribution_fn.*register_keras_serializable") as error:
+    with pytest.raises(
+        ValueError, match=r"DistributionLambda.*'likelihood'.*make_distribution_fn.*register_keras_serializable"
+    ) as error:
         model.save(tmp_path / "model.keras")
     assert "\n" not in str(error.value)
     assert not (tmp_path / "model.keras").exists()
@@ -153,7 +170,11 @@ def test_float64_output_trains_with_the_saved_loss_and_a_lambda_gets_a_one_line_
 
     def model():
         return keras.Sequential(
-            [keras.Input((3,), dtype="float64"), keras.layers.Dense(2, dtype="float64"), layers.IndependentNormal(1, dtype="float64")]
+            [
+                keras.Input((3,), dtype="float64"),
+                keras.layers.Dense(2, dtype="float64"),
+                layers.IndependentNormal(1, dtype="float64"),
+            ]
         )
 
     ours = model()

@@ -15,7 +15,9 @@ from tfp_arch import layers  # noqa: E402
 
 
 def _prior(dtype, d=3):
-    return tfd.Independent(tfd.Normal(loc=tf.zeros(d, dtype), scale=tf.constant(1.5, dtype)), reinterpreted_batch_ndims=1)
+    return tfd.Independent(
+        tfd.Normal(loc=tf.zeros(d, dtype), scale=tf.constant(1.5, dtype)), reinterpreted_batch_ndims=1
+    )
 
 
 def _mvn_prior(dtype, d=3):
@@ -56,8 +58,12 @@ def test_add_loss_value_is_tfps(reduce_axis):
 
 def test_activity_regularizer_adds_the_kl_divided_by_the_batch_size_as_tf_keras():
     q_params = _params("float32")
-    ours = layers.MultivariateNormalTriL(3, activity_regularizer=layers.KLDivergenceRegularizer(_mvn_prior("float32"), use_exact_kl=True))
-    theirs = tfpl.MultivariateNormalTriL(3, activity_regularizer=tfpl.KLDivergenceRegularizer(_mvn_prior("float32"), use_exact_kl=True))
+    ours = layers.MultivariateNormalTriL(
+        3, activity_regularizer=layers.KLDivergenceRegularizer(_mvn_prior("float32"), use_exact_kl=True)
+    )
+    theirs = tfpl.MultivariateNormalTriL(
+        3, activity_regularizer=tfpl.KLDivergenceRegularizer(_mvn_prior("float32"), use_exact_kl=True)
+    )
     ours(q_params)
     theirs(q_params)
     np.testing.assert_allclose(ours.losses[0], theirs.losses[0], rtol=1e-6)
@@ -78,11 +84,15 @@ def test_kl_layers_save_and_load(tmp_path):
     model.save(tmp_path / "kl.keras")
     restored = keras.saving.load_model(tmp_path / "kl.keras")
     restored(x)
-    np.testing.assert_allclose(sorted(float(v) for v in restored.losses), sorted(float(v) for v in model.losses), rtol=1e-6)
+    np.testing.assert_allclose(
+        sorted(float(v) for v in restored.losses), sorted(float(v) for v in model.losses), rtol=1e-6
+    )
 
 
 def test_an_unregistered_prior_function_is_refused_at_save_in_one_line(tmp_path):
-    model = keras.Sequential([keras.Input((6,)), layers.IndependentNormal(3), layers.KLDivergenceAddLoss(lambda: _prior("float32"))])
+    model = keras.Sequential(
+        [keras.Input((6,)), layers.IndependentNormal(3), layers.KLDivergenceAddLoss(lambda: _prior("float32"))]
+    )
     with pytest.raises(ValueError, match=r"KLDivergenceAddLoss.*distribution_b.*register_keras_serializable") as error:
         model.save(tmp_path / "m.keras")
     assert "\n" not in str(error.value) and not (tmp_path / "m.keras").exists()
@@ -97,7 +107,9 @@ def posterior_fn(kernel_size, bias_size=0, dtype=None):
 @keras.saving.register_keras_serializable(package="test_kl_layers")
 def mean_field(t):
     n = t.shape[-1] // 2
-    return tfd.Independent(tfd.Normal(loc=t[..., :n], scale=1e-5 + tf.nn.softplus(t[..., n:])), reinterpreted_batch_ndims=1)
+    return tfd.Independent(
+        tfd.Normal(loc=t[..., :n], scale=1e-5 + tf.nn.softplus(t[..., n:])), reinterpreted_batch_ndims=1
+    )
 
 
 @keras.saving.register_keras_serializable(package="test_kl_layers")
@@ -113,7 +125,9 @@ def unit_normal(t):
 
 def _tfp_posterior(kernel_size, bias_size=0, dtype=None):
     n = kernel_size + bias_size
-    return tf_keras.Sequential([tfpl.VariableLayer(2 * n, dtype=dtype), tfpl.DistributionLambda(mean_field, tfd.Distribution.mean)])
+    return tf_keras.Sequential(
+        [tfpl.VariableLayer(2 * n, dtype=dtype), tfpl.DistributionLambda(mean_field, tfd.Distribution.mean)]
+    )
 
 
 def _tfp_prior(kernel_size, bias_size=0, dtype=None):

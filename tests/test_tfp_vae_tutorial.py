@@ -22,7 +22,9 @@ def test_tfp_vae_tutorial_runs_quick_and_reports_a_finite_negative_elbo(tmp_path
         [sys.executable, str(EXAMPLE), "--quick"], capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    loss = float(re.search(r"keras 3 \+ tfp_arch.layers: .*test loss \(negative ELBO\) ([0-9.]+) nats", result.stdout)[1])
+    loss = float(
+        re.search(r"keras 3 \+ tfp_arch.layers: .*test loss \(negative ELBO\) ([0-9.]+) nats", result.stdout)[1]
+    )
     # 784 Bernoulli pixels at probability 1/2 cost 543 nats; one step of training starts below it,
     # and no image costs less than 0 nats.
     assert 0 < loss < 1000

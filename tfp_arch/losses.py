@@ -72,7 +72,9 @@ class NegativeLogLikelihood(keras.losses.Loss):
             return super().__call__(y_true, y_pred, sample_weight)
         with tf.name_scope(self.name):
             losses = self.call(y_true, y_pred)
-            return reduce_weighted_values(losses, sample_weight=sample_weight, reduction=self.reduction, dtype=self.dtype)
+            return reduce_weighted_values(
+                losses, sample_weight=sample_weight, reduction=self.reduction, dtype=self.dtype
+            )
 
     def call(self, y_true: Any, y_pred: Any) -> tf.Tensor:
         if isinstance(y_pred, tfp.distributions.Distribution):

@@ -16,7 +16,8 @@ from __future__ import annotations
 import functools
 import inspect
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -103,8 +104,9 @@ def _cast(x: TensorCoercible, dtype: Any, name: str | None = None) -> tf.Tensor:
     reach a lambda loss as its sample, which has no `log_prob`.
     """
     if _in_keras_loss():
+        dtype_name = tf.as_dtype(x.dtype).name  # type: ignore[attr-defined]
         raise TypeError(
-            f"A {x.dtype.name} distribution output reached a Keras loss of another dtype, which casts it to a tensor "
+            f"A {dtype_name} distribution output reached a Keras loss of another dtype, which casts it to a tensor "
             "(a lambda loss then has no `rv.log_prob`): use `loss=tfp_arch.losses.NegativeLogLikelihood()`."
         )
     return tf.cast(x._coerced_value(), dtype, name=name)
@@ -125,7 +127,9 @@ def convert_to_tensor_function(convert_to_tensor_fn: Any) -> Callable[[Any], Any
     if callable(convert_to_tensor_fn):
         return convert_to_tensor_fn
     raise invalid_argument(
-        "convert_to_tensor_fn", "expected a callable of a distribution or the name of one of its methods", convert_to_tensor_fn
+        "convert_to_tensor_fn",
+        "expected a callable of a distribution or the name of one of its methods",
+        convert_to_tensor_fn,
     )
 
 
@@ -149,7 +153,9 @@ def _named_function(name: str) -> Callable[[Any], Any]:
 
 @functools.cache
 def _coercible_class(cls: type, fn: Callable[[Any], Any]) -> type:
-    return type(cls.__name__, (TensorCoercible, cls), {"convert_to_tensor_fn": staticmethod(fn), "__module__": cls.__module__})
+    return type(
+        cls.__name__, (TensorCoercible, cls), {"convert_to_tensor_fn": staticmethod(fn), "__module__": cls.__module__}
+    )
 
 
 def coercible(distribution: Any, convert_to_tensor_fn: Any = tfd.Distribution.sample) -> Any:

@@ -10,7 +10,8 @@ package use the heads, with `tfp_arch.losses.NegativeLogLikelihood(head)` as the
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -33,7 +34,7 @@ __all__ = [
 
 tfd = tfp.distributions
 
-def as_distribution_head(name: str, value: Any) -> "DistributionHead":
+def as_distribution_head(name: str, value: Any) -> DistributionHead:
     """`value` as a distribution head: a `DistributionHead`, or its Keras serialisation (a dict).
 
     Args:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -120,7 +121,8 @@ class MixtureSameFamily(_MixtureHead):
     @staticmethod
     def params_size(num_components: int, component_params_size: int, name: str | None = None) -> int:
         """The number of parameters: `num_components * (1 + component_params_size)`."""
-        return static_int("num_components", num_components) * (1 + static_int("component_params_size", component_params_size))
+        component_size = static_int("component_params_size", component_params_size)
+        return static_int("num_components", num_components) * (1 + component_size)
 
     @staticmethod
     def new(

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -43,7 +44,8 @@ def unsaveable(layer: Any, argument: str, value: Any, fix: str = _FIX) -> ValueE
     name = getattr(layer, "name", None)
     kind = "layer" if isinstance(layer, keras.layers.Layer) else "object"
     return ValueError(
-        f"Cannot save the `{type(layer).__name__}` {kind}{'' if name is None else ' ' + repr(name)}: its `{argument}` ({_describe(value)}) "
+        f"Cannot save the `{type(layer).__name__}` {kind}{'' if name is None else ' ' + repr(name)}: "
+        f"its `{argument}` ({_describe(value)}) "
         f"cannot be saved in a `.keras` file; {fix}."
     )
 
@@ -109,7 +111,9 @@ def _serialize_value(layer: Any, argument: str, value: Any) -> Any:
         return {"__array__": array.tolist(), "dtype": array.dtype.name}
     if isinstance(value, (list, tuple)):
         return [_serialize_value(layer, argument, v) for v in value]
-    raise unsaveable(layer, argument, value, "give a distribution whose parameters are numbers, arrays or distributions")
+    raise unsaveable(
+        layer, argument, value, "give a distribution whose parameters are numbers, arrays or distributions"
+    )
 
 
 def serialize_distribution(layer: Any, argument: str, distribution: Any) -> dict[str, Any]:

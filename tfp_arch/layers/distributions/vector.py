@@ -21,7 +21,11 @@ class _VectorHead(DistributionHead):
     """A head whose events are vectors of `event_size` entries; configured by `event_size` as in TFP."""
 
     def __init__(
-        self, event_size: int, convert_to_tensor_fn: Any = tfd.Distribution.sample, validate_args: bool = False, **kwargs: Any
+        self,
+        event_size: int,
+        convert_to_tensor_fn: Any = tfd.Distribution.sample,
+        validate_args: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__((static_int("event_size", event_size),), convert_to_tensor_fn, validate_args, **kwargs)
 
@@ -110,7 +114,11 @@ class Categorical(DistributionHead):
     """
 
     def __init__(
-        self, num_classes: int, convert_to_tensor_fn: Any = tfd.Distribution.sample, validate_args: bool = False, **kwargs: Any
+        self,
+        num_classes: int,
+        convert_to_tensor_fn: Any = tfd.Distribution.sample,
+        validate_args: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__((), convert_to_tensor_fn, validate_args, **kwargs)
         self.num_classes = static_int("num_classes", num_classes)

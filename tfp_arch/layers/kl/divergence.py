@@ -61,7 +61,11 @@ def make_kl_divergence_fn(
 
     def penalty(distribution_a: Any) -> tf.Tensor:
         with tf.name_scope("kldivergence_loss"):
-            prior = distribution_b() if callable(distribution_b) and not isinstance(distribution_b, tfd.Distribution) else distribution_b
+            prior = (
+                distribution_b()
+                if callable(distribution_b) and not isinstance(distribution_b, tfd.Distribution)
+                else distribution_b
+            )
             kl = divergence(distribution_a, prior)
             if weight is not None:
                 kl = tf.cast(weight, kl.dtype) * kl

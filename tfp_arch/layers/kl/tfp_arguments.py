@@ -46,7 +46,9 @@ class KLArguments:
         if isinstance(test_points_reduce_axis, list):
             test_points_reduce_axis = tuple(test_points_reduce_axis)
         self.test_points_reduce_axis = test_points_reduce_axis
-        test_points_fn = tf.convert_to_tensor if test_points_fn == "convert_to_tensor" else deserialize_function(test_points_fn)
+        test_points_fn = (
+            tf.convert_to_tensor if test_points_fn == "convert_to_tensor" else deserialize_function(test_points_fn)
+        )
         if not callable(test_points_fn):
             raise invalid_argument("test_points_fn", "expected a callable of a distribution", test_points_fn)
         self.test_points_fn = test_points_fn

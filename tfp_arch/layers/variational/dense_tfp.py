@@ -76,7 +76,9 @@ class DenseVariationalModels(keras.layers.Layer):
         self.make_prior_fn = deserialize_function(make_prior_fn)
         for name, fn in (("make_posterior_fn", self.make_posterior_fn), ("make_prior_fn", self.make_prior_fn)):
             if not callable(fn):
-                raise invalid_argument(name, "expected a callable fn(kernel_size, bias_size, dtype) returning a model", fn)
+                raise invalid_argument(
+                    name, "expected a callable fn(kernel_size, bias_size, dtype) returning a model", fn
+                )
         self.kl_weight = non_negative_float("kl_weight", kl_weight, allow_none=True)
         self.kl_use_exact = bool(kl_use_exact)
         self.activation = keras.activations.get(activation)
@@ -87,7 +89,9 @@ class DenseVariationalModels(keras.layers.Layer):
     def build(self, input_shape: Any) -> None:
         last_dim = input_shape[-1]
         if last_dim is None:
-            raise ValueError(f"The last axis of the inputs of `{self.name}` must be known. Received: input_shape={input_shape}")
+            raise ValueError(
+                f"The last axis of the inputs of `{self.name}` must be known. Received: input_shape={input_shape}"
+            )
         self._d_in = int(last_dim)
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self._d_in})
         dtype = tf.as_dtype(self.variable_dtype)
