@@ -12,32 +12,32 @@ tfpl, tfd = tfp.layers, tfp.distributions
 
 from tfp_arch import layers  # noqa: E402
 
-# (id, ours, theirs, size): the same constructor call on both sides (`m` is the module: layers or tfpl).
+# (id, make, size): the same constructor call on both sides (`m` is the module, layers or tfpl; `d` the dtype).
 CASES = [
-    ("normal_scalar", lambda m: m.IndependentNormal(), lambda m: m.IndependentNormal.params_size()),
-    ("normal_matrix", lambda m: m.IndependentNormal([2, 3]), lambda m: m.IndependentNormal.params_size([2, 3])),
+    ("normal_scalar", lambda m, d: m.IndependentNormal(dtype=d), lambda m: m.IndependentNormal.params_size()),
+    ("normal_matrix", lambda m, d: m.IndependentNormal([2, 3], dtype=d), lambda m: m.IndependentNormal.params_size([2, 3])),
     (
         "normal_int_tensor",
-        lambda m: m.IndependentNormal(event_shape=tf.constant([2])),
+        lambda m, d: m.IndependentNormal(event_shape=tf.constant([2]), dtype=d),
         lambda m: m.IndependentNormal.params_size(tf.constant([2])),
     ),
-    ("logistic", lambda m: m.IndependentLogistic(3), lambda m: m.IndependentLogistic.params_size(3)),
-    ("bernoulli", lambda m: m.IndependentBernoulli([2, 2]), lambda m: m.IndependentBernoulli.params_size([2, 2])),
-    ("poisson", lambda m: m.IndependentPoisson(2), lambda m: m.IndependentPoisson.params_size(2)),
-    ("mvn_tril", lambda m: m.MultivariateNormalTriL(3), lambda m: m.MultivariateNormalTriL.params_size(3)),
-    ("one_hot", lambda m: m.OneHotCategorical(4), lambda m: m.OneHotCategorical.params_size(4)),
+    ("logistic", lambda m, d: m.IndependentLogistic(3, dtype=d), lambda m: m.IndependentLogistic.params_size(3)),
+    ("bernoulli", lambda m, d: m.IndependentBernoulli([2, 2], dtype=d), lambda m: m.IndependentBernoulli.params_size([2, 2])),
+    ("poisson", lambda m, d: m.IndependentPoisson(2, dtype=d), lambda m: m.IndependentPoisson.params_size(2)),
+    ("mvn_tril", lambda m, d: m.MultivariateNormalTriL(3, dtype=d), lambda m: m.MultivariateNormalTriL.params_size(3)),
+    ("one_hot", lambda m, d: m.OneHotCategorical(4, dtype=d), lambda m: m.OneHotCategorical.params_size(4)),
     (
         "mixture_one_hot",
-        lambda m: m.CategoricalMixtureOfOneHotCategorical(4, 3),
+        lambda m, d: m.CategoricalMixtureOfOneHotCategorical(4, 3, dtype=d),
         lambda m: m.CategoricalMixtureOfOneHotCategorical.params_size(4, 3),
     ),
     (
         "mixture_same_family",
-        lambda m: m.MixtureSameFamily(3, m.IndependentNormal([2])),
+        lambda m, d: m.MixtureSameFamily(3, m.IndependentNormal([2], dtype=d), dtype=d),
         lambda m: m.MixtureSameFamily.params_size(3, m.IndependentNormal.params_size([2])),
     ),
-    ("mixture_normal", lambda m: m.MixtureNormal(3, [2]), lambda m: m.MixtureNormal.params_size(3, [2])),
-    ("mixture_logistic", lambda m: m.MixtureLogistic(2, 3), lambda m: m.MixtureLogistic.params_size(2, 3)),
+    ("mixture_normal", lambda m, d: m.MixtureNormal(3, [2], dtype=d), lambda m: m.MixtureNormal.params_size(3, [2])),
+    ("mixture_logistic", lambda m, d: m.MixtureLogistic(2, 3, dtype=d), lambda m: m.MixtureLogistic.params_size(2, 3)),
 ]
 IDS = [case[0] for case in CASES]
 TOLERANCE = {"float32": 2e-5, "float64": 1e-10}
@@ -55,10 +55,8 @@ def test_params_size_is_tfps(case):
 def test_layer_output_has_tfps_log_prob(case, batch_shape, dtype):
     _, make, size = case
     params = np.random.default_rng(len(batch_shape)).normal(scale=1.5, size=(*batch_shape, size(layers))).astype(dtype)
-    ours = make(layers)
-    ours.dtype_policy = dtype
-    theirs = make(tfpl)(tf.constant(params))
-    rv = ours(params)
+    theirs = make(tfpl, dtype)(tf.constant(params))
+    rv = make(layers, dtype)(params)
     assert isinstance(rv, tfd.Distribution)
     y = theirs.sample(seed=1)
     assert tuple(rv.batch_shape) == tuple(theirs.batch_shape) and tuple(rv.event_shape) == tuple(theirs.event_shape)
