@@ -29,7 +29,7 @@ def test_call_returns_the_distribution_of_the_parameters(case):
     assert isinstance(output, tfd.Distribution)
     assert type(head.distribution(params)) in type(output).__mro__
     y = output.sample()
-    np.testing.assert_allclose(output.log_prob(y), head.distribution(params).log_prob(y), rtol=1e-6)
+    np.testing.assert_allclose(output.log_prob(y), head.distribution(params).log_prob(y), rtol=1e-5)
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
