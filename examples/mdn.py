@@ -85,8 +85,8 @@ y_regression = regression.predict(x, verbose=0)
 #
 # The network's last dense layer outputs the parameters of a mixture of 20 normals: 20 mixture
 # logits, then a location and a raw scale per component, `MixtureNormal.params_size(20, 1) = 60`
-# numbers in all. The `MixtureNormal` head passes them through unchanged, and the loss evaluates
-# -log p(y | x) under the mixture they describe. (The recipe keeps scales positive with ELU + 1 + ε;
+# numbers in all. The `MixtureNormal` head makes the mixture they describe (the model's output, as
+# in tfp.layers), and the loss evaluates -log p(y | x) under it. (The recipe keeps scales positive with ELU + 1 + ε;
 # the head uses softplus, as `tfp.layers.MixtureNormal` does.)
 
 # %%
@@ -104,16 +104,16 @@ mdn.fit(
 # %% [markdown]
 # ## Predictions: samples, quantiles and the held-out likelihood
 #
-# `predict` returns the mixture parameters for each x. The head turns them into draws of y (the
+# The network without its head gives the mixture parameters of each x. The head turns them into draws of y (the
 # recipe's NumPy sampler), into quantiles (found by bisection on the mixture's CDF), and into the
 # log-likelihood of held-out points. If the mixture is calibrated, about 90% of the held-out y fall
 # between its 5% and 95% quantiles.
 
 # %%
-params = mdn.predict(x, verbose=0)
+params = keras.Sequential(mdn.layers[:-1]).predict(x, verbose=0)
 y_samples = head.sample(params, seed=args.seed).numpy()
 
-test_params = mdn.predict(x_test, verbose=0)
+test_params = keras.Sequential(mdn.layers[:-1]).predict(x_test, verbose=0)
 low, high = head.quantile(test_params, [0.05, 0.95]).numpy()
 coverage = np.mean((low <= y_test) & (y_test <= high))
 nll = -np.mean(head.log_prob(test_params, y_test))

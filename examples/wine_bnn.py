@@ -10,7 +10,7 @@
 # `tfp_arch.layers.IndependentNormal` with `NegativeLogLikelihood` is the same output and loss.
 #
 # The original is 425 lines, 178 of them code (lines that are not blank, comments or prose).
-# This port is 174 lines, 81 of them code.
+# This port is 175 lines, 82 of them code.
 #
 # Run it as a script (`python examples/wine_bnn.py --quick` takes well under a minute on a CPU) or
 # open it as a notebook: the `# %%` markers are cells for Jupyter (through jupytext) and VS Code.
@@ -124,8 +124,8 @@ for name, rows in [("30% of the rows", small), ("all rows", len(x_train))]:
 # The recipe's third experiment: the output is a distribution. `IndependentNormal(1)` takes the two
 # numbers of the last dense layer, a mean and a raw scale (`softplus` makes it positive, as in
 # `tfp.layers.IndependentNormal`), and `NegativeLogLikelihood(head)` is the recipe's
-# `lambda y, rv_y: -rv_y.log_prob(y)`. The model's output is the parameter tensor; the head turns
-# it into means, standard deviations and draws.
+# `lambda y, rv_y: -rv_y.log_prob(y)`. The model's output is the distribution; below, the network
+# without its head gives the parameter tensor, which the head turns into means, deviations and draws.
 #
 # The recipe reads a 95% interval off a single forward pass (one weight draw). Here 100 calls give
 # 100 output distributions per wine, so the predictive distribution is their mixture: its draws give
@@ -136,7 +136,8 @@ for name, rows in [("30% of the rows", small), ("all rows", len(x_train))]:
 head = IndependentNormal(1)
 model = train(create_model(head), tfp_arch.losses.NegativeLogLikelihood(head), x_train, y_train, EPOCHS)
 
-params = np.stack([model(x_test, training=False).numpy() for _ in range(100)])  # (100 draws, wines, 2)
+body = keras.Sequential(model.layers[:-1])  # the network without its head: the parameter tensor
+params = np.stack([body(x_test, training=False).numpy() for _ in range(100)])  # (100 draws, wines, 2)
 means = head.mean(params).numpy()[..., 0]
 epistemic = means.std(axis=0)
 aleatoric = np.sqrt(np.mean(np.square(head.stddev(params).numpy()[..., 0]), axis=0))
