@@ -57,7 +57,7 @@ CASES = [
     ("csv-bom-only", ["train", "toy", "--data", "csv:{in}/bom-only.csv"], {}, 1, ["empty"]),
     ("csv-blank-lines", ["train", "toy", "--data", "csv:{in}/blank.csv"], {}, 1, ["empty"]),
     ("labels-beyond-classes", ["train", "bnn", "--data", "csv:{in}/labels.csv#task=classification", "-p",
-                               "num_classes=2", "-p", "likelihood=categorical"], {}, 1, ["label 3", "2 classes"]),
+                               "num_classes=2", "-p", "likelihood=categorical"], {}, 1, ["y_train, row 3: label 2", "2 classes"]),
     ("labels-negative", ["train", "bnn", "--data", "csv:{in}/negative-labels.csv#task=classification"], {}, 1,
      ["non-negative integers"]),
     ("labels-fractional", ["train", "bnn", "--data", "csv:{in}/good.csv#task=classification"], {}, 1, ["integers"]),

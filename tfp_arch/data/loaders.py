@@ -172,12 +172,12 @@ def _indices(folder: Path, file: str, limit: int) -> np.ndarray:
 def load_uci(path: str, options: Options, name: str) -> Dataset:
     """A UCI split folder: data.txt, index_features.txt, index_target.txt, index_{train,test}_K.txt."""
     folder = Path(path)
+    split = _int(options, "split", 0)
     if not (folder / "data.txt").is_file():
         raise DataError("not a UCI split folder (no data.txt)", path)
     data = read_table(folder / "data.txt", delimiter=None, header="no").values
     features = _indices(folder, "index_features.txt", data.shape[1])
     target = _indices(folder, "index_target.txt", data.shape[1])[0]
-    split = _int(options, "split", 0)
     if not (folder / f"index_train_{split}.txt").is_file():
         count = len(list(folder.glob("index_train_*.txt")))
         raise DataError(f"no split {split}; this folder has splits 0..{count - 1}", path)
