@@ -38,7 +38,8 @@ def _check_output(path: Path, overwrite: bool) -> None:
     if path.suffix != ".npy":
         raise click.BadParameter(f"expected a file name ending in .npy, got {str(path)!r}", param_hint="'--output'")
     if path.is_symlink() and not overwrite:
-        raise click.BadParameter(f"{str(path)!r} is a symbolic link; add --overwrite to replace the link", param_hint="'--output'")
+        raise click.BadParameter(f"{str(path)!r} is a symbolic link; add --overwrite to replace the link",
+                                 param_hint="'--output'")
     if path.exists() and not path.is_file():
         raise click.BadParameter(f"{str(path)!r} exists and is not a file", param_hint="'--output'")
     if path.exists() and not overwrite:

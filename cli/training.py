@@ -63,7 +63,8 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
 @click.option("--data", "data", default=None, metavar="SPEC", help="Data spec, e.g. uci:DIR#split=0 or csv:FILE#target=quality. Default: the architecture's embedded data.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (default: the architecture's).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Examples per batch (default: the architecture's).")
-@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=0, show_default=True, help="Seed for Python, NumPy and TensorFlow, and of each epoch's data order (0 to 2**32-1).")
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=0, show_default=True,
+              help="Seed for Python, NumPy and TensorFlow, and of each epoch's data order (0 to 2**32-1).")
 @click.option("--output", type=click.Path(path_type=Path), default=None, help="Run folder to create (default runs/NAME-TIME).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --output folder when the run finishes (never before).")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Hyperparameter (repeatable); values are JSON or plain strings.")
@@ -73,7 +74,8 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=None, help="Checkpoint every N epochs (0: never). Default: after an epoch when the last checkpoint is 10 s old.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True, help="tf.distribute strategy: auto (mirrored on several local GPUs, else one device), one_device, mirrored, or multi_worker_mirrored (reads TF_CONFIG; only the chief writes the run folder).")
 @click.option("--resume", "resume", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Continue the interrupted run in DIR (its .partial folder).")
-@click.option("--allow-changed-data", is_flag=True, help="With --resume: continue even if the data files changed since the run started.")
+@click.option("--allow-changed-data", is_flag=True,
+              help="With --resume: continue even if the data files changed since the run started.")
 @_json_option
 def train_command(name, data, epochs, batch_size, seed, output, overwrite, params, plot, validation_split, patience,
                   checkpoint_every, strategy, resume, allow_changed_data, as_json) -> None:
@@ -131,7 +133,8 @@ def evaluate_command(run_dir, data, as_json) -> None:
 @click.command("sample")
 @click.argument("run_dir", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-n", "num_samples", type=click.IntRange(min=1), default=10, show_default=True, help="Number of samples.")
-@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=None, help="Seed for repeatable samples (0 to 2**32-1).")
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=None,
+              help="Seed for repeatable samples (0 to 2**32-1).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the samples to this .npy file instead of printing them.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --output file.")
 @_json_option

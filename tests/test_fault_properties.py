@@ -46,7 +46,8 @@ _cell = st.one_of(st.floats(-1e6, 1e6).map(lambda v: f"{v:.4g}"), st.integers(-9
 
 @SETTINGS
 @given(rows=st.lists(st.lists(_cell, min_size=1, max_size=4), min_size=0, max_size=8),
-       delimiter=st.sampled_from([",", ";", "\t", "|"]), bom=st.booleans(), header=st.sampled_from(["auto", "yes", "no"]))
+       delimiter=st.sampled_from([",", ";", "\t", "|"]), bom=st.booleans(),
+       header=st.sampled_from(["auto", "yes", "no"]))
 def test_any_csv_text_reads_or_fails_in_one_line(tmp_path_factory, rows, delimiter, bom, header):
     path = tmp_path_factory.mktemp("csv") / "t.csv"
     path.write_text(("\ufeff" if bom else "") + "".join(delimiter.join(r) + "\n" for r in rows), encoding="utf-8")

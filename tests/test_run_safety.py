@@ -108,7 +108,8 @@ def test_a_second_resume_of_a_busy_run_gets_one_line_and_changes_nothing(csv_run
         result = CliRunner().invoke(main, ["train", "--resume", str(staging)])
         assert result.exit_code == 1
         assert "busy" in _one_error_line(result)
-        again = CliRunner().invoke(main, ["train", "maf", "--data", "synthetic:two_moons#n=100", "--output", str(root / "run")])
+        argv = ["train", "maf", "--data", "synthetic:two_moons#n=100", "--output", str(root / "run")]
+        again = CliRunner().invoke(main, argv)
         assert again.exit_code == 1 and "busy" in _one_error_line(again)
         assert listing(root) == before
     finally:
@@ -212,7 +213,8 @@ def test_sample_never_writes_through_a_link_planted_at_the_old_temporary_name(ma
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     (tmp_path / ".s.npy.partial.npy").symlink_to(victim)
-    result = CliRunner().invoke(main, ["sample", str(maf_run), "-n", "5", "--seed", "1", "--output", str(tmp_path / "s.npy")])
+    argv = ["sample", str(maf_run), "-n", "5", "--seed", "1", "--output", str(tmp_path / "s.npy")]
+    result = CliRunner().invoke(main, argv)
     assert result.exit_code == 0, result.output
     assert victim.read_text() == "precious"
     assert np.load(tmp_path / "s.npy").shape == (5, 2)
@@ -235,7 +237,8 @@ def test_sample_overwrite_replaces_a_link_not_its_target(maf_run, tmp_path):
     (tmp_path / "s.npy").symlink_to(victim)
     refused = CliRunner().invoke(main, ["sample", str(maf_run), "-n", "3", "--output", str(tmp_path / "s.npy")])
     assert refused.exit_code == 2 and "symbolic link" in _one_error_line(refused)
-    done = CliRunner().invoke(main, ["sample", str(maf_run), "-n", "3", "--output", str(tmp_path / "s.npy"), "--overwrite"])
+    argv = ["sample", str(maf_run), "-n", "3", "--output", str(tmp_path / "s.npy"), "--overwrite"]
+    done = CliRunner().invoke(main, argv)
     assert done.exit_code == 0
     assert victim.read_text() == "precious" and not (tmp_path / "s.npy").is_symlink()
 

@@ -112,7 +112,8 @@ def cluster_role(environ: Mapping[str, str] | None = None) -> ClusterRole:
     if task_type is not None and task_type not in cluster:
         raise _bad_tf_config(f"task type {task_type!r} is not in the cluster {sorted(cluster)}", text)
     if task_type is not None and not 0 <= index < len(cluster[task_type]):
-        raise _bad_tf_config(f"task {task_type}:{index} is outside its cluster job of {len(cluster[task_type])} tasks", text)
+        count = len(cluster[task_type])
+        raise _bad_tf_config(f"task {task_type}:{index} is outside its cluster job of {count} tasks", text)
     tasks = sum(len(cluster.get(job, [])) for job in ("chief", "worker"))
     return ClusterRole(task_type, index, max(tasks, 1), "chief" in cluster)
 
@@ -206,7 +207,8 @@ def wait_for_peers(timeout: float | None = None, environ: Mapping[str, str] | No
             listener.bind(("", int(own.rpartition(":")[2])))
             listener.listen(len(others) + 8)
         except OSError as error:
-            raise ClusterError(f"this worker cannot listen on its address {own} from TF_CONFIG: {error.strerror or error}") from None
+            problem = error.strerror or error
+            raise ClusterError(f"this worker cannot listen on its address {own} from TF_CONFIG: {problem}") from None
         deadline = time.monotonic() + timeout
         missing = list(others)
         while missing:

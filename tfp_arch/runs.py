@@ -320,7 +320,8 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
             folder.discard()
             kept = False
         else:
-            kept = folder.give_up(keep=isinstance(error, (OSError, DataError)) or (multi_worker and is_peer_failure(error)))
+            resumable = isinstance(error, (OSError, DataError)) or (multi_worker and is_peer_failure(error))
+            kept = folder.give_up(keep=resumable)
         if isinstance(error, OSError) and not isinstance(error, ConnectionError) and chief is None:
             raise RunWriteError(error, folder if kept else None) from error
         if multi_worker and is_peer_failure(error):
@@ -340,8 +341,12 @@ class RunWriteError(OSError):
 
     def __init__(self, error: OSError, kept: RunFolder | None) -> None:
         where = f" {error.filename}" if error.filename else ""
-        then = (f"; the checkpoint is kept: free space and continue with `tfp-arch train --resume {kept.path}`"
-                if kept is not None and kept.resumable else "; nothing was kept" if kept is None else f"; {kept.path} is kept")
+        if kept is None:
+            then = "; nothing was kept"
+        elif kept.resumable:
+            then = f"; the checkpoint is kept: free space and continue with `tfp-arch train --resume {kept.path}`"
+        else:
+            then = f"; {kept.path} is kept"
         super().__init__(error.errno, f"cannot write{where}: {error.strerror or error}{then}")
 
 
@@ -414,7 +419,8 @@ def load_run(path: str | Path) -> tuple[Architecture, dict[str, Any]]:
         raise DataError("config.json does not hold a JSON object; it is damaged", str(folder))
     missing = [key for key in CONFIG_KEYS if key not in config]
     if missing:
-        raise DataError(f"config.json lacks {', '.join(missing)}; it is damaged or not written by tfp-arch train", str(folder))
+        raise DataError(f"config.json lacks {', '.join(missing)}; it is damaged or not written by tfp-arch train",
+                        str(folder))
     shape = config["data_shape"]
     if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
         raise DataError(f"config.json: data_shape must be a list of positive integers, got {shape!r}", str(folder))
@@ -446,5 +452,6 @@ def evaluate_run(path: str | Path, data: str | None = None) -> dict[str, float]:
             f"the model takes inputs of shape {expected} ({int(np.prod(expected))} features); "
             f"data {dataset.name!r} has {tuple(dataset.x_test.shape[1:])}"
         )
+    check_labels(model, dataset)
     scores = _strict(model.evaluate_metrics(dataset.x_test, dataset.y_test), "test metrics")
     return {f"test_{k}": v for k, v in scores.items()}

@@ -16,8 +16,9 @@ import errno
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 __all__ = ["publish_file", "publish_folder", "temporary_file", "write_file"]
 

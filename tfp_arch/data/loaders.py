@@ -44,7 +44,9 @@ _RANGES = {"seed": (0, 2**32 - 1), "n": (2, 10**7), "split": (0, None), "train":
 
 def _int(options: Options, key: str, default: int) -> int:
     low, high = _RANGES.get(key, (None, None))
-    expected = "an integer" if low is None else f"an integer from {low}" + (f" to {high}" if high is not None else " up")
+    expected = "an integer"
+    if low is not None:
+        expected = f"an integer from {low}" + (f" to {high}" if high is not None else " up")
     try:
         value = int(options.get(key, default))
     except ValueError:
@@ -144,7 +146,7 @@ def load_npy(path: str, options: Options, name: str) -> "Dataset | StreamedDatas
             raise DataError(f"x_train has rows of shape {x_train.shape[1:]} but x_test {x_test.shape[1:]}", path)
         ys = [arrays.get(k) for k in ("y_train", "y_test")]
         task = options.get("task", "regression")
-        for y, x, k in zip(ys, (x_train, x_test), ("y_train", "y_test")):
+        for y, x, k in zip(ys, (x_train, x_test), ("y_train", "y_test"), strict=True):
             if y is not None and len(y) != len(x):
                 raise DataError(f"x_{k[2:]} has {len(x)} rows but {k} has {len(y)}", path)
         ys = [None if y is None else _targets(check_finite(y, path, f"{k}: "), task, path)[0] for y, k in zip(ys, ("y_train", "y_test"))]
