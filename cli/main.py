@@ -55,7 +55,7 @@ class _Group(click.Group):
         previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
         # A process started in the background by a shell script inherits SIGINT ignored; the CLI
         # answers SIGINT as Ctrl-C wherever it runs (a waiting worker must end at once).
-        interrupt = signal.signal(signal.SIGINT, signal.default_int_handler) if _main_thread() else None
+        previous_int = signal.signal(signal.SIGINT, signal.default_int_handler) if _main_thread() else None
         try:
             return super().invoke(ctx)
         except click.ClickException:
@@ -98,8 +98,8 @@ class _Group(click.Group):
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
-            if interrupt is not None:
-                signal.signal(signal.SIGINT, interrupt)
+            if previous_int is not None:
+                signal.signal(signal.SIGINT, previous_int)
 
 
 def _main_thread() -> bool:
