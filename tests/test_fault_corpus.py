@@ -128,6 +128,10 @@ CASES = [
     ("resume-request-lacks-keys", ["train", "--resume", "{in}/lacking.partial"], {}, 2, ["lacks"]),
     ("resume-plugins-none", ["train", "--resume", "{partial}"], {"TFP_ARCH_PLUGINS": "none"}, 1, ["maf"]),
     ("resume-finished", ["train", "--resume", "{maf}"], {}, 2, ["--resume"]),
+    ("resume-missing", ["train", "--resume", "{in}/nothing-here"], {}, 2, ["--resume"]),
+    ("output-ends-partial", ["train", "toy", "--output", "x.partial"], {}, 2, ["--output"]),
+    ("sample-interrupted", ["sample", "{partial}"], {}, 1, ["interrupted run", "--resume"]),
+    ("evaluate-bad-spec", ["evaluate", "{maf}", "--data", "synthetic:two_moons#n=0"], {}, 1, ["`n`"]),
 ]
 
 
