@@ -15,6 +15,7 @@ import click
 from tfp_arch.cli.environment import import_quietly
 from tfp_arch.cli.output import info
 from tfp_arch.registry.errors import MissingCapabilityError
+from tfp_arch.safe_files import temporary_file
 from tfp_arch.validation import ValidationError
 
 __all__ = ["CHUNK_ROWS", "CHUNK_VALUES", "chunk_seed", "stream_samples"]
@@ -33,17 +34,21 @@ def chunk_seed(seed: int | None, index: int) -> int | None:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0] % (2**31 - 1))
 
 
-def _check_output(path: Path) -> Path:
+def _check_output(path: Path, overwrite: bool) -> None:
     if path.suffix != ".npy":
         raise click.BadParameter(f"expected a file name ending in .npy, got {str(path)!r}", param_hint="'--output'")
+    if path.is_symlink() and not overwrite:
+        raise click.BadParameter(f"{str(path)!r} is a symbolic link; add --overwrite to replace the link",
+                                 param_hint="'--output'")
     if path.exists() and not path.is_file():
         raise click.BadParameter(f"{str(path)!r} exists and is not a file", param_hint="'--output'")
+    if path.exists() and not overwrite:
+        raise click.BadParameter(f"{str(path)!r} exists; add --overwrite to replace it", param_hint="'--output'")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise click.BadParameter(f"folder {str(parent)!r} does not exist", param_hint="'--output'")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise click.BadParameter(f"folder {str(parent)!r} is not writable", param_hint="'--output'")
-    return path.with_name(f".{path.name}.partial.npy")
 
 
 def _chunks(model, n: int, seed: int | None, rows: int) -> Iterator:
@@ -56,9 +61,15 @@ def _chunks(model, n: int, seed: int | None, rows: int) -> Iterator:
         yield start, block
 
 
-def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None, as_json: bool) -> None:
-    """Draw `n` samples from the run in `run_dir` chunk by chunk, into `output` (.npy) or to stdout."""
-    partial = _check_output(output) if output is not None else None
+def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None, as_json: bool,
+                   overwrite: bool = False) -> None:
+    """Draw `n` samples from the run in `run_dir` chunk by chunk, into `output` (.npy) or to stdout.
+
+    The file is written into a private temporary file beside `output` (`tfp_arch.safe_files`) and
+    renamed to `output` once complete; an existing `output` is refused unless `overwrite`.
+    """
+    if output is not None:
+        _check_output(output, overwrite)
     import_quietly("tfp_arch.runs")
     import numpy as np
 
@@ -70,18 +81,16 @@ def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None,
         raise MissingCapabilityError(f"architecture {model.architecture_name!r} cannot sample")
     shape = tuple(config["data_shape"])
     rows = max(1, min(CHUNK_ROWS, CHUNK_VALUES // max(1, math.prod(shape))))
-    if partial is not None:
+    if output is not None:
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False, "shape": (n, *shape)}
         try:
-            array = np.lib.format.open_memmap(partial, mode="w+", dtype="float32", shape=(n, *shape))
-            for start, block in _chunks(model, n, seed, rows):
-                array[start : start + len(block)] = block.reshape(len(block), *shape)
-            array.flush()
-            del array
-            os.replace(partial, output)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                partial.unlink()
-            raise
+            with temporary_file(output, overwrite) as (handle, _):
+                np.lib.format.write_array_header_1_0(handle, header)
+                for _, block in _chunks(model, n, seed, rows):
+                    handle.write(np.ascontiguousarray(block.reshape(len(block), *shape), dtype="<f4").tobytes())
+        except FileExistsError:
+            raise click.BadParameter(f"{str(output)!r} appeared while sampling; add --overwrite to replace it",
+                                     param_hint="'--output'") from None
         info(f"wrote {output}")
         return
     out = sys.stdout

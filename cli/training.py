@@ -18,6 +18,7 @@ from tfp_arch.distribute import STRATEGIES, staging_folders
 from tfp_arch.registry import Entry
 from tfp_arch.registry.request import make_request
 from tfp_arch.registry.staging import RunFolder
+from tfp_arch.validation import MAX_SEED
 
 __all__ = ["evaluate_command", "sample_command", "train_command"]
 
@@ -37,7 +38,7 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
 
         architecture = get(entry) if entry is not None else None
     except BaseException:
-        folder.discard()
+        folder.discard() if chief is not None else folder.give_up()
         raise
     import keras
 
@@ -62,8 +63,10 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
 @click.option("--data", "data", default=None, metavar="SPEC", help="Data spec, e.g. uci:DIR#split=0 or csv:FILE#target=quality. Default: the architecture's embedded data.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (default: the architecture's).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Examples per batch (default: the architecture's).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed for Python, NumPy and TensorFlow, and of each epoch's data order.")
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=0, show_default=True,
+              help="Seed for Python, NumPy and TensorFlow, and of each epoch's data order (0 to 2**32-1).")
 @click.option("--output", type=click.Path(path_type=Path), default=None, help="Run folder to create (default runs/NAME-TIME).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --output folder when the run finishes (never before).")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Hyperparameter (repeatable); values are JSON or plain strings.")
 @click.option("--plot", is_flag=True, help="Also write plot.png into the run folder.")
 @click.option("--validation-split", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True, help="Fraction of the training data (its last rows) held out to validate each epoch.")
@@ -71,9 +74,11 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=None, help="Checkpoint every N epochs (0: never). Default: after an epoch when the last checkpoint is 10 s old.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True, help="tf.distribute strategy: auto (mirrored on several local GPUs, else one device), one_device, mirrored, or multi_worker_mirrored (reads TF_CONFIG; only the chief writes the run folder).")
 @click.option("--resume", "resume", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Continue the interrupted run in DIR (its .partial folder).")
+@click.option("--allow-changed-data", is_flag=True,
+              help="With --resume: continue even if the data files changed since the run started.")
 @_json_option
-def train_command(name, data, epochs, batch_size, seed, output, params, plot, validation_split, patience,
-                  checkpoint_every, strategy, resume, as_json) -> None:
+def train_command(name, data, epochs, batch_size, seed, output, overwrite, params, plot, validation_split, patience,
+                  checkpoint_every, strategy, resume, allow_changed_data, as_json) -> None:
     """Train architecture NAME and write a run folder.
 
     The folder holds model.keras, config.json, history.csv and metrics.json (and plot.png with --plot).
@@ -81,15 +86,21 @@ def train_command(name, data, epochs, batch_size, seed, output, params, plot, va
     checkpoint, OUTPUT.partial is kept and `tfp-arch train --resume OUTPUT.partial` continues it.
     With --strategy multi_worker_mirrored, start the same command on every worker, each with its
     TF_CONFIG: only the chief writes OUTPUT; to restart a job, run --resume on every worker.
+    A worker that cannot reach the others within TFP_ARCH_CONNECT_TIMEOUT seconds (default 120) stops.
+
+    A resume checks that the data files are those the run started on (size and contents), and that
+    no other process is training in the folder.
     """
+    if allow_changed_data and resume is None:
+        raise click.UsageError("--allow-changed-data goes with --resume DIR")
     if resume is not None:
         options = {"data": data, "epochs": epochs, "batch_size": batch_size, "output": output, "params": params,
                    "validation_split": validation_split, "patience": patience, "checkpoint_every": checkpoint_every}
         given = [key for key, value in options.items() if value not in (None, (), 0.0)]
-        if name is not None or given or plot or seed != 0 or strategy != "auto":
+        if name is not None or given or plot or overwrite or seed != 0 or strategy != "auto":
             raise click.UsageError("--resume takes no NAME and no training options: the run continues as it was started")
         opened, request = RunFolder.open(resume)
-        folder, chief = staging_folders(opened.target, request, opened)
+        folder, chief = staging_folders(opened.target, request, opened, allow_changed_data=allow_changed_data)
         _run(folder, request, as_json, chief=chief)
         return
     if name is None:
@@ -101,7 +112,7 @@ def train_command(name, data, epochs, batch_size, seed, output, params, plot, va
         validation_split=validation_split, patience=patience, checkpoint_every=checkpoint_every, strategy=strategy,
     )
     target = output or Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
-    folder, chief = staging_folders(target, request)
+    folder, chief = staging_folders(target, request, overwrite=overwrite)
     _run(folder, request, as_json, entry, chief)
 
 
@@ -122,13 +133,15 @@ def evaluate_command(run_dir, data, as_json) -> None:
 @click.command("sample")
 @click.argument("run_dir", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-n", "num_samples", type=click.IntRange(min=1), default=10, show_default=True, help="Number of samples.")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed for repeatable samples.")
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=None,
+              help="Seed for repeatable samples (0 to 2**32-1).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the samples to this .npy file instead of printing them.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --output file.")
 @_json_option
-def sample_command(run_dir, num_samples, seed, output, as_json) -> None:
+def sample_command(run_dir, num_samples, seed, output, overwrite, as_json) -> None:
     """Draw samples from the model in DIR (architectures that can sample).
 
     Prints one sample per line as comma-separated values (flattened), or a JSON list with --json.
     Samples are drawn and written in chunks, so memory stays bounded for any -n.
     """
-    stream_samples(run_dir, num_samples, seed, output, as_json)
+    stream_samples(run_dir, num_samples, seed, output, as_json, overwrite)

@@ -146,14 +146,21 @@ def test_info_on_a_broken_plugin_exits_1_naming_it(runner, plugins):
     assert "'wrecked-dist:wrecked'" in result.output and "ImportError: libfoo.so" in result.output
 
 
-def test_a_bug_keeps_its_traceback_instead_of_a_one_line_error(runner, toy_registered, tmp_path, monkeypatch):
+def test_a_bug_is_one_line_naming_it_unexpected_and_its_traceback_is_there_with_debug(runner, toy_registered, tmp_path,
+                                                                                     monkeypatch):
     def bug(*args, **kwargs):
         raise ValueError("shape mismatch deep inside a library")
 
     monkeypatch.setattr(toy_registered, "fit", bug)
     result = runner.invoke(main, ["train", "toy", "--epochs", "1", "--output", str(tmp_path / "run")])
-    assert result.exit_code == 1 and isinstance(result.exception, ValueError)
-    assert "Error: shape mismatch" not in result.output
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: unexpected ValueError: shape mismatch") and "TFP_ARCH_DEBUG=1" in last
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("TFP_ARCH_DEBUG", "1")
+    debug = runner.invoke(main, ["train", "toy", "--epochs", "1", "--output", str(tmp_path / "run")])
+    assert debug.exit_code == 1 and isinstance(debug.exception, ValueError)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -3,7 +3,7 @@
 `StopOnNonFinite` raises `NonFiniteLossError` as soon as a logged loss is NaN or infinite.
 `RunCheckpoint` is Keras' `BackupAndRestore` (weights, optimizer state and epoch counter) with the
 run's history, early-stopping state and the layers' random-number state saved beside them, each file
-written under a temporary name and renamed, every N epochs or every few seconds. `ResumableEarlyStopping` is Keras' `EarlyStopping` with a state that survives a
+written into a new private folder that replaces the previous checkpoint's in one rename, every N epochs or every few seconds. `ResumableEarlyStopping` is Keras' `EarlyStopping` with a state that survives a
 restart.
 """
 
@@ -13,6 +13,7 @@ import json
 import math
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from tfp_arch.safe_files import publish_folder
 from tfp_arch.validation import ValidationError
 
 __all__ = ["NonFiniteLossError", "ResumableEarlyStopping", "RunCheckpoint", "StopOnNonFinite", "loss_terms"]
@@ -148,7 +150,8 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
     The history is recorded every epoch. A checkpoint (weights with the optimizer state, the epoch
     counter, the history so far, the early-stopping state and the seed-generator states) is written every `every` epochs, or,
     with `every=None`, after an epoch when the last one is at least `seconds` old; `every=0` never
-    writes one. Each file is written under a temporary name and renamed. On `on_train_begin` an
+    writes one. The files are written into a new private folder that is then swapped in, so a failure
+    while writing keeps the previous checkpoint. On `on_train_begin` an
     existing checkpoint is restored and the history continues from it.
 
     Args:
@@ -229,23 +232,26 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
             self._save_model()
 
     def _save_model(self) -> None:
-        os.makedirs(self.backup_dir, exist_ok=True)
-        weights = os.path.join(self.backup_dir, "partial.weights.h5")
-        self.model.save_weights(weights, overwrite=True)
-        metadata = {"epoch": self._current_epoch, "batch": 0, "history": self.history, "seconds": self.seconds}
-        stopping = self.early_stopping
-        if stopping is not None:
-            metadata["early_stopping"] = stopping.state()
-            if stopping.best_weights is not None:
-                partial_best = os.path.join(self.backup_dir, ".best_weights.tmp.npz")
-                np.savez(partial_best, **{f"w{i}": w for i, w in enumerate(stopping.best_weights)})
-                os.replace(partial_best, self._best_path)
-        partial_random = os.path.join(self.backup_dir, ".random_state.tmp.npz")
-        np.savez(partial_random, **{f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self._random_state())})
-        partial_metadata = self._training_metadata_path + ".tmp"
-        with open(partial_metadata, "w") as handle:
-            json.dump(metadata, handle, allow_nan=False)
-        os.replace(weights, self._weights_path)
-        os.replace(partial_random, self._random_path)
-        os.replace(partial_metadata, self._training_metadata_path)
+        """Write the checkpoint into a new private folder beside `backup_dir` and swap it in, so that a
+        failure while writing (a full disk) leaves the previous checkpoint whole."""
+        parent = os.path.dirname(os.path.abspath(self.backup_dir))
+        os.makedirs(parent, exist_ok=True)
+        fresh = tempfile.mkdtemp(prefix=f".{os.path.basename(self.backup_dir)}.new.", dir=parent)
+        try:
+            self.model.save_weights(os.path.join(fresh, os.path.basename(self._weights_path)), overwrite=True)
+            metadata = {"epoch": self._current_epoch, "batch": 0, "history": self.history, "seconds": self.seconds}
+            stopping = self.early_stopping
+            if stopping is not None:
+                metadata["early_stopping"] = stopping.state()
+                if stopping.best_weights is not None:
+                    np.savez(os.path.join(fresh, os.path.basename(self._best_path)),
+                             **{f"w{i}": w for i, w in enumerate(stopping.best_weights)})
+            np.savez(os.path.join(fresh, os.path.basename(self._random_path)),
+                     **{f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self._random_state())})
+            with open(os.path.join(fresh, os.path.basename(self._training_metadata_path)), "w") as handle:
+                json.dump(metadata, handle, allow_nan=False)
+            publish_folder(fresh, self.backup_dir, overwrite=True)
+        except BaseException:
+            shutil.rmtree(fresh, ignore_errors=True)
+            raise
         self._saved_at = time.monotonic()

@@ -15,16 +15,18 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from tfp_arch.fingerprint import check_unchanged, fingerprint
 from tfp_arch.registry.staging import RunFolder
 from tfp_arch.temporary import make_folder
-from tfp_arch.validation import one_of
+from tfp_arch.validation import ValidationError, one_of
 
 __all__ = [
-    "MULTI_WORKER", "STRATEGIES", "ClusterError", "ClusterRole", "is_peer_failure", "check_strategy", "cluster_role", "local_cluster",
+    "MULTI_WORKER", "STRATEGIES", "CONNECT_TIMEOUT_VAR", "ClusterConfigError", "ClusterError", "connect_timeout", "wait_for_peers", "ClusterRole", "is_peer_failure", "check_strategy", "cluster_role", "local_cluster",
     "make_strategy",
     "staging_folders", "strategy_name", "strategy_record", "worker_folder",
 ]
@@ -86,25 +88,142 @@ def cluster_role(environ: Mapping[str, str] | None = None) -> ClusterRole:
     {"type": "worker", "index": 0}}`. Unset or empty, the process is alone (and chief).
 
     Raises:
-        ValueError: `TF_CONFIG` is not JSON of that form.
+        ClusterConfigError: `TF_CONFIG` is not JSON of that form, or names a task outside its cluster
+            (a `ValueError`).
     """
     text = (os.environ if environ is None else environ).get("TF_CONFIG", "")
     if not text.strip():
         return ClusterRole()
     try:
         config = json.loads(text)
-        cluster, task = config.get("cluster") or {}, config.get("task") or {}
-        task_type, index = task.get("type"), int(task.get("index", 0))
-        tasks = sum(len(cluster.get(job, [])) for job in ("chief", "worker"))
-    except (ValueError, TypeError, AttributeError) as error:
-        raise ValueError(
-            f"Invalid value for environment variable `TF_CONFIG`: expected JSON with `cluster` and `task` "
-            f"(https://www.tensorflow.org/guide/distributed_training#setting_up_the_tf_config_environment_variable). "
-            f"Received: TF_CONFIG={text!r} ({error})"
-        ) from None
+    except ValueError as error:
+        raise _bad_tf_config(f"it is not JSON ({error})", text) from None
+    if not isinstance(config, dict):
+        raise _bad_tf_config("expected a JSON object with `cluster` and `task`", text)
+    cluster, task = config.get("cluster") or {}, config.get("task") or {}
+    if not isinstance(cluster, dict) or not isinstance(task, dict):
+        raise _bad_tf_config("`cluster` and `task` must be JSON objects", text)
+    for job, addresses in cluster.items():
+        if not isinstance(addresses, list) or not all(isinstance(a, str) and _port(a) is not None for a in addresses):
+            raise _bad_tf_config(f"cluster job {job!r} must be a list of \"host:port\" addresses", text)
+    task_type, index = task.get("type"), task.get("index", 0)
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise _bad_tf_config(f"task index must be an integer, got {index!r}", text)
     if task_type is not None and task_type not in cluster:
-        raise ValueError(f"Invalid value for environment variable `TF_CONFIG`: task type {task_type!r} is not in the cluster {sorted(cluster)}")
+        raise _bad_tf_config(f"task type {task_type!r} is not in the cluster {sorted(cluster)}", text)
+    if task_type is not None and not 0 <= index < len(cluster[task_type]):
+        count = len(cluster[task_type])
+        raise _bad_tf_config(f"task {task_type}:{index} is outside its cluster job of {count} tasks", text)
+    tasks = sum(len(cluster.get(job, [])) for job in ("chief", "worker"))
     return ClusterRole(task_type, index, max(tasks, 1), "chief" in cluster)
+
+
+class ClusterConfigError(ValidationError):
+    """`TF_CONFIG` is not a usable cluster description (a usage error)."""
+
+
+def _bad_tf_config(problem: str, text: str) -> ClusterConfigError:
+    shown = text if len(text) <= 200 else text[:200] + "..."
+    return ClusterConfigError(
+        f"Invalid value for environment variable `TF_CONFIG`: {problem}; expected JSON with `cluster` and `task` "
+        f"(https://www.tensorflow.org/guide/distributed_training#setting_up_the_tf_config_environment_variable). "
+        f"Received: TF_CONFIG={shown!r}"
+    )
+
+
+def _port(address: str) -> int | None:
+    host, sep, port = address.rpartition(":")
+    return int(port) if sep and host and port.isdigit() and 0 < int(port) < 65536 else None
+
+
+CONNECT_TIMEOUT_VAR = "TFP_ARCH_CONNECT_TIMEOUT"
+DEFAULT_CONNECT_TIMEOUT = 120.0
+
+
+def connect_timeout(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds a multi-worker worker waits for the others to be reachable: `TFP_ARCH_CONNECT_TIMEOUT`
+    (default 120).
+
+    Raises:
+        ClusterConfigError: the variable is not a positive number of seconds.
+    """
+    text = (os.environ if environ is None else environ).get(CONNECT_TIMEOUT_VAR, "").strip()
+    if not text:
+        return DEFAULT_CONNECT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1e9:
+        raise ClusterConfigError(
+            f"Invalid value for environment variable `{CONNECT_TIMEOUT_VAR}`: expected a positive number of seconds. "
+            f"Received: {CONNECT_TIMEOUT_VAR}={text!r}"
+        )
+    return value
+
+
+def _cluster_addresses(environ: Mapping[str, str] | None = None) -> tuple[str | None, list[str]]:
+    """This task's address and the other tasks' addresses of the chief and worker jobs in `TF_CONFIG`."""
+    role = cluster_role(environ)
+    if role.task_type is None:
+        return None, []
+    config = json.loads((os.environ if environ is None else environ)["TF_CONFIG"])
+    cluster = config["cluster"]
+    own = cluster[role.task_type][role.task_index]
+    others = [address for job in ("chief", "worker") for address in cluster.get(job, []) if address != own]
+    return own, others
+
+
+def _reachable(address: str, timeout: float) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_peers(timeout: float | None = None, environ: Mapping[str, str] | None = None) -> None:
+    """Wait until every other task of the `TF_CONFIG` cluster accepts a connection, or fail.
+
+    TensorFlow's `MultiWorkerMirroredStrategy` blocks in C++ (deaf to signals) until every worker
+    has joined, for as long as an hour. So before it is made, each worker listens on its own
+    address (the port TensorFlow takes next) and connects to the others' in a loop of short
+    attempts, in Python: SIGTERM and SIGINT end the wait at once, and after `timeout` seconds
+    (default `connect_timeout()`) the worker gives up naming the addresses it could not reach.
+
+    Raises:
+        ClusterError: some addresses were not reachable in time.
+        ClusterConfigError: `TF_CONFIG` or `TFP_ARCH_CONNECT_TIMEOUT` is malformed.
+    """
+    timeout = connect_timeout(environ) if timeout is None else timeout
+    own, others = _cluster_addresses(environ)
+    if own is None or not others:
+        return
+    listener = socket.socket(socket.AF_INET6 if own.startswith("[") else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        try:
+            listener.bind(("", int(own.rpartition(":")[2])))
+            listener.listen(len(others) + 8)
+        except OSError as error:
+            problem = error.strerror or error
+            raise ClusterError(f"this worker cannot listen on its address {own} from TF_CONFIG: {problem}") from None
+        deadline = time.monotonic() + timeout
+        missing = list(others)
+        while missing:
+            missing = [address for address in missing if not _reachable(address, 0.5)]
+            if not missing:
+                break
+            if time.monotonic() >= deadline:
+                raise ClusterError(
+                    f"cannot reach the other workers of the multi-worker job within {timeout:g} s "
+                    f"({CONNECT_TIMEOUT_VAR}): no answer from {', '.join(missing)}; start the command on every "
+                    f"worker of TF_CONFIG, or check the addresses and the network"
+                )
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+    finally:
+        listener.close()
 
 
 def local_cluster(count: int) -> list[str]:
@@ -162,6 +281,7 @@ def make_strategy(strategy: Any = "auto") -> Any:
     if not isinstance(strategy, str):
         return strategy
     if strategy == MULTI_WORKER:
+        wait_for_peers()
         return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if strategy == "auto":
@@ -188,18 +308,37 @@ def strategy_record(requested: str, strategy: Any, role: ClusterRole) -> dict[st
             "replicas": int(strategy.num_replicas_in_sync), "workers": workers}
 
 
-def staging_folders(target: str | Path, request: dict[str, Any], opened: RunFolder | None = None) -> tuple[RunFolder, RunFolder | None]:
+def staging_folders(target: str | Path, request: dict[str, Any], opened: RunFolder | None = None, *,
+                    allow_changed_data: bool = False, overwrite: bool = False) -> tuple[RunFolder, RunFolder | None]:
     """The staging folder this process writes, and the chief's run folder when this process is not the chief.
 
     The chief (and any process of a run that is not multi-worker) writes `target`'s staging folder,
-    `opened` when it exists already (`--resume`), else a new one. Another worker of a
-    `multi_worker_mirrored` run writes a temporary folder (`worker_folder`) and reads the chief's.
+    `opened` when it exists already (`--resume`), else a new one, and holds its lock. A new run
+    records the fingerprint of its data (`tfp_arch.fingerprint`) in its request; a resumed one
+    checks it, unless `allow_changed_data`. Another worker of a `multi_worker_mirrored` run writes a
+    temporary folder (`worker_folder`) and reads the chief's.
 
     Raises:
         OutputError: the chief's staging folder cannot be created.
-        ValueError: `TF_CONFIG` is malformed.
+        RunBusyError: another process trains in the staging folder.
+        DataChangedError: the data of a resumed run changed.
+        ClusterConfigError: `TF_CONFIG` is malformed.
     """
     role = cluster_role() if request.get("strategy") == MULTI_WORKER else ClusterRole()
+    if request.get("strategy") == MULTI_WORKER:
+        connect_timeout()
+    if opened is None:
+        request = {**request, "data_fingerprint": fingerprint(request["data"])}
+    elif role.is_chief:
+        opened.lock()
+        try:
+            check_unchanged(request, allow_changed_data)
+        except BaseException:
+            opened.release()
+            raise
+        return opened, None
+    else:
+        check_unchanged(request, allow_changed_data)
     if role.is_chief:
-        return opened or RunFolder.create(target, request), None
+        return RunFolder.create(target, request, overwrite=overwrite), None
     return worker_folder(target, request, role), opened or RunFolder(Path(target))

@@ -26,16 +26,18 @@ from tfp_arch.registry.describe import describe_class
 from tfp_arch.registry.hyperparameters import HyperparameterError
 from tfp_arch.registry.request import make_request
 from tfp_arch.registry.staging import STAGING_SUFFIX, RunFolder
+from tfp_arch.safe_files import temporary_file
 from tfp_arch.schedules import BudgetCosineDecay
 from tfp_arch.validation import ValidationError
 
 __all__ = [
-    "NonFiniteMetricError", "Run", "evaluate_run", "load_run", "prepare_data", "resume", "run_in", "train",
+    "NonFiniteMetricError", "Run", "RunWriteError", "check_labels", "check_validation_split", "evaluate_run", "load_run", "prepare_data", "resume", "run_in", "train",
 ]
 
 MODEL_FILE = "model.keras"
 FILES = (MODEL_FILE, "config.json", "history.csv", "metrics.json")
 PLOT_FILE = "plot.png"
+CONFIG_KEYS = ("architecture", "data", "data_shape")
 
 
 class NonFiniteMetricError(ValidationError, ArithmeticError):
@@ -121,6 +123,7 @@ def train(
     patience: int | None = None,
     checkpoint_every: int | None = None,
     strategy: str | Any = "auto",
+    overwrite: bool = False,
 ) -> Run:
     """Train architecture `name` and write a complete run folder.
 
@@ -152,6 +155,7 @@ def train(
             `auto`, `one_device`, `mirrored`, `multi_worker_mirrored`. In a multi-worker run only
             the chief writes `output`; the other workers train in a temporary folder, removed at
             the end, and return a `Run` whose `chief` is False.
+        overwrite: replace an existing `output` folder when the run finishes.
 
     Returns:
         The finished run.
@@ -164,19 +168,24 @@ def train(
         strategy=strategy if isinstance(strategy, str) else strategy_name(strategy),
     )
     target = Path(output) if output else Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
-    folder, chief = staging_folders(target, request)
+    folder, chief = staging_folders(target, request, overwrite=overwrite)
     return run_in(folder, request, verbose, architecture=cls, strategy=None if isinstance(strategy, str) else strategy, chief=chief)
 
 
-def resume(path: str | Path, verbose: int | str = "auto") -> Run:
+def resume(path: str | Path, verbose: int | str = "auto", allow_changed_data: bool = False) -> Run:
     """Continue the interrupted run whose staging folder is `path` to its planned epoch count.
 
     Weights, optimizer state, epoch counter, history and early-stopping state come from the last
     checkpoint; the model is rebuilt with the same seed, and each epoch's data order depends only on
-    the seed and the epoch, so the run continues as the uninterrupted run would have.
+    the seed and the epoch, so the run continues as the uninterrupted run would have. The folder is
+    locked while the run trains and kept whatever stops it.
+
+    Raises:
+        RunBusyError: another process trains in the folder.
+        DataChangedError: the data files changed since the run started (unless `allow_changed_data`).
     """
     opened, request = RunFolder.open(path)
-    folder, chief = staging_folders(opened.target, request, opened)
+    folder, chief = staging_folders(opened.target, request, opened, allow_changed_data=allow_changed_data)
     return run_in(folder, request, verbose, chief=chief)
 
 
@@ -246,6 +255,7 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
         strategy = make_strategy(requested if strategy is None else strategy)
         cls = architecture if architecture is not None else get(request["entry_point"])
         dataset = prepare_data(cls, request["data"])
+        check_validation_split(dataset, request["validation_split"])
         multi_worker = strategy_name(strategy) == MULTI_WORKER
         keras.utils.set_random_seed(request["seed"])
         suggested = dataset.suggested_hyperparameters.get(cls.architecture_name, {})
@@ -254,6 +264,7 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
             # BackupAndRestore restores into a built model only.
             if not model.built:
                 model(dataset.head(1)[0])
+        check_labels(model, dataset)
         own, checkpoint, stopping = _callbacks(request, folder, dataset, chief, multi_worker)
         x, y, feeding = dataset.fit_inputs(request["batch_size"], request["seed"], request["validation_split"])
         model.fit(x, y, epochs=request["epochs"], batch_size=request["batch_size"],
@@ -284,7 +295,7 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
             },
             "versions": _versions(),
         }
-        model.save(folder.path / MODEL_FILE)
+        save_model(model, folder.path / MODEL_FILE)
         folder.write("config.json", json.dumps(config, indent=2, allow_nan=False) + "\n")
         folder.write("history.csv", _history_csv(checkpoint.history))
         if request["plot"]:
@@ -296,13 +307,23 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
             folder.discard()
             path = chief.target
     except KeyboardInterrupt:
-        if chief is not None or not folder.resumable:
+        if chief is not None:
             folder.discard()
+        else:
+            folder.give_up()
         raise
     except BaseException as error:
-        kept = chief is None and folder.resumable and multi_worker and is_peer_failure(error)
-        if not kept:
+        # A resumed run's folder is always kept; a new run's when it holds a checkpoint and the
+        # failure is one a resume can get past (a lost worker, a full disk, a plugin or data problem
+        # fixed since), not one it would meet again (a diverged loss).
+        if chief is not None:
             folder.discard()
+            kept = False
+        else:
+            resumable = isinstance(error, (OSError, DataError)) or (multi_worker and is_peer_failure(error))
+            kept = folder.give_up(keep=resumable)
+        if isinstance(error, OSError) and not isinstance(error, ConnectionError) and chief is None:
+            raise RunWriteError(error, folder if kept else None) from error
         if multi_worker and is_peer_failure(error):
             staging = (chief or folder).path
             resume_all = f"restart every worker with `tfp-arch train --resume {staging}`"
@@ -313,6 +334,70 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
             raise ClusterError(f"a worker of the multi-worker job stopped ({type(error).__name__} in a collective operation); {then}") from error
         raise
     return Run(path, model, metrics, config, chief=chief is None)
+
+
+class RunWriteError(OSError):
+    """Writing the run failed (a full disk, a read-only folder); says whether the staging folder was kept."""
+
+    def __init__(self, error: OSError, kept: RunFolder | None) -> None:
+        where = f" {error.filename}" if error.filename else ""
+        if kept is None:
+            then = "; nothing was kept"
+        elif kept.resumable:
+            then = f"; the checkpoint is kept: free space and continue with `tfp-arch train --resume {kept.path}`"
+        else:
+            then = f"; {kept.path} is kept"
+        super().__init__(error.errno, f"cannot write{where}: {error.strerror or error}{then}")
+
+
+def check_validation_split(dataset: Dataset, validation_split: float) -> None:
+    """Refuse a `validation_split` that leaves no training rows or no validation rows, before training.
+
+    Raises:
+        HyperparameterError: naming `validation_split` and the number of training rows.
+    """
+    if not validation_split or not isinstance(dataset, Dataset):
+        return
+    n = dataset.n_train
+    keep = int(math.floor(n * (1.0 - validation_split)))
+    if keep < 1 or keep >= n:
+        part = "no training rows" if keep < 1 else "no validation rows"
+        raise HyperparameterError(
+            f"Invalid value for argument `validation_split`: it leaves {part} of the {n} training rows of "
+            f"{dataset.name!r}. Received: validation_split={validation_split}"
+        )
+
+
+def check_labels(model: Architecture, dataset: Dataset) -> None:
+    """Refuse class labels outside `0 .. num_classes - 1` of `model`, in the training and the test part,
+    before any training or metric.
+
+    Raises:
+        DataError: naming the part, the row, the label and the number of classes.
+    """
+    classes = getattr(model, "num_classes", None)
+    if not isinstance(classes, int) or isinstance(classes, bool) or dataset.kind != "classification":
+        return
+    for part in ("y_train", "y_test"):
+        labels = getattr(dataset, part, None)
+        if not isinstance(labels, np.ndarray) or labels.size == 0:
+            continue
+        flat = labels.reshape(len(labels), -1)
+        bad = np.flatnonzero(((flat < 0) | (flat >= classes)).any(axis=1))
+        if bad.size:
+            row = int(bad[0])
+            value = flat[row][(flat[row] < 0) | (flat[row] >= classes)][0]
+            seen = " (a label the training part never shows)" if part == "y_test" else ""
+            raise DataError(
+                f"{part}, row {row + 1}: label {value} is outside the model's {classes} classes "
+                f"(0..{classes - 1}){seen}; set -p num_classes or fix the labels", dataset.name
+            )
+
+
+def save_model(model: keras.Model, path: Path) -> None:
+    """`model.save` into a private temporary file beside `path`, renamed to `path` when complete."""
+    with temporary_file(path, overwrite=True, suffix=".keras") as (_, partial):
+        model.save(partial)
 
 
 def load_run(path: str | Path) -> tuple[Architecture, dict[str, Any]]:
@@ -330,13 +415,30 @@ def load_run(path: str | Path) -> tuple[Architecture, dict[str, Any]]:
         config = json.loads((folder / "config.json").read_text())
     except (OSError, ValueError) as error:
         raise DataError(f"config.json is not readable JSON: {error}", str(folder)) from None
+    if not isinstance(config, dict):
+        raise DataError("config.json does not hold a JSON object; it is damaged", str(folder))
+    missing = [key for key in CONFIG_KEYS if key not in config]
+    if missing:
+        raise DataError(f"config.json lacks {', '.join(missing)}; it is damaged or not written by tfp-arch train",
+                        str(folder))
+    shape = config["data_shape"]
+    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
+        raise DataError(f"config.json: data_shape must be a list of positive integers, got {shape!r}", str(folder))
+    if not isinstance(config["data"], str):
+        raise DataError(f"config.json: data must be a data spec string, got {config['data']!r}", str(folder))
     model_path = folder / MODEL_FILE
     if not zipfile.is_zipfile(model_path):
         raise DataError(f"{MODEL_FILE} is not a .keras (zip) file; it may be truncated or damaged", str(folder))
     try:
         model = keras.saving.load_model(model_path)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(f"{MODEL_FILE} cannot be loaded ({type(error).__name__}: {error})", str(folder)) from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile) as error:
+        text = " ".join(str(error).split())[:300]
+        raise DataError(f"{MODEL_FILE} cannot be loaded ({type(error).__name__}: {text})", str(folder)) from None
+    if not isinstance(model, Architecture):
+        raise DataError(
+            f"{MODEL_FILE} holds a {type(model).__name__}, not a tfp_arch architecture; evaluate and sample take "
+            f"run folders written by `tfp-arch train`", str(folder)
+        )
     return model, config
 
 
@@ -350,5 +452,6 @@ def evaluate_run(path: str | Path, data: str | None = None) -> dict[str, float]:
             f"the model takes inputs of shape {expected} ({int(np.prod(expected))} features); "
             f"data {dataset.name!r} has {tuple(dataset.x_test.shape[1:])}"
         )
+    check_labels(model, dataset)
     scores = _strict(model.evaluate_metrics(dataset.x_test, dataset.y_test), "test metrics")
     return {f"test_{k}": v for k, v in scores.items()}

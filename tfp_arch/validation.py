@@ -16,6 +16,7 @@ from numbers import Integral, Real
 from typing import Any, Callable, Sequence
 
 __all__ = [
+    "MAX_SEED",
     "ValidationError",
     "callable_or_none",
     "float_in_range",
@@ -26,7 +27,10 @@ __all__ = [
     "positive_float",
     "positive_int",
     "positive_ints",
+    "seed_value",
 ]
+
+MAX_SEED = 2**32 - 1
 
 _UNSET = object()
 
@@ -66,6 +70,13 @@ def int_at_least(name: str, value: Any, low: int, expected: str | None = None) -
     """`value` as an int if it is an integer >= `low` (not a bool)."""
     if not _is_int(value) or value < low:
         raise invalid_argument(name, f"expected {expected or f'an integer >= {low}'}", value)
+    return int(value)
+
+
+def seed_value(name: str, value: Any) -> int:
+    """`value` as an int if it is an integer in `0 .. MAX_SEED` (2**32 - 1, NumPy's range of seeds)."""
+    if not _is_int(value) or not 0 <= value <= MAX_SEED:
+        raise invalid_argument(name, f"expected an integer from 0 to {MAX_SEED}", value)
     return int(value)
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import gzip
+import math
 import zipfile
 import zlib
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 from tfp_arch.data.errors import DataError, missing_file
 
-__all__ = ["check_finite", "read_idx", "read_numpy"]
+__all__ = ["check_finite", "check_headers", "read_idx", "read_numpy", "rows"]
 
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
@@ -31,11 +33,54 @@ def check_finite(array: np.ndarray, path: str, what: str = "") -> np.ndarray:
     return converted
 
 
+def _check_header(handle: IO[bytes], available: int, where: str) -> None:
+    """Refuse a `.npy` header whose shape needs more bytes than the file holds, before anything is allocated."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(handle, max_header_size=1 << 20)
+    else:
+        shape, _, dtype = np.lib.format.read_array_header_2_0(handle, max_header_size=1 << 20)
+    values = math.prod(shape)
+    needed = values * dtype.itemsize if not dtype.hasobject else 0
+    if needed > available - handle.tell():
+        raise DataError(
+            f"{where}the header claims shape {shape} of {dtype} ({values} values, {needed} bytes), but the file "
+            f"holds {max(0, available - handle.tell())} bytes of data; it is truncated or damaged", None
+        )
+
+
+def check_headers(path: Path) -> None:
+    """Check every array header of a `.npy` file or `.npz` archive against the bytes there are.
+
+    Raises:
+        DataError: a header claims more values than its file holds.
+    """
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.infolist():
+                    if member.filename.endswith(".npy"):
+                        with archive.open(member) as handle:
+                            _check_header(handle, member.file_size, f"{member.filename[:-4]}: ")
+        else:
+            with open(path, "rb") as handle:
+                _check_header(handle, path.stat().st_size, "")
+    except DataError as error:
+        raise DataError(error.problem, str(path)) from None
+    except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile) as error:
+        raise DataError(f"not a readable NumPy file: {error}", str(path)) from None
+
+
 def read_numpy(path: str | Path) -> dict[str, np.ndarray]:
-    """Arrays of a `.npy` file (as `{"x": ...}`) or of a `.npz` archive (by their keys)."""
+    """Arrays of a `.npy` file (as `{"x": ...}`) or of a `.npz` archive (by their keys).
+
+    Every header is checked against the size of its data first, so a damaged header that claims
+    billions of values is a `DataError`, not an attempt to allocate them.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(missing_file(path), str(path))
+    check_headers(path)
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):
@@ -44,6 +89,17 @@ def read_numpy(path: str | Path) -> dict[str, np.ndarray]:
             return {key: loaded[key] for key in loaded.files}
     except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile) as error:
         raise DataError(f"not a readable NumPy file: {error}", str(path)) from None
+    except MemoryError:
+        raise DataError("the arrays do not fit in memory; stream the file (stream=yes)", str(path)) from None
+
+
+def rows(array: np.ndarray, path: str, what: str, least: int = 2) -> np.ndarray:
+    """`array` if it has at least `least` dimensions (rows, then each row's shape), else `DataError`
+    (an array of another type than numbers is left to `check_finite`)."""
+    if np.issubdtype(array.dtype, np.number) and array.ndim < least:
+        shape = "(rows, features)" if least == 2 else "(rows,)"
+        raise DataError(f"{what}expected an array of shape {shape} or more dimensions; got shape {array.shape}", path)
+    return array
 
 
 def read_idx(path: str | Path) -> np.ndarray:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from tfp_arch.data.arrays import check_finite, read_idx, read_numpy
+from tfp_arch.data.arrays import check_finite, read_idx, read_numpy, rows
 from tfp_arch.data.dataset import Dataset, holdout
 from tfp_arch.data.errors import DataError, auto_yes_no
 from tfp_arch.data.synthetic import SYNTHETIC, make_synthetic
@@ -39,11 +39,21 @@ def _float(options: Options, key: str, default: float) -> float:
         raise DataError(f"Invalid value for option `{key}`: expected a number. Received: {options[key]!r}") from None
 
 
+_RANGES = {"seed": (0, 2**32 - 1), "n": (2, 10**7), "split": (0, None), "train": (1, None)}
+
+
 def _int(options: Options, key: str, default: int) -> int:
+    low, high = _RANGES.get(key, (None, None))
+    expected = "an integer"
+    if low is not None:
+        expected = f"an integer from {low}" + (f" to {high}" if high is not None else " up")
     try:
-        return int(options.get(key, default))
+        value = int(options.get(key, default))
     except ValueError:
-        raise DataError(f"Invalid value for option `{key}`: expected an integer. Received: {options[key]!r}") from None
+        raise DataError(f"Invalid value for option `{key}`: expected {expected}. Received: {options[key]!r}") from None
+    if key in options and ((low is not None and value < low) or (high is not None and value > high)):
+        raise DataError(f"Invalid value for option `{key}`: expected {expected}. Received: {options[key]!r}")
+    return value
 
 
 def _targets(y: np.ndarray, task: str, path: str) -> tuple[np.ndarray, str]:
@@ -127,12 +137,18 @@ def load_npy(path: str, options: Options, name: str) -> "Dataset | StreamedDatas
         return open_stream(name, ArraySource.open(path), None, "density", _float(options, "test", 0.1),
                            _int(options, "seed", 0), options.get("cache", "auto"))
     arrays = read_numpy(path)
+    for key, array in arrays.items():
+        if key in ("x", "y", "x_train", "x_test", "y_train", "y_test"):
+            rows(array, path, f"{key}: ", 2 if key.startswith("x") else 1)
     if "x_train" in arrays and "x_test" in arrays:
         x_train, x_test = check_finite(arrays["x_train"], path, "x_train: "), check_finite(arrays["x_test"], path, "x_test: ")
         if x_train.shape[1:] != x_test.shape[1:]:
             raise DataError(f"x_train has rows of shape {x_train.shape[1:]} but x_test {x_test.shape[1:]}", path)
         ys = [arrays.get(k) for k in ("y_train", "y_test")]
         task = options.get("task", "regression")
+        for y, x, k in zip(ys, (x_train, x_test), ("y_train", "y_test"), strict=True):
+            if y is not None and len(y) != len(x):
+                raise DataError(f"x_{k[2:]} has {len(x)} rows but {k} has {len(y)}", path)
         ys = [None if y is None else _targets(check_finite(y, path, f"{k}: "), task, path)[0] for y, k in zip(ys, ("y_train", "y_test"))]
         return Dataset(name, x_train, x_test, ys[0], ys[1], kind=task if ys[0] is not None else "density")
     if "x" not in arrays:
@@ -158,12 +174,12 @@ def _indices(folder: Path, file: str, limit: int) -> np.ndarray:
 def load_uci(path: str, options: Options, name: str) -> Dataset:
     """A UCI split folder: data.txt, index_features.txt, index_target.txt, index_{train,test}_K.txt."""
     folder = Path(path)
+    split = _int(options, "split", 0)
     if not (folder / "data.txt").is_file():
         raise DataError("not a UCI split folder (no data.txt)", path)
     data = read_table(folder / "data.txt", delimiter=None, header="no").values
     features = _indices(folder, "index_features.txt", data.shape[1])
     target = _indices(folder, "index_target.txt", data.shape[1])[0]
-    split = _int(options, "split", 0)
     if not (folder / f"index_train_{split}.txt").is_file():
         count = len(list(folder.glob("index_train_*.txt")))
         raise DataError(f"no split {split}; this folder has splits 0..{count - 1}", path)

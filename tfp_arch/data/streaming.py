@@ -93,7 +93,8 @@ class TableSource:
         Each file is read in blocks of 1 MiB (`tf.data.FixedLengthRecordDataset`, its last partial
         block read apart) and every block is split into lines by one op, carrying the unfinished
         last line to the next block: no `tf.data` element and no op per line. Lines are stripped
-        (only in a block that holds a blank, a tab or a carriage return).
+        (only in a block that holds a blank, a tab or a carriage return), and a UTF-8 byte-order
+        mark is removed from a file's first line.
         """
         sizes = np.asarray([os.path.getsize(path) for path in self.files], np.int64)
         source = tf.data.Dataset.from_tensor_slices(
@@ -117,6 +118,8 @@ class TableSource:
 
             def clean(numbers: tf.Tensor, text: tf.Tensor, blanks: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
                 text = tf.cond(blanks, lambda: tf.strings.strip(text), lambda: text)
+                text = tf.cond(tf.reduce_any(tf.equal(numbers, 1)),
+                               lambda: tf.strings.regex_replace(text, "^\ufeff", ""), lambda: text)
                 keep = (numbers > skip) & (tf.strings.length(text) > 0)
                 numbers, text = tf.cond(tf.reduce_all(keep), lambda: (numbers, text),
                                         lambda: (numbers[keep], text[keep]))

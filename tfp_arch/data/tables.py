@@ -18,7 +18,7 @@ import numpy as np
 
 from tfp_arch.data.errors import DataError, missing_file
 
-__all__ = ["FLOAT32_MAX", "Table", "check_row", "column_index", "first_row", "is_pattern", "read_lines", "read_table", "split_line"]
+__all__ = ["FLOAT32_MAX", "Table", "check_delimiter", "check_row", "column_index", "first_row", "is_pattern", "read_lines", "read_table", "split_line"]
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 _HEADERS = ("auto", "yes", "no")
@@ -63,6 +63,21 @@ def _is_number(cell: str) -> bool:
     return True
 
 
+def check_delimiter(delimiter: str | None) -> None:
+    """Refuse a delimiter that is not one character, or one that cannot separate numbers.
+
+    Raises:
+        DataError: naming the option and the value received.
+    """
+    if delimiter is None:
+        return
+    if len(delimiter) != 1 or delimiter in "\"\r\n0123456789.+-eE" or not delimiter.isprintable() and delimiter != "\t":
+        raise DataError(
+            f"Invalid value for option `delimiter`: expected one character that cannot be part of a number "
+            f"(such as , ; | or a tab). Received: {delimiter!r}"
+        )
+
+
 def split_line(line: str, delimiter: str | None) -> list[str]:
     """The cells of one line: CSV rules (quotes, surrounding spaces stripped) or runs of white space."""
     if delimiter is None:
@@ -92,7 +107,7 @@ def _open(path: Path) -> IO[str]:
     if not path.is_file():
         raise DataError(missing_file(path), str(path))
     try:
-        return open(path, encoding="utf-8")
+        return open(path, encoding="utf-8-sig")
     except OSError as error:
         raise DataError(f"cannot read: {error.__class__.__name__}: {error}", str(path)) from None
 
@@ -123,6 +138,7 @@ def first_row(path: str | Path, delimiter: str | None, header: str) -> tuple[lis
     """
     if header not in _HEADERS:
         raise DataError(f"Invalid value for option `header`: expected auto, yes or no. Received: {header!r}")
+    check_delimiter(delimiter)
     path = Path(path)
     with _open(path) as handle:
         number, line = next(_lines(handle, path), (0, ""))

@@ -14,7 +14,7 @@ from tfp_arch.registry.describe import Description
 from tfp_arch.registry.entries import Entry
 from tfp_arch.registry.errors import MissingCapabilityError
 from tfp_arch.registry.hyperparameters import HyperparameterError
-from tfp_arch.validation import ValidationError, float_in_range, int_at_least, one_of
+from tfp_arch.validation import ValidationError, float_in_range, int_at_least, one_of, seed_value
 
 __all__ = ["make_request"]
 
@@ -24,6 +24,13 @@ def _count(name: str, value: Any, minimum: int) -> int:
     expected = "a positive integer" if minimum == 1 else "a non-negative integer"
     try:
         return int_at_least(name, value, minimum, expected)
+    except ValidationError as error:
+        raise HyperparameterError(str(error)) from None
+
+
+def _seed(value: Any) -> int:
+    try:
+        return seed_value("seed", value)
     except ValidationError as error:
         raise HyperparameterError(str(error)) from None
 
@@ -56,7 +63,7 @@ def make_request(
         "data": data or attributes["default_data"],
         "epochs": _count("epochs", epochs or attributes["default_epochs"], 1),
         "batch_size": _count("batch_size", batch_size or attributes["default_batch_size"], 1),
-        "seed": _count("seed", seed, 0),
+        "seed": _seed(seed),
         "hyperparameters": checked,
         "plot": bool(plot),
         "validation_split": float(validation_split),
