@@ -14,6 +14,7 @@ from tfp_arch.cli.environment import import_quietly
 from tfp_arch.cli.output import emit, format_metrics, info
 from tfp_arch.cli.params import parse_hyperparameters
 from tfp_arch.cli.sampling import stream_samples
+from tfp_arch.cli.tensorboard_option import check_tensorboard, tensorboard_callbacks, tensorboard_option
 from tfp_arch.distribute import STRATEGIES, staging_folders
 from tfp_arch.registry import Entry
 from tfp_arch.registry.request import make_request
@@ -28,7 +29,8 @@ def _verbosity() -> int:
     return 1 if sys.stderr.isatty() else 2
 
 
-def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = None, chief: RunFolder | None = None) -> None:
+def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = None, chief: RunFolder | None = None,
+         tensorboard: Path | None = None) -> None:
     """Train in `folder`; `entry` is the architecture the request was made for (None on `--resume`:
     the request names it); `chief` is the chief's folder when this process is another worker."""
     try:
@@ -48,7 +50,7 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
     )
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            run = run_in(folder, request, verbose=_verbosity(), callbacks=[announce], architecture=architecture, chief=chief)
+            run = run_in(folder, request, verbose=_verbosity(), callbacks=[announce, *tensorboard_callbacks(tensorboard)], architecture=architecture, chief=chief)
     except KeyboardInterrupt as interrupt:
         if chief is None and folder.resumable:
             interrupt.note = f"; continue with: tfp-arch train --resume {folder.path}"
@@ -71,9 +73,10 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=None, help="Checkpoint every N epochs (0: never). Default: after an epoch when the last checkpoint is 10 s old.")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True, help="tf.distribute strategy: auto (mirrored on several local GPUs, else one device), one_device, mirrored, or multi_worker_mirrored (reads TF_CONFIG; only the chief writes the run folder).")
 @click.option("--resume", "resume", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Continue the interrupted run in DIR (its .partial folder).")
+@tensorboard_option
 @_json_option
 def train_command(name, data, epochs, batch_size, seed, output, params, plot, validation_split, patience,
-                  checkpoint_every, strategy, resume, as_json) -> None:
+                  checkpoint_every, strategy, resume, tensorboard, as_json) -> None:
     """Train architecture NAME and write a run folder.
 
     The folder holds model.keras, config.json, history.csv and metrics.json (and plot.png with --plot).
@@ -82,6 +85,7 @@ def train_command(name, data, epochs, batch_size, seed, output, params, plot, va
     With --strategy multi_worker_mirrored, start the same command on every worker, each with its
     TF_CONFIG: only the chief writes OUTPUT; to restart a job, run --resume on every worker.
     """
+    check_tensorboard(tensorboard)
     if resume is not None:
         options = {"data": data, "epochs": epochs, "batch_size": batch_size, "output": output, "params": params,
                    "validation_split": validation_split, "patience": patience, "checkpoint_every": checkpoint_every}
@@ -90,7 +94,7 @@ def train_command(name, data, epochs, batch_size, seed, output, params, plot, va
             raise click.UsageError("--resume takes no NAME and no training options: the run continues as it was started")
         opened, request = RunFolder.open(resume)
         folder, chief = staging_folders(opened.target, request, opened)
-        _run(folder, request, as_json, chief=chief)
+        _run(folder, request, as_json, chief=chief, tensorboard=tensorboard)
         return
     if name is None:
         raise click.UsageError("Missing argument 'NAME' (or --resume DIR).")
@@ -102,7 +106,7 @@ def train_command(name, data, epochs, batch_size, seed, output, params, plot, va
     )
     target = output or Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
     folder, chief = staging_folders(target, request)
-    _run(folder, request, as_json, entry, chief)
+    _run(folder, request, as_json, entry, chief, tensorboard)
 
 
 @click.command("evaluate")
