@@ -97,6 +97,7 @@ class BayesianCNN(Architecture):
 
     architecture_name = "bcnn"
     adapts_datasets = True
+    capabilities = ("plot",)
     summary = "Bayesian CNN (variational convolutions, categorical head) for image classification"
     default_data = "synthetic:shapes_classification"
     default_epochs = 20
@@ -242,6 +243,12 @@ class BayesianCNN(Architecture):
         from tfp_arch.serving import categorical_summary
 
         return {k: v.numpy() for k, v in categorical_summary(tf.constant(self.sample_logits(x, num_samples, seed))).items()}
+
+    def plot(self, path: str, dataset: Dataset | None = None) -> str:
+        """A reliability diagram with its ECE and the most and least certain test images; see `cnn_plot.py`."""
+        from tfp_arch.plugins.bnn.cnn_plot import plot_cnn
+
+        return plot_cnn(self, path, dataset)
 
     def serving_functions(self) -> dict[str, Any]:
         """`predict`: class probabilities, predictive entropy and mutual information; see `tfp_arch.plugins.bnn.serving`."""
