@@ -14,6 +14,7 @@ import click
 
 from tfp_arch.cli.environment import import_quietly
 from tfp_arch.cli.output import info
+from tfp_arch.cli.progress import Progress
 from tfp_arch.registry.errors import MissingCapabilityError
 from tfp_arch.validation import ValidationError
 
@@ -46,14 +47,17 @@ def _check_output(path: Path) -> Path:
     return path.with_name(f".{path.name}.partial.npy")
 
 
-def _chunks(model, n: int, seed: int | None, rows: int) -> Iterator:
+def _chunks(model, n: int, seed: int | None, rows: int, show_progress: bool = False) -> Iterator:
     import numpy as np
 
+    progress = Progress("sampling", n, enabled=show_progress)
     for index, start in enumerate(range(0, n, rows)):
         block = np.asarray(model.sample(min(rows, n - start), seed=chunk_seed(seed, index)))
         if not np.isfinite(block).all():
             raise ValidationError(f"the model drew non-finite samples (rows {start + 1}-{start + len(block)}); it is not usable")
         yield start, block
+        progress.update(start + len(block))
+    progress.close()
 
 
 def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None, as_json: bool) -> None:
@@ -73,7 +77,7 @@ def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None,
     if partial is not None:
         try:
             array = np.lib.format.open_memmap(partial, mode="w+", dtype="float32", shape=(n, *shape))
-            for start, block in _chunks(model, n, seed, rows):
+            for start, block in _chunks(model, n, seed, rows, show_progress=True):
                 array[start : start + len(block)] = block.reshape(len(block), *shape)
             array.flush()
             del array
@@ -86,7 +90,7 @@ def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None,
         return
     out = sys.stdout
     out.write("[\n" if as_json else "")
-    for start, block in _chunks(model, n, seed, rows):
+    for start, block in _chunks(model, n, seed, rows, show_progress=not sys.stdout.isatty()):
         if as_json:
             lines = (json.dumps(row, allow_nan=False) for row in block.tolist())
             out.write(("" if start == 0 else ",\n") + ",\n".join(lines))

@@ -13,6 +13,7 @@ from tfp_arch.cli.describing import describe_entry
 from tfp_arch.cli.environment import import_quietly
 from tfp_arch.cli.output import emit, format_metrics, info
 from tfp_arch.cli.params import parse_hyperparameters
+from tfp_arch.cli.progress import elapsed_ticker
 from tfp_arch.cli.sampling import stream_samples
 from tfp_arch.cli.tensorboard_option import check_tensorboard, tensorboard_callbacks, tensorboard_option
 from tfp_arch.distribute import STRATEGIES, staging_folders
@@ -118,7 +119,7 @@ def evaluate_command(run_dir, data, as_json) -> None:
     import_quietly("tfp_arch.runs")
     from tfp_arch.runs import evaluate_run
 
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(sys.stderr), elapsed_ticker("evaluating"):
         metrics = evaluate_run(run_dir, data)
     emit(metrics, as_json, format_metrics(metrics))
 
