@@ -20,10 +20,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 from harness import write_result
-
-from tfp_arch.data.synthetic import make_synthetic
 from tfp_arch.plugins.bnn import BayesianMLP
 from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
+
+from tfp_arch.data.synthetic import make_synthetic
 
 
 def _problems(message: str) -> list[str]:
@@ -35,7 +35,8 @@ def _problems(message: str) -> list[str]:
 
 def _convert(path: str, signature: str, flex: bool, inputs: dict[str, np.ndarray] | None) -> dict[str, Any]:
     converter = tf.lite.TFLiteConverter.from_saved_model(path, signature_keys=[signature])
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS] + ([tf.lite.OpsSet.SELECT_TF_OPS] if flex else [])
+    extra = [tf.lite.OpsSet.SELECT_TF_OPS] if flex else []
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, *extra]
     try:
         blob = converter.convert()
     except Exception as error:  # noqa: BLE001 - the converter's errors are what this measures
@@ -63,7 +64,7 @@ def main() -> None:
     maf = MaskedAutoregressiveFlowModel(num_transforms=2, hidden_units=[8])
     maf.fit(moons.x_train, epochs=1, verbose=0)
     x_bnn, x_maf = regression.x_test[:4].astype("float32"), moons.x_test[:4].astype("float32")
-    cases = {
+    cases: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         "bnn": (bnn.export(str(folder / "bnn")), {
             "predict": {"x": x_bnn, "num_samples": np.int32(20), "seed": np.int64(3)},
             "quantiles": {"x": x_bnn, "levels": np.array([0.1, 0.9], np.float32), "num_samples": np.int32(20),

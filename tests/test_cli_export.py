@@ -6,9 +6,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
-
 from helpers import strict_json
 from tfp_arch.cli.main import main
+
 from tfp_arch.runs import train
 
 

@@ -13,13 +13,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from tfp_arch.data.synthetic import make_synthetic
-from tfp_arch.export import export_saved_model, signature_summary
 from tfp_arch.plugins.bnn import BayesianCNN, BayesianMLP
 from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
 from tfp_arch.plugins.nsf import NeuralSplineFlowModel
 from tfp_arch.plugins.vae import VariationalAutoencoder
+
+from tfp_arch.data.synthetic import make_synthetic
+from tfp_arch.export import export_saved_model, signature_summary
 from tfp_arch.registry.staging import OutputError
 
 SEED = tf.constant(7, tf.int64)
@@ -39,7 +39,7 @@ _ISOLATED = textwrap.dedent("""
 
 
 def _isolated_call(tmp_path: Path, saved: Path, signature: str, **inputs: np.ndarray) -> dict[str, np.ndarray]:
-    np.savez(tmp_path / "inputs.npz", **inputs)
+    np.savez(tmp_path / "inputs.npz", **inputs)  # type: ignore[arg-type]
     script = tmp_path / "isolated.py"
     script.write_text(_ISOLATED)
     subprocess.run([sys.executable, str(script), str(saved), signature, str(tmp_path / "inputs.npz"),
@@ -83,7 +83,8 @@ def test_bnn_signatures_equal_the_python_model(regression_bnn, tmp_path):
     np.testing.assert_allclose(quantiles, model.predictive_quantiles(x, levels, 40, 7), rtol=1e-5, atol=1e-5)
     samples = loaded.signatures["predictive_samples"](**args)
     np.testing.assert_allclose(samples["y"].numpy(), model.predictive_samples(x, 40, 7), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(samples["loc"].numpy(), model.sample_outputs(x, 40, 7).numpy()[..., 0], rtol=1e-5, atol=1e-6)
+    loc = model.sample_outputs(x, 40, 7).numpy()[..., 0]
+    np.testing.assert_allclose(samples["loc"].numpy(), loc, rtol=1e-5, atol=1e-6)
 
 
 def test_bnn_quantiles_invert_the_mixture_cdf(regression_bnn):
@@ -179,7 +180,8 @@ def test_conditional_flow_takes_the_context(tmp_path):
     model.fit((context, x), epochs=1, verbose=0)
     loaded = tf.saved_model.load(model.export(str(tmp_path / "flow")))
     served = loaded.signatures["log_prob"](x=tf.constant(x[:6]), context=tf.constant(context[:6]))
-    np.testing.assert_allclose(served["log_prob"].numpy(), model.log_prob(x[:6], context=context[:6]), rtol=1e-5, atol=1e-5)
+    expected = model.log_prob(x[:6], context=context[:6])
+    np.testing.assert_allclose(served["log_prob"].numpy(), expected, rtol=1e-5, atol=1e-5)
     drawn = loaded.signatures["sample"](num_samples=tf.constant(4), seed=SEED, context=tf.constant([[0.5]]))
     np.testing.assert_allclose(drawn["x"].numpy(), model.sample(4, seed=7, context=[0.5]), rtol=1e-5, atol=1e-5)
 
@@ -187,7 +189,8 @@ def test_conditional_flow_takes_the_context(tmp_path):
 def test_vae_signatures_equal_the_python_model(tmp_path):
     keras.utils.set_random_seed(0)
     data = make_synthetic("shapes", n=64)
-    vae = VariationalAutoencoder(data_shape=list(data.x_train.shape[1:]), latent_dim=2, hidden_units=[16], binarize=True)
+    shape = list(data.x_train.shape[1:])
+    vae = VariationalAutoencoder(data_shape=shape, latent_dim=2, hidden_units=[16], binarize=True)
     vae.fit(data.x_train, epochs=1, verbose=0)
     saved = Path(vae.export(str(tmp_path / "vae")))
     x = (data.x_test[:5] > 0.5).astype("float32")

@@ -1,4 +1,4 @@
-"""Every architecture's figure: written, and every drawn text (titles, labels, tick labels, legends) inside the canvas."""
+"""Every architecture's figure: written, with every drawn text (titles, labels, ticks, legends) inside the canvas."""
 
 from __future__ import annotations
 
@@ -6,17 +6,18 @@ from pathlib import Path
 
 import keras
 import matplotlib
+import numpy as np
 import pytest
 
 matplotlib.use("Agg")
 
 from matplotlib.text import Text  # noqa: E402
-
-from tfp_arch.data.synthetic import make_synthetic  # noqa: E402
 from tfp_arch.plugins.bnn import BayesianCNN, BayesianMLP  # noqa: E402
 from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel  # noqa: E402
 from tfp_arch.plugins.nsf import NeuralSplineFlowModel  # noqa: E402
 from tfp_arch.plugins.vae import VariationalAutoencoder  # noqa: E402
+
+from tfp_arch.data.synthetic import make_synthetic  # noqa: E402
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def _trained(name: str):
         model.fit(data.x_train, data.y_train, epochs=1, verbose=0)
     elif name == "bcnn":
         data = make_synthetic("shapes_classification", n=120)
-        model = BayesianCNN(num_classes=int(data.y_train.max()) + 1, filters=[4], num_samples=4)
+        model = BayesianCNN(num_classes=int(np.max(np.asarray(data.y_train))) + 1, filters=[4], num_samples=4)
         model.fit(data.x_train, data.y_train, epochs=1, verbose=0)
     elif name in ("vae", "vae_2d"):
         data = make_synthetic("shapes", n=120)

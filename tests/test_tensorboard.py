@@ -1,4 +1,4 @@
-"""TensorBoard logging: `TensorBoardTerms` and `tfp-arch train --tensorboard` write each tag, read back from the events."""
+"""TensorBoard logging: `TensorBoardTerms` and `tfp-arch train --tensorboard` write each tag (read back)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from tfp_arch.cli.main import main
+from tfp_arch.plugins.bnn import BayesianMLP
 
 from tfp_arch.callbacks import TensorBoardTerms
-from tfp_arch.cli.main import main
 from tfp_arch.data.synthetic import make_synthetic
-from tfp_arch.plugins.bnn import BayesianMLP
 
 
 def _scalars(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
@@ -43,10 +43,12 @@ def test_callback_logs_the_loss_terms_learning_rate_validation_and_posterior_sca
     kl = sum(float(layer.kl_divergence()) for layer in model.variational_layers) * weight
     np.testing.assert_allclose(scalars["loss/kl"][-1][1], kl, rtol=1e-5)
     np.testing.assert_allclose(scalars["kl_weight"][-1][1], weight, rtol=1e-6)
-    np.testing.assert_allclose(scalars["loss/nll"][-1][1] + scalars["loss/kl"][-1][1], scalars["loss/total"][-1][1], rtol=1e-6)
+    total = scalars["loss/nll"][-1][1] + scalars["loss/kl"][-1][1]
+    np.testing.assert_allclose(total, scalars["loss/total"][-1][1], rtol=1e-6)
     np.testing.assert_allclose(scalars["learning_rate"][-1][1], float(model.optimizer.learning_rate), rtol=1e-6)
     scale = model.variational_layers[0].family.loc_and_marginal_scale()[1]
-    np.testing.assert_allclose(scalars["posterior_scale/dense_variational_0"][-1][1], float(tf.reduce_mean(scale)), rtol=1e-6)
+    logged = scalars["posterior_scale/dense_variational_0"][-1][1]
+    np.testing.assert_allclose(logged, float(tf.reduce_mean(scale)), rtol=1e-6)
 
 
 def test_train_tensorboard_writes_events(tmp_path):

@@ -47,7 +47,7 @@ def _check_target(path: Path, overwrite: bool) -> None:
         raise _invalid(path, f"the folder {str(parent)!r} is not writable")
 
 
-def _write(model: "Architecture", folder: Path) -> None:
+def _write(model: Architecture, folder: Path) -> None:
     import keras
 
     functions = model.serving_functions()
@@ -61,7 +61,7 @@ def _write(model: "Architecture", folder: Path) -> None:
         archive.write_out(str(folder), verbose=False)
 
 
-def export_saved_model(model: "Architecture", path: str | Path, overwrite: bool = False) -> Path:
+def export_saved_model(model: Architecture, path: str | Path, overwrite: bool = False) -> Path:
     """Write `model` as a SavedModel at `path` (a folder) with the signatures of `serving_functions()`.
 
     Args:
@@ -112,7 +112,9 @@ def signature_summary(path: str | Path) -> dict[str, dict[str, Any]]:
     return summary
 
 
-def record_export(run_dir: str | Path, output: str | Path, signatures: dict[str, Any], fmt: str = "saved_model") -> Path:
+def record_export(
+    run_dir: str | Path, output: str | Path, signatures: dict[str, Any], fmt: str = "saved_model"
+) -> Path:
     """Append the export of the run in `run_dir` to its `exports.json` (written under a temporary name, renamed).
 
     Args:

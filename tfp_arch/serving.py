@@ -13,8 +13,9 @@ signature and the Python method it mirrors give the same draws for the same seed
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import tensorflow as tf
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from tfp_arch.plugins.bnn.metrics import expected_calibration_error
 
 from tfp_arch.data.dataset import Dataset
-from tfp_arch.plugins.bnn.metrics import expected_calibration_error
 from tfp_arch.validation import invalid_argument
 
 __all__ = ["plot_cnn", "reliability_bins"]
@@ -17,7 +17,9 @@ _SHOWN = 6
 _MAX_IMAGES = 2000
 
 
-def reliability_bins(probs: np.ndarray, labels: np.ndarray, bins: int = _BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reliability_bins(
+    probs: np.ndarray, labels: np.ndarray, bins: int = _BINS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per equal-width confidence bin: the mean confidence, the accuracy and the count (empty bins: NaN, NaN, 0)."""
     confidence = probs.max(axis=1)
     correct = probs.argmax(axis=1) == labels
@@ -78,9 +80,9 @@ def plot_cnn(model: Any, path: str, dataset: Dataset | None = None) -> str:
 
     if dataset is None:
         raise invalid_argument("dataset", "the bcnn plot needs the data set", None)
-    x, y = (dataset.x_test, dataset.y_test) if dataset.y_test is not None and len(dataset.x_test) else (
-        dataset.x_train, dataset.y_train)
-    x, y = np.asarray(x[:_MAX_IMAGES], np.float32), np.asarray(y[:_MAX_IMAGES]).astype(int).reshape(-1)
+    use_test = dataset.y_test is not None and len(dataset.x_test) > 0
+    x = np.asarray(dataset.x_test if use_test else dataset.x_train, np.float32)[:_MAX_IMAGES]
+    y = np.asarray(dataset.y_test if use_test else dataset.y_train)[:_MAX_IMAGES].astype(int).reshape(-1)
     summary = model.predictive_summary(x, seed=0)
     probs, entropy = summary["probabilities"].astype(np.float64), summary["entropy"]
     figure = plt.figure(figsize=(12.5, 5.6), layout="constrained")

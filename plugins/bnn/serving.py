@@ -44,10 +44,11 @@ def _weight_samples(layers: list, num_samples: Any, pair: tf.Tensor) -> list:
     return [layer.sample_weights(num_samples, seeds[i]) for i, layer in enumerate(layers)]
 
 
-def mlp_outputs(model: "BayesianMLP", x: tf.Tensor, num_samples: Any, pair: tf.Tensor) -> tf.Tensor:
+def mlp_outputs(model: BayesianMLP, x: tf.Tensor, num_samples: Any, pair: tf.Tensor) -> tf.Tensor:
     """Likelihood parameters for S weight samples `(S, N, P)`, in the targets' units, from the stateless `pair`."""
     hidden = model.input_standardization(tf.convert_to_tensor(x, tf.float32))
-    for layer, (kernels, biases) in zip(model.variational_layers, _weight_samples(model.variational_layers, num_samples, pair)):
+    weights = _weight_samples(model.variational_layers, num_samples, pair)
+    for layer, (kernels, biases) in zip(model.variational_layers, weights, strict=True):
         hidden = layer.call_with_weights(hidden, kernels, biases)
     return model._head(hidden)
 
@@ -94,7 +95,7 @@ def predictive_draws(outputs: tf.Tensor, pair: tf.Tensor) -> tf.Tensor:
     return loc + scale * tf.random.stateless_normal(tf.shape(loc), noise_seed, dtype=loc.dtype)
 
 
-def mlp_serving_functions(model: "BayesianMLP") -> dict[str, ServingFunction]:
+def mlp_serving_functions(model: BayesianMLP) -> dict[str, ServingFunction]:
     """`predict` (moments, or class probabilities), `quantiles` and `predictive_samples` (regression only)."""
     d_in = int(model.input_standardization.mean.shape[-1])
     x_spec = tensor_spec("x", (None, d_in))
@@ -103,7 +104,8 @@ def mlp_serving_functions(model: "BayesianMLP") -> dict[str, ServingFunction]:
         def predict_classes(x: tf.Tensor, num_samples: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
             return categorical_summary(mlp_outputs(model, x, num_samples, seed_to_pair(seed)))
 
-        return {"predict": ServingFunction(predict_classes, common, "class probabilities, predictive entropy, mutual information")}
+        doc = "class probabilities, predictive entropy, mutual information"
+        return {"predict": ServingFunction(predict_classes, common, doc)}
 
     def predict(x: tf.Tensor, num_samples: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
         return regression_moments(mlp_outputs(model, x, num_samples, seed_to_pair(seed)))
@@ -118,7 +120,9 @@ def mlp_serving_functions(model: "BayesianMLP") -> dict[str, ServingFunction]:
         return {"y": predictive_draws(outputs, pair), "loc": outputs[..., 0], "scale": outputs[..., 1]}
 
     return {
-        "predict": ServingFunction(predict, common, "predictive mean and standard deviations (total, epistemic, aleatoric)"),
+        "predict": ServingFunction(
+            predict, common, "predictive mean and standard deviations (total, epistemic, aleatoric)"
+        ),
         "quantiles": ServingFunction(
             quantiles, (x_spec, tensor_spec("levels", (None,)), num_samples_spec(), seed_spec()),
             "quantiles of the predictive mixture at the given levels",
@@ -129,7 +133,7 @@ def mlp_serving_functions(model: "BayesianMLP") -> dict[str, ServingFunction]:
     }
 
 
-def cnn_logits(model: "BayesianCNN", x: tf.Tensor, num_samples: Any, pair: tf.Tensor) -> tf.Tensor:
+def cnn_logits(model: BayesianCNN, x: tf.Tensor, num_samples: Any, pair: tf.Tensor) -> tf.Tensor:
     """Logits for S weight samples `(S, N, K)` from the stateless `pair`, one forward pass per sample."""
     weights = _weight_samples(model.variational_layers, num_samples, pair)
     x = tf.cast(x, model.compute_dtype)
@@ -140,7 +144,7 @@ def cnn_logits(model: "BayesianCNN", x: tf.Tensor, num_samples: Any, pair: tf.Te
     return tf.map_fn(one, tf.range(num_samples), fn_output_signature=tf.TensorSpec(None, model.compute_dtype))
 
 
-def cnn_serving_functions(model: "BayesianCNN", image_shape: tuple[int, ...]) -> dict[str, ServingFunction]:
+def cnn_serving_functions(model: BayesianCNN, image_shape: tuple[int, ...]) -> dict[str, ServingFunction]:
     """`predict`: class probabilities, predictive entropy and mutual information of images."""
 
     def predict(x: tf.Tensor, num_samples: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["serving_functions"]
 
 
-def serving_functions(model: "MaskedAutoregressiveFlowModel") -> dict[str, ServingFunction]:
+def serving_functions(model: MaskedAutoregressiveFlowModel) -> dict[str, ServingFunction]:
     """`log_prob` and `sample` of a built flow model."""
     x_spec = tensor_spec("x", (None, model.event_size))
     context_spec = None if not model.conditional else tensor_spec("context", (None, model.context_size))

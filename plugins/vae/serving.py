@@ -25,12 +25,12 @@ def sample_pairs(pair: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     pairs = tf.cast(tf.random.experimental.stateless_split(tf.cast(pair, tf.int64), 2), tf.int32)
     return pairs[0], pairs[1]
 
-def draw_latents(model: "VariationalAutoencoder", n: Any, pair: tf.Tensor) -> tf.Tensor:
+def draw_latents(model: VariationalAutoencoder, n: Any, pair: tf.Tensor) -> tf.Tensor:
     """`n` latents from the prior `(n, latent_dim)`, stateless from `pair`."""
     prior = model.kl_regularizer.prior_distribution(model.latent_dim)
     return prior.sample(n, seed=pair)
 
-def serving_functions(model: "VariationalAutoencoder") -> dict[str, ServingFunction]:
+def serving_functions(model: VariationalAutoencoder) -> dict[str, ServingFunction]:
     """`encode`, `decode`, `sample` and `log_likelihood`, in the data's shape and units."""
     from tfp_arch.plugins.vae.importance import log_weights
 
