@@ -46,8 +46,7 @@ class TensorBoardTerms(keras.callbacks.Callback):
     Raises:
         ImportError: the `tensorboard` package is not installed.
 
-    Example:
-        >>> model.fit(x, y, epochs=20, callbacks=[TensorBoardTerms("logs/bnn")])  # doctest: +SKIP
+    Use: `model.fit(x, y, epochs=20, callbacks=[TensorBoardTerms("logs/bnn")])`; see `docs/tensorboard.md`.
     """
 
     def __init__(self, log_dir: str | Path) -> None:
