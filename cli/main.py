@@ -9,6 +9,7 @@ import sys
 import click
 
 from tfp_arch.cli.environment import debug_enabled, quiet_environment
+from tfp_arch.cli.exporting import export_command
 from tfp_arch.cli.listing import info_command, list_command
 from tfp_arch.cli.training import evaluate_command, sample_command, train_command
 from tfp_arch.distribute import ClusterConfigError
@@ -119,7 +120,7 @@ def main() -> None:
     quiet_environment()
 
 
-for _command in (list_command, info_command, train_command, evaluate_command, sample_command):
+for _command in (list_command, info_command, train_command, evaluate_command, sample_command, export_command):
     main.add_command(_command)
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import click
 
 from tfp_arch.cli.environment import import_quietly
 from tfp_arch.cli.output import info
+from tfp_arch.cli.progress import Progress
 from tfp_arch.registry.errors import MissingCapabilityError
 from tfp_arch.safe_files import temporary_file
 from tfp_arch.validation import ValidationError
@@ -51,14 +52,17 @@ def _check_output(path: Path, overwrite: bool) -> None:
         raise click.BadParameter(f"folder {str(parent)!r} is not writable", param_hint="'--output'")
 
 
-def _chunks(model, n: int, seed: int | None, rows: int) -> Iterator:
+def _chunks(model, n: int, seed: int | None, rows: int, show_progress: bool = False) -> Iterator:
     import numpy as np
 
+    progress = Progress("sampling", n, enabled=show_progress)
     for index, start in enumerate(range(0, n, rows)):
         block = np.asarray(model.sample(min(rows, n - start), seed=chunk_seed(seed, index)))
         if not np.isfinite(block).all():
             raise ValidationError(f"the model drew non-finite samples (rows {start + 1}-{start + len(block)}); it is not usable")
         yield start, block
+        progress.update(start + len(block))
+    progress.close()
 
 
 def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None, as_json: bool,
@@ -86,7 +90,7 @@ def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None,
         try:
             with temporary_file(output, overwrite) as (handle, _):
                 np.lib.format.write_array_header_1_0(handle, header)
-                for _, block in _chunks(model, n, seed, rows):
+                for _, block in _chunks(model, n, seed, rows, show_progress=True):
                     handle.write(np.ascontiguousarray(block.reshape(len(block), *shape), dtype="<f4").tobytes())
         except FileExistsError:
             raise click.BadParameter(f"{str(output)!r} appeared while sampling; add --overwrite to replace it",
@@ -95,7 +99,7 @@ def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None,
         return
     out = sys.stdout
     out.write("[\n" if as_json else "")
-    for start, block in _chunks(model, n, seed, rows):
+    for start, block in _chunks(model, n, seed, rows, show_progress=not sys.stdout.isatty()):
         if as_json:
             lines = (json.dumps(row, allow_nan=False) for row in block.tolist())
             out.write(("" if start == 0 else ",\n") + ",\n".join(lines))

@@ -13,7 +13,9 @@ from tfp_arch.cli.describing import describe_entry
 from tfp_arch.cli.environment import import_quietly
 from tfp_arch.cli.output import emit, format_metrics, info
 from tfp_arch.cli.params import parse_hyperparameters
+from tfp_arch.cli.progress import elapsed_ticker
 from tfp_arch.cli.sampling import stream_samples
+from tfp_arch.cli.tensorboard_option import check_tensorboard, tensorboard_callbacks, tensorboard_option
 from tfp_arch.distribute import STRATEGIES, staging_folders
 from tfp_arch.registry import Entry
 from tfp_arch.registry.request import make_request
@@ -29,7 +31,8 @@ def _verbosity() -> int:
     return 1 if sys.stderr.isatty() else 2
 
 
-def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = None, chief: RunFolder | None = None) -> None:
+def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = None, chief: RunFolder | None = None,
+         tensorboard: Path | None = None) -> None:
     """Train in `folder`; `entry` is the architecture the request was made for (None on `--resume`:
     the request names it); `chief` is the chief's folder when this process is another worker."""
     try:
@@ -49,7 +52,7 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
     )
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            run = run_in(folder, request, verbose=_verbosity(), callbacks=[announce], architecture=architecture, chief=chief)
+            run = run_in(folder, request, verbose=_verbosity(), callbacks=[announce, *tensorboard_callbacks(tensorboard)], architecture=architecture, chief=chief)
     except KeyboardInterrupt as interrupt:
         if chief is None and folder.resumable:
             interrupt.note = f"; continue with: tfp-arch train --resume {folder.path}"
@@ -76,9 +79,10 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
 @click.option("--resume", "resume", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Continue the interrupted run in DIR (its .partial folder).")
 @click.option("--allow-changed-data", is_flag=True,
               help="With --resume: continue even if the data files changed since the run started.")
+@tensorboard_option
 @_json_option
 def train_command(name, data, epochs, batch_size, seed, output, overwrite, params, plot, validation_split, patience,
-                  checkpoint_every, strategy, resume, allow_changed_data, as_json) -> None:
+                  checkpoint_every, strategy, resume, allow_changed_data, tensorboard, as_json) -> None:
     """Train architecture NAME and write a run folder.
 
     The folder holds model.keras, config.json, history.csv and metrics.json (and plot.png with --plot).
@@ -93,6 +97,7 @@ def train_command(name, data, epochs, batch_size, seed, output, overwrite, param
     """
     if allow_changed_data and resume is None:
         raise click.UsageError("--allow-changed-data goes with --resume DIR")
+    check_tensorboard(tensorboard)
     if resume is not None:
         options = {"data": data, "epochs": epochs, "batch_size": batch_size, "output": output, "params": params,
                    "validation_split": validation_split, "patience": patience, "checkpoint_every": checkpoint_every}
@@ -101,7 +106,7 @@ def train_command(name, data, epochs, batch_size, seed, output, overwrite, param
             raise click.UsageError("--resume takes no NAME and no training options: the run continues as it was started")
         opened, request = RunFolder.open(resume)
         folder, chief = staging_folders(opened.target, request, opened, allow_changed_data=allow_changed_data)
-        _run(folder, request, as_json, chief=chief)
+        _run(folder, request, as_json, chief=chief, tensorboard=tensorboard)
         return
     if name is None:
         raise click.UsageError("Missing argument 'NAME' (or --resume DIR).")
@@ -113,7 +118,7 @@ def train_command(name, data, epochs, batch_size, seed, output, overwrite, param
     )
     target = output or Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
     folder, chief = staging_folders(target, request, overwrite=overwrite)
-    _run(folder, request, as_json, entry, chief)
+    _run(folder, request, as_json, entry, chief, tensorboard)
 
 
 @click.command("evaluate")
@@ -125,7 +130,7 @@ def evaluate_command(run_dir, data, as_json) -> None:
     import_quietly("tfp_arch.runs")
     from tfp_arch.runs import evaluate_run
 
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(sys.stderr), elapsed_ticker("evaluating"):
         metrics = evaluate_run(run_dir, data)
     emit(metrics, as_json, format_metrics(metrics))
 

@@ -76,6 +76,11 @@ class Architecture(MultiWorkerFit, keras.Model):
         default_epochs, default_batch_size: class attributes used by the CLI and by `fit`.
         hyperparameters_for(dataset): class method returning constructor arguments that depend on the
             data (number of classes, image shape, ...); user arguments override them.
+        serving_functions(): the signatures of the exported SavedModel (`export`), a dict of
+            `tfp_arch.serving.ServingFunction` by signature name, first the default one. Each is a
+            function of tensors returning a dict of named tensors, in the data's units, written with
+            TensorFlow ops only; one that draws takes `num_samples` and `seed` inputs and draws
+            statelessly from `[seed, 0]`, so that it answers as the matching Python method does.
 
     What a subclass gets for free:
         compile(...): Keras' own signature (`compile("adam", "mse")` works); arguments not given take
@@ -88,6 +93,7 @@ class Architecture(MultiWorkerFit, keras.Model):
             With `decay_learning_rate`, the decay is spread over the run's steps and
             `learning_rate_planned(peak)` lets the architecture adjust to the run's peak rate.
         is_adapted: whether `adapt` has run (stored with the model).
+        export(path): a TensorFlow SavedModel with the signatures of `serving_functions()`.
     """
 
     architecture_name: ClassVar[str] = ""
@@ -309,6 +315,30 @@ class Architecture(MultiWorkerFit, keras.Model):
             An array of shape `(n, *data_shape)`.
         """
         raise NotImplementedError(f"Architecture `{self.architecture_name}` cannot sample.")
+
+    def serving_functions(self) -> dict[str, Any]:
+        """The serving signatures of the exported SavedModel, by name (`tfp_arch.serving.ServingFunction`).
+
+        None by default: an architecture that does not override this cannot be exported.
+        """
+        return {}
+
+    def export(self, path: str, overwrite: bool = False) -> str:
+        """Write the model as a TensorFlow SavedModel (Keras' `ExportArchive`) with its serving signatures.
+
+        The folder is written beside `path` under a temporary name and renamed; it loads with
+        `tf.saved_model.load` and TensorFlow alone (see `docs/serving.md`).
+
+        Args:
+            path: the folder to create.
+            overwrite: replace an existing folder.
+
+        Returns:
+            `path`.
+        """
+        from tfp_arch.export import export_saved_model
+
+        return str(export_saved_model(self, path, overwrite=overwrite))
 
     def plot(self, path: str, dataset: Dataset | None = None) -> str:
         """Write a PNG figure of what the model learned and return its path (capability `"plot"`).

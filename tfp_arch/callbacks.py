@@ -4,7 +4,7 @@
 `RunCheckpoint` is Keras' `BackupAndRestore` (weights, optimizer state and epoch counter) with the
 run's history, early-stopping state and the layers' random-number state saved beside them, each file
 written into a new private folder that replaces the previous checkpoint's in one rename, every N epochs or every few seconds. `ResumableEarlyStopping` is Keras' `EarlyStopping` with a state that survives a
-restart.
+restart. `TensorBoardTerms` logs the loss's terms, the learning rate and the posterior scales per epoch.
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ import keras
 import numpy as np
 
 from tfp_arch.safe_files import publish_folder
+from tfp_arch.tensorboard_logging import TensorBoardTerms
 from tfp_arch.validation import ValidationError
 
-__all__ = ["NonFiniteLossError", "ResumableEarlyStopping", "RunCheckpoint", "StopOnNonFinite", "loss_terms"]
+__all__ = [
+    "NonFiniteLossError", "ResumableEarlyStopping", "RunCheckpoint", "StopOnNonFinite", "TensorBoardTerms", "loss_terms",
+]
 
 
 class NonFiniteLossError(ValidationError, ArithmeticError):

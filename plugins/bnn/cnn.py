@@ -101,6 +101,7 @@ class BayesianCNN(Architecture):
 
     architecture_name = "bcnn"
     adapts_datasets = True
+    capabilities = ("plot",)
     summary = "Bayesian CNN (variational convolutions, categorical head) for image classification"
     default_data = "synthetic:shapes_classification"
     default_epochs = 20
@@ -169,6 +170,7 @@ class BayesianCNN(Architecture):
 
     def build(self, input_shape: Sequence[int | None]) -> None:
         shape = tuple(input_shape)
+        self.image_shape = tuple(int(d) for d in shape[1:])
         for layer in self.blocks:
             if isinstance(layer, VariationalLayer) and self.posterior_scale_init is None:
                 layer.posterior_scale_init = fan_in_posterior_scale(layer, shape)
@@ -238,6 +240,25 @@ class BayesianCNN(Architecture):
             else:
                 hidden = layer(hidden)
         return hidden
+
+    def predictive_summary(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> dict[str, np.ndarray]:
+        """Class probabilities `(N, K)`, predictive entropy `(N,)` and mutual information `(N,)` (nats),
+        from the logits of `sample_logits` (what the `predict` serving signature answers)."""
+        from tfp_arch.serving import categorical_summary
+
+        return {k: v.numpy() for k, v in categorical_summary(tf.constant(self.sample_logits(x, num_samples, seed))).items()}
+
+    def plot(self, path: str, dataset: Dataset | None = None) -> str:
+        """A reliability diagram with its ECE and the most and least certain test images; see `cnn_plot.py`."""
+        from tfp_arch.plugins.bnn.cnn_plot import plot_cnn
+
+        return plot_cnn(self, path, dataset)
+
+    def serving_functions(self) -> dict[str, Any]:
+        """`predict`: class probabilities, predictive entropy and mutual information; see `tfp_arch.plugins.bnn.serving`."""
+        from tfp_arch.plugins.bnn.serving import cnn_serving_functions
+
+        return cnn_serving_functions(self, self.image_shape)
 
     def evaluate_metrics(self, x: Any, y: Any = None, num_samples: int | None = None, seed: int = 0) -> dict[str, float]:
         """Accuracy, NLL (nats per example) and expected calibration error of the predictive

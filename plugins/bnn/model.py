@@ -325,6 +325,51 @@ class BayesianMLP(Architecture):
             "aleatoric_std": aleatoric,
         }
 
+    def predictive_quantiles(
+        self, x: Any, levels: Sequence[float], num_samples: int | None = None, seed: int | None = None
+    ) -> np.ndarray:
+        """Quantiles of the predictive mixture (regression), `(N, len(levels))` in the targets' units.
+
+        The mixture is the one of `predict_distribution`: S Gaussians per example, equal weights;
+        its quantiles are found by bisection on its CDF (the `quantiles` serving signature).
+
+        Args:
+            x: inputs `(N, d)` in original units.
+            levels: probabilities in (0, 1).
+            num_samples: S.
+            seed: integer seed of the weight samples.
+        """
+        from tfp_arch.plugins.bnn.serving import mixture_quantiles
+
+        if not self.is_regression:
+            raise ValueError("predictive_quantiles needs a regression likelihood; this `bnn` is a classifier.")
+        outputs = self.sample_outputs(x, num_samples, seed)
+        return mixture_quantiles(outputs[..., 0], outputs[..., 1], tf.constant(levels, tf.float32)).numpy()
+
+    def predictive_samples(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> np.ndarray:
+        """Draws from the predictive distribution (regression), `(S, N)`: one target per weight sample.
+
+        The weight samples are those of `sample_outputs` with the same seed; the noise is drawn from
+        `fold_in([seed, 0], 1)` (the `predictive_samples` serving signature).
+        """
+        from tfp_arch.plugins.bnn.serving import predictive_draws
+
+        if not self.is_regression:
+            raise ValueError("predictive_samples needs a regression likelihood; this `bnn` is a classifier.")
+        pair = seed_pair(seed, "int64")
+        weights = self.sample_weights(num_samples or self.num_samples, int(pair[0]))
+        hidden = self._standardise(tf.convert_to_tensor(np.asarray(x, np.float32)))
+        for layer, (kernels, biases) in zip(self.variational_layers, weights):
+            hidden = layer.call_with_weights(hidden, kernels, biases)
+        return predictive_draws(self._head(hidden), pair).numpy()
+
+    def serving_functions(self) -> dict[str, Any]:
+        """`predict`, `quantiles` and `predictive_samples` for regression; `predict` (class
+        probabilities, entropy, mutual information) for classification; see `tfp_arch.plugins.bnn.serving`."""
+        from tfp_arch.plugins.bnn.serving import mlp_serving_functions
+
+        return mlp_serving_functions(self)
+
     def evaluate_metrics(self, x: Any, y: Any = None, num_samples: int | None = None, seed: int = 0) -> dict[str, float]:
         """RMSE, log-likelihood and coverages (regression) or accuracy, NLL and ECE, in original units.
 

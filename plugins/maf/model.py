@@ -258,6 +258,12 @@ class MaskedAutoregressiveFlowModel(Architecture):
             "bits_per_dim": -log_likelihood / (self.event_size * math.log(2.0)),
         }
 
+    def serving_functions(self) -> dict[str, Any]:
+        """`log_prob(x [, context])` and `sample(num_samples, seed [, context])`; see `tfp_arch.plugins.maf.serving`."""
+        from tfp_arch.plugins.maf.serving import serving_functions
+
+        return serving_functions(self)
+
     def plot(self, path: str, dataset: Dataset | None = None) -> str:
         """Density contours beside samples for 2-D data; pairwise scatters of data and samples above."""
         from tfp_arch.plugins.maf.plot import plot_flow

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -14,37 +14,46 @@ from tfp_arch.validation import positive_int
 if TYPE_CHECKING:
     from tfp_arch.plugins.vae.model import VariationalAutoencoder
 
-__all__ = ["elbo_terms", "importance_weighted_log_likelihood"]
+__all__ = ["elbo_terms", "importance_weighted_log_likelihood", "log_weights"]
 
 _VALUES_PER_CALL = 4_000_000
 
 
+def log_weights(model: "VariationalAutoencoder", x: tf.Tensor, num: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """log w = log p(x|z) + log p(z) - log q(z|x) for `num` draws per example, `(num, batch)`, stateless from `seed`."""
+    loc, raw_scale = model.encoder_parameters(x)
+    regularizer = model.kl_regularizer
+    q = regularizer.posterior(loc, raw_scale)
+    p = regularizer.prior_distribution(model.latent_dim, loc.dtype)
+    eps = tf.random.stateless_normal(tf.concat([[num], tf.shape(loc)], 0), seed=seed, dtype=loc.dtype)
+    scale = model.latent.scale(raw_scale)
+    z = loc + (scale * eps if model.posterior == "normal_diag" else tf.linalg.matvec(scale, eps))
+    batch = tf.shape(loc)[0]
+    params = model.decoder(tf.reshape(z, [-1, model.latent_dim]))
+    x_rep = tf.reshape(tf.repeat(x[tf.newaxis], num, axis=0), tf.concat([[-1], tf.shape(x)[1:]], 0))
+    log_px = tf.reshape(model.decoder_log_prob(x_rep, params), [num, batch])
+    return log_px + p.log_prob(z) - q.log_prob(z)
+
+
 def _log_weights_fn(model: "VariationalAutoencoder") -> Callable[..., tf.Tensor]:
-    """A traced function: log w = log p(x|z) + log p(z) - log q(z|x) for `m` draws per example, (m, b)."""
+    """`log_weights` of `model`, traced."""
+    return tf.function(lambda x, num, seed: log_weights(model, x, num, seed), reduce_retracing=True)
 
-    @tf.function(reduce_retracing=True)
-    def log_weights(x: tf.Tensor, num: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        loc, raw_scale = model.encoder_parameters(x)
-        regularizer = model.kl_regularizer
-        q = regularizer.posterior(loc, raw_scale)
-        p = regularizer.prior_distribution(model.latent_dim, loc.dtype)
-        eps = tf.random.stateless_normal(tf.concat([[num], tf.shape(loc)], 0), seed=seed, dtype=loc.dtype)
-        scale = model.latent.scale(raw_scale)
-        z = loc + (scale * eps if model.posterior == "normal_diag" else tf.linalg.matvec(scale, eps))
-        batch = tf.shape(loc)[0]
-        params = model.decoder(tf.reshape(z, [-1, model.latent_dim]))
-        x_rep = tf.reshape(tf.repeat(x[tf.newaxis], num, axis=0), tf.concat([[-1], tf.shape(x)[1:]], 0))
-        log_px = tf.reshape(model.decoder_log_prob(x_rep, params), [num, batch])
-        return log_px + p.log_prob(z) - q.log_prob(z)
 
-    return log_weights
+def _stateless_pairs(pair: Any) -> Iterator[tf.Tensor]:
+    """`fold_in(pair, c)` for c = 0, 1, ..., as int32 pairs."""
+    pair = tf.cast(tf.convert_to_tensor(pair), tf.int64)
+    count = 0
+    while True:
+        yield tf.cast(tf.random.experimental.stateless_fold_in(pair, count), tf.int32)
+        count += 1
 
 
 def importance_weighted_log_likelihood(
     model: "VariationalAutoencoder",
     x: np.ndarray,
     num_samples: int,
-    seed: int = 0,
+    seed: int | tuple[int, int] = 0,
     batch_size: int | None = None,
 ) -> np.ndarray:
     """log p(x) ~= log (1/k) sum_i p(x, z_i) / q(z_i | x), z_i ~ q(z | x), per example.
@@ -57,7 +66,9 @@ def importance_weighted_log_likelihood(
         model: a built variational autoencoder.
         x: data, `(n, *data_shape)`.
         num_samples: importance samples k per example.
-        seed: seed of the draws.
+        seed: seed of the draws: an integer (the chunks' seeds are drawn by NumPy from it), or a
+            stateless pair `(s0, s1)`, from which chunk c draws with `fold_in((s0, s1), c)` (what the
+            exported `log_likelihood` signature does with seed `s` and the pair `(s, 0)`, in one chunk).
         batch_size: examples per chunk (default: chosen from the data size).
 
     Returns:
@@ -69,7 +80,7 @@ def importance_weighted_log_likelihood(
     batch_size = batch_size or max(1, min(len(x), 256, _VALUES_PER_CALL // values))
     per_call = max(1, min(num_samples, _VALUES_PER_CALL // (values * batch_size)))
     fn = model._cached("log_weights", _log_weights_fn)
-    pairs = seed_pairs(seed)
+    pairs = _stateless_pairs(seed) if isinstance(seed, (tuple, list, tf.Tensor, np.ndarray)) else seed_pairs(seed)
     out = np.empty(len(x), dtype="float64")
     for start in range(0, len(x), batch_size):
         xb = tf.constant(x[start:start + batch_size])

@@ -15,7 +15,7 @@ from tfp_arch.fast_fit import is_array_like
 from tfp_arch.layers.kl.gaussian_penalty import GaussianKLPenalty
 from tfp_arch.layers.distributions.latent import GaussianLatent, scale_params_size
 from tfp_arch.layers.standardize import iterate_batches
-from tfp_arch.seeding import seed_pairs
+from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import invalid_argument, one_of, positive_float, positive_int
 from tfp_arch.plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
 from tfp_arch.plugins.vae.likelihoods import LIKELIHOODS, decoder_head, head_params, params_per_value
@@ -266,6 +266,10 @@ class VariationalAutoencoder(Architecture):
     def sample(self, n: int, *, seed: int | None = None, mean: bool = False) -> np.ndarray:
         """Draw x ~ p(x) = E_p(z)[p(x | z)], or E[x | z] with z ~ p(z) when `mean` is True.
 
+        The latents are drawn from the stateless pair `[seed, 0]` split in two (the first half), the
+        data from the second half folded with the chunk's index (chunks of 1024), as the exported
+        `sample` signature draws them.
+
         Args:
             n: number of samples.
             seed: integer seed, for repeatable draws.
@@ -274,22 +278,30 @@ class VariationalAutoencoder(Architecture):
         Returns:
             An array `(n, *data_shape)`.
         """
-        pairs = seed_pairs(seed)
-        prior = self.kl_regularizer.prior_distribution(self.latent_dim)
-        z = prior.sample(n, seed=next(pairs)).numpy()
+        from tfp_arch.plugins.vae.serving import draw_latents, sample_pairs
+
+        z_pair, x_pair = sample_pairs(seed_pair(seed, "int64"))
+        z = draw_latents(self, int(n), z_pair).numpy()
         if mean:
             return self.decode(z)
-        return self._batched(
-            "sample", lambda zb, pair: self.decoder_head.sample(self.head_params(self.decoder(zb)), seed=pair)
-        )(z, next(pairs))
+        draw = self._cached("sample", lambda model: tf.function(
+            lambda zb, pair: model.decoder_head.sample(model.head_params(model.decoder(zb)), seed=pair), reduce_retracing=True
+        ))
+        chunks = [
+            draw(tf.constant(z[start:start + _PREDICT_BATCH]), tf.random.experimental.stateless_fold_in(x_pair, index)).numpy()
+            for index, start in enumerate(range(0, max(len(z), 1), _PREDICT_BATCH))
+        ]
+        return np.concatenate(chunks)
 
-    def log_likelihood(self, x: Any, num_samples: int = 1000, seed: int = 0, batch_size: int | None = None) -> np.ndarray:
+    def log_likelihood(
+        self, x: Any, num_samples: int = 1000, seed: int | tuple[int, int] = 0, batch_size: int | None = None
+    ) -> np.ndarray:
         """Importance-weighted estimate of log p(x) per example (Burda et al. 2016), in nats.
 
         Args:
             x: data, `(n, *data_shape)`.
             num_samples: importance samples k; memory stays bounded for any k.
-            seed: seed of the draws.
+            seed: seed of the draws, or a stateless pair (see `importance_weighted_log_likelihood`).
             batch_size: examples per chunk.
 
         Returns:
@@ -314,6 +326,12 @@ class VariationalAutoencoder(Architecture):
             "reconstruction": float(np.mean(-log_px)),
             "kl": float(np.mean(kl)),
         }
+
+    def serving_functions(self) -> dict[str, Any]:
+        """`encode`, `decode`, `sample` and `log_likelihood`; see `tfp_arch.plugins.vae.serving`."""
+        from tfp_arch.plugins.vae.serving import serving_functions
+
+        return serving_functions(self)
 
     def plot(self, path: str, dataset: Dataset | None = None) -> str:
         """Samples, input/reconstruction pairs and (2-D latent) the latent space by label; see `plot.py`."""

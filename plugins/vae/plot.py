@@ -57,7 +57,7 @@ def plot_vae(model: "VariationalAutoencoder", path: str, dataset: Dataset | None
     labels = None if dataset is None else dataset.labels_test
     show_latent = x is not None and model.latent_dim == 2 and labels is not None
     panels = 1 + (x is not None) + show_latent
-    fig, axes = plt.subplots(1, panels, figsize=(5.0 * panels, 5.2))
+    fig, axes = plt.subplots(1, panels, figsize=(5.0 * panels, 5.4), layout="constrained")
     axes = np.atleast_1d(axes)
     samples = model.sample(64, seed=0, mean=True)
     sample_images = as_images(samples)
@@ -99,7 +99,6 @@ def plot_vae(model: "VariationalAutoencoder", path: str, dataset: Dataset | None
         ax.set_xlabel("z1")
         ax.set_ylabel("z2")
         ax.set_title("latent space: posterior means of the test set")
-    fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path

@@ -175,7 +175,8 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
     def _split(self, packed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
         """Packed weights `(..., rows, units)` to a kernel `(..., *kernel_shape)` and a bias (or None)."""
         lead = packed.shape[:-2]
-        kernel = tf.reshape(packed[..., : self._kernel_rows, :], (*lead, *self._kernel_shape))
+        shape = (*lead, *self._kernel_shape) if lead.is_fully_defined() else tf.concat([tf.shape(packed)[:-2], self._kernel_shape], 0)
+        kernel = tf.reshape(packed[..., : self._kernel_rows, :], shape)
         return kernel, packed[..., self._kernel_rows, :] if self.use_bias else None
 
     def _pack(self, kernel: Any, bias: Any, current: tf.Tensor) -> tf.Tensor:
