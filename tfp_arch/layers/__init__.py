@@ -11,6 +11,7 @@ from tfp_arch.layers.variational.conv import Conv1DVariational, Conv2DVariationa
 from tfp_arch.layers.variational.convert import dense_to_variational, to_variational
 from tfp_arch.layers.flows.coupling import CouplingTransform
 from tfp_arch.layers.variational.dense import DenseVariational
+from tfp_arch.layers.distributions.gaussian_process import VariationalGaussianProcess
 from tfp_arch.layers.distributions.head import DistributionHead
 from tfp_arch.layers.variational.estimators import ESTIMATORS
 from tfp_arch.layers.flows.flow import Flow, MaskedAutoregressiveFlow
@@ -94,6 +95,7 @@ __all__ = [
     "NeuralSplineFlow",
     "OneHotCategorical",
     "RationalQuadraticSplineTransformer",
+    "VariationalGaussianProcess",
     "VariationalLayer",
     "autoregressive_degrees",
     "autoregressive_masks",
