@@ -52,6 +52,7 @@ from tfp_arch.layers.flows.transformers import (
 from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.layers.distributions.vector import Categorical, MultivariateNormalTriL, OneHotCategorical
 from tfp_arch.layers.kl.warmup import KLWarmup
+from tfp_arch.layers.weight_norm import WeightNorm
 
 __all__ = [
     "DEFAULT_LOG_SCALE_BOUND",
@@ -97,6 +98,7 @@ __all__ = [
     "RationalQuadraticSplineTransformer",
     "VariationalGaussianProcess",
     "VariationalLayer",
+    "WeightNorm",
     "autoregressive_degrees",
     "autoregressive_masks",
     "coupling_mask",
