@@ -51,6 +51,7 @@ from tfp_arch.layers.flows.transformers import (
 )
 from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.layers.distributions.vector import Categorical, MultivariateNormalTriL, OneHotCategorical
+from tfp_arch.layers.initializers import BlockwiseInitializer
 from tfp_arch.layers.kl.warmup import KLWarmup
 from tfp_arch.layers.weight_norm import WeightNorm
 
@@ -61,6 +62,7 @@ __all__ = [
     "POSTERIORS",
     "PRIORS",
     "AffineTransformer",
+    "BlockwiseInitializer",
     "Categorical",
     "CategoricalMixtureOfOneHotCategorical",
     "Conv1DTransposeVariational",
