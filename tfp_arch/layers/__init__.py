@@ -13,6 +13,8 @@ from tfp_arch.layers.flows.coupling import CouplingTransform
 from tfp_arch.layers.variational.dense import DenseVariational
 from tfp_arch.layers.distributions.gaussian_process import VariationalGaussianProcess
 from tfp_arch.layers.distributions.head import DistributionHead
+from tfp_arch.layers.distributions.lambda_layer import DistributionLambda
+from tfp_arch.layers.variational.variable import VariableLayer
 from tfp_arch.layers.variational.estimators import ESTIMATORS
 from tfp_arch.layers.flows.flow import Flow, MaskedAutoregressiveFlow
 from tfp_arch.layers.flows.batch_norm import FlowBatchNormalization
@@ -76,6 +78,7 @@ __all__ = [
     "CouplingTransform",
     "DenseVariational",
     "DistributionHead",
+    "DistributionLambda",
     "ElementwiseTransformer",
     "Flow",
     "FlowBatchNormalization",
@@ -98,6 +101,7 @@ __all__ = [
     "NeuralSplineFlow",
     "OneHotCategorical",
     "RationalQuadraticSplineTransformer",
+    "VariableLayer",
     "VariationalGaussianProcess",
     "VariationalLayer",
     "WeightNorm",

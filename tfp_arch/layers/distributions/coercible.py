@@ -1,0 +1,134 @@
+"""Tensor-coercible TFP distributions: what a distribution layer returns from `call`.
+
+A distribution layer's output must serve two kinds of reader in a Keras 3 model: the user, who wants
+the distribution (`model(x).mean()`, `.log_prob(y)`, a loss `lambda y, rv: -rv.log_prob(y)`), and the
+next layer, `predict` or a metric, which want a tensor. `coercible(distribution, fn)` returns the
+same distribution, of a subclass of its own class (so `isinstance`, `tfd.kl_divergence` and every
+method behave as before) that is also a tensor: `tf.convert_to_tensor(d)` is `fn(d)`, computed once
+and cached, as in `tfp.layers`. Keras 3 lets such an object through where it checks for tensors
+(`tf.is_tensor` is True through TensorFlow's `is_tensor_like` protocol, `shape` and `dtype` are the
+tensor's), so a loss receives the distribution itself, while a `Dense` after it, `np.asarray`, and
+`predict` see `fn(d)`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfp_arch.validation import invalid_argument
+
+__all__ = ["TensorCoercible", "coercible", "convert_to_tensor_function", "is_distribution"]
+
+tfd = tfp.distributions
+
+
+class TensorCoercible:
+    """Mixin of a distribution that converts to the tensor `convert_to_tensor_fn(self)`.
+
+    The conversion is computed on first use and cached, so every reader of one output (a loss, a
+    test-points function, the next layer) sees the same draw, as in `tfp.layers`.
+    """
+
+    convert_to_tensor_fn: Callable[[Any], Any] = staticmethod(tfd.Distribution.sample)  # type: ignore[assignment]
+
+    def is_tensor_like(self) -> bool:
+        """TensorFlow's marker: `tf.is_tensor` is True, so Keras passes the distribution on unchanged."""
+        return True
+
+    def _coerced_value(self) -> tf.Tensor:
+        value = self.__dict__.get("_tfp_arch_value")
+        if value is None:
+            value = tf.convert_to_tensor(type(self).convert_to_tensor_fn(self))
+            self.__dict__["_tfp_arch_value"] = value
+        return value
+
+    @property
+    def shape(self) -> tf.TensorShape:
+        """Shape of the tensor the distribution converts to."""
+        if type(self).convert_to_tensor_fn in _BATCH_EVENT_SHAPED:
+            return self.batch_shape.concatenate(self.event_shape)  # type: ignore[attr-defined]
+        return self._coerced_value().shape
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self._coerced_value(), dtype=dtype)
+
+
+_BATCH_EVENT_SHAPED = (tfd.Distribution.sample, tfd.Distribution.mean, tfd.Distribution.mode)
+
+
+def _convert(value: TensorCoercible, dtype: Any = None, name: str | None = None, as_ref: bool = False) -> tf.Tensor:
+    tensor = value._coerced_value()
+    if dtype is not None and tf.as_dtype(dtype) != tensor.dtype:
+        return tf.cast(tensor, dtype)
+    return tensor
+
+
+tf.register_tensor_conversion_function(TensorCoercible, _convert)
+
+
+def convert_to_tensor_function(convert_to_tensor_fn: Any) -> Callable[[Any], Any]:
+    """`convert_to_tensor_fn` as TFP's layers take it, as a function of a distribution.
+
+    Args:
+        convert_to_tensor_fn: a callable of a distribution (`tfd.Distribution.sample`,
+            `lambda d: d.sample(5)`), a property (`tfd.Bernoulli.logits`), or the name of a method
+            or property of the distribution (`"mean"`, `"logits"`).
+    """
+    if isinstance(convert_to_tensor_fn, property) and convert_to_tensor_fn.fget is not None:
+        return convert_to_tensor_fn.fget
+    if isinstance(convert_to_tensor_fn, str):
+        return _named_function(convert_to_tensor_fn)
+    if callable(convert_to_tensor_fn):
+        return convert_to_tensor_fn
+    raise invalid_argument(
+        "convert_to_tensor_fn", "expected a callable of a distribution or the name of one of its methods", convert_to_tensor_fn
+    )
+
+
+@functools.cache
+def _named_function(name: str) -> Callable[[Any], Any]:
+    method = getattr(tfd.Distribution, name, None)
+    if callable(method):
+        return method
+
+    def attribute(distribution: Any) -> Any:
+        value = getattr(distribution, name)
+        return value() if callable(value) else value
+
+    attribute.__name__ = name
+    return attribute
+
+
+@functools.cache
+def _coercible_class(cls: type, fn: Callable[[Any], Any]) -> type:
+    return type(cls.__name__, (TensorCoercible, cls), {"convert_to_tensor_fn": staticmethod(fn), "__module__": cls.__module__})
+
+
+def coercible(distribution: Any, convert_to_tensor_fn: Any = tfd.Distribution.sample) -> Any:
+    """`distribution`, made tensor-coercible through `convert_to_tensor_fn` (see the module docstring).
+
+    Args:
+        distribution: a `tfd.Distribution`; anything else is returned unchanged (a tensor, for
+            a `make_distribution_fn` that returns one).
+        convert_to_tensor_fn: see `convert_to_tensor_function`.
+    """
+    if not isinstance(distribution, tfd.Distribution):
+        return distribution
+    fn = convert_to_tensor_function(convert_to_tensor_fn)
+    base = type(distribution).__mro__[2] if isinstance(distribution, TensorCoercible) else type(distribution)
+    result = distribution.copy()
+    result.__class__ = _coercible_class(base, fn)
+    for attribute in ("logits", "probs", "_logits", "_probs"):
+        if attribute in distribution.__dict__:
+            result.__dict__[attribute] = distribution.__dict__[attribute]
+    return result
+
+
+def is_distribution(value: Any) -> bool:
+    """Whether `value` is a TFP distribution (a distribution layer's output)."""
+    return isinstance(value, tfd.Distribution)
