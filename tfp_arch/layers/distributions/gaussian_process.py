@@ -10,6 +10,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_arch.layers.distributions.coercible import coercible, convert_to_tensor_function
+from tfp_arch.layers.distributions.saving import deserialize_function, serialize_function
 from tfp_arch.validation import invalid_argument, positive_int
 
 __all__ = ["VariationalGaussianProcess"]
@@ -29,29 +31,6 @@ def _serialize_initializer(value: Any) -> Any:
     if isinstance(value, keras.initializers.Initializer):
         return keras.saving.serialize_keras_object(value)
     return "zeros"
-
-
-def _convert_to_tensor_fn(value: Any) -> Callable[[Any], Any]:
-    """A `tfd.Distribution` method, its name, a property or any callable, as a callable."""
-    if isinstance(value, str):
-        method = getattr(tfd.Distribution, value, None)
-        if not callable(method):
-            raise invalid_argument("convert_to_tensor_fn", "expected a `tfd.Distribution` method name", value)
-        return method
-    if isinstance(value, dict):
-        return keras.saving.deserialize_keras_object(value)
-    if isinstance(value, property):
-        value = value.fget
-    if not callable(value):
-        raise invalid_argument("convert_to_tensor_fn", "expected a callable or a `tfd.Distribution` method name", value)
-    return value
-
-
-def _serialize_convert_fn(value: Callable[[Any], Any]) -> Any:
-    name = getattr(value, "__name__", None)
-    if name is not None and getattr(tfd.Distribution, name, None) is value:
-        return name
-    return keras.saving.serialize_keras_object(value)
 
 
 def _deserialize(value: Any) -> Any:
@@ -77,6 +56,7 @@ def _variational_gaussian_process(
     mean_fn: Callable[[Any], Any],
     observation_noise_variance: Any,
     jitter: float,
+    convert_to_tensor_fn: Callable[[Any], Any],
 ) -> tfd.Distribution:
     """TFP's VGP over the index points, batched over the event shape, with the event shape moved last."""
     vgp = tfd.VariationalGaussianProcess(
@@ -90,7 +70,10 @@ def _variational_gaussian_process(
         jitter=jitter,
     )
     transpose = tfb.Transpose(rightmost_transposed_ndims=2)
-    distribution = tfd.TransformedDistribution(tfd.Independent(vgp, reinterpreted_batch_ndims=1), bijector=transpose)
+    distribution = coercible(
+        tfd.TransformedDistribution(tfd.Independent(vgp, reinterpreted_batch_ndims=1), bijector=transpose),
+        convert_to_tensor_fn,
+    )
 
     def variational_loss(observations: Any, kl_weight: Any = 1.0) -> Any:
         return vgp.variational_loss(transpose.forward(observations), kl_weight=kl_weight)
@@ -164,7 +147,8 @@ class VariationalGaussianProcess(keras.layers.Layer):
         )
         self.mean_fn = mean_fn
         self.jitter = float(jitter)
-        self.convert_to_tensor_fn = _convert_to_tensor_fn(convert_to_tensor_fn)
+        self.convert_to_tensor_fn = deserialize_function(convert_to_tensor_fn)
+        self._convert = convert_to_tensor_function(self.convert_to_tensor_fn)
         self.feature_ndims = int(kernel_provider.kernel.feature_ndims)
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
@@ -215,6 +199,7 @@ class VariationalGaussianProcess(keras.layers.Layer):
             self._mean,
             noise,
             self.jitter,
+            self._convert,
         )
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
@@ -224,10 +209,6 @@ class VariationalGaussianProcess(keras.layers.Layer):
         return keras.KerasTensor(self.compute_output_shape(tuple(inputs.shape)), dtype=self.dtype)
 
     def get_config(self) -> dict[str, Any]:
-        if self.mean_fn is not None:
-            mean_fn = keras.saving.serialize_keras_object(self.mean_fn)
-        else:
-            mean_fn = None
         return {
             **super().get_config(),
             "num_inducing_points": self.num_inducing_points,
@@ -240,9 +221,9 @@ class VariationalGaussianProcess(keras.layers.Layer):
             "variational_inducing_observations_scale_initializer": _serialize_initializer(
                 self.variational_inducing_observations_scale_initializer
             ),
-            "mean_fn": mean_fn,
+            "mean_fn": serialize_function(self, "mean_fn", self.mean_fn),
             "jitter": self.jitter,
-            "convert_to_tensor_fn": _serialize_convert_fn(self.convert_to_tensor_fn),
+            "convert_to_tensor_fn": serialize_function(self, "convert_to_tensor_fn", self.convert_to_tensor_fn),
         }
 
     @classmethod
@@ -253,8 +234,8 @@ class VariationalGaussianProcess(keras.layers.Layer):
             "inducing_index_points_initializer",
             "unconstrained_observation_noise_variance_initializer",
             "variational_inducing_observations_scale_initializer",
-            "mean_fn",
         ):
             value = config.get(name)
             config[name] = value if value is None or isinstance(value, str) else _deserialize(value)
+        config["mean_fn"] = deserialize_function(config.get("mean_fn"))
         return cls(**config)
