@@ -1,6 +1,7 @@
 """Keras 3 probabilistic layers built on TensorFlow Probability."""
 
 from tfp_arch.layers.flows.autoregressive import MaskedAutoregressiveTransform
+from tfp_arch.layers.flows.autoregressive_transform import AutoregressiveTransform
 from tfp_arch.layers.variational.conv_transpose import (
     Conv1DTransposeVariational,
     Conv2DTransposeVariational,
@@ -64,6 +65,7 @@ __all__ = [
     "POSTERIORS",
     "PRIORS",
     "AffineTransformer",
+    "AutoregressiveTransform",
     "BlockwiseInitializer",
     "Categorical",
     "CategoricalMixtureOfOneHotCategorical",
