@@ -44,10 +44,14 @@ def test_training_with_the_nll_loss_reduces_it(trained):
     assert np.isfinite(after) and after < before
 
 
+def _params(model, x):
+    return keras.Sequential(model.layers[:-1])(x)
+
+
 def test_the_compiled_loss_is_the_mean_negative_log_prob(trained):
     model, x, y, _ = trained
     head = model.layers[-1]
-    expected = -np.mean(head.log_prob(model.predict(x, verbose=0), y))
+    expected = -np.mean(head.log_prob(_params(model, x), y))
     np.testing.assert_allclose(model.evaluate(x, y, batch_size=N, verbose=0), expected, rtol=1e-5)
 
 
@@ -59,7 +63,7 @@ def test_keras_save_and_load_keeps_outputs_and_compiled_loss(trained, tmp_path):
     assert isinstance(restored.loss, losses.NegativeLogLikelihood)
     assert type(restored.layers[-1]) is type(model.layers[-1])
     assert restored.layers[-1].get_config() == model.layers[-1].get_config()
-    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+    np.testing.assert_array_equal(_params(restored, x), _params(model, x))
     assert restored.evaluate(x, y, batch_size=N, verbose=0) == model.evaluate(x, y, batch_size=N, verbose=0)
 
 

@@ -24,7 +24,7 @@ SCRIPT = textwrap.dedent(
     import keras
     import numpy as np
     from tfp_arch.data import make_synthetic
-    from tfp_arch.layers.kl.regularizer import KLDivergenceRegularizer
+    from tfp_arch.layers.kl.gaussian_penalty import GaussianKLPenalty
     from tfp_arch.plugins.vae import VariationalAutoencoder
 
     x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
@@ -33,7 +33,7 @@ SCRIPT = textwrap.dedent(
         inputs = keras.Input((3,))
         h = keras.layers.Dense(4, kernel_initializer=keras.initializers.RandomNormal(stddev=0.7, seed=0),
                                bias_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=1))(inputs)
-        loc, raw = KLDivergenceRegularizer(weight=0.5)([h[:, :2], h[:, 2:]])
+        loc, raw = GaussianKLPenalty(weight=0.5)([h[:, :2], h[:, 2:]])
         model = keras.Model(inputs, loc)
         model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=jit)
         return model

@@ -1,4 +1,4 @@
-"""Losses of models whose output is the parameter tensor of a distribution head."""
+"""The negative log-likelihood loss of models whose output is a distribution (or a head's parameters)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Any
 
 import keras
 import tensorflow as tf
+import tensorflow_probability as tfp
+from keras.src.losses.loss import reduce_weighted_values
 
 from tfp_arch.layers.distributions.head import DistributionHead, as_distribution_head
 from tfp_arch.validation import non_negative_float
@@ -15,13 +17,17 @@ __all__ = ["NegativeLogLikelihood"]
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
 class NegativeLogLikelihood(keras.losses.Loss):
-    """`-log p(y | params)` under a distribution head, for `compile(loss=...)`.
+    """`-log p(y | x)` of a model whose output is a distribution, for `compile(loss=...)`.
 
-    The Keras 3 form of TFP's `loss=lambda y, rv_y: -rv_y.log_prob(y)`: the model outputs the head's
-    parameter tensor, and the loss builds the distribution once per call with
-    `distribution_layer.log_prob_and_distribution`, which reshapes each target to the head's event
-    shape first. The loss saves with the model: its config holds the head's config (heads have no
-    weights, so the copy made on loading is equivalent).
+    TFP's `loss=lambda y, rv_y: -rv_y.log_prob(y)` as a saved Keras loss. The model's output is
+    either a distribution (the output of a distribution layer: `NegativeLogLikelihood()`), whose
+    `log_prob` of the targets is taken with each target reshaped to the distribution's
+    `batch_shape + event_shape` first, so `(batch,)` targets of a `(batch, 1)` output do not
+    broadcast; or the parameter tensor of the head `distribution_layer` (the architectures of this
+    package), turned into the distribution by `distribution_layer.log_prob_and_distribution`. The
+    loss saves with the model: its config holds the head's config, if any (heads have no weights,
+    so the copy made on loading is equivalent). A lambda loss also trains a distribution output
+    in float32; in float64, or where a saved loss is wanted, this is the replacement.
 
     With `variance_weighting=beta > 0` it is the beta-NLL of Seitzer et al. (2022, "On the Pitfalls
     of Heteroscedastic Uncertainty Estimation with Probabilistic Neural Networks"): each example's
@@ -35,32 +41,51 @@ class NegativeLogLikelihood(keras.losses.Loss):
     longer the likelihood's, so `beta = 0`, the default, is the plain negative log-likelihood.
 
     Args:
-        distribution_layer: the model's output head (for example `IndependentNormal(1)`).
+        distribution_layer: None for a model whose output is a distribution; the head whose
+            parameter tensor the model outputs otherwise (for example `IndependentNormal(1)`).
         reduction: Keras' reduction of the per-example losses.
         name: name of the loss.
         dtype: dtype of the computation; None for Keras' float type.
         variance_weighting: the exponent beta of the variance weight (0: no weighting).
 
     Example:
-        >>> head = tfp_arch.layers.IndependentNormal(1)
-        >>> model = keras.Sequential([keras.layers.Dense(2), head])
-        >>> model.compile("adam", loss=tfp_arch.losses.NegativeLogLikelihood(head))
+        >>> model = keras.Sequential([keras.layers.Dense(2), tfp_arch.layers.IndependentNormal(1)])
+        >>> model.compile("adam", loss=tfp_arch.losses.NegativeLogLikelihood())
     """
 
     def __init__(
         self,
-        distribution_layer: DistributionHead | dict[str, Any],
+        distribution_layer: DistributionHead | dict[str, Any] | None = None,
         reduction: str = "sum_over_batch_size",
         name: str = "negative_log_likelihood",
         dtype: Any = None,
         variance_weighting: float = 0.0,
     ) -> None:
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.distribution_layer = as_distribution_head("distribution_layer", distribution_layer)
+        self.distribution_layer = (
+            None if distribution_layer is None else as_distribution_head("distribution_layer", distribution_layer)
+        )
         self.variance_weighting = non_negative_float("variance_weighting", variance_weighting)
 
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> tf.Tensor:
+        if not isinstance(y_pred, tfp.distributions.Distribution):
+            return super().__call__(y_true, y_pred, sample_weight)
+        with tf.name_scope(self.name):
+            losses = self.call(y_true, y_pred)
+            return reduce_weighted_values(losses, sample_weight=sample_weight, reduction=self.reduction, dtype=self.dtype)
+
     def call(self, y_true: Any, y_pred: Any) -> tf.Tensor:
-        log_prob, distribution = self.distribution_layer.log_prob_and_distribution(y_pred, y_true)
+        if isinstance(y_pred, tfp.distributions.Distribution):
+            distribution = y_pred
+            shape = tf.concat([distribution.batch_shape_tensor(), distribution.event_shape_tensor()], axis=0)
+            log_prob = distribution.log_prob(tf.reshape(tf.cast(y_true, distribution.dtype), shape))
+        elif self.distribution_layer is None:
+            raise ValueError(
+                "`NegativeLogLikelihood()` needs a model whose output is a distribution (a distribution layer of "
+                "tfp_arch.layers); for a parameter tensor give its head: NegativeLogLikelihood(head)."
+            )
+        else:
+            log_prob, distribution = self.distribution_layer.log_prob_and_distribution(y_pred, y_true)
         nll = -log_prob
         if not self.variance_weighting:
             return nll
@@ -74,6 +99,8 @@ class NegativeLogLikelihood(keras.losses.Loss):
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
-            "distribution_layer": keras.saving.serialize_keras_object(self.distribution_layer),
+            "distribution_layer": None
+            if self.distribution_layer is None
+            else keras.saving.serialize_keras_object(self.distribution_layer),
             "variance_weighting": self.variance_weighting,
         }

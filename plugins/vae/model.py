@@ -12,7 +12,7 @@ from tfp_arch.architecture import Architecture
 from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import is_array_like
-from tfp_arch.layers.kl.regularizer import KLDivergenceRegularizer
+from tfp_arch.layers.kl.gaussian_penalty import GaussianKLPenalty
 from tfp_arch.layers.distributions.latent import GaussianLatent, scale_params_size
 from tfp_arch.layers.standardize import iterate_batches
 from tfp_arch.seeding import seed_pairs
@@ -47,7 +47,7 @@ class VariationalAutoencoder(Architecture):
     """A variational autoencoder (Kingma & Welling 2014) trained on the ELBO with plain `fit(x)`.
 
     The encoder maps x to the parameters of q(z | x) (a diagonal or full-covariance Gaussian); a
-    `KLDivergenceRegularizer` adds `kl_weight * KL(q(z|x) || N(0, I))` to the losses; a
+    `GaussianKLPenalty` adds `kl_weight * KL(q(z|x) || N(0, I))` to the losses; a
     `GaussianLatent` layer draws z = mu + sigma * eps; the decoder maps z to the parameters of
     p(x | z) (Bernoulli logits, or Gaussian locations and scales). `compute_loss` adds the
     reconstruction term -E_q[log p(x | z)], and the history tracks `reconstruction`, `kl` and
@@ -125,7 +125,7 @@ class VariationalAutoencoder(Architecture):
         if self.binarize and likelihood != "bernoulli":
             raise invalid_argument("binarize", "binarising needs likelihood='bernoulli'", received=f"binarize=True, likelihood={likelihood!r}")
         self.seed = seed
-        self.kl_regularizer = KLDivergenceRegularizer(
+        self.kl_regularizer = GaussianKLPenalty(
             distribution=posterior, kl_weight=kl_weight, free_bits=free_bits, seed=seed, name="kl_regularizer"
         )
         self.latent = GaussianLatent(distribution=posterior, seed=seed, name="latent")

@@ -25,6 +25,8 @@ from tfp_arch.layers.distributions.independent import (
     IndependentNormal,
     IndependentPoisson,
 )
+from tfp_arch.layers.kl.add_loss import KLDivergenceAddLoss
+from tfp_arch.layers.kl.gaussian_penalty import GaussianKLPenalty
 from tfp_arch.layers.kl.regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.kl.weight import KLWeightCallback, KLWeighted, KLWeightSchedule, kl_weighted_layers, set_kl_weight
 from tfp_arch.layers.distributions.latent import (
@@ -84,11 +86,13 @@ __all__ = [
     "ElementwiseTransformer",
     "Flow",
     "FlowBatchNormalization",
+    "GaussianKLPenalty",
     "GaussianLatent",
     "IndependentBernoulli",
     "IndependentLogistic",
     "IndependentNormal",
     "IndependentPoisson",
+    "KLDivergenceAddLoss",
     "KLDivergenceRegularizer",
     "KLWeightCallback",
     "KLWeightSchedule",

@@ -54,6 +54,15 @@ class TensorCoercible:
             return self.batch_shape.concatenate(self.event_shape)  # type: ignore[attr-defined]
         return self._coerced_value().shape
 
+    @property
+    def ndim(self) -> int:
+        """Rank of the tensor the distribution converts to."""
+        return self.shape.rank
+
+    def numpy(self) -> np.ndarray:
+        """The tensor the distribution converts to, as a NumPy array (eager mode)."""
+        return np.asarray(self._coerced_value())
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return np.asarray(self._coerced_value(), dtype=dtype)
 
@@ -80,7 +89,7 @@ def convert_to_tensor_function(convert_to_tensor_fn: Any) -> Callable[[Any], Any
             or property of the distribution (`"mean"`, `"logits"`).
     """
     if isinstance(convert_to_tensor_fn, property) and convert_to_tensor_fn.fget is not None:
-        return convert_to_tensor_fn.fget
+        return _named_function(convert_to_tensor_fn.fget.__name__)
     if isinstance(convert_to_tensor_fn, str):
         return _named_function(convert_to_tensor_fn)
     if callable(convert_to_tensor_fn):
@@ -97,7 +106,11 @@ def _named_function(name: str) -> Callable[[Any], Any]:
         return method
 
     def attribute(distribution: Any) -> Any:
-        value = getattr(distribution, name)
+        value = getattr(distribution, name, None)
+        if (value is None or isinstance(value, property)) and isinstance(distribution, tfd.Independent):
+            return attribute(distribution.distribution)
+        if value is None:
+            raise AttributeError(f"`convert_to_tensor_fn={name!r}`: the distribution {distribution} has no `{name}`")
         return value() if callable(value) else value
 
     attribute.__name__ = name

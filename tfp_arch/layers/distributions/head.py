@@ -1,9 +1,11 @@
-"""The base of the distribution output layers: a Keras 3 layer that outputs a distribution's parameters.
+"""The base of the distribution output layers: a Keras 3 layer that outputs a TFP distribution.
 
-TFP's `tfp.layers` output a `tfd.Distribution` from `call`, which Keras 3 does not allow (a Keras 3
-layer returns tensors). A `DistributionHead` returns its input, the parameter tensor, unchanged, and
-turns it into the TFP distribution on demand with `distribution(params)`, with the parameterisation of
-the TFP layer of the same name. The loss `tfp_arch.losses.NegativeLogLikelihood(head)` trains it.
+As in `tfp.layers`, a head's `call` turns its input, the parameter tensor, into the TFP distribution
+of the layer of the same name, made tensor-coercible through `convert_to_tensor_fn`
+(`tfp_arch.layers.distributions.coercible`): `model(x)` is the distribution, `predict` and a
+following layer see the tensor. Every method also works on a parameter tensor directly
+(`head.distribution(params)`, `head.log_prob(params, y)`), which is how the architectures of this
+package use the heads, with `tfp_arch.losses.NegativeLogLikelihood(head)` as the loss.
 """
 
 from __future__ import annotations
@@ -11,25 +13,25 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfp_arch.layers.distributions.coercible import coercible, convert_to_tensor_function
 from tfp_arch.layers.distributions.quantiles import bisect_quantile, integer_upper_bracket
-from tfp_arch.validation import invalid_argument, positive_ints
+from tfp_arch.layers.distributions.saving import deserialize_function, serialize_function
+from tfp_arch.layers.variational.variable import shape_tuple
+from tfp_arch.validation import invalid_argument
 
 __all__ = [
-    "as_distribution_head",
-    "CONVERT_TO_TENSOR_FNS",
     "DistributionHead",
-    "convert_to_tensor_name",
+    "as_distribution_head",
     "event_shape_tuple",
     "marginal_quantile",
+    "static_int",
 ]
 
 tfd = tfp.distributions
-
-CONVERT_TO_TENSOR_FNS = ("sample", "mean", "mode", "stddev", "variance")
-
 
 def as_distribution_head(name: str, value: Any) -> "DistributionHead":
     """`value` as a distribution head: a `DistributionHead`, or its Keras serialisation (a dict).
@@ -45,21 +47,20 @@ def as_distribution_head(name: str, value: Any) -> "DistributionHead":
     return value
 
 
-def event_shape_tuple(event_shape: int | Sequence[int]) -> tuple[int, ...]:
-    """`event_shape` (an int or a sequence of ints, as TFP's layers take it) as a tuple of positive ints."""
-    return tuple(positive_ints("event_shape", event_shape, allow_int=True))
+def event_shape_tuple(event_shape: Any) -> tuple[int, ...]:
+    """`event_shape` (an int, a sequence of ints or an int tensor, as TFP's layers take it) as a tuple."""
+    shape = shape_tuple("event_shape", event_shape)
+    if any(size < 1 for size in shape):
+        raise invalid_argument("event_shape", "expected positive sizes", event_shape)
+    return shape
 
 
-def convert_to_tensor_name(convert_to_tensor_fn: Any) -> str:
-    """The name of a `convert_to_tensor_fn`, given as a name or as TFP's `tfd.Distribution` method."""
-    for name in CONVERT_TO_TENSOR_FNS:
-        if convert_to_tensor_fn == name or convert_to_tensor_fn is getattr(tfd.Distribution, name):
-            return name
-    raise invalid_argument(
-        "convert_to_tensor_fn",
-        f"expected one of {', '.join(CONVERT_TO_TENSOR_FNS)} or the `tfd.Distribution` method of that name",
-        convert_to_tensor_fn,
-    )
+def static_int(name: str, value: Any) -> int:
+    """`value` (an int or a scalar int tensor, as TFP's layers take sizes) as a positive int."""
+    shape = shape_tuple(name, value)
+    if len(shape) != 1 or shape[0] < 1 or (not tf.is_tensor(value) and np.ndim(value) != 0):
+        raise invalid_argument(name, "expected a positive integer", value)
+    return shape[0]
 
 
 def marginal_quantile(marginal: tfd.Distribution, q: tf.Tensor, integer: bool) -> tf.Tensor:
@@ -82,18 +83,19 @@ def marginal_quantile(marginal: tfd.Distribution, q: tf.Tensor, integer: bool) -
 
 
 class DistributionHead(keras.layers.Layer):
-    """A layer whose output is the parameter tensor of a TFP distribution; the base of the heads.
+    """A layer whose output is a TFP distribution made from its input; the base of the heads.
 
-    `call` returns its input, after a check at build time that its last axis has the size the head
-    needs (the class's `params_size`). Every other method takes that parameter tensor, shaped
-    `batch_shape + (size,)`:
+    `call` returns the distribution `distribution(inputs)`, tensor-coercible through
+    `convert_to_tensor_fn` as TFP's layers' outputs are, after a check at build time that the
+    input's last axis has the size the head needs (the class's `params_size`). Every other method
+    takes the parameter tensor, shaped `batch_shape + (size,)`:
 
     - `distribution(params)`: the TFP distribution, built as the TFP layer of the same name builds it.
     - `log_prob(params, y)`: the log-probability of one target per example; `y` is reshaped to
       `batch_shape + event_shape` first, so `(batch, 1)` targets of a scalar head do not broadcast.
     - `mean(params)`, `stddev(params)`, `sample(params, sample_shape, seed)`: TFP's.
     - `quantile(params, q)`: element-wise (marginal) quantiles, for the heads over ordered values.
-    - `to_tensor(params, seed)`: what the TFP layer outputs, its `convert_to_tensor_fn` applied.
+    - `to_tensor(params)`: the tensor the output stands for, `convert_to_tensor_fn` applied.
 
     A subclass implements the static `params_size` and `new` of the TFP layer, `_params_size()` (the
     size for its own arguments) and `distribution(params)`. For `quantile` it implements
@@ -101,9 +103,11 @@ class DistributionHead(keras.layers.Layer):
     `batch_shape + event_shape`, and sets `integer_support` when the values are integers.
 
     Args:
-        event_shape: shape of one event (an int or a sequence of ints).
-        convert_to_tensor_fn: what `to_tensor` returns: `"sample"`, `"mean"`, `"mode"`, `"stddev"`
-            or `"variance"` (or the `tfd.Distribution` method of that name, as TFP takes it).
+        event_shape: shape of one event (an int, a sequence of ints or an int tensor).
+        convert_to_tensor_fn: the tensor that stands for the output distribution, as TFP's: a
+            callable of the distribution (default `tfd.Distribution.sample`), a property such as
+            `tfd.Bernoulli.logits`, or a method name such as `"mean"`. A callable other than a
+            `tfd.Distribution` method saves only when registered with Keras.
         validate_args: passed to the TFP distributions.
         **kwargs: `keras.layers.Layer` arguments.
     """
@@ -113,13 +117,14 @@ class DistributionHead(keras.layers.Layer):
     def __init__(
         self,
         event_shape: int | Sequence[int] = (),
-        convert_to_tensor_fn: Any = "sample",
+        convert_to_tensor_fn: Any = tfd.Distribution.sample,
         validate_args: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.event_shape = event_shape_tuple(event_shape)
-        self.convert_to_tensor_fn = convert_to_tensor_name(convert_to_tensor_fn)
+        self.convert_to_tensor_fn = deserialize_function(convert_to_tensor_fn)
+        self._convert = convert_to_tensor_function(self.convert_to_tensor_fn)
         self.validate_args = bool(validate_args)
 
     def _params_size(self) -> int:
@@ -144,10 +149,7 @@ class DistributionHead(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs: Any) -> Any:
-        return inputs
-
-    def compute_output_shape(self, input_shape: Any) -> Any:
-        return input_shape
+        return coercible(self.distribution(inputs), self._convert)
 
     def log_prob(self, params: Any, y: Any) -> tf.Tensor:
         """Log-probability of the targets `y`, one per example, with shape `batch_shape`."""
@@ -172,12 +174,9 @@ class DistributionHead(keras.layers.Layer):
         """Draws shaped `sample_shape + batch_shape + event_shape`; `seed` as TFP takes it."""
         return self.distribution(params).sample(sample_shape, seed=seed)
 
-    def to_tensor(self, params: Any, seed: Any = None) -> tf.Tensor:
-        """The tensor the TFP layer outputs: `convert_to_tensor_fn` applied to the distribution."""
-        distribution = self.distribution(params)
-        if self.convert_to_tensor_fn == "sample":
-            return distribution.sample(seed=seed)
-        return getattr(distribution, self.convert_to_tensor_fn)()
+    def to_tensor(self, params: Any) -> tf.Tensor:
+        """The tensor the output stands for: `convert_to_tensor_fn` applied to the distribution."""
+        return tf.convert_to_tensor(self._convert(self.distribution(params)))
 
     def quantile(self, params: Any, q: Any) -> tf.Tensor:
         """Quantiles of each coordinate at the probabilities `q`.
@@ -206,6 +205,6 @@ class DistributionHead(keras.layers.Layer):
         return {
             **super().get_config(),
             "event_shape": list(self.event_shape),
-            "convert_to_tensor_fn": self.convert_to_tensor_fn,
+            "convert_to_tensor_fn": serialize_function(self, "convert_to_tensor_fn", self.convert_to_tensor_fn),
             "validate_args": self.validate_args,
         }

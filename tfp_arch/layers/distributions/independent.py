@@ -70,7 +70,7 @@ class _LocationScaleHead(_IndependentHead):
     def __init__(
         self,
         event_shape: int | Sequence[int] = (),
-        convert_to_tensor_fn: Any = "sample",
+        convert_to_tensor_fn: Any = tfd.Distribution.sample,
         validate_args: bool = False,
         scale_transform: str = "softplus",
         min_scale: float = 0.0,
@@ -81,7 +81,7 @@ class _LocationScaleHead(_IndependentHead):
         self.min_scale = non_negative_float("min_scale", min_scale)
 
     @staticmethod
-    def params_size(event_shape: int | Sequence[int] = ()) -> int:
+    def params_size(event_shape: int | Sequence[int] = (), name: str | None = None) -> int:
         """The number of parameters of one distribution: `2 * prod(event_shape)`."""
         return 2 * _event_size(event_shape)
 
@@ -93,6 +93,7 @@ class _LocationScaleHead(_IndependentHead):
         validate_args: bool = False,
         scale_transform: str = "softplus",
         min_scale: float = 0.0,
+        name: str | None = None,
     ) -> tfd.Independent:
         """The distribution of `params`, as the TFP layer's `new` builds it (with the defaults)."""
 
@@ -123,7 +124,7 @@ class IndependentNormal(_LocationScaleHead):
 
     Args:
         event_shape: shape of one event.
-        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        convert_to_tensor_fn: the tensor that stands for the output (see `DistributionHead`).
         validate_args: passed to the TFP distributions.
         scale_transform: `"softplus"` (TFP's: `scale = softplus(raw_scale)`) or `"identity"` (the
             input holds the positive scales themselves).
@@ -147,7 +148,7 @@ class IndependentLogistic(_LocationScaleHead):
 
     Args:
         event_shape: shape of one event.
-        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        convert_to_tensor_fn: the tensor that stands for the output (see `DistributionHead`).
         validate_args: passed to the TFP distributions.
         scale_transform: `"softplus"` (TFP's) or `"identity"`, as `IndependentNormal`'s.
         min_scale: a non-negative floor added to the transformed scale, as `IndependentNormal`'s.
@@ -163,7 +164,7 @@ class IndependentBernoulli(_IndependentHead):
 
     Args:
         event_shape: shape of one event; the input holds `prod(event_shape)` logits.
-        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        convert_to_tensor_fn: the tensor that stands for the output (see `DistributionHead`).
         sample_dtype: dtype of the samples (a dtype name); None for the dtype of the parameters.
         validate_args: passed to the TFP distributions.
         **kwargs: `keras.layers.Layer` arguments.
@@ -174,7 +175,7 @@ class IndependentBernoulli(_IndependentHead):
     def __init__(
         self,
         event_shape: int | Sequence[int] = (),
-        convert_to_tensor_fn: Any = "sample",
+        convert_to_tensor_fn: Any = tfd.Distribution.sample,
         sample_dtype: Any = None,
         validate_args: bool = False,
         **kwargs: Any,
@@ -183,20 +184,29 @@ class IndependentBernoulli(_IndependentHead):
         self.sample_dtype = None if sample_dtype is None else tf.as_dtype(sample_dtype).name
 
     @staticmethod
-    def params_size(event_shape: int | Sequence[int] = ()) -> int:
+    def params_size(event_shape: int | Sequence[int] = (), name: str | None = None) -> int:
         """The number of parameters of one distribution: `prod(event_shape)`."""
         return _event_size(event_shape)
 
     @staticmethod
     def new(
-        params: Any, event_shape: int | Sequence[int] = (), dtype: Any = None, validate_args: bool = False
+        params: Any,
+        event_shape: int | Sequence[int] = (),
+        dtype: Any = None,
+        validate_args: bool = False,
+        name: str | None = None,
     ) -> tfd.Independent:
-        """The distribution of `params`, as the TFP layer's `new` builds it."""
+        """The distribution of `params`, as the TFP layer's `new` builds it (with its `logits` and `probs`)."""
 
         def make(p: tf.Tensor, shape: tuple[int, ...]) -> tfd.Distribution:
             return tfd.Bernoulli(logits=_reshaped(p, shape), dtype=dtype or p.dtype, validate_args=validate_args)
 
-        return _independent(params, event_shape, make, validate_args)
+        distribution = _independent(params, event_shape, make, validate_args)
+        distribution._logits = distribution.distribution._logits
+        distribution._probs = distribution.distribution._probs
+        distribution.logits = tfd.Bernoulli.logits
+        distribution.probs = tfd.Bernoulli.probs
+        return distribution
 
     def distribution(self, params: Any) -> tfd.Independent:
         return self.new(params, self.event_shape, self.sample_dtype, self.validate_args)
@@ -214,7 +224,7 @@ class IndependentPoisson(_IndependentHead):
 
     Args:
         event_shape: shape of one event; the input holds `prod(event_shape)` log-rates.
-        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        convert_to_tensor_fn: the tensor that stands for the output (see `DistributionHead`).
         validate_args: passed to the TFP distributions.
         **kwargs: `keras.layers.Layer` arguments.
     """
@@ -222,12 +232,14 @@ class IndependentPoisson(_IndependentHead):
     integer_support = True
 
     @staticmethod
-    def params_size(event_shape: int | Sequence[int] = ()) -> int:
+    def params_size(event_shape: int | Sequence[int] = (), name: str | None = None) -> int:
         """The number of parameters of one distribution: `prod(event_shape)`."""
         return _event_size(event_shape)
 
     @staticmethod
-    def new(params: Any, event_shape: int | Sequence[int] = (), validate_args: bool = False) -> tfd.Independent:
+    def new(
+        params: Any, event_shape: int | Sequence[int] = (), validate_args: bool = False, name: str | None = None
+    ) -> tfd.Independent:
         """The distribution of `params`, as the TFP layer's `new` builds it."""
 
         def make(p: tf.Tensor, shape: tuple[int, ...]) -> tfd.Distribution:

@@ -8,11 +8,10 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.distributions.head import DistributionHead, as_distribution_head, marginal_quantile
+from tfp_arch.layers.distributions.head import DistributionHead, as_distribution_head, marginal_quantile, static_int
 from tfp_arch.layers.distributions.independent import IndependentLogistic, IndependentNormal
 from tfp_arch.layers.distributions.quantiles import bisect_quantile
 from tfp_arch.layers.distributions.vector import OneHotCategorical
-from tfp_arch.validation import positive_int
 
 __all__ = ["CategoricalMixtureOfOneHotCategorical", "MixtureLogistic", "MixtureNormal", "MixtureSameFamily"]
 
@@ -48,12 +47,12 @@ class _MixtureHead(DistributionHead):
         self,
         num_components: int,
         component: DistributionHead,
-        convert_to_tensor_fn: Any = "sample",
+        convert_to_tensor_fn: Any = tfd.Distribution.sample,
         validate_args: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(component.event_shape, convert_to_tensor_fn, validate_args, **kwargs)
-        self.num_components = positive_int("num_components", num_components)
+        self.num_components = static_int("num_components", num_components)
         self.component = component
         self.integer_support = component.integer_support
 
@@ -97,7 +96,7 @@ class MixtureSameFamily(_MixtureHead):
         num_components: number of components.
         component_layer: a head of this package (for example `IndependentNormal(event_shape)`) that
             describes one component; it must be a head, not any callable, so that the layer saves.
-        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        convert_to_tensor_fn: the tensor that stands for the output (see `DistributionHead`).
         validate_args: kept for TFP's signature; as in TFP, the mixture itself is not validated.
         **kwargs: `keras.layers.Layer` arguments.
 
@@ -111,7 +110,7 @@ class MixtureSameFamily(_MixtureHead):
         self,
         num_components: int,
         component_layer: DistributionHead | dict[str, Any],
-        convert_to_tensor_fn: Any = "sample",
+        convert_to_tensor_fn: Any = tfd.Distribution.sample,
         validate_args: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -119,13 +118,17 @@ class MixtureSameFamily(_MixtureHead):
         super().__init__(num_components, component_layer, convert_to_tensor_fn, validate_args, **kwargs)
 
     @staticmethod
-    def params_size(num_components: int, component_params_size: int) -> int:
+    def params_size(num_components: int, component_params_size: int, name: str | None = None) -> int:
         """The number of parameters: `num_components * (1 + component_params_size)`."""
-        return int(num_components) * (1 + int(component_params_size))
+        return static_int("num_components", num_components) * (1 + static_int("component_params_size", component_params_size))
 
     @staticmethod
     def new(
-        params: Any, num_components: int, component_layer: Callable[[tf.Tensor], Any], validate_args: bool = False
+        params: Any,
+        num_components: int,
+        component_layer: Callable[[tf.Tensor], Any],
+        validate_args: bool = False,
+        name: str | None = None,
     ) -> tfd.MixtureSameFamily:
         """The distribution of `params`, as the TFP layer's `new` builds it (the mixture is not validated)."""
         return _mixture(params, num_components, component_layer)
@@ -143,7 +146,7 @@ class _MixtureOf(_MixtureHead):
         self,
         num_components: int,
         event_shape: int | Sequence[int] = (),
-        convert_to_tensor_fn: Any = "sample",
+        convert_to_tensor_fn: Any = tfd.Distribution.sample,
         validate_args: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -151,13 +154,18 @@ class _MixtureOf(_MixtureHead):
         super().__init__(num_components, component, convert_to_tensor_fn, validate_args, **kwargs)
 
     @classmethod
-    def params_size(cls, num_components: int, event_shape: int | Sequence[int] = ()) -> int:
+    def params_size(cls, num_components: int, event_shape: int | Sequence[int] = (), name: str | None = None) -> int:
         """The number of parameters: `num_components * (1 + component params_size(event_shape))`."""
         return MixtureSameFamily.params_size(num_components, cls.component_head.params_size(event_shape))
 
     @classmethod
     def new(
-        cls, params: Any, num_components: int, event_shape: int | Sequence[int] = (), validate_args: bool = False
+        cls,
+        params: Any,
+        num_components: int,
+        event_shape: int | Sequence[int] = (),
+        validate_args: bool = False,
+        name: str | None = None,
     ) -> tfd.MixtureSameFamily:
         """The distribution of `params`, as the TFP layer's `new` builds it."""
         component = cls.component_head(event_shape, validate_args=validate_args)
@@ -178,7 +186,7 @@ class MixtureNormal(_MixtureOf):
     Args:
         num_components: number of components.
         event_shape: shape of one event.
-        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        convert_to_tensor_fn: the tensor that stands for the output (see `DistributionHead`).
         validate_args: passed to the component distributions.
         **kwargs: `keras.layers.Layer` arguments.
 
@@ -198,7 +206,7 @@ class MixtureLogistic(_MixtureOf):
     Args:
         num_components: number of components.
         event_shape: shape of one event.
-        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        convert_to_tensor_fn: the tensor that stands for the output (see `DistributionHead`).
         validate_args: passed to the component distributions.
         **kwargs: `keras.layers.Layer` arguments.
     """
@@ -216,7 +224,7 @@ class CategoricalMixtureOfOneHotCategorical(_MixtureHead):
     Args:
         event_size: number of classes.
         num_components: number of components.
-        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        convert_to_tensor_fn: the tensor that stands for the output (see `DistributionHead`).
         sample_dtype: dtype of the samples (a dtype name); None for the dtype of the parameters.
         validate_args: kept for TFP's signature; as in TFP, the mixture is not validated.
         **kwargs: `keras.layers.Layer` arguments.
@@ -226,7 +234,7 @@ class CategoricalMixtureOfOneHotCategorical(_MixtureHead):
         self,
         event_size: int,
         num_components: int,
-        convert_to_tensor_fn: Any = "sample",
+        convert_to_tensor_fn: Any = tfd.Distribution.sample,
         sample_dtype: Any = None,
         validate_args: bool = False,
         **kwargs: Any,
@@ -235,13 +243,18 @@ class CategoricalMixtureOfOneHotCategorical(_MixtureHead):
         super().__init__(num_components, component, convert_to_tensor_fn, validate_args, **kwargs)
 
     @staticmethod
-    def params_size(event_size: int, num_components: int) -> int:
+    def params_size(event_size: int, num_components: int, name: str | None = None) -> int:
         """The number of parameters: `num_components * (1 + event_size)`."""
         return MixtureSameFamily.params_size(num_components, OneHotCategorical.params_size(event_size))
 
     @staticmethod
     def new(
-        params: Any, event_size: int, num_components: int, dtype: Any = None, validate_args: bool = False
+        params: Any,
+        event_size: int,
+        num_components: int,
+        dtype: Any = None,
+        validate_args: bool = False,
+        name: str | None = None,
     ) -> tfd.MixtureSameFamily:
         """The distribution of `params`, as the TFP layer's `new` builds it."""
         return _mixture(params, num_components, OneHotCategorical(event_size, sample_dtype=dtype))

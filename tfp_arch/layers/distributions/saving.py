@@ -41,8 +41,9 @@ def unsaveable(layer: Any, argument: str, value: Any, fix: str = _FIX) -> ValueE
     """
     _discard_empty_save()
     name = getattr(layer, "name", None)
+    kind = "layer" if isinstance(layer, keras.layers.Layer) else "object"
     return ValueError(
-        f"Cannot save the `{type(layer).__name__}` layer {name!r}: its `{argument}` ({_describe(value)}) "
+        f"Cannot save the `{type(layer).__name__}` {kind}{'' if name is None else ' ' + repr(name)}: its `{argument}` ({_describe(value)}) "
         f"cannot be saved in a `.keras` file; {fix}."
     )
 
@@ -78,6 +79,8 @@ def serialize_function(layer: Any, argument: str, fn: Callable[..., Any] | None)
     """
     if fn is None or isinstance(fn, str):
         return fn
+    if isinstance(fn, property) and fn.fget is not None:
+        return fn.fget.__name__
     method = _tfd_method_name(fn)
     if method is not None:
         return method
@@ -88,9 +91,9 @@ def serialize_function(layer: Any, argument: str, fn: Callable[..., Any] | None)
 
 def deserialize_function(config: Any) -> Any:
     """The function of a `serialize_function` config (a name string stays a name)."""
-    if config is None or isinstance(config, str) or callable(config):
-        return config
-    return keras.saving.deserialize_keras_object(config)
+    if isinstance(config, dict):
+        return keras.saving.deserialize_keras_object(config)
+    return config
 
 
 def _serialize_value(layer: Any, argument: str, value: Any) -> Any:

@@ -9,9 +9,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.distributions.head import DistributionHead
+from tfp_arch.layers.distributions.head import DistributionHead, static_int
 from tfp_arch.layers.distributions.latent import gaussian_scale
-from tfp_arch.validation import positive_int
 
 __all__ = ["Categorical", "MultivariateNormalTriL", "OneHotCategorical"]
 
@@ -22,9 +21,9 @@ class _VectorHead(DistributionHead):
     """A head whose events are vectors of `event_size` entries; configured by `event_size` as in TFP."""
 
     def __init__(
-        self, event_size: int, convert_to_tensor_fn: Any = "sample", validate_args: bool = False, **kwargs: Any
+        self, event_size: int, convert_to_tensor_fn: Any = tfd.Distribution.sample, validate_args: bool = False, **kwargs: Any
     ) -> None:
-        super().__init__((positive_int("event_size", event_size),), convert_to_tensor_fn, validate_args, **kwargs)
+        super().__init__((static_int("event_size", event_size),), convert_to_tensor_fn, validate_args, **kwargs)
 
     @property
     def event_size(self) -> int:
@@ -47,7 +46,7 @@ class OneHotCategorical(_VectorHead):
 
     Args:
         event_size: number of classes.
-        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        convert_to_tensor_fn: the tensor that stands for the output (see `DistributionHead`).
         sample_dtype: dtype of the samples (a dtype name); None for the dtype of the parameters.
         validate_args: passed to the TFP distribution.
         **kwargs: `keras.layers.Layer` arguments.
@@ -61,7 +60,7 @@ class OneHotCategorical(_VectorHead):
     def __init__(
         self,
         event_size: int,
-        convert_to_tensor_fn: Any = "sample",
+        convert_to_tensor_fn: Any = tfd.Distribution.sample,
         sample_dtype: Any = None,
         validate_args: bool = False,
         **kwargs: Any,
@@ -70,12 +69,14 @@ class OneHotCategorical(_VectorHead):
         self.sample_dtype = None if sample_dtype is None else tf.as_dtype(sample_dtype).name
 
     @staticmethod
-    def params_size(event_size: int) -> int:
+    def params_size(event_size: int, name: str | None = None) -> int:
         """The number of parameters of one distribution: `event_size` logits."""
-        return int(event_size)
+        return static_int("event_size", event_size)
 
     @staticmethod
-    def new(params: Any, event_size: int, dtype: Any = None, validate_args: bool = False) -> tfd.OneHotCategorical:
+    def new(
+        params: Any, event_size: int, dtype: Any = None, validate_args: bool = False, name: str | None = None
+    ) -> tfd.OneHotCategorical:
         """The distribution of `params`, as the TFP layer's `new` builds it."""
         params = tf.convert_to_tensor(params)
         return tfd.OneHotCategorical(logits=params, dtype=dtype or params.dtype, validate_args=validate_args)
@@ -98,7 +99,7 @@ class Categorical(DistributionHead):
 
     Args:
         num_classes: number of classes.
-        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        convert_to_tensor_fn: the tensor that stands for the output (see `DistributionHead`).
         validate_args: passed to the TFP distribution.
         **kwargs: `keras.layers.Layer` arguments.
 
@@ -109,15 +110,15 @@ class Categorical(DistributionHead):
     """
 
     def __init__(
-        self, num_classes: int, convert_to_tensor_fn: Any = "sample", validate_args: bool = False, **kwargs: Any
+        self, num_classes: int, convert_to_tensor_fn: Any = tfd.Distribution.sample, validate_args: bool = False, **kwargs: Any
     ) -> None:
         super().__init__((), convert_to_tensor_fn, validate_args, **kwargs)
-        self.num_classes = positive_int("num_classes", num_classes)
+        self.num_classes = static_int("num_classes", num_classes)
 
     @staticmethod
-    def params_size(num_classes: int) -> int:
+    def params_size(num_classes: int, name: str | None = None) -> int:
         """The number of parameters of one distribution: `num_classes` logits."""
-        return int(num_classes)
+        return static_int("num_classes", num_classes)
 
     @staticmethod
     def new(params: Any, num_classes: int, validate_args: bool = False) -> tfd.Categorical:
@@ -147,20 +148,25 @@ class MultivariateNormalTriL(_VectorHead):
 
     Args:
         event_size: dimension of the vector.
-        convert_to_tensor_fn: what `to_tensor` returns (see `DistributionHead`).
+        convert_to_tensor_fn: the tensor that stands for the output (see `DistributionHead`).
         validate_args: passed to the TFP distribution.
-        **kwargs: `keras.layers.Layer` arguments.
+        **kwargs: `keras.layers.Layer` arguments, `activity_regularizer` included (it receives the
+            output distribution, as a `KLDivergenceRegularizer` expects).
     """
 
     @staticmethod
-    def params_size(event_size: int) -> int:
+    def params_size(event_size: int, name: str | None = None) -> int:
         """The number of parameters of one distribution: `event_size + event_size (event_size + 1) / 2`."""
-        return int(event_size) + int(event_size) * (int(event_size) + 1) // 2
+        event_size = static_int("event_size", event_size)
+        return event_size + event_size * (event_size + 1) // 2
 
     @staticmethod
-    def new(params: Any, event_size: int, validate_args: bool = False) -> tfd.MultivariateNormalTriL:
+    def new(
+        params: Any, event_size: int, validate_args: bool = False, name: str | None = None
+    ) -> tfd.MultivariateNormalTriL:
         """The distribution of `params`, as the TFP layer's `new` builds it."""
         params = tf.convert_to_tensor(params)
+        event_size = static_int("event_size", event_size)
         scale_tril = gaussian_scale(params[..., event_size:], "normal_tril", min_scale=1e-5)
         return tfd.MultivariateNormalTriL(
             loc=params[..., :event_size], scale_tril=scale_tril, validate_args=validate_args

@@ -1,7 +1,7 @@
 """The KL weight of every layer with a KL term: one non-trainable weight, one setter, one callback family.
 
 A layer that adds `kl_weight * KL` to its losses (`DenseVariational`, `Conv2DVariational`,
-`KLDivergenceRegularizer`) mixes in `KLWeighted`:
+`GaussianKLPenalty`) mixes in `KLWeighted`:
     - `kl_weight`: the constructor argument, a non-negative float, or None for a weight set from
       the data (automatic; variational layers only), as `get_config` saves it;
     - `kl_weight_variable`: the weight in force, a non-trainable scalar variable named `kl_weight`
@@ -149,7 +149,7 @@ class KLWeightSchedule(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         layers = [layer for layer in kl_weighted_layers(self.model) if layer.kl_weight_is_automatic or not self.only_automatic]
         if not layers and not self.only_automatic:
-            raise ValueError(f"{type(self).__name__} found no layer with a KL weight (a KLDivergenceRegularizer or a variational layer) in the model.")
+            raise ValueError(f"{type(self).__name__} found no layer with a KL weight (a GaussianKLPenalty or a variational layer) in the model.")
         self._layers = []
         for layer in layers:
             if not layer.built:

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import keras
 import tensorflow as tf
 
+from tfp_arch.layers.variational.dense_tfp import DenseVariationalModels, takes_tfp_model_functions
 from tfp_arch.layers.variational.estimators import PACKED_ESTIMATORS, append_ones
 from tfp_arch.layers.variational.posteriors import inverse_softplus
 from tfp_arch.layers.variational.base import VariationalLayer
@@ -46,7 +47,12 @@ class DenseVariational(VariationalLayer):
     samples, at `O(batch * n * r)` instead of `O(batch * d_in * units)`). Flipout needs independent
     weights, so only the mean field has it.
 
-    A user's posterior and prior (the path for `tfp.layers.DenseVariational` code). The callables
+    TFP's signature, `DenseVariational(units, make_posterior_fn, make_prior_fn, kl_weight=None,
+    kl_use_exact=False, activation=None, use_bias=True, activity_regularizer=None)` with functions
+    `fn(kernel_size, bias_size, dtype)` that return Keras models, makes the layer
+    `DenseVariationalModels` (`tfp_arch.layers.variational.dense_tfp`), which computes as TFP's.
+
+    A user's posterior and prior in this layer's own form. The callables
     `make_posterior_fn(layer, kernel_size, bias_size, dtype)` and `make_prior_fn(...)` are called
     once in `build`. They create their variables with `layer.add_weight` (so the layer owns, trains
     and saves them) and return a function of no arguments that builds the distribution over the
@@ -123,6 +129,12 @@ class DenseVariational(VariationalLayer):
         >>> outputs.shape
         TensorShape([4, 8])
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        posterior = args[1] if len(args) > 1 else kwargs.get("make_posterior_fn")
+        if cls is DenseVariational and takes_tfp_model_functions(posterior):
+            return DenseVariationalModels(*args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, units: int, activation: str | None = None, **kwargs: Any) -> None:
         super().__init__(activation=activation, **kwargs)

@@ -21,6 +21,8 @@ def shape_tuple(name: str, shape: Any) -> tuple[int, ...]:
             raise invalid_argument(name, "expected a shape known when the layer is made", shape)
         shape = static
     array = np.asarray(shape)
+    if array.ndim == 1 and array.size == 0:
+        return ()
     if array.ndim > 1 or not np.issubdtype(array.dtype, np.integer) or np.any(array < 0):
         raise invalid_argument(name, "expected a non-negative int or a list of them", shape)
     return tuple(int(s) for s in np.atleast_1d(array)) if array.ndim else (int(array),)

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.kl.regularizer import KLDivergenceRegularizer
+from tfp_arch.layers.kl.gaussian_penalty import GaussianKLPenalty
 from tfp_arch.layers.distributions.latent import GaussianLatent
 from tfp_arch.layers.kl.warmup import KLWarmup
 
@@ -40,7 +40,7 @@ def kl_tril_numpy(loc, raw, d):
     return np.array(out)
 
 
-def encoder_model(regularizer: KLDivergenceRegularizer, d_in: int, d: int, raw_size: int, seed: int = 0):
+def encoder_model(regularizer: GaussianKLPenalty, d_in: int, d: int, raw_size: int, seed: int = 0):
     """x -> Dense -> [loc, raw] -> regulariser -> loc: a deterministic model whose only loss is the KL."""
     inputs = keras.Input((d_in,))
     h = keras.layers.Dense(d + raw_size, kernel_initializer=keras.initializers.RandomNormal(stddev=0.7, seed=seed),
@@ -59,7 +59,7 @@ X = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
 
 @pytest.mark.parametrize("weight", [1.0, 0.37])
 def test_loss_is_weight_times_analytic_kl_diag(weight):
-    model = encoder_model(KLDivergenceRegularizer(weight=weight), 3, 4, 4)
+    model = encoder_model(GaussianKLPenalty(weight=weight), 3, 4, 4)
     model(X)
     loc, raw = params_of(model, X, 4)
     expected = weight * kl_diag_numpy(loc, raw).sum(axis=1).mean()
@@ -69,14 +69,14 @@ def test_loss_is_weight_times_analytic_kl_diag(weight):
 
 def test_loss_is_analytic_kl_full_covariance():
     d = 3
-    model = encoder_model(KLDivergenceRegularizer(distribution="normal_tril", weight=2.0), 3, d, 6)
+    model = encoder_model(GaussianKLPenalty(distribution="normal_tril", weight=2.0), 3, d, 6)
     model(X)
     loc, raw = params_of(model, X, d)
     np.testing.assert_allclose(float(model.losses[0]), 2.0 * kl_tril_numpy(loc, raw, d).mean(), rtol=1e-4)
 
 
 def test_non_standard_normal_prior():
-    reg = KLDivergenceRegularizer(prior_loc=0.5, prior_scale=2.0)
+    reg = GaussianKLPenalty(prior_loc=0.5, prior_scale=2.0)
     loc = np.array([[0.1, -1.0], [2.0, 0.3]], dtype="float32")
     raw = np.array([[0.0, -2.0], [1.0, 0.5]], dtype="float32")
     expected = kl_diag_numpy(loc.astype("float64"), raw.astype("float64"), 0.5, 2.0).sum(axis=1)
@@ -88,15 +88,15 @@ def test_monte_carlo_kl_matches_closed_form(distribution, raw_size):
     rng = np.random.default_rng(1)
     loc = rng.normal(size=(3, 2)).astype("float32")
     raw = rng.normal(size=(3, raw_size)).astype("float32")
-    exact = KLDivergenceRegularizer(distribution=distribution).kl_divergence(loc, raw).numpy()
-    mc = KLDivergenceRegularizer(distribution=distribution, kl_method="monte_carlo", num_samples=200_000, seed=3)
+    exact = GaussianKLPenalty(distribution=distribution).kl_divergence(loc, raw).numpy()
+    mc = GaussianKLPenalty(distribution=distribution, kl_method="monte_carlo", num_samples=200_000, seed=3)
     np.testing.assert_allclose(mc.kl_divergence(loc, raw).numpy(), exact, atol=0.03)
 
 
 def test_laplace_prior_uses_monte_carlo_and_matches_closed_form_expectation():
     loc = np.array([[0.3, -1.2]], dtype="float32")
     raw = np.array([[0.2, -1.0]], dtype="float32")
-    reg = KLDivergenceRegularizer(prior="laplace", prior_scale=0.8, num_samples=200_000, seed=0)
+    reg = GaussianKLPenalty(prior="laplace", prior_scale=0.8, num_samples=200_000, seed=0)
     assert not reg.uses_analytic_kl
     m, s, b = loc[0].astype("float64"), softplus(raw[0].astype("float64")) + 1e-5, 0.8
     mean_abs = s * np.sqrt(2 / np.pi) * np.exp(-(m**2) / (2 * s**2)) + m * np.array([math.erf(v) for v in m / (s * math.sqrt(2))])
@@ -104,11 +104,11 @@ def test_laplace_prior_uses_monte_carlo_and_matches_closed_form_expectation():
     expected = np.sum(neg_entropy + np.log(2 * b) + mean_abs / b)
     np.testing.assert_allclose(reg.kl_divergence(loc, raw).numpy()[0], expected, atol=0.02)
     with pytest.raises(ValueError, match="kl_method"):
-        KLDivergenceRegularizer(prior="laplace", kl_method="analytic").kl_divergence(loc, raw)
+        GaussianKLPenalty(prior="laplace", kl_method="analytic").kl_divergence(loc, raw)
 
 
 def test_returned_kl_is_the_monte_carlo_draw_in_the_penalty():
-    reg = KLDivergenceRegularizer(weight=0.5, kl_method="monte_carlo", seed=3)
+    reg = GaussianKLPenalty(weight=0.5, kl_method="monte_carlo", seed=3)
     loc = tf.constant(np.random.default_rng(0).normal(size=(6, 2)), tf.float32)
     raw = tf.zeros((6, 2))
     outputs = reg([loc, raw], return_kl=True)
@@ -119,7 +119,7 @@ def test_returned_kl_is_the_monte_carlo_draw_in_the_penalty():
 
 
 def test_free_bits_floor_each_dimension_and_stop_its_gradient():
-    reg = KLDivergenceRegularizer(free_bits=0.5)
+    reg = GaussianKLPenalty(free_bits=0.5)
     loc = tf.Variable([[0.05, 2.0, 0.0], [-0.05, 1.0, 0.1]])
     raw = tf.Variable(np.full((2, 3), 0.5413, dtype="float32"))  # softplus(0.5413) = 1
     with tf.GradientTape() as tape:
@@ -133,7 +133,7 @@ def test_free_bits_floor_each_dimension_and_stop_its_gradient():
 
 
 def test_free_bits_on_total_kl_for_full_covariance():
-    reg = KLDivergenceRegularizer(distribution="normal_tril", free_bits=1.0)
+    reg = GaussianKLPenalty(distribution="normal_tril", free_bits=1.0)
     loc = np.zeros((2, 2), "float32")
     raw = np.array([[0.5413, 0.1, 0.5413]] * 2, dtype="float32")
     kl = kl_tril_numpy(loc.astype("float64"), raw.astype("float64"), 2).mean()
@@ -149,12 +149,12 @@ def test_free_bits_on_total_kl_for_full_covariance():
 )
 def test_invalid_arguments_name_the_argument(kwargs, argument):
     with pytest.raises(ValueError, match=f"`{argument}`"):
-        KLDivergenceRegularizer(**kwargs)
+        GaussianKLPenalty(**kwargs)
 
 
 def _kl_only_model(weight=1.0, jit_compile=False):
     keras.utils.set_random_seed(0)
-    model = encoder_model(KLDivergenceRegularizer(weight=weight), 3, 2, 2)
+    model = encoder_model(GaussianKLPenalty(weight=weight), 3, 2, 2)
     model.compile(optimizer=keras.optimizers.SGD(0.0), jit_compile=jit_compile)
     return model
 
@@ -169,9 +169,9 @@ def test_fit_reports_the_kl_loss(jit_compile):
 
 def test_kl_weight_variable_is_not_trainable_and_training_reduces_kl():
     keras.utils.set_random_seed(0)
-    model = encoder_model(KLDivergenceRegularizer(), 3, 2, 2)
-    reg = model.layers[-1] if isinstance(model.layers[-1], KLDivergenceRegularizer) else next(
-        layer for layer in model.layers if isinstance(layer, KLDivergenceRegularizer))
+    model = encoder_model(GaussianKLPenalty(), 3, 2, 2)
+    reg = model.layers[-1] if isinstance(model.layers[-1], GaussianKLPenalty) else next(
+        layer for layer in model.layers if isinstance(layer, GaussianKLPenalty))
     assert reg.kl_weight_variable in reg.non_trainable_weights and not reg.trainable_weights
     model.compile(optimizer=keras.optimizers.Adam(0.05), jit_compile=True)
     history = model.fit(X, epochs=30, batch_size=8, verbose=0)
@@ -183,13 +183,13 @@ def test_warmup_anneals_weight_without_retracing(monkeypatch):
     loc, raw = params_of(model, X, 2)
     kl = kl_diag_numpy(loc, raw).sum(1).mean()
     traces = []
-    penalty = KLDivergenceRegularizer.penalty
+    penalty = GaussianKLPenalty.penalty
 
     def counting_penalty(self, *args):
         traces.append(1)
         return penalty(self, *args)
 
-    monkeypatch.setattr(KLDivergenceRegularizer, "penalty", counting_penalty)
+    monkeypatch.setattr(GaussianKLPenalty, "penalty", counting_penalty)
     counts = []
     record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: counts.append(len(traces)))
     warmup = KLWarmup(epochs=4)
@@ -209,14 +209,14 @@ def test_warmup_explicit_final_weight_and_errors():
         KLWarmup(epochs=0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
-    with pytest.raises(ValueError, match="KLDivergenceRegularizer"):
+    with pytest.raises(ValueError, match="GaussianKLPenalty"):
         model.fit(X, X[:, :1], epochs=1, verbose=0, callbacks=[KLWarmup(epochs=2)])
 
 
 def test_keras_round_trip_keeps_config_and_current_weight(tmp_path):
     inputs = keras.Input((3,))
     h = keras.layers.Dense(6)(inputs)
-    reg = KLDivergenceRegularizer(distribution="normal_tril", weight=0.8, free_bits=0.1, prior_scale=1.5, name="kl")
+    reg = GaussianKLPenalty(distribution="normal_tril", weight=0.8, free_bits=0.1, prior_scale=1.5, name="kl")
     loc, raw = reg([h[:, :2], h[:, 2:5]])
     z = GaussianLatent(distribution="normal_tril", seed=4, name="z")([loc, raw])
     model = keras.Model(inputs, [z, loc])
@@ -225,7 +225,7 @@ def test_keras_round_trip_keeps_config_and_current_weight(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     loaded_reg = loaded.get_layer("kl")
-    assert isinstance(loaded_reg, KLDivergenceRegularizer)
+    assert isinstance(loaded_reg, GaussianKLPenalty)
     assert loaded_reg.get_config() == reg.get_config()
     assert float(loaded_reg.kl_weight_variable) == pytest.approx(0.25)
     assert loaded.get_layer("z").get_config() == model.get_layer("z").get_config()
@@ -238,7 +238,7 @@ def test_keras_round_trip_keeps_config_and_current_weight(tmp_path):
 @pytest.mark.parametrize("kl_method", ["analytic", "monte_carlo"])
 def test_full_covariance_trains_under_jit_compile(kl_method):
     keras.utils.set_random_seed(0)
-    regularizer = KLDivergenceRegularizer("normal_tril", kl_method=kl_method, num_samples=4, seed=1)
+    regularizer = GaussianKLPenalty("normal_tril", kl_method=kl_method, num_samples=4, seed=1)
     model = encoder_model(regularizer, 3, 2, 3)
     model.compile(optimizer=keras.optimizers.SGD(0.05), jit_compile=True)
     loc, raw = params_of(model, X, 2)
@@ -249,9 +249,9 @@ def test_full_covariance_trains_under_jit_compile(kl_method):
 
 
 def test_a_config_saved_with_the_former_argument_name_weight_loads():
-    config = KLDivergenceRegularizer(kl_weight=0.3).get_config()
+    config = GaussianKLPenalty(kl_weight=0.3).get_config()
     config["weight"] = config.pop("kl_weight")
-    reg = KLDivergenceRegularizer.from_config(config)
+    reg = GaussianKLPenalty.from_config(config)
     assert reg.kl_weight == reg.weight == pytest.approx(0.3)
     assert float(reg.kl_weight_variable) == pytest.approx(0.3)
 
