@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras
 
-import keras
 from tfp_arch.layers import MADE, AutoregressiveTransform, DistributionLambda
 
 tfd = tfp.distributions
@@ -22,7 +22,7 @@ def standard_normal_2d(t):
 
 def _copy(network, made):
     dense = [layer for layer in network._network.layers if isinstance(layer, tf_keras.layers.Dense)]
-    for layer, kernel, bias in zip(dense, made.kernels, made.biases):
+    for layer, kernel, bias in zip(dense, made.kernels, made.biases, strict=True):
         kernel.assign(layer.kernel.numpy())
         bias.assign(layer.bias.numpy())
 
@@ -37,11 +37,14 @@ def test_log_prob_and_samples_equal_tfps_for_the_same_made():
     ours = AutoregressiveTransform(made)
     got = ours(DistributionLambda(standard_normal_2d)(empty))
     _copy(network, made)
-    assert isinstance(got.bijector, tfb.MaskedAutoregressiveFlow) and got.event_shape == (2,) and got.batch_shape == (1,)
+    assert isinstance(got.bijector, tfb.MaskedAutoregressiveFlow)
+    assert got.event_shape == (2,) and got.batch_shape == (1,)
     y = np.random.default_rng(0).normal(size=(6, 1, 2)).astype("float32")
     np.testing.assert_allclose(got.log_prob(y).numpy(), expected.log_prob(y).numpy(), rtol=1e-5, atol=1e-5)
     u = np.random.default_rng(1).normal(size=(1, 2)).astype("float32")
-    np.testing.assert_allclose(got.bijector.forward(u).numpy(), expected.bijector.forward(u).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        got.bijector.forward(u).numpy(), expected.bijector.forward(u).numpy(), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_tfps_docstring_model_fits_and_returns_a_distribution(tmp_path):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
 from tensorflow_probability.python.layers.initializers import BlockwiseInitializer as TfpBlockwiseInitializer
 
-import keras
 from tfp_arch.layers import BlockwiseInitializer
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras
 
-import keras
 from tfp_arch.layers import VariationalGaussianProcess
 
 tfd = tfp.distributions
@@ -155,7 +155,8 @@ def test_sequential_model_returns_the_distribution_and_its_tensor_shape():
 
 
 def test_keras_file_round_trip(tmp_path):
-    layer = VariationalGaussianProcess(5, RBFKernel(), event_shape=[2], inducing_index_points_initializer="random_normal",
+    layer = VariationalGaussianProcess(5, RBFKernel(), event_shape=[2],
+                                       inducing_index_points_initializer="random_normal",
                                        jitter=1e-5, convert_to_tensor_fn="mean")
     model = keras.Sequential([keras.Input((3,)), layer])
     x = np.random.default_rng(1).normal(size=(4, 3)).astype("float32")

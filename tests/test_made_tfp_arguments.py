@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 import tf_keras
 
-import keras
 from tfp_arch.layers import MADE
 
 tfb = tfp.bijectors
@@ -29,11 +29,11 @@ def _copy_from_tfp(network, made: MADE) -> None:
     conditional = [layer for layer in dense if conditional_input is not None and layer.input is conditional_input]
     masked = [layer for layer in dense if layer not in conditional]
     assert len(masked) == len(made.kernels) and len(conditional) == len(made.context_kernels)
-    for layer, kernel, bias in zip(masked, made.kernels, made.biases):
+    for layer, kernel, bias in zip(masked, made.kernels, made.biases, strict=True):
         kernel.assign(layer.kernel.numpy())
         if bias is not None:
             bias.assign(layer.bias.numpy())
-    for layer, kernel in zip(conditional, made.context_kernels):
+    for layer, kernel in zip(conditional, made.context_kernels, strict=True):
         kernel.assign(layer.kernel.numpy())
 
 
@@ -57,7 +57,7 @@ def test_masks_and_degrees_equal_tfp(kwargs):
     made.build((None, kwargs["event_shape"][0]))
     np.testing.assert_array_equal(made.degrees[0], network._input_order)
     assert len(made.masks) == len(network._masks)
-    for mine, theirs in zip(made.masks, network._masks):
+    for mine, theirs in zip(made.masks, network._masks, strict=True):
         np.testing.assert_array_equal(mine, theirs.astype("float32"))
 
 
@@ -84,7 +84,7 @@ def test_outputs_equal_tfp_with_copied_weights(kwargs, dtype):
 def test_kernels_start_masked_as_tfps():
     made = MADE(2, event_shape=[4], hidden_units=[6])
     made.build((None, 4))
-    for kernel, mask in zip(made.kernels, made.masks):
+    for kernel, mask in zip(made.kernels, made.masks, strict=True):
         assert np.all(kernel.numpy()[mask == 0] == 0.0)
         assert np.all(kernel.numpy()[mask == 1] != 0.0)
 
@@ -163,7 +163,8 @@ def test_shape_arguments_may_be_int_tensors():
 
 def test_keras_file_round_trip_with_tfp_arguments(tmp_path):
     made = MADE(3, event_shape=[4], conditional=True, conditional_event_shape=[2], hidden_units=[8],
-                activation="relu", kernel_regularizer=keras.regularizers.L2(0.01), conditional_input_layers="first_layer")
+                activation="relu", kernel_regularizer=keras.regularizers.L2(0.01),
+                conditional_input_layers="first_layer")
     x, c = keras.Input((4,)), keras.Input((2,))
     model = keras.Model([x, c], made(x, conditional_input=c))
     rng = np.random.default_rng(5)

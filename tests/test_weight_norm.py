@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
-import tensorflow as tf
-from tensorflow_probability.python.layers.weight_norm import WeightNorm as TfpWeightNorm
 import tf_keras
+from tensorflow_probability.python.layers.weight_norm import WeightNorm as TfpWeightNorm
 
-import keras
 from tfp_arch.layers import WeightNorm
 
 LAYERS = {

@@ -62,7 +62,7 @@ class BlockwiseInitializer(keras.initializers.Initializer):
         dtype = dtype or keras.config.floatx()
         blocks = [
             tf.convert_to_tensor(initializer(shape=(*shape[:-1], size), dtype=dtype))
-            for initializer, size in zip(self.initializers, self.sizes)
+            for initializer, size in zip(self.initializers, self.sizes, strict=True)
         ]
         return tf.concat(blocks, axis=-1)
 

@@ -20,6 +20,9 @@ tfd = tfp.distributions
 tfb = tfp.bijectors
 
 
+_NOISE_START = keras.initializers.Constant(-10.0)  # TFP's default start of the unconstrained noise variance
+
+
 def _initializer(value: Any) -> Any:
     return None if value is None else keras.initializers.get(value)
 
@@ -57,7 +60,7 @@ def _variational_gaussian_process(
     observation_noise_variance: Any,
     jitter: float,
     convert_to_tensor_fn: Callable[[Any], Any],
-) -> tfd.Distribution:
+) -> Any:
     """TFP's VGP over the index points, batched over the event shape, with the event shape moved last."""
     vgp = tfd.VariationalGaussianProcess(
         kernel=kernel,
@@ -121,7 +124,7 @@ class VariationalGaussianProcess(keras.layers.Layer):
         kernel_provider: keras.layers.Layer,
         event_shape: Any = (1,),
         inducing_index_points_initializer: Any = None,
-        unconstrained_observation_noise_variance_initializer: Any = keras.initializers.Constant(-10.0),
+        unconstrained_observation_noise_variance_initializer: Any = _NOISE_START,
         variational_inducing_observations_scale_initializer: Any = None,
         mean_fn: Callable[[Any], Any] | None = None,
         jitter: float = 1e-6,
@@ -152,7 +155,7 @@ class VariationalGaussianProcess(keras.layers.Layer):
         self.feature_ndims = int(kernel_provider.kernel.feature_ndims)
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
-        feature_shape = [int(size) for size in input_shape[len(input_shape) - self.feature_ndims :]]
+        feature_shape = [int(size or 0) for size in input_shape[len(input_shape) - self.feature_ndims :]]
         dtype = self.dtype
         inducing = self.num_inducing_points
         if self.mean_fn is None:
@@ -185,7 +188,7 @@ class VariationalGaussianProcess(keras.layers.Layer):
             return self.mean_fn(index_points)
         return tf.convert_to_tensor(self.mean)
 
-    def call(self, inputs: Any) -> tfd.Distribution:
+    def call(self, inputs: Any) -> Any:
         """The variational Gaussian process at the index points `inputs`."""
         noise = 0.0
         if self.unconstrained_observation_noise_variance is not None:

@@ -57,7 +57,7 @@ class AutoregressiveTransform(keras.layers.Layer):
     def _shift_and_log_scale(self, x: Any) -> list[Any]:
         return tf.unstack(self.made(x), axis=-1)
 
-    def call(self, distribution: tfd.Distribution) -> tfd.Distribution:
+    def call(self, distribution: Any) -> Any:
         """The transformed distribution."""
         if not self.made.built:
             self.made.build((None, int(distribution.event_shape[-1])))

@@ -197,7 +197,9 @@ class MADE(keras.layers.Layer):
         super().__init__(**kwargs)
         self.tfp_layout = params is not None
         if self.tfp_layout and num_params is not None and num_params != params:
-            raise invalid_argument("num_params", f"expected to equal `params` ({params}) when both are given", num_params)
+            raise invalid_argument(
+                "num_params", f"expected to equal `params` ({params}) when both are given", num_params
+            )
         if self.tfp_layout and context_size is not None:
             raise invalid_argument("context_size", "expected None with TFP's arguments (use `conditional_event_shape`)",
                                    context_size)
@@ -267,7 +269,7 @@ class MADE(keras.layers.Layer):
         sizes = [event_size, *self.hidden_units, self.num_params * event_size]
         self.kernels, self.biases, self.context_kernels = [], [], []
         default = self.kernel_initializer is None
-        for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             total_fan_in = fan_in + (self.context_size or 0)
             kernel_init = _fan_in_uniform(total_fan_in) if default else self.kernel_initializer
             bias_init = _fan_in_uniform(total_fan_in) if default else self.bias_initializer
@@ -320,7 +322,7 @@ class MADE(keras.layers.Layer):
         self._check_context(context)
         hidden = x
         last = len(self.kernels) - 1
-        for index, (kernel, bias, mask) in enumerate(zip(self.kernels, self.biases, self._masks)):
+        for index, (kernel, bias, mask) in enumerate(zip(self.kernels, self.biases, self._masks, strict=True)):
             hidden = ops.matmul(hidden, kernel * ops.convert_to_tensor(mask, dtype=kernel.dtype))
             if bias is not None:
                 hidden = hidden + bias
