@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from tfp_arch.layers.noise import random_signs, standard_normal
 from tfp_arch.layers.variational.base import VariationalLayer
+from tfp_arch.layers.variational.estimators import flipout, local_reparameterization_moments
 from tfp_arch.validation import invalid_argument, one_of, positive_int, positive_ints
 
 __all__ = ["Conv1DVariational", "Conv2DVariational", "Conv3DVariational", "ConvVariational"]
@@ -100,24 +101,25 @@ class ConvVariational(VariationalLayer):
         outputs = self._convolve(tf.convert_to_tensor(inputs, weights.dtype), kernel)
         return outputs + bias if bias is not None else outputs
 
-    def _signs(self, like: tf.Tensor) -> tf.Tensor:
-        shape = tf.concat([tf.shape(like)[:1], tf.ones([self.rank], tf.int32), tf.shape(like)[-1:]], 0)
-        return random_signs(shape, like.dtype, self.seed_generator)
+    def _signs(self, inputs: tf.Tensor, channels: Any) -> tf.Tensor:
+        """Random signs `(batch, 1, ..., channels)`, one per example and channel."""
+        shape = tf.concat([tf.shape(inputs)[:1], tf.ones([self.rank], tf.int32), channels], 0)
+        return random_signs(shape, inputs.dtype, self.seed_generator)
 
     def _mean_field_outputs(self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
         inputs = tf.convert_to_tensor(inputs, loc.dtype)
         if self.estimator == "reparameterization":
             weights = loc + scale * standard_normal(tf.shape(loc), loc.dtype, self.seed_generator)
             return self._apply_packed(inputs, weights), weights
-        mean = self._apply_packed(inputs, loc)
         if self.estimator == "local_reparameterization":
-            variance = self._apply_packed(tf.square(inputs), tf.square(scale))
+            mean, variance = local_reparameterization_moments(self._apply_packed, inputs, loc, scale)
             if not self.use_bias:
                 variance = variance + 1e-30
             return mean + tf.sqrt(variance) * standard_normal(tf.shape(mean), mean.dtype, self.seed_generator), None
         perturbation = scale * standard_normal(tf.shape(loc), loc.dtype, self.seed_generator)
-        flipped = self._apply_packed(inputs * self._signs(inputs), perturbation)
-        return mean + flipped * self._signs(mean), loc + perturbation
+        sign_in = self._signs(inputs, tf.shape(inputs)[-1:])
+        sign_out = self._signs(inputs, [self.filters])
+        return flipout(self._apply_packed, inputs, loc, perturbation, sign_in, sign_out), loc + perturbation
 
     def sample_weights(self, num_samples: int, seed: Any) -> tuple[tf.Tensor, tf.Tensor | None]:
         """Draw `num_samples` kernels `(S, *kernel_shape)` and biases `(S, filters)` (or None), stateless given `seed`."""

@@ -19,7 +19,8 @@ the training step short.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -31,6 +32,8 @@ __all__ = [
     "ESTIMATORS",
     "PACKED_ESTIMATORS",
     "append_ones",
+    "flipout",
+    "local_reparameterization_moments",
     "packed_flipout",
     "packed_local_reparameterization",
     "packed_reparameterization",
@@ -56,6 +59,33 @@ def append_ones(x: tf.Tensor) -> tf.Tensor:
     """`x` with a column of ones appended on the last axis (one `Pad` op)."""
     rank = x.shape.rank
     return tf.pad(x, [[0, 0]] * (rank - 1) + [[0, 1]], constant_values=1.0)
+
+
+def flipout(
+    apply: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], x: tf.Tensor, loc: Any, perturbation: Any,
+    sign_in: tf.Tensor, sign_out: tf.Tensor,
+) -> tf.Tensor:
+    """Flipout's output `apply(x, loc) + apply(x * sign_in, perturbation) * sign_out` (Wen et al. 2018).
+
+    Args:
+        apply: the linear map of the layer, `apply(inputs, weights)` (a matmul, a convolution).
+        x: the inputs.
+        loc: the posterior means of the weights.
+        perturbation: one draw of `weights - loc`, shared by the batch (symmetric about 0).
+        sign_in, sign_out: random signs, per example, broadcast against the inputs and the outputs.
+
+    Returns:
+        The pre-activation output: each example sees its own pseudo-independent weight draw.
+    """
+    return apply(x, loc) + apply(x * sign_in, perturbation) * sign_out
+
+
+def local_reparameterization_moments(
+    apply: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], x: tf.Tensor, loc: Any, scale: Any
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Mean `apply(x, loc)` and variance `apply(x^2, scale^2)` of a linear map's output under
+    independent normal weights (Kingma et al. 2015), for `apply` as in `flipout`."""
+    return apply(x, loc), apply(tf.square(x), tf.square(scale))
 
 
 def _inputs(x: tf.Tensor, loc: tf.Tensor, use_bias: bool) -> tf.Tensor:
@@ -88,9 +118,7 @@ def packed_local_reparameterization(
 
     Args and Returns as `packed_reparameterization`, except that no weights are sampled (None).
     """
-    x = _inputs(x, loc, use_bias)
-    mean = tf.matmul(x, loc)
-    variance = tf.matmul(tf.square(x), tf.square(scale))
+    mean, variance = local_reparameterization_moments(tf.matmul, _inputs(x, loc, use_bias), loc, scale)
     if not use_bias:
         variance = variance + 1e-30
     return mean + tf.sqrt(variance) * standard_normal(tf.shape(mean), mean.dtype, seed), None
@@ -106,10 +134,9 @@ def packed_flipout(
     """
     x = _inputs(x, loc, use_bias)
     perturbation = scale * standard_normal(tf.shape(loc), loc.dtype, seed)
-    outputs = tf.matmul(x, loc)
     sign_in = random_signs(tf.shape(x), x.dtype, seed)
-    sign_out = random_signs(tf.shape(outputs), outputs.dtype, seed)
-    return outputs + tf.matmul(x * sign_in, perturbation) * sign_out, loc + perturbation
+    sign_out = random_signs(tf.concat([tf.shape(x)[:-1], tf.shape(loc)[-1:]], 0), x.dtype, seed)
+    return flipout(tf.matmul, x, loc, perturbation, sign_in, sign_out), loc + perturbation
 
 
 PACKED_ESTIMATORS: dict[str, Callable[..., tuple[tf.Tensor, tf.Tensor | None]]] = {
