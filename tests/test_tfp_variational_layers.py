@@ -262,3 +262,14 @@ def test_a_registered_divergence_saves_and_loads(divergence, tmp_path):
 def test_tf_keras_is_the_reference():
     """The parity tests above compare with TFP's own layers, which live on tf_keras."""
     assert isinstance(tfp.layers.DenseFlipout(2), tf_keras.layers.Layer)
+
+
+@pytest.mark.parametrize(
+    "name", CLASSES + [f"Convolution{rank}D{kind}" for rank in (1, 2, 3) for kind in ("Flipout", "Reparameterization")]
+)
+def test_constructor_arguments_are_tfps_in_tfps_order(name):
+    import inspect
+
+    ours = list(inspect.signature(getattr(layers, name).__init__).parameters)
+    theirs = list(inspect.signature(getattr(tfp.layers, name).__init__).parameters)
+    assert ours == theirs
