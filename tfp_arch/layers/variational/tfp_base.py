@@ -151,7 +151,8 @@ class TFPVariationalLayer(keras.layers.Layer):
     def _make(self, fn: Callable | None, shape: Any, name: str) -> tfd.Distribution | None:
         if fn is None:
             return None
-        return fn(tf.as_dtype(self.variable_dtype), shape, name, self.trainable, keras_add_variable_fn(self))
+        with tf.init_scope():  # constants of the distributions stay valid outside a graph Keras traces the build in
+            return fn(tf.as_dtype(self.variable_dtype), shape, name, self.trainable, keras_add_variable_fn(self))
 
     def build(self, input_shape: Sequence[int | None]) -> None:
         kernel_shape = self.kernel_shape(input_shape)
