@@ -45,6 +45,7 @@ CONFIGS = {  # name -> (keyword arguments for both layers, classes it applies to
         {"bias_posterior_fn": "mean_field", "bias_prior_fn": "standard", "bias_divergence_fn": divergence_over_n},
         CLASSES,
     ),
+    "no_bias": ({"bias_posterior_fn": None, "activation": "relu"}, CLASSES),
     "monte_carlo_kl_at_the_mean": (  # the kernel sample reaches the divergence with this estimator only
         {"kernel_divergence_fn": monte_carlo_divergence, "kernel_posterior_tensor_fn": posterior_mean},
         ["DenseReparameterization"],
