@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
-import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
 from tfp_arch.layers.noise import random_signs
 from tfp_arch.layers.variational.estimators import flipout, local_reparameterization_moments
@@ -22,8 +22,6 @@ from tfp_arch.layers.variational.tfp_functions import (
     keras_add_variable_fn,
 )
 from tfp_arch.validation import invalid_argument
-
-tfd = tfp.distributions
 
 __all__ = ["FUNCTION_ARGUMENTS", "TFPVariationalLayer", "as_int", "as_ints"]
 

@@ -20,8 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
-
-tfd = tfp.distributions
+from tensorflow_probability import distributions as tfd
 
 __all__ = [
     "DEFAULT_BIAS_POSTERIOR_FN",
