@@ -45,6 +45,7 @@ CONFIGS = {  # name -> (keyword arguments for both layers, classes it applies to
         {"bias_posterior_fn": "mean_field", "bias_prior_fn": "standard", "bias_divergence_fn": divergence_over_n},
         CLASSES,
     ),
+    "no_bias": ({"bias_posterior_fn": None, "activation": "relu"}, CLASSES),
     "monte_carlo_kl_at_the_mean": (  # the kernel sample reaches the divergence with this estimator only
         {"kernel_divergence_fn": monte_carlo_divergence, "kernel_posterior_tensor_fn": posterior_mean},
         ["DenseReparameterization"],
@@ -262,3 +263,57 @@ def test_a_registered_divergence_saves_and_loads(divergence, tmp_path):
 def test_tf_keras_is_the_reference():
     """The parity tests above compare with TFP's own layers, which live on tf_keras."""
     assert isinstance(tfp.layers.DenseFlipout(2), tf_keras.layers.Layer)
+
+
+@pytest.mark.parametrize(
+    "name", CLASSES + [f"Convolution{rank}D{kind}" for rank in (1, 2, 3) for kind in ("Flipout", "Reparameterization")]
+)
+def test_constructor_arguments_are_tfps_in_tfps_order(name):
+    import inspect
+
+    ours = list(inspect.signature(getattr(layers, name).__init__).parameters)
+    theirs = list(inspect.signature(getattr(tfp.layers, name).__init__).parameters)
+    assert ours == theirs
+
+
+class SubclassedBNN(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = layers.DenseFlipout(8, activation="tanh", kernel_divergence_fn=registered_divergence)
+        self.out = layers.DenseLocalReparameterization(1, kernel_divergence_fn=registered_divergence)
+
+    def call(self, x):
+        return self.out(self.hidden(x))
+
+
+def test_a_subclassed_model_reads_its_trained_variables():
+    """Keras builds the inner layers while it traces the model (their variables do not exist yet):
+    the distributions must still read the variables, before and after training."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(N, 3)).astype("float32")
+    y = np.tanh(x[:, :1]).astype("float32")
+    model = SubclassedBNN()
+    model.compile(keras.optimizers.Adam(0.02), "mse")
+    history = model.fit(x, y, batch_size=50, epochs=20, verbose=0).history["loss"]
+    assert history[-1] < 0.5 * history[0]
+    for layer in (model.hidden, model.out):
+        q = layer.kernel_posterior.distribution
+        np.testing.assert_array_equal(tf.convert_to_tensor(q.loc).numpy(), layer.weights[0].numpy())
+    model(x)
+    expected = sum(float(tfd.kl_divergence(layer.kernel_posterior, layer.kernel_prior)) / N
+                   for layer in (model.hidden, model.out))
+    np.testing.assert_allclose(sum(float(loss) for loss in model.losses), expected, rtol=1e-5)
+
+
+def test_tensorflow_initializers_are_taken_and_saved(tmp_path):
+    fn = layers.default_mean_field_normal_fn(
+        loc_initializer=tf.random_normal_initializer(stddev=0.1),
+        untransformed_scale_initializer=tf.constant_initializer(-4.0),
+    )
+    model = keras.Sequential([keras.Input((30,)), layers.DenseFlipout(20, kernel_posterior_fn=fn)])
+    rho = model.layers[0].weights[1].numpy()
+    np.testing.assert_array_equal(rho, -4.0)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras").layers[0]
+    np.testing.assert_array_equal(loaded.weights[1].numpy(), rho)
+    assert loaded.kernel_posterior_fn.untransformed_scale_initializer.get_config()["value"] == -4.0

@@ -328,7 +328,16 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
         flat = tf.reshape(samples, (-1, self.family.size))
         return tf.reduce_mean(posterior.log_prob(flat) - prior.log_prob(flat))
 
+    def _to_channels_last(self, inputs: tf.Tensor) -> tf.Tensor:
+        """The inputs in the layout the layer computes in (a convolution's channels last); identity here."""
+        return inputs
+
+    def _from_channels_last(self, outputs: tf.Tensor) -> tf.Tensor:
+        """The pre-activation outputs back in the layer's `data_format`; identity here."""
+        return outputs
+
     def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        inputs = self._to_channels_last(inputs)
         if self.is_mean_field:
             loc, scale = self.family.loc_and_scale()
             outputs, weights = self._mean_field_outputs(inputs, loc, scale)
@@ -340,6 +349,7 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
             weights = self.family.sample(tf.shape(inputs)[:1], next_seed(self.seed_generator))
             outputs, kl = self._apply_per_example(inputs, weights), self._kl(weights)
         self.add_loss(self.weighted_kl(tf.cast(kl, outputs.dtype)))
+        outputs = self._from_channels_last(outputs)
         return self.activation(outputs) if self.activation is not None else outputs
 
     def _mean_field_outputs(self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:

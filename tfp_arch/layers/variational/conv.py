@@ -10,6 +10,7 @@ import tensorflow as tf
 from tfp_arch.layers.noise import random_signs, standard_normal
 from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.layers.variational.estimators import flipout, local_reparameterization_moments
+from tfp_arch.layers.variational.layout import channels_first_to_last, channels_last_to_first
 from tfp_arch.validation import invalid_argument, one_of, positive_int, positive_ints
 
 __all__ = ["Conv1DVariational", "Conv2DVariational", "Conv3DVariational", "ConvVariational"]
@@ -21,7 +22,7 @@ def _tuple(name: str, value: int | Sequence[int], rank: int) -> tuple[int, ...]:
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
 class ConvVariational(VariationalLayer):
-    """A channels-last convolution with a variational posterior over its kernel and bias.
+    """A convolution with a variational posterior over its kernel and bias.
 
     The posterior, priors, KL term, automatic KL weight and configuration are those of
     `DenseVariational` (`tfp_arch.layers.VariationalLayer`); the kernel `(*kernel_size, in, filters)`
@@ -51,6 +52,8 @@ class ConvVariational(VariationalLayer):
         padding: `"valid"` or `"same"`.
         dilation_rate: an integer or `rank` integers (strides and dilations above 1 do not mix).
         activation: activation name or None.
+        data_format: `"channels_last"` (default) or `"channels_first"`; the latter runs as a
+            transpose to channels last (the layout TensorFlow's CPU convolutions take) and back.
         **kwargs: the variational arguments of `DenseVariational` (`prior`, `estimator`,
             `posterior_family`, `kl_weight`, ...) and those of `keras.layers.Layer`.
 
@@ -71,9 +74,11 @@ class ConvVariational(VariationalLayer):
         padding: str = "valid",
         dilation_rate: int | Sequence[int] = 1,
         activation: str | None = None,
+        data_format: str = "channels_last",
         **kwargs: Any,
     ) -> None:
         super().__init__(activation=activation, **kwargs)
+        self.data_format = one_of("data_format", str(data_format).lower(), ("channels_last", "channels_first"))
         positive_int("filters", filters)
         self.filters = filters
         self.kernel_size = _tuple("kernel_size", kernel_size, self.rank)
@@ -86,10 +91,20 @@ class ConvVariational(VariationalLayer):
             )
         self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2)
 
+    @property
+    def channel_axis(self) -> int:
+        return 1 if self.data_format == "channels_first" else -1
+
     def build(self, input_shape: Sequence[int | None]) -> None:
-        channels = int(input_shape[-1])
+        channels = int(input_shape[self.channel_axis])  # type: ignore[arg-type]
         self._build_variational((*self.kernel_size, channels, self.filters))
-        self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2, axes={-1: channels})
+        self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2, axes={self.channel_axis: channels})
+
+    def _to_channels_last(self, inputs: tf.Tensor) -> tf.Tensor:
+        return channels_first_to_last(tf.convert_to_tensor(inputs)) if self.data_format == "channels_first" else inputs
+
+    def _from_channels_last(self, outputs: tf.Tensor) -> tf.Tensor:
+        return channels_last_to_first(outputs) if self.data_format == "channels_first" else outputs
 
     def _convolve(self, inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
         return tf.nn.convolution(
@@ -127,12 +142,19 @@ class ConvVariational(VariationalLayer):
 
     def call_with_weights(self, inputs: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | None) -> tf.Tensor:
         """The output (after the activation) for one given kernel and bias, e.g. one of `sample_weights`."""
-        outputs = self._convolve(tf.convert_to_tensor(inputs, kernel.dtype), kernel)
-        outputs = outputs + bias if bias is not None else outputs
+        outputs = self._convolve(self._to_channels_last(tf.convert_to_tensor(inputs, kernel.dtype)), kernel)
+        outputs = self._from_channels_last(outputs + bias if bias is not None else outputs)
         return self.activation(outputs) if self.activation is not None else outputs
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
-        spatial = []
+        shape = tuple(input_shape)
+        if self.data_format == "channels_last":
+            return self._channels_last_output_shape(shape)
+        batch, *spatial, filters = self._channels_last_output_shape((shape[0], *shape[2:], shape[1]))
+        return (batch, filters, *spatial)
+
+    def _channels_last_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        spatial: list[int | None] = []
         for size, kernel, stride, dilation in zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate):
             if size is None:
                 spatial.append(None)
@@ -150,6 +172,7 @@ class ConvVariational(VariationalLayer):
             "strides": list(self.strides),
             "padding": self.padding,
             "dilation_rate": list(self.dilation_rate),
+            "data_format": self.data_format,
         }
 
 

@@ -42,7 +42,7 @@ def _dilate(kernel: tf.Tensor, dilation_rate: Sequence[int]) -> tf.Tensor:
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
 class ConvTransposeVariational(ConvVariational):
-    """A channels-last transposed convolution with a variational posterior over its kernel and bias.
+    """A transposed convolution with a variational posterior over its kernel and bias.
 
     The counterpart of `keras.layers.Conv{1,2,3}DTranspose`, with the estimators, posteriors,
     priors, KL term, automatic KL weight and configuration of `ConvVariational`. The output is
@@ -61,6 +61,7 @@ class ConvTransposeVariational(ConvVariational):
         padding: `"valid"` or `"same"`, as Keras' transposed convolutions read them.
         dilation_rate: an integer or `rank` integers (strides and dilations above 1 do not mix).
         activation: activation name or None.
+        data_format: `"channels_last"` (default) or `"channels_first"`, as `ConvVariational`.
         **kwargs: the variational arguments of `DenseVariational` and those of `keras.layers.Layer`.
 
     Example:
@@ -75,8 +76,8 @@ class ConvTransposeVariational(ConvVariational):
             data_format="channels_last",
         )
 
-    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
-        spatial = []
+    def _channels_last_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        spatial: list[int | None] = []
         for size, kernel, stride, dilation in zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate):
             extent = dilation * (kernel - 1) + 1
             if size is None:

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
-import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
 from tfp_arch.layers.noise import random_signs
 from tfp_arch.layers.variational.estimators import flipout, local_reparameterization_moments
@@ -22,8 +22,6 @@ from tfp_arch.layers.variational.tfp_functions import (
     keras_add_variable_fn,
 )
 from tfp_arch.validation import invalid_argument
-
-tfd = tfp.distributions
 
 __all__ = ["FUNCTION_ARGUMENTS", "TFPVariationalLayer", "as_int", "as_ints"]
 
@@ -151,7 +149,8 @@ class TFPVariationalLayer(keras.layers.Layer):
     def _make(self, fn: Callable | None, shape: Any, name: str) -> tfd.Distribution | None:
         if fn is None:
             return None
-        return fn(tf.as_dtype(self.variable_dtype), shape, name, self.trainable, keras_add_variable_fn(self))
+        with tf.init_scope():  # constants of the distributions stay valid outside a graph Keras traces the build in
+            return fn(tf.as_dtype(self.variable_dtype), shape, name, self.trainable, keras_add_variable_fn(self))
 
     def build(self, input_shape: Sequence[int | None]) -> None:
         kernel_shape = self.kernel_shape(input_shape)

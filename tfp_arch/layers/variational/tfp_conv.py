@@ -148,8 +148,35 @@ class _TFPConvReparameterization(_TFPConv):
 class _TFPConvFlipout(_TFPConv):
     estimator = "flipout"
 
-    def __init__(self, filters: Any, kernel_size: Any, *args: Any, seed: int | None = None, **kwargs: Any) -> None:
-        super().__init__(filters, kernel_size, *args, seed=seed, **kwargs)
+    def __init__(
+        self,
+        filters: Any,
+        kernel_size: Any,
+        strides: Any = 1,
+        padding: str = "valid",
+        data_format: str = "channels_last",
+        dilation_rate: Any = 1,
+        activation: Any = None,
+        activity_regularizer: Any = None,
+        kernel_posterior_fn: Callable | None = DEFAULT_KERNEL_POSTERIOR_FN,
+        kernel_posterior_tensor_fn: Callable = draw_sample,
+        kernel_prior_fn: Callable | None = default_multivariate_normal_fn,
+        kernel_divergence_fn: Callable | None = exact_kl_divergence,
+        bias_posterior_fn: Callable | None = DEFAULT_BIAS_POSTERIOR_FN,
+        bias_posterior_tensor_fn: Callable = draw_sample,
+        bias_prior_fn: Callable | None = None,
+        bias_divergence_fn: Callable | None = exact_kl_divergence,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+            dilation_rate=dilation_rate, activation=activation, activity_regularizer=activity_regularizer,
+            kernel_posterior_fn=kernel_posterior_fn, kernel_posterior_tensor_fn=kernel_posterior_tensor_fn,
+            kernel_prior_fn=kernel_prior_fn, kernel_divergence_fn=kernel_divergence_fn,
+            bias_posterior_fn=bias_posterior_fn, bias_posterior_tensor_fn=bias_posterior_tensor_fn,
+            bias_prior_fn=bias_prior_fn, bias_divergence_fn=bias_divergence_fn, seed=seed, **kwargs,
+        )
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")

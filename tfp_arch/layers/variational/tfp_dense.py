@@ -148,5 +148,27 @@ class DenseFlipout(_TFPDense):
 
     estimator = "flipout"
 
-    def __init__(self, units: Any, *args: Any, seed: int | None = None, **kwargs: Any) -> None:
-        super().__init__(units, *args, seed=seed, **kwargs)
+    def __init__(
+        self,
+        units: Any,
+        activation: Any = None,
+        activity_regularizer: Any = None,
+        trainable: bool = True,
+        kernel_posterior_fn: Callable | None = DEFAULT_KERNEL_POSTERIOR_FN,
+        kernel_posterior_tensor_fn: Callable = draw_sample,
+        kernel_prior_fn: Callable | None = default_multivariate_normal_fn,
+        kernel_divergence_fn: Callable | None = exact_kl_divergence,
+        bias_posterior_fn: Callable | None = DEFAULT_BIAS_POSTERIOR_FN,
+        bias_posterior_tensor_fn: Callable = draw_sample,
+        bias_prior_fn: Callable | None = None,
+        bias_divergence_fn: Callable | None = exact_kl_divergence,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            units, activation=activation, activity_regularizer=activity_regularizer, trainable=trainable,
+            kernel_posterior_fn=kernel_posterior_fn, kernel_posterior_tensor_fn=kernel_posterior_tensor_fn,
+            kernel_prior_fn=kernel_prior_fn, kernel_divergence_fn=kernel_divergence_fn,
+            bias_posterior_fn=bias_posterior_fn, bias_posterior_tensor_fn=bias_posterior_tensor_fn,
+            bias_prior_fn=bias_prior_fn, bias_divergence_fn=bias_divergence_fn, seed=seed, **kwargs,
+        )

@@ -20,8 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
-
-tfd = tfp.distributions
+from tensorflow_probability import distributions as tfd
 
 __all__ = [
     "DEFAULT_BIAS_POSTERIOR_FN",
@@ -38,26 +37,54 @@ __all__ = [
 ]
 
 
-def keras_add_variable_fn(layer: keras.layers.Layer) -> Callable[..., tf.Variable]:
+class _KerasVariableRef(tf.Module):
+    """A Keras variable as TFP sees a `tf.Variable`: a module with a dtype and a shape, read at each conversion."""
+
+    def __init__(self, variable: keras.Variable) -> None:
+        super().__init__(name=None)
+        self._variable = variable
+
+    @property
+    def dtype(self) -> tf.DType:
+        return tf.as_dtype(self._variable.dtype)
+
+    @property
+    def shape(self) -> tf.TensorShape:
+        return tf.TensorShape(self._variable.shape)
+
+
+tf.register_tensor_conversion_function(
+    _KerasVariableRef, lambda ref, dtype=None, name=None, as_ref=False: tf.convert_to_tensor(ref._variable, dtype=dtype)
+)
+
+
+def keras_add_variable_fn(layer: keras.layers.Layer) -> Callable[..., Any]:
     """The `add_variable_fn` given to TFP-style posterior and prior functions: adds a Keras 3 weight.
 
     The returned function takes TFP's keywords (`name`, `shape`, `initializer`, `regularizer`,
     `constraint`, `dtype`, `trainable`), adds the weight with `layer.add_weight` (so the layer owns,
     trains, regularises and saves it) and returns the `tf.Variable` that holds its value: TFP's
     distributions keep a variable as a reference and read it at each use, whereas a Keras variable
-    would be read once, when the distribution is built.
+    would be read once, when the distribution is built. A layer built while Keras traces an enclosing
+    model (a subclassed model's first call) gets its variables later; it then receives a
+    `tfp.util.DeferredTensor` that reads the Keras variable at each use.
     """
 
     def add_variable(
         name: str, shape: Sequence[int], initializer: Any = None, regularizer: Any = None, constraint: Any = None,
         dtype: Any = None, trainable: bool = True, **kwargs: Any,
-    ) -> tf.Variable:
+    ) -> Any:
         variable = layer.add_weight(
             name=name, shape=tuple(int(d) for d in shape), initializer=initializer, regularizer=regularizer,
             constraint=constraint, dtype=None if dtype is None else tf.as_dtype(dtype).name, trainable=trainable,
             autocast=False,
         )
-        return variable.value
+        value = variable.value
+        if isinstance(value, tf.Variable):
+            return value
+        # Created inside a `StatelessScope` (a layer built while Keras traces an enclosing model): the
+        # `tf.Variable` does not exist yet, so the distribution reads the Keras variable at each use.
+        return tfp.util.DeferredTensor(_KerasVariableRef(variable), tf.identity)
 
     return add_variable
 
@@ -66,6 +93,20 @@ def _fresh(initializer: Any) -> Any:
     """A new instance of a Keras initializer: an unseeded Keras 3 initializer repeats its values, TFP's did not."""
     if isinstance(initializer, keras.initializers.Initializer):
         return type(initializer).from_config(initializer.get_config())
+    return initializer
+
+
+def _keras_initializer(initializer: Any) -> Any:
+    """A TensorFlow or tf_keras initializer (`tf.random_normal_initializer`, ...) as the Keras 3 one of the
+    same class and configuration, which saves with the model; anything else as it is."""
+    if initializer is None or isinstance(initializer, (str, dict, keras.initializers.Initializer)):
+        return initializer
+    if hasattr(initializer, "get_config") and hasattr(keras.initializers, type(initializer).__name__):
+        try:
+            config = {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+            return keras.initializers.get(config)
+        except (TypeError, ValueError):
+            return initializer
     return initializer
 
 
@@ -88,8 +129,10 @@ class LocScaleFn:
         untransformed_scale_constraint: Any = None,
     ) -> None:
         self.is_singular = bool(is_singular)
-        self.loc_initializer = _deserialize(loc_initializer) or keras.initializers.RandomNormal(stddev=0.1)
-        self.untransformed_scale_initializer = _deserialize(untransformed_scale_initializer) or (
+        self.loc_initializer = _keras_initializer(_deserialize(loc_initializer)) or (
+            keras.initializers.RandomNormal(stddev=0.1)
+        )
+        self.untransformed_scale_initializer = _keras_initializer(_deserialize(untransformed_scale_initializer)) or (
             keras.initializers.RandomNormal(mean=-3.0, stddev=0.1)
         )
         self.loc_regularizer = _deserialize(loc_regularizer)
@@ -174,7 +217,8 @@ def default_loc_scale_fn(
         loc_constraint, untransformed_scale_constraint: Keras constraints of the two weights.
 
     Returns:
-        A callable that Keras can save (its initialisers, regularizers and constraints must be).
+        A callable that Keras can save (its initialisers, regularizers and constraints must be;
+        TensorFlow's initialisers such as `tf.random_normal_initializer` become Keras' own).
     """
     return LocScaleFn(
         is_singular, loc_initializer, untransformed_scale_initializer, loc_regularizer,
