@@ -23,6 +23,23 @@ def test_import_tfp_arch_imports_no_tensorflow_keras_or_plugin():
     assert out == ["[]"]
 
 
+def test_pytest_plugin_and_testing_package_import_no_tensorflow_keras_or_plugin():
+    out = _run(
+        "import sys, tfp_arch.testing.pytest_plugin, tfp_arch.testing; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tensorflow_probability') "
+        "or m.startswith('tfp_arch.plugins')))"
+    )
+    assert out == ["[]"]
+
+
+def test_testing_names_import_the_kit_on_first_use():
+    out = _run(
+        "import sys, tfp_arch.testing as kit; before = 'keras' in sys.modules; rules = kit.RULES; "
+        "print(before, 'keras' in sys.modules, kit.contract_test.__module__, 'build' in rules)"
+    )
+    assert out == ["False True tfp_arch.testing.checks True"]
+
+
 def test_public_names_import_on_first_use():
     out = _run(
         "import sys, tfp_arch; before = 'keras' in sys.modules; cls = tfp_arch.Architecture; "
