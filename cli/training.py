@@ -67,9 +67,11 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Hyperparameter (repeatable); values are JSON or plain strings.")
 @click.option("--plot", is_flag=True, help="Also write plot.png into the run folder.")
 @click.option("--validation-split", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True, help="Fraction of the training data (its last rows) held out to validate each epoch.")
-@click.option("--patience", type=click.IntRange(min=0), default=None, help="Stop after this many epochs without a better validation loss (training loss without --validation-split); the best epoch's weights are kept.")
+@click.option("--patience", type=click.IntRange(min=0), default=None, help="Stop after this many epochs without a better validation loss (training loss without "
+              "--validation-split); the best epoch's weights are kept.")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=None, help="Checkpoint every N epochs (0: never). Default: after an epoch when the last checkpoint is 10 s old.")
-@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True, help="tf.distribute strategy: auto (mirrored on several local GPUs, else one device), one_device, mirrored, or multi_worker_mirrored (reads TF_CONFIG; only the chief writes the run folder).")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True, help="tf.distribute strategy: auto (mirrored on several local GPUs, else one device), one_device, "
+              "mirrored, or multi_worker_mirrored (reads TF_CONFIG; only the chief writes the run folder).")
 @click.option("--resume", "resume", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Continue the interrupted run in DIR (its .partial folder).")
 @_json_option
 def train_command(name, data, epochs, batch_size, seed, output, params, plot, validation_split, patience,

@@ -3,8 +3,8 @@
 `StopOnNonFinite` raises `NonFiniteLossError` as soon as a logged loss is NaN or infinite.
 `RunCheckpoint` is Keras' `BackupAndRestore` (weights, optimizer state and epoch counter) with the
 run's history, early-stopping state and the layers' random-number state saved beside them, each file
-written under a temporary name and renamed, every N epochs or every few seconds. `ResumableEarlyStopping` is Keras' `EarlyStopping` with a state that survives a
-restart.
+written under a temporary name and renamed, every N epochs or every few seconds.
+`ResumableEarlyStopping` is Keras' `EarlyStopping` with a state that survives a restart.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from tfp_arch import _private_api
 from tfp_arch.validation import ValidationError
 
 __all__ = ["NonFiniteLossError", "ResumableEarlyStopping", "RunCheckpoint", "StopOnNonFinite", "loss_terms"]
@@ -146,9 +147,9 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
     """`BackupAndRestore` that also keeps the run's per-epoch history and early-stopping state.
 
     The history is recorded every epoch. A checkpoint (weights with the optimizer state, the epoch
-    counter, the history so far, the early-stopping state and the seed-generator states) is written every `every` epochs, or,
-    with `every=None`, after an epoch when the last one is at least `seconds` old; `every=0` never
-    writes one. Each file is written under a temporary name and renamed. On `on_train_begin` an
+    counter, the history so far, the early-stopping state and the seed-generator states) is written
+    every `every` epochs, or, with `every=None`, after an epoch when the last one is at least `seconds`
+    old; `every=0` never writes one. Each file is written under a temporary name and renamed. On `on_train_begin` an
     existing checkpoint is restored and the history continues from it.
 
     Args:
@@ -194,13 +195,14 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         source = self.restore_from
-        if source and os.path.isfile(os.path.join(source, os.path.basename(self._training_metadata_path))):
+        _, metadata_path = _private_api.backup_paths(self)
+        if source and os.path.isfile(os.path.join(source, os.path.basename(metadata_path))):
             shutil.copytree(source, self.backup_dir, dirs_exist_ok=True)
         super().on_train_begin(logs)
         self._saved_at = self._started = time.monotonic()
-        if not os.path.isfile(self._training_metadata_path):
+        if not os.path.isfile(metadata_path):
             return
-        with open(self._training_metadata_path) as handle:
+        with open(metadata_path) as handle:
             metadata = json.load(handle)
         self.restored_epoch = int(metadata["epoch"])
         self.history = metadata.get("history", [])[: self.restored_epoch]
@@ -218,6 +220,7 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
             self.early_stopping.restore(metadata["early_stopping"], best)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        # `_current_epoch`, `_last_batch_seen` and `_save_model` are BackupAndRestore's (`tfp_arch._private_api`).
         self.history.append({key: float(value) for key, value in (logs or {}).items()})
         self._current_epoch = epoch + 1
         self._last_batch_seen = 0
@@ -242,10 +245,11 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
                 os.replace(partial_best, self._best_path)
         partial_random = os.path.join(self.backup_dir, ".random_state.tmp.npz")
         np.savez(partial_random, **{f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self._random_state())})
-        partial_metadata = self._training_metadata_path + ".tmp"
+        weights_path, metadata_path = _private_api.backup_paths(self)
+        partial_metadata = metadata_path + ".tmp"
         with open(partial_metadata, "w") as handle:
             json.dump(metadata, handle, allow_nan=False)
-        os.replace(weights, self._weights_path)
+        os.replace(weights, weights_path)
         os.replace(partial_random, self._random_path)
-        os.replace(partial_metadata, self._training_metadata_path)
+        os.replace(partial_metadata, metadata_path)
         self._saved_at = time.monotonic()

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from tfp_arch.registry.staging import RunFolder
 from tfp_arch.temporary import make_folder
@@ -103,7 +104,8 @@ def cluster_role(environ: Mapping[str, str] | None = None) -> ClusterRole:
             f"Received: TF_CONFIG={text!r} ({error})"
         ) from None
     if task_type is not None and task_type not in cluster:
-        raise ValueError(f"Invalid value for environment variable `TF_CONFIG`: task type {task_type!r} is not in the cluster {sorted(cluster)}")
+        raise ValueError(f"Invalid value for environment variable `TF_CONFIG`: task type {task_type!r} "
+                         f"is not in the cluster {sorted(cluster)}")
     return ClusterRole(task_type, index, max(tasks, 1), "chief" in cluster)
 
 

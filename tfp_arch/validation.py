@@ -12,8 +12,9 @@ exception is a bug, in tfp_arch or below it, and keeps its traceback.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from numbers import Integral, Real
-from typing import Any, Callable, Sequence
+from typing import Any
 
 __all__ = [
     "ValidationError",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -19,7 +20,7 @@ __all__ = ["elbo_terms", "importance_weighted_log_likelihood"]
 _VALUES_PER_CALL = 4_000_000
 
 
-def _log_weights_fn(model: "VariationalAutoencoder") -> Callable[..., tf.Tensor]:
+def _log_weights_fn(model: VariationalAutoencoder) -> Callable[..., tf.Tensor]:
     """A traced function: log w = log p(x|z) + log p(z) - log q(z|x) for `m` draws per example, (m, b)."""
 
     @tf.function(reduce_retracing=True)
@@ -41,7 +42,7 @@ def _log_weights_fn(model: "VariationalAutoencoder") -> Callable[..., tf.Tensor]
 
 
 def importance_weighted_log_likelihood(
-    model: "VariationalAutoencoder",
+    model: VariationalAutoencoder,
     x: np.ndarray,
     num_samples: int,
     seed: int = 0,
@@ -89,7 +90,7 @@ def _logsumexp(values: np.ndarray) -> np.ndarray:
     return top + np.log(np.exp(values - top).sum(axis=0))
 
 
-def _elbo_fn(model: "VariationalAutoencoder") -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
+def _elbo_fn(model: VariationalAutoencoder) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
     @tf.function(reduce_retracing=True)
     def terms(x: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         loc, raw_scale = model.encoder_parameters(x)
@@ -103,7 +104,7 @@ def _elbo_fn(model: "VariationalAutoencoder") -> Callable[..., tuple[tf.Tensor, 
 
 
 def elbo_terms(
-    model: "VariationalAutoencoder", x: np.ndarray, seed: int = 0, batch_size: int = 512
+    model: VariationalAutoencoder, x: np.ndarray, seed: int = 0, batch_size: int = 512
 ) -> tuple[np.ndarray, np.ndarray]:
     """One-sample E_q[log p(x|z)] and KL(q(z|x) || p(z)) per example; the ELBO is their difference.
 

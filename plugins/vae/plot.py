@@ -36,7 +36,7 @@ def _mosaic(images: np.ndarray, columns: int) -> np.ndarray:
     return canvas
 
 
-def plot_vae(model: "VariationalAutoencoder", path: str, dataset: Dataset | None = None) -> str:
+def plot_vae(model: VariationalAutoencoder, path: str, dataset: Dataset | None = None) -> str:
     """Write decoder means of prior samples, test inputs beside their reconstructions and, for a 2-D
     latent space with known labels, the test set's posterior means coloured by label.
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -85,7 +86,7 @@ def streams(path: str, options: Options) -> bool:
     return sharded or (Path(path).is_file() and Path(path).stat().st_size > STREAM_BYTES)
 
 
-def load_table(path: str, options: Options, name: str, delimiter: str | None) -> "Dataset | StreamedDataset":
+def load_table(path: str, options: Options, name: str, delimiter: str | None) -> Dataset | StreamedDataset:
     """A CSV or whitespace table; the target is `target=` (a column name or index, default last)."""
     delimiter, header = options.get("delimiter", delimiter), options.get("header", "auto")
     if streams(path, options):
@@ -114,7 +115,7 @@ def load_txt(path: str, options: Options, name: str) -> Dataset:
     return load_table(path, options, name, None)
 
 
-def load_npy(path: str, options: Options, name: str) -> "Dataset | StreamedDataset":
+def load_npy(path: str, options: Options, name: str) -> Dataset | StreamedDataset:
     """`.npy` (x only) or `.npz` with `x` and optional `y`, or `x_train`, `x_test` (and `y_*`).
 
     A 2-D `.npy` array streams from a memory map with `stream=yes` (or `auto` above 1 GiB); its
@@ -133,7 +134,7 @@ def load_npy(path: str, options: Options, name: str) -> "Dataset | StreamedDatas
             raise DataError(f"x_train has rows of shape {x_train.shape[1:]} but x_test {x_test.shape[1:]}", path)
         ys = [arrays.get(k) for k in ("y_train", "y_test")]
         task = options.get("task", "regression")
-        ys = [None if y is None else _targets(check_finite(y, path, f"{k}: "), task, path)[0] for y, k in zip(ys, ("y_train", "y_test"))]
+        ys = [None if y is None else _targets(check_finite(y, path, f"{k}: "), task, path)[0] for y, k in zip(ys, ("y_train", "y_test"), strict=False)]
         return Dataset(name, x_train, x_test, ys[0], ys[1], kind=task if ys[0] is not None else "density")
     if "x" not in arrays:
         raise DataError(f"expected arrays named x (and y) or x_train/x_test; found {', '.join(arrays) or 'none'}", path)
@@ -253,7 +254,7 @@ def load_idx(path: str, options: Options, name: str) -> Dataset:
                    labels_test=None if labels is None else labels[cut:])
 
 
-LOADERS: dict[str, Callable[[str, Options, str], "Dataset | StreamedDataset"]] = {
+LOADERS: dict[str, Callable[[str, Options, str], Dataset | StreamedDataset]] = {
     "synthetic": load_synthetic,
     "csv": load_csv,
     "txt": load_txt,

@@ -84,7 +84,7 @@ class RunFolder:
         self.created = created or []
 
     @classmethod
-    def create(cls, target: str | Path, request: dict[str, Any]) -> "RunFolder":
+    def create(cls, target: str | Path, request: dict[str, Any]) -> RunFolder:
         """Create the staging folder of `target` and write `request` into it.
 
         Raises:
@@ -116,7 +116,7 @@ class RunFolder:
         return folder
 
     @classmethod
-    def open(cls, path: str | Path) -> tuple["RunFolder", dict[str, Any]]:
+    def open(cls, path: str | Path) -> tuple[RunFolder, dict[str, Any]]:
         """The interrupted run in staging folder `path` (or whose target is `path`), and its request.
 
         Raises:

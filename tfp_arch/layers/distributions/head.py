@@ -8,11 +8,12 @@ the TFP layer of the same name. The loss `tfp_arch.losses.NegativeLogLikelihood(
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
 from tfp_arch.layers.distributions.quantiles import bisect_quantile, integer_upper_bracket
 from tfp_arch.validation import invalid_argument, positive_ints
@@ -26,12 +27,10 @@ __all__ = [
     "marginal_quantile",
 ]
 
-tfd = tfp.distributions
-
 CONVERT_TO_TENSOR_FNS = ("sample", "mean", "mode", "stddev", "variance")
 
 
-def as_distribution_head(name: str, value: Any) -> "DistributionHead":
+def as_distribution_head(name: str, value: Any) -> DistributionHead:
     """`value` as a distribution head: a `DistributionHead`, or its Keras serialisation (a dict).
 
     Args:

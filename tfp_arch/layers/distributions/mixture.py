@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
 from tfp_arch.layers.distributions.head import DistributionHead, as_distribution_head, marginal_quantile
 from tfp_arch.layers.distributions.independent import IndependentLogistic, IndependentNormal
@@ -15,8 +16,6 @@ from tfp_arch.layers.distributions.vector import OneHotCategorical
 from tfp_arch.validation import positive_int
 
 __all__ = ["CategoricalMixtureOfOneHotCategorical", "MixtureLogistic", "MixtureNormal", "MixtureSameFamily"]
-
-tfd = tfp.distributions
 
 
 def _component_params(params: tf.Tensor, num_components: int) -> tf.Tensor:

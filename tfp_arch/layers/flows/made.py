@@ -84,7 +84,7 @@ def autoregressive_masks(degrees: list[np.ndarray]) -> list[np.ndarray]:
         `degree_in <= degree_out`; the hidden-to-output mask (for one output per input) allows
         `degree_in < degree_out`.
     """
-    masks = [(inp[:, None] <= out[None, :]) for inp, out in zip(degrees[:-1], degrees[1:])]
+    masks = [(inp[:, None] <= out[None, :]) for inp, out in zip(degrees[:-1], degrees[1:], strict=False)]
     masks.append(degrees[-1][:, None] < degrees[0][None, :])
     return [mask.astype("float32") for mask in masks]
 
@@ -162,7 +162,7 @@ class MADE(keras.layers.Layer):
         sizes = [event_size, *self.hidden_units, self.num_params * event_size]
         self.kernels, self.biases, self.context_kernels = [], [], []
         default = self.kernel_initializer is None
-        for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
             total_fan_in = fan_in + (self.context_size or 0)
             kernel_init = _fan_in_uniform(total_fan_in) if default else self.kernel_initializer
             bias_init = _fan_in_uniform(total_fan_in) if default else "zeros"
@@ -195,7 +195,7 @@ class MADE(keras.layers.Layer):
         self._check_context(context)
         hidden = x
         last = len(self.kernels) - 1
-        for index, (kernel, bias, mask) in enumerate(zip(self.kernels, self.biases, self._masks)):
+        for index, (kernel, bias, mask) in enumerate(zip(self.kernels, self.biases, self._masks, strict=False)):
             hidden = ops.matmul(hidden, kernel * ops.convert_to_tensor(mask, dtype=kernel.dtype)) + bias
             if context is not None:
                 hidden = hidden + ops.matmul(context, self.context_kernels[index])
@@ -238,12 +238,12 @@ class MADE(keras.layers.Layer):
         by_rank = np.argsort(inputs, kind="stable")  # the variable of each rank
         sorts = [np.argsort(degrees, kind="stable") for degrees in self.degrees[1:]]
         counts = [np.searchsorted(np.asarray(degrees)[sort], np.arange(1, size + 1), side="left")
-                  for degrees, sort in zip(self.degrees[1:], sorts)]
+                  for degrees, sort in zip(self.degrees[1:], sorts, strict=False)]
         # Transposed kernels: rows in this layer's degree order, columns in the previous one's
         # (inputs: rank order); biases as columns.
         kernels, biases, context_kernels = [], [], []
         rows = by_rank
-        for index, (kernel, bias, mask) in enumerate(zip(self.kernels, self.biases, self._masks)):
+        for index, (kernel, bias, mask) in enumerate(zip(self.kernels, self.biases, self._masks, strict=False)):
             masked = ops.take(kernel * ops.convert_to_tensor(mask, dtype=kernel.dtype), rows, axis=0)
             context_kernel = self.context_kernels[index] if context is not None else None
             if index < len(sorts):

@@ -6,16 +6,14 @@ from typing import Any
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
-from tfp_arch.layers.kl.weight import KLWeighted
 from tfp_arch.layers.distributions.latent import check_distribution, gaussian_distribution, gaussian_scale
+from tfp_arch.layers.kl.weight import KLWeighted
 from tfp_arch.layers.noise import standard_normal
 from tfp_arch.validation import invalid_argument, non_negative_float, one_of, positive_float, positive_int
 
 __all__ = ["KL_METHODS", "PRIORS", "KLDivergenceRegularizer"]
-
-tfd = tfp.distributions
 
 PRIORS = ("normal", "laplace")
 KL_METHODS = ("auto", "analytic", "monte_carlo")
@@ -54,7 +52,6 @@ class KLDivergenceRegularizer(KLWeighted, keras.layers.Layer):
         num_samples: draws per example of the Monte Carlo estimate.
         min_scale: floor of the scale's diagonal.
         seed: integer seed of the Monte Carlo draws, or None.
-        weight: the former name of `kl_weight` (files saved before use it); overrides it when given.
         **kwargs: `keras.layers.Layer` arguments.
 
     Example:
@@ -74,12 +71,11 @@ class KLDivergenceRegularizer(KLWeighted, keras.layers.Layer):
         num_samples: int = 1,
         min_scale: float = 1e-5,
         seed: int | None = None,
-        weight: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.distribution = check_distribution(distribution)
-        self.kl_weight = non_negative_float("weight" if weight is not None else "kl_weight", kl_weight if weight is None else weight)
+        self.kl_weight = non_negative_float("kl_weight", kl_weight)
         self.free_bits = non_negative_float("free_bits", free_bits)
         one_of("prior", prior, PRIORS)
         one_of("kl_method", kl_method, KL_METHODS)
@@ -94,11 +90,6 @@ class KLDivergenceRegularizer(KLWeighted, keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self._add_kl_weight(self.kl_weight)
-
-    @property
-    def weight(self) -> float:
-        """The former name of `kl_weight` (the configured weight)."""
-        return self.kl_weight
 
     def build(self, input_shape: Any) -> None:
         self.built = True
@@ -126,7 +117,8 @@ class KLDivergenceRegularizer(KLWeighted, keras.layers.Layer):
         if self.kl_method == "analytic" and not available:
             raise invalid_argument(
                 "kl_method",
-                f"no closed-form KL between `{self.distribution}` and prior `{self.prior}`; use 'auto' or 'monte_carlo'",
+                f"no closed-form KL between `{self.distribution}` and prior `{self.prior}`; "
+                "use 'auto' or 'monte_carlo'",
                 self.kl_method,
             )
         return available

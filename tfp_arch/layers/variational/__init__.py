@@ -1,1 +1,2 @@
-"""Variational layers: weights with a posterior learned by variational inference, their posterior families, priors and gradient estimators."""
+"""Variational layers: weights with a posterior learned by variational inference, their posterior families,
+priors and gradient estimators."""

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
-from tfp_arch.layers.variational.estimators import validate_estimator
 from tfp_arch.layers.kl.weight import KLWeighted
 from tfp_arch.layers.noise import next_seed
+from tfp_arch.layers.variational.estimators import validate_estimator
 from tfp_arch.layers.variational.posteriors import (
     CustomPosterior,
     LowRankPosterior,
@@ -23,8 +25,6 @@ from tfp_arch.layers.variational.posteriors import (
 )
 from tfp_arch.layers.variational.priors import build_prior, validate_prior
 from tfp_arch.validation import callable_or_none, invalid_argument, non_negative_float, positive_float, positive_int
-
-tfd = tfp.distributions
 
 __all__ = ["VariationalLayer"]
 

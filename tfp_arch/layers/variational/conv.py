@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -120,7 +121,8 @@ class ConvVariational(VariationalLayer):
         return mean + flipped * self._signs(mean), loc + perturbation
 
     def sample_weights(self, num_samples: int, seed: Any) -> tuple[tf.Tensor, tf.Tensor | None]:
-        """Draw `num_samples` kernels `(S, *kernel_shape)` and biases `(S, filters)` (or None), stateless given `seed`."""
+        """Draw `num_samples` kernels `(S, *kernel_shape)` and biases `(S, filters)` (or None), stateless given
+        `seed`."""
         return self._split(self.family.sample([num_samples], seed))
 
     def call_with_weights(self, inputs: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | None) -> tf.Tensor:
@@ -131,7 +133,7 @@ class ConvVariational(VariationalLayer):
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         spatial = []
-        for size, kernel, stride, dilation in zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate):
+        for size, kernel, stride, dilation in zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate, strict=False):
             if size is None:
                 spatial.append(None)
             elif self.padding == "same":

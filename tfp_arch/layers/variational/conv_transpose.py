@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
@@ -77,7 +77,7 @@ class ConvTransposeVariational(ConvVariational):
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         spatial = []
-        for size, kernel, stride, dilation in zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate):
+        for size, kernel, stride, dilation in zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate, strict=False):
             extent = dilation * (kernel - 1) + 1
             if size is None:
                 spatial.append(None)

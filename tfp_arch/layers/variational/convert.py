@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
 
+from tfp_arch.layers.variational.base import VariationalLayer
+from tfp_arch.layers.variational.conv import Conv1DVariational, Conv2DVariational, Conv3DVariational
 from tfp_arch.layers.variational.conv_transpose import (
     Conv1DTransposeVariational,
     Conv2DTransposeVariational,
     Conv3DTransposeVariational,
     ConvTransposeVariational,
 )
-from tfp_arch.layers.variational.conv import Conv1DVariational, Conv2DVariational, Conv3DVariational
 from tfp_arch.layers.variational.dense import DenseVariational
-from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.validation import invalid_argument
 
 __all__ = ["dense_to_variational", "to_variational"]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
 
+from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.layers.variational.estimators import PACKED_ESTIMATORS, append_ones
 from tfp_arch.layers.variational.posteriors import inverse_softplus
-from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.validation import positive_int
 
 __all__ = ["DenseVariational", "inverse_softplus"]
