@@ -51,7 +51,7 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
             run = run_in(folder, request, verbose=_verbosity(), callbacks=[announce], architecture=architecture, chief=chief)
     except KeyboardInterrupt as interrupt:
         if chief is None and folder.resumable:
-            interrupt.note = f"; continue with: tfp-arch train --resume {folder.path}"
+            interrupt.note = f"; continue with: tfp-arch train --resume {folder.path}"  # type: ignore[attr-defined]
         raise
     info(f"wrote {run.path}" if run.chief else f"trained as a worker; the chief writes {run.path}")
     emit({"output": str(run.path), "metrics": run.metrics, "config": run.config}, as_json, format_metrics(run.metrics))

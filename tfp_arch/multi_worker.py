@@ -44,11 +44,13 @@ class MultiWorkerFit:
     Nothing changes under any other strategy.
     """
 
+    distribute_strategy: Any  # the `keras.Model` property, for type checkers
+
     def _maybe_symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
         # Overrides a private method of Keras' TensorFlow trainer (see `tfp_arch._private_api`).
         strategy = self.distribute_strategy
         if iterator is None or not in_multi_worker_mode(strategy):
-            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)  # type: ignore[misc]
         for _, _, batches in iterator:
             batch = next(batches)
             data_batch = tf.nest.map_structure(
@@ -65,7 +67,7 @@ class MultiWorkerFit:
         return logs
 
     def train_step(self, data: Any) -> Any:
-        return self._replicated_logs(super().train_step(data))
+        return self._replicated_logs(super().train_step(data))  # type: ignore[misc]
 
     def test_step(self, data: Any) -> Any:
-        return self._replicated_logs(super().test_step(data))
+        return self._replicated_logs(super().test_step(data))  # type: ignore[misc]

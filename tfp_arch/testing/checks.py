@@ -53,7 +53,7 @@ def _plain(value: Any) -> bool:
     return False
 
 
-def _check_metadata(cls: type, fail) -> None:
+def _check_metadata(cls: type[Any], fail) -> None:
     if not (isinstance(cls, type) and issubclass(cls, Architecture)):
         fail("registry_metadata", f"{cls!r} is not a tfp_arch.Architecture subclass")
     name = cls.architecture_name
@@ -79,7 +79,7 @@ def _check_metadata(cls: type, fail) -> None:
                  f"{hyperparameter.default!r}")
 
 
-def _check_capabilities(cls: type, fail) -> None:
+def _check_capabilities(cls: type[Any], fail) -> None:
     declared = cls.capabilities
     if not isinstance(declared, tuple) or not set(declared) <= set(CAPABILITIES):
         fail("capabilities", f"`capabilities` must be a tuple of {CAPABILITIES}; got {declared!r}")
@@ -97,7 +97,7 @@ def _check_capabilities(cls: type, fail) -> None:
                  f"got {inspect.signature(cls.sample)}")
 
 
-def _arrays(cls: type, rows: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None, Any]:
+def _arrays(cls: type[Any], rows: int) -> tuple[Any, Any, Any, Any, Any]:
     from tfp_arch.runs import prepare_data
 
     dataset = prepare_data(cls, None)
@@ -140,14 +140,14 @@ def _check_sample(model: Architecture, x: np.ndarray, fail) -> None:
         fail("sample", "the same seed gave different samples")
 
 
-def _check_save_load(cls: type, model: Architecture, x_test: np.ndarray, y_test: np.ndarray | None, fail) -> None:
+def _check_save_load(cls: type[Any], model: Architecture, x_test: np.ndarray, y_test: np.ndarray | None, fail) -> None:
     keras.utils.set_random_seed(7)
     expected = model.evaluate_metrics(x_test, y_test)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.keras"
         try:
             model.save(path)
-            loaded = keras.saving.load_model(path)
+            loaded: Any = keras.saving.load_model(path)
         except Exception as error:
             fail("save_load", f".keras save and load failed: {error!r}")
     if type(loaded) is not cls or not loaded.is_adapted:
@@ -178,7 +178,7 @@ def _check_density(model: Architecture, x: np.ndarray, fail) -> str:
 
 
 def check_architecture(
-    cls: type, *, rows: int = 64, epochs: int = 1, batch_size: int = 16, rules: tuple[str, ...] = RULES
+    cls: type[Any], *, rows: int = 64, epochs: int = 1, batch_size: int = 16, rules: tuple[str, ...] = RULES
 ) -> dict[str, str]:
     """Check that architecture class `cls` keeps the contract of `tfp_arch.Architecture`.
 
@@ -295,7 +295,7 @@ def contract_test(*names: str, **options: Any) -> Callable[[type], None]:
     """
     import pytest
 
-    def test_architecture_keeps_the_contract(tfp_arch_architecture: type) -> None:
+    def test_architecture_keeps_the_contract(tfp_arch_architecture: type[Any]) -> None:
         check_architecture(tfp_arch_architecture, **options)
 
     return pytest.mark.tfp_arch_architectures(*names)(test_architecture_keeps_the_contract)

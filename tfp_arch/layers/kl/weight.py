@@ -37,6 +37,7 @@ class KLWeighted:
     """Mixin of a Keras layer whose loss term is `kl_weight * KL`; see the module docstring."""
 
     kl_weight: float | None
+    add_weight: Any  # `keras.layers.Layer.add_weight`, for type checkers
 
     def _add_kl_weight(self, kl_weight: float | None) -> None:
         """Create `kl_weight_variable`, starting at `kl_weight` (1 for an automatic weight)."""
