@@ -241,7 +241,8 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
             metadata["early_stopping"] = stopping.state()
             if stopping.best_weights is not None:
                 partial_best = os.path.join(self.backup_dir, ".best_weights.tmp.npz")
-                np.savez(partial_best, **{f"w{i}": w for i, w in enumerate(stopping.best_weights)})
+                best: dict[str, Any] = {f"w{i}": w for i, w in enumerate(stopping.best_weights)}
+                np.savez(partial_best, **best)
                 os.replace(partial_best, self._best_path)
         partial_random = os.path.join(self.backup_dir, ".random_state.tmp.npz")
         np.savez(partial_random, **{f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self._random_state())})

@@ -27,7 +27,7 @@ __all__ = ["POSTERIOR_SCALE_FRACTION", "BayesianCNN", "fan_in_posterior_scale"]
 POSTERIOR_SCALE_FRACTION = 0.1
 
 
-def fan_in_posterior_scale(layer: VariationalLayer, input_shape: Sequence[int | None]) -> float:
+def fan_in_posterior_scale(layer: VariationalLayer, input_shape: Sequence[Any]) -> float:
     """The automatic initial posterior scale of `layer` on inputs of `input_shape`:
     `POSTERIOR_SCALE_FRACTION * sqrt(2 / fan_in)`, a tenth of the He standard deviation of its weights.
 

@@ -152,7 +152,7 @@ class BayesianMLP(Architecture):
         """Whether the likelihood is Gaussian."""
         return self.likelihood != "categorical"
 
-    def build(self, input_shape: Sequence[int | None]) -> None:
+    def build(self, input_shape: Sequence[Any]) -> None:
         d_in = int(input_shape[-1])
         self.input_standardization.build((None, d_in))
         self.target_standardization.build((None, 1))

@@ -105,12 +105,12 @@ def load_table(path: str, options: Options, name: str, delimiter: str | None) ->
                   feature_names=[table.columns[j] for j in inputs], target_name=table.columns[target])
 
 
-def load_csv(path: str, options: Options, name: str) -> Dataset:
+def load_csv(path: str, options: Options, name: str) -> Dataset | StreamedDataset:
     """Comma-separated values with an optional header row."""
     return load_table(path, options, name, ",")
 
 
-def load_txt(path: str, options: Options, name: str) -> Dataset:
+def load_txt(path: str, options: Options, name: str) -> Dataset | StreamedDataset:
     """Whitespace-separated numbers."""
     return load_table(path, options, name, None)
 
@@ -198,7 +198,7 @@ def uci_protocol(path: str | Path) -> dict[str, int]:
     for key in UCI_PROTOCOL:
         file = folder / f"{key}.txt"
         if not file.is_file():
-            raise DataError(f"no {file.name}; a UCI split folder states its protocol in {', '.join(UCI_PROTOCOL)}", path)
+            raise DataError(f"no {file.name}; a UCI split folder states its protocol in {', '.join(UCI_PROTOCOL)}", str(path))
         values = read_table(file, delimiter=None, header="no").values.reshape(-1)
         if values.size != 1 or values[0] != np.round(values[0]) or values[0] < 1:
             raise DataError(f"{file.name} must hold one positive integer", str(file))

@@ -140,7 +140,7 @@ class Flow(keras.layers.Layer):
             return "right-to-left"
         return "left-to-right"
 
-    def build(self, input_shape: tuple[int | None, ...]) -> None:
+    def build(self, input_shape: tuple[Any, ...]) -> None:
         self.event_size = int(input_shape[-1])
         shape = (None, self.event_size)
         for transform in self.transforms:

@@ -150,7 +150,7 @@ class MADE(keras.layers.Layer):
         self.kernel_initializer = kernel_initializer
         self.event_size: int | None = None
 
-    def build(self, input_shape: tuple[int | None, ...]) -> None:
+    def build(self, input_shape: tuple[Any, ...]) -> None:
         event_size = int(input_shape[-1])
         degrees = autoregressive_degrees(
             event_size, self.hidden_units, self.input_order, self.hidden_degrees, self.seed

@@ -86,7 +86,7 @@ class ConvVariational(VariationalLayer):
             )
         self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2)
 
-    def build(self, input_shape: Sequence[int | None]) -> None:
+    def build(self, input_shape: Sequence[Any]) -> None:
         channels = int(input_shape[-1])
         self._build_variational((*self.kernel_size, channels, self.filters))
         self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2, axes={-1: channels})
@@ -132,7 +132,7 @@ class ConvVariational(VariationalLayer):
         return self.activation(outputs) if self.activation is not None else outputs
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
-        spatial = []
+        spatial: list[int | None] = []
         for size, kernel, stride, dilation in zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate, strict=False):
             if size is None:
                 spatial.append(None)

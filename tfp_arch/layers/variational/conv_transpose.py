@@ -76,7 +76,7 @@ class ConvTransposeVariational(ConvVariational):
         )
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
-        spatial = []
+        spatial: list[int | None] = []
         for size, kernel, stride, dilation in zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate, strict=False):
             extent = dilation * (kernel - 1) + 1
             if size is None:

@@ -108,10 +108,10 @@ def to_variational(
             "moped_delta", "expected a positive float with center_on_weights=True and the mean-field posterior",
             received=f"moped_delta={moped_delta}, center_on_weights={center_on_weights}",
         )
-    skip = set(skip)
+    skipped = set(skip)
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
-        converted = None if layer.name in skip else _variational(layer, layer_kwargs)
+        converted = None if layer.name in skipped else _variational(layer, layer_kwargs)
         return converted if converted is not None else layer.__class__.from_config(layer.get_config())
 
     converted = keras.models.clone_model(model, clone_function=clone)

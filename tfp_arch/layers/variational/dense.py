@@ -132,7 +132,7 @@ class DenseVariational(VariationalLayer):
         self.input_spec = keras.layers.InputSpec(min_ndim=2)
         self._d_in: int | None = None
 
-    def build(self, input_shape: Sequence[int | None]) -> None:
+    def build(self, input_shape: Sequence[Any]) -> None:
         self._d_in = int(input_shape[-1])
         self._build_variational((self._d_in, self.units))
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self._d_in})
