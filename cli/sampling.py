@@ -70,7 +70,7 @@ def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None,
         raise MissingCapabilityError(f"architecture {model.architecture_name!r} cannot sample")
     shape = tuple(config["data_shape"])
     rows = max(1, min(CHUNK_ROWS, CHUNK_VALUES // max(1, math.prod(shape))))
-    if partial is not None:
+    if partial is not None and output is not None:
         try:
             array = np.lib.format.open_memmap(partial, mode="w+", dtype="float32", shape=(n, *shape))
             for start, block in _chunks(model, n, seed, rows):

@@ -91,7 +91,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
         self.event_size: int | None = None
         self._log_prob_fn = None
 
-    __init__.__signature__ = flow_signature(MaskedAutoregressiveFlow)
+    __init__.__signature__ = flow_signature(MaskedAutoregressiveFlow)  # type: ignore[attr-defined]
 
     @property
     def conditional(self) -> bool:

@@ -287,7 +287,7 @@ def with_flow_arguments(init: Callable[..., None]) -> Callable[..., None]:
     `nsf` architectures, which forward these arguments) sees every argument once declared."""
     base = list(inspect.signature(Flow.__init__).parameters.values())
     own = [p for p in inspect.signature(init).parameters.values() if p.kind is p.KEYWORD_ONLY]
-    init.__signature__ = inspect.Signature([*base[:-1], *own, base[-1]])
+    init.__signature__ = inspect.Signature([*base[:-1], *own, base[-1]])  # type: ignore[attr-defined]
     return init
 
 

@@ -104,7 +104,7 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
         self.kl_samples = kl_samples
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self._kernel_shape: tuple[int, ...] | None = None
+        self._kernel_shape: tuple[int, ...] = ()  # set by `_build_variational`
 
     @property
     def is_mean_field(self) -> bool:
@@ -127,7 +127,7 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
             name="scale_ratio",
         )
         if self.make_posterior_fn is not None:
-            self.family = CustomPosterior(self, rows, units, self.make_posterior_fn, self.use_bias)
+            self.family: Any = CustomPosterior(self, rows, units, self.make_posterior_fn, self.use_bias)
         elif self.posterior_family == "multivariate_normal_tril":
             self.family = TriLPosterior(self, rows, units, loc_initializer, self.posterior_scale_init)
         elif self.posterior_family == "low_rank":

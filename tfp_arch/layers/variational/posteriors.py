@@ -121,6 +121,10 @@ class _Family:
         self.rows, self.units, self.size = rows, units, rows * units
         self.initial_ratio = float(getattr(layer, "scale_learning_rate_ratio", 1.0))
 
+    def distribution(self) -> tfd.Distribution:
+        """The posterior over the `size` packed weights; every family defines it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define distribution().")
+
     @property
     def ratio(self) -> tf.Tensor:
         """The layer's ratio in force (a saved weight, which `fit` may change between runs)."""
