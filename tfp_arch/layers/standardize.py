@@ -49,7 +49,7 @@ class RunningMoments:
             return
         mean = values.mean(axis=0)
         m2 = np.square(values - mean).sum(axis=0)
-        if self.mean is None:
+        if self.mean is None or self._m2 is None:
             self.count, self.mean, self._m2 = count, mean, m2
             return
         total = self.count + count
@@ -61,9 +61,9 @@ class RunningMoments:
     @property
     def variance(self) -> np.ndarray:
         """The population variance of each column (divided by the count)."""
-        if self.mean is None:
+        if self.mean is None or self._m2 is None:
             raise invalid_argument("data", "expected at least one row to compute moments from", received="0 rows")
-        return self._m2 / self.count
+        return np.asarray(self._m2 / self.count)
 
     @property
     def std(self) -> np.ndarray:
@@ -150,10 +150,10 @@ class Standardization(keras.layers.Layer):
 
     def set_moments(self, moments: RunningMoments) -> None:
         """Set the mean and the scale (the standard deviation, floored as the class describes)."""
-        std = moments.std
+        std, mean = moments.std, np.asarray(moments.mean)
         if not self.built:
             self.build((None, std.shape[-1]))
-        self.mean.assign(moments.mean.astype(self.mean.dtype))
+        self.mean.assign(mean.astype(self.mean.dtype))
         self.scale.assign(np.where(std > SCALE_FLOOR, std, 1.0).astype(self.scale.dtype))
 
     def call(self, inputs: Any) -> Any:
