@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import tfp_arch
 
@@ -57,6 +58,7 @@ def test_unknown_attribute_is_an_attribute_error():
         raise AssertionError("tfp_arch.no_such_name did not raise AttributeError")
 
 
+@pytest.mark.slow
 def test_saved_model_loads_with_load_model_and_with_keras_importing_only_its_plugin(tmp_path):
     model = tfp_arch.get("maf")(hidden_units=[8], num_transforms=1)
     x = np.random.default_rng(0).normal(size=(4, 2)).astype("float32")
