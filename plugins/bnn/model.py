@@ -227,7 +227,7 @@ class BayesianMLP(Architecture):
                 y_moments.update(np.reshape(y_batch, (-1, 1)))
         if not self.built:
             with self.distribute_strategy.scope():
-                self.build((None, x_moments.mean.shape[0]))
+                self.build((None, x_moments.std.shape[0]))
         self.input_standardization.set_moments(x_moments)
         if y_moments.count:
             self.target_standardization.set_moments(y_moments)
