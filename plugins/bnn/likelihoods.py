@@ -42,7 +42,8 @@ def likelihood_head(likelihood: str, num_classes: int | None = None) -> Independ
     `Categorical(num_classes)` over the logits.
     """
     if likelihood == "categorical":
-        return Categorical(num_classes, name="categorical_head")
+        classes = int_at_least("num_classes", num_classes, 2, "an integer >= 2 with likelihood='categorical'")
+        return Categorical(classes, name="categorical_head")
     return IndependentNormal((), scale_transform="identity", name="regression_head")
 
 
