@@ -214,8 +214,9 @@ class Architecture(MultiWorkerFit, keras.Model):
             loss = keras.ops.divide_no_nan(keras.ops.sum(nll), count)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         loss = loss / replicas if replicas > 1 else loss
-        # Keras' own aggregation of an `add_loss` term: a sum, in floatx when the term is not a float.
-        extra = [keras.ops.sum(_as_float(term)) for term in self.losses]
+        # Keras' own aggregation of an `add_loss` term: a sum, in floatx when the term is not a float,
+        # divided by the number of replicas (as Keras' TensorFlow trainer does).
+        extra = [_per_replica(keras.ops.sum(_as_float(term)), replicas) for term in self.losses]
         return loss + keras.ops.sum(extra) if extra else loss
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
@@ -326,6 +327,10 @@ _COMPILE_SIGNATURE = inspect.signature(keras.Model.compile)
 
 def _as_float(term: Any) -> Any:
     return term if keras.backend.is_float_dtype(term.dtype) else keras.ops.cast(term, keras.backend.floatx())
+
+
+def _per_replica(value: Any, replicas: int) -> Any:
+    return keras.ops.multiply(value, keras.ops.cast(1.0 / replicas, value.dtype)) if replicas > 1 else value
 
 
 def _materialise(dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray | None]:
