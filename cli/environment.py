@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 __all__ = ["DEBUG_VAR", "debug_enabled", "import_quietly"]
 

@@ -55,7 +55,7 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
             run = run_in(folder, request, verbose=_verbosity(), callbacks=[announce, *tensorboard_callbacks(tensorboard)], architecture=architecture, chief=chief)
     except KeyboardInterrupt as interrupt:
         if chief is None and folder.resumable:
-            interrupt.note = f"; continue with: tfp-arch train --resume {folder.path}"
+            interrupt.note = f"; continue with: tfp-arch train --resume {folder.path}"  # type: ignore[attr-defined]
         raise
     info(f"wrote {run.path}" if run.chief else f"trained as a worker; the chief writes {run.path}")
     emit({"output": str(run.path), "metrics": run.metrics, "config": run.config}, as_json, format_metrics(run.metrics))
@@ -73,9 +73,11 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Hyperparameter (repeatable); values are JSON or plain strings.")
 @click.option("--plot", is_flag=True, help="Also write plot.png into the run folder.")
 @click.option("--validation-split", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True, help="Fraction of the training data (its last rows) held out to validate each epoch.")
-@click.option("--patience", type=click.IntRange(min=0), default=None, help="Stop after this many epochs without a better validation loss (training loss without --validation-split); the best epoch's weights are kept.")
+@click.option("--patience", type=click.IntRange(min=0), default=None, help="Stop after this many epochs without a better validation loss (training loss without "
+              "--validation-split); the best epoch's weights are kept.")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=None, help="Checkpoint every N epochs (0: never). Default: after an epoch when the last checkpoint is 10 s old.")
-@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True, help="tf.distribute strategy: auto (mirrored on several local GPUs, else one device), one_device, mirrored, or multi_worker_mirrored (reads TF_CONFIG; only the chief writes the run folder).")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True, help="tf.distribute strategy: auto (mirrored on several local GPUs, else one device), one_device, "
+              "mirrored, or multi_worker_mirrored (reads TF_CONFIG; only the chief writes the run folder).")
 @click.option("--resume", "resume", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Continue the interrupted run in DIR (its .partial folder).")
 @click.option("--allow-changed-data", is_flag=True,
               help="With --resume: continue even if the data files changed since the run started.")

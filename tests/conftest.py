@@ -20,6 +20,34 @@ needs_shared_data = pytest.mark.skipif(
 
 _counter = itertools.count()
 
+XDIST_DEFAULTS = {"numprocesses": "auto", "maxprocesses": 4, "dist": "loadfile"}
+"""How the suite runs when pytest-xdist is installed and `-n` is not given: on up to 4 workers, one
+test module per worker (module-scoped fixtures train once per module)."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """With pytest-xdist installed: `-n auto --maxprocesses 4` unless `-n` is given, and `--dist loadfile`
+    unless `--dist` is given (`-n 0` runs in one process).
+
+    Without pytest-xdist, plain `pytest` runs the tests in one process and says so in its header
+    (`pytest_report_header`), instead of stopping at an `-n` in `addopts`.
+    """
+    if not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
+        return
+    option = config.option
+    if option.numprocesses is None and not option.tx:
+        option.numprocesses = XDIST_DEFAULTS["numprocesses"]
+        option.maxprocesses = option.maxprocesses or XDIST_DEFAULTS["maxprocesses"]
+    if option.dist == "no" and option.numprocesses != 0:
+        option.dist = XDIST_DEFAULTS["dist"]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if config.pluginmanager.hasplugin("xdist"):
+        return None
+    return "pytest-xdist is not installed, so the tests run in one process: pip install -e '.[dev]' runs them in parallel"
+
 
 class PluginFactory:
     """Writes real plugin distributions (`*.dist-info` with `entry_points.txt`, plus modules) on sys.path."""

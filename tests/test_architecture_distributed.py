@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 SCRIPT = textwrap.dedent(
     """
     import sys
@@ -28,6 +30,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_default_fit_trains_under_mirrored_strategy():
     code = SCRIPT.format(tests=str(Path(__file__).parent))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -114,9 +114,10 @@ def _write_inputs(folder):
 @pytest.fixture(scope="module")
 def finished_runs(tmp_path_factory):
     """A finished `maf` run, a finished `toy` run and an interrupted (staging) `toy` run."""
+    from toy import ToyRegressor
+
     import tfp_arch
     from tfp_arch.registry import default_registry
-    from toy import ToyRegressor
 
     root = tmp_path_factory.mktemp("runs")
     runner = CliRunner()
@@ -172,7 +173,11 @@ def _script() -> str:
     return shutil.which("tfp-arch", path=os.path.dirname(sys.executable)) or "tfp-arch"
 
 
-@pytest.mark.parametrize(("argv", "status", "words"), [pytest.param(*row[1:], id=row[0]) for row in CASES if row[0] in SUBPROCESS])
+@pytest.mark.parametrize(
+    ("argv", "status", "words"),
+    [pytest.param(*row[1:], id=row[0], marks=[] if row[0] == SUBPROCESS[0] else [pytest.mark.slow])
+     for row in CASES if row[0] in SUBPROCESS],
+)
 def test_bad_input_through_the_installed_script(place, argv, status, words):
     root, runs, values = place
     before = snapshot(root)
@@ -187,6 +192,7 @@ def test_bad_input_through_the_installed_script(place, argv, status, words):
     assert snapshot(root) == before
 
 
+@pytest.mark.slow
 def test_debug_shows_the_traceback(place):
     root, _, values = place
     env = {**os.environ, "TFP_ARCH_DEBUG": "1"}

@@ -15,6 +15,7 @@ import tfp_arch
 from tfp_arch.testing import architecture_test_cases, check_architecture
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("architecture", architecture_test_cases())
 def test_installed_architecture_keeps_the_contract(architecture):
     report = check_architecture(architecture)

@@ -59,7 +59,7 @@ X = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
 
 @pytest.mark.parametrize("weight", [1.0, 0.37])
 def test_loss_is_weight_times_analytic_kl_diag(weight):
-    model = encoder_model(GaussianKLPenalty(weight=weight), 3, 4, 4)
+    model = encoder_model(GaussianKLPenalty(kl_weight=weight), 3, 4, 4)
     model(X)
     loc, raw = params_of(model, X, 4)
     expected = weight * kl_diag_numpy(loc, raw).sum(axis=1).mean()
@@ -69,7 +69,7 @@ def test_loss_is_weight_times_analytic_kl_diag(weight):
 
 def test_loss_is_analytic_kl_full_covariance():
     d = 3
-    model = encoder_model(GaussianKLPenalty(distribution="normal_tril", weight=2.0), 3, d, 6)
+    model = encoder_model(GaussianKLPenalty(distribution="normal_tril", kl_weight=2.0), 3, d, 6)
     model(X)
     loc, raw = params_of(model, X, d)
     np.testing.assert_allclose(float(model.losses[0]), 2.0 * kl_tril_numpy(loc, raw, d).mean(), rtol=1e-4)
@@ -108,7 +108,7 @@ def test_laplace_prior_uses_monte_carlo_and_matches_closed_form_expectation():
 
 
 def test_returned_kl_is_the_monte_carlo_draw_in_the_penalty():
-    reg = GaussianKLPenalty(weight=0.5, kl_method="monte_carlo", seed=3)
+    reg = GaussianKLPenalty(kl_weight=0.5, kl_method="monte_carlo", seed=3)
     loc = tf.constant(np.random.default_rng(0).normal(size=(6, 2)), tf.float32)
     raw = tf.zeros((6, 2))
     outputs = reg([loc, raw], return_kl=True)
@@ -143,7 +143,7 @@ def test_free_bits_on_total_kl_for_full_covariance():
 
 @pytest.mark.parametrize(
     "kwargs,argument",
-    [({"weight": -1.0}, "weight"), ({"free_bits": -0.1}, "free_bits"), ({"prior": "cauchy"}, "prior"),
+    [({"kl_weight": -1.0}, "kl_weight"), ({"free_bits": -0.1}, "free_bits"), ({"prior": "cauchy"}, "prior"),
      ({"kl_method": "exact"}, "kl_method"), ({"prior_scale": 0.0}, "prior_scale"),
      ({"distribution": "normal"}, "distribution"), ({"num_samples": 0}, "num_samples")],
 )
@@ -154,7 +154,7 @@ def test_invalid_arguments_name_the_argument(kwargs, argument):
 
 def _kl_only_model(weight=1.0, jit_compile=False):
     keras.utils.set_random_seed(0)
-    model = encoder_model(GaussianKLPenalty(weight=weight), 3, 2, 2)
+    model = encoder_model(GaussianKLPenalty(kl_weight=weight), 3, 2, 2)
     model.compile(optimizer=keras.optimizers.SGD(0.0), jit_compile=jit_compile)
     return model
 
@@ -216,7 +216,7 @@ def test_warmup_explicit_final_weight_and_errors():
 def test_keras_round_trip_keeps_config_and_current_weight(tmp_path):
     inputs = keras.Input((3,))
     h = keras.layers.Dense(6)(inputs)
-    reg = GaussianKLPenalty(distribution="normal_tril", weight=0.8, free_bits=0.1, prior_scale=1.5, name="kl")
+    reg = GaussianKLPenalty(distribution="normal_tril", kl_weight=0.8, free_bits=0.1, prior_scale=1.5, name="kl")
     loc, raw = reg([h[:, :2], h[:, 2:5]])
     z = GaussianLatent(distribution="normal_tril", seed=4, name="z")([loc, raw])
     model = keras.Model(inputs, [z, loc])
@@ -246,14 +246,6 @@ def test_full_covariance_trains_under_jit_compile(kl_method):
     if kl_method == "analytic":
         np.testing.assert_allclose(history[0], kl_tril_numpy(loc, raw, 2).mean(), rtol=1e-5)
     assert np.isfinite(history).all() and history[-1] < 0.5 * history[0]
-
-
-def test_a_config_saved_with_the_former_argument_name_weight_loads():
-    config = GaussianKLPenalty(kl_weight=0.3).get_config()
-    config["weight"] = config.pop("kl_weight")
-    reg = GaussianKLPenalty.from_config(config)
-    assert reg.kl_weight == reg.weight == pytest.approx(0.3)
-    assert float(reg.kl_weight_variable) == pytest.approx(0.3)
 
 
 def test_warmup_also_anneals_variational_layers_from_their_automatic_weight():

@@ -67,7 +67,11 @@ def test_keras_save_and_load_keeps_outputs_and_compiled_loss(trained, tmp_path):
     assert restored.evaluate(x, y, batch_size=N, verbose=0) == model.evaluate(x, y, batch_size=N, verbose=0)
 
 
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+# XLA compiles every head (14 compilations): two in the fast loop, all of them in the full suite.
+XLA_CASES = [pytest.param(case, id=case.id, marks=[] if i < 2 else [pytest.mark.slow]) for i, case in enumerate(CASES)]
+
+
+@pytest.mark.parametrize("case", XLA_CASES)
 def test_training_compiles_with_xla(case):
     head = case.make()
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(head._params_size()), head])

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import tfp_arch
 
@@ -21,6 +22,23 @@ def test_import_tfp_arch_imports_no_tensorflow_keras_or_plugin():
         "or m.startswith('tfp_arch.plugins')))"
     )
     assert out == ["[]"]
+
+
+def test_pytest_plugin_and_testing_package_import_no_tensorflow_keras_or_plugin():
+    out = _run(
+        "import sys, tfp_arch.testing.pytest_plugin, tfp_arch.testing; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tensorflow_probability') "
+        "or m.startswith('tfp_arch.plugins')))"
+    )
+    assert out == ["[]"]
+
+
+def test_testing_names_import_the_kit_on_first_use():
+    out = _run(
+        "import sys, tfp_arch.testing as kit; before = 'keras' in sys.modules; rules = kit.RULES; "
+        "print(before, 'keras' in sys.modules, kit.contract_test.__module__, 'build' in rules)"
+    )
+    assert out == ["False True tfp_arch.testing.checks True"]
 
 
 def test_public_names_import_on_first_use():
@@ -40,6 +58,7 @@ def test_unknown_attribute_is_an_attribute_error():
         raise AssertionError("tfp_arch.no_such_name did not raise AttributeError")
 
 
+@pytest.mark.slow
 def test_saved_model_loads_with_load_model_and_with_keras_importing_only_its_plugin(tmp_path):
     model = tfp_arch.get("maf")(hidden_units=[8], num_transforms=1)
     x = np.random.default_rng(0).normal(size=(4, 2)).astype("float32")

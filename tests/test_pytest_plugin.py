@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 BROKEN = '''
 
 class NoSummary(ToyRegressor):
@@ -46,6 +48,7 @@ def test_one_line_in_an_authors_suite_checks_the_contract_and_names_the_broken_r
     assert "breaks the contract rule `registry_metadata`" in result.stdout
 
 
+@pytest.mark.slow
 def test_pyargs_runs_the_kit_over_the_chosen_installed_architecture(plugins, tmp_path):
     _install(plugins)
     result = _pytest(["--pyargs", "tfp_arch.testing", "--tfp-arch-architecture", "acme_toy", "-v"], tmp_path, plugins)

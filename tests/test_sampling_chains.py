@@ -28,7 +28,7 @@ def _flow(kind: str, context_size: int | None):
 
 @pytest.mark.parametrize("kind", ["maf", "autoregressive", "coupling"])
 @pytest.mark.parametrize("context_size", [None, 2])
-@pytest.mark.parametrize("n", [1, 50])
+@pytest.mark.parametrize("n", [1, pytest.param(50, marks=pytest.mark.slow)])
 def test_any_number_of_chains_draws_the_same_samples(kind, context_size, n):
     """1, 2 and 3 parts give the same samples, also when a part is empty (n < parts)."""
     context = None if context_size is None else np.random.default_rng(1).normal(size=(n, context_size)).astype("float32")
@@ -55,6 +55,7 @@ def test_an_invalid_number_of_chains_is_refused_naming_it(chains):
         flow.sample(5)
 
 
+@pytest.mark.slow
 def test_the_default_follows_the_cpu_threads():
     chains = sampling_chains()
     assert 1 <= chains <= MAX_SAMPLING_CHAINS

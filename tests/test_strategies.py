@@ -175,6 +175,7 @@ def defaults():
 XLA_ON_ONE_CPU = {"bnn": False, "bcnn": False, "vae": True, "maf": False, "nsf": True}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(XLA_ON_ONE_CPU))
 @pytest.mark.parametrize("strategy", ["auto", "one_device"])
 def test_one_replica_keeps_the_architectures_steps_per_execution_and_xla(defaults, name, strategy):
@@ -182,12 +183,14 @@ def test_one_replica_keeps_the_architectures_steps_per_execution_and_xla(default
     assert replicas == 1 and steps == class_steps > 1 and jit is XLA_ON_ONE_CPU[name]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(XLA_ON_ONE_CPU))
 def test_several_replicas_run_one_step_per_execution_without_xla(defaults, name):
     replicas, steps, jit, _ = defaults[f"{name}/mirrored"]
     assert (replicas, steps, jit) == (2, 1, False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("steps", "jit"), [(4, False), (1, True)])
 def test_why_tensorflow_2_21_needs_those_defaults_under_mirrored_strategy(defaults, steps, jit):
     """The reason for the defaults above. When this fails, TensorFlow runs these now: lift them."""
@@ -195,6 +198,7 @@ def test_why_tensorflow_2_21_needs_those_defaults_under_mirrored_strategy(defaul
 
 
 
+@pytest.mark.slow
 def test_a_last_batch_leaving_a_replica_empty_trains_and_logs_the_single_device_loss(defaults):
     """33 rows in batches of 16 on two replicas: the last step gives one replica one example and the
     other none, whose mean would be 0/0. The logged loss of that deterministic epoch (maf) is the one

@@ -56,6 +56,7 @@ def _metadata_epoch(folder: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_a_run_killed_after_its_second_epoch_resumes_to_the_same_result(tmp_path):
     common = ["maf", "--data", MOONS, "--epochs", "10", "--checkpoint-every", "1", "-p", "num_transforms=2",
               "-p", "hidden_units=[16,16]"]

@@ -4,17 +4,16 @@ training, the public methods, saving and plotting."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 import tensorflow_probability as tfp
-
 import tfp_arch.plugins.vae.importance as importance
-from tfp_arch.data import make_synthetic
 from tfp_arch.plugins.vae import VariationalAutoencoder
 from tfp_arch.plugins.vae.model import binarize
+
+from tfp_arch.data import make_synthetic
 
 D, LATENT, SIGMA = 4, 2, 0.5
 RNG = np.random.default_rng(0)
@@ -251,27 +250,6 @@ def test_image_decoder_blocks_of_locations_and_scales_and_a_fixed_scale():
     np.testing.assert_allclose(fixed.decoder_log_prob(x, out[..., :2]).numpy(), expected, rtol=1e-5)
     with pytest.raises(ValueError, match="`decoder_scale`"):
         VariationalAutoencoder(likelihood="gaussian", decoder_scale=0.0)
-
-
-@pytest.mark.parametrize("tag", ["bernoulli", "gaussian", "gaussian_fixed"])
-def test_files_saved_before_the_decoder_heads_load_with_the_same_outputs(tag):
-    """tests/data/vae_0_1_*.keras and heads_0_1_expected.npz were saved at commit 2dd7607 (before the
-    decoder used the heads of tfp_arch.layers) by: images xi = (uniform(size=(32, 6, 6, 1)) < 0.3) and
-    flat xg = normal(size=(32, 5)) (default_rng(0), after the bnn fixtures' draws); set_random_seed(1);
-    VariationalAutoencoder(latent_dim=2, seed=0, ...) with data_shape=[6, 6, 1], network="conv",
-    filters=[4], hidden_units=[8] (bernoulli), or data_shape=[5], likelihood="gaussian",
-    hidden_units=[8] (with decoder_scale=0.5 for gaussian_fixed); fit(epochs=2, batch_size=16); save;
-    the expected encode(x[:5]) means z, decode(z), log_likelihood(x[:5], 4, seed=3) and elbo(x[:5], seed=0).
-    """
-    expected = np.load(Path(__file__).parent / "data" / "heads_0_1_expected.npz")
-    vae = keras.saving.load_model(Path(__file__).parent / "data" / f"vae_0_1_{tag}.keras")
-    x = expected["vae_image" if tag == "bernoulli" else "vae_flat"]
-    z = vae.encode(x)[0]
-    np.testing.assert_allclose(z, expected[f"vae_{tag}_z"], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(vae.decode(z), expected[f"vae_{tag}_decode"], rtol=1e-5, atol=1e-6)
-    for name, value in [("log_likelihood", vae.log_likelihood(x, 4, seed=3)), ("elbo", vae.elbo(x, seed=0))]:
-        np.testing.assert_allclose(value, expected[f"vae_{tag}_{name}"], rtol=1e-5, atol=1e-5)
-    assert vae.sample(3, seed=2).shape == expected[f"vae_{tag}_sample"].shape
 
 
 def test_hyperparameters_and_validation():

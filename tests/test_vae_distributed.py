@@ -33,7 +33,7 @@ SCRIPT = textwrap.dedent(
         inputs = keras.Input((3,))
         h = keras.layers.Dense(4, kernel_initializer=keras.initializers.RandomNormal(stddev=0.7, seed=0),
                                bias_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=1))(inputs)
-        loc, raw = GaussianKLPenalty(weight=0.5)([h[:, :2], h[:, 2:]])
+        loc, raw = GaussianKLPenalty(kl_weight=0.5)([h[:, :2], h[:, 2:]])
         model = keras.Model(inputs, loc)
         model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=jit)
         return model

@@ -23,7 +23,7 @@ from tfp_arch.registry.standins import install_after_keras
 
 _checkout.install(__path__[0])
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY = {
     "Architecture": ("tfp_arch.architecture", "Architecture"),

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfp_arch import _private_api
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import as_dataset, is_array_like, to_numpy_arrays
 from tfp_arch.multi_worker import MultiWorkerFit
@@ -219,8 +220,9 @@ class Architecture(MultiWorkerFit, keras.Model):
             loss = keras.ops.divide_no_nan(keras.ops.sum(nll), count)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         loss = loss / replicas if replicas > 1 else loss
-        # Keras' own aggregation of an `add_loss` term: a sum, cast to floatx, scaled for replicas.
-        extra = [self._aggregate_additional_loss(term) for term in self.losses]
+        # Keras' own aggregation of an `add_loss` term: a sum, in floatx when the term is not a float,
+        # divided by the number of replicas (as Keras' TensorFlow trainer does).
+        extra = [_per_replica(keras.ops.sum(_as_float(term)), replicas) for term in self.losses]
         return loss + keras.ops.sum(extra) if extra else loss
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
@@ -265,7 +267,7 @@ class Architecture(MultiWorkerFit, keras.Model):
 
     def _plan_learning_rate(self, dataset: tf.data.Dataset, fit_kwargs: dict[str, Any]) -> None:
         """Spread a `BudgetCosineDecay` over the optimiser steps of this `fit` (when they are known)."""
-        schedule = getattr(self.optimizer, "_learning_rate", None)
+        schedule = _private_api.learning_rate_schedule(self.optimizer)
         if not isinstance(schedule, BudgetCosineDecay):
             return
         steps = fit_kwargs.get("steps_per_epoch") or int(dataset.cardinality())
@@ -351,6 +353,14 @@ class Architecture(MultiWorkerFit, keras.Model):
 
 
 _COMPILE_SIGNATURE = inspect.signature(keras.Model.compile)
+
+
+def _as_float(term: Any) -> Any:
+    return term if keras.backend.is_float_dtype(term.dtype) else keras.ops.cast(term, keras.backend.floatx())
+
+
+def _per_replica(value: Any, replicas: int) -> Any:
+    return keras.ops.multiply(value, keras.ops.cast(1.0 / replicas, value.dtype)) if replicas > 1 else value
 
 
 def _materialise(dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray | None]:

@@ -3,8 +3,9 @@
 `StopOnNonFinite` raises `NonFiniteLossError` as soon as a logged loss is NaN or infinite.
 `RunCheckpoint` is Keras' `BackupAndRestore` (weights, optimizer state and epoch counter) with the
 run's history, early-stopping state and the layers' random-number state saved beside them, each file
-written into a new private folder that replaces the previous checkpoint's in one rename, every N epochs or every few seconds. `ResumableEarlyStopping` is Keras' `EarlyStopping` with a state that survives a
-restart. `TensorBoardTerms` logs the loss's terms, the learning rate and the posterior scales per epoch.
+written into a new private folder that replaces the previous checkpoint's in one rename, every N epochs or
+every few seconds. `ResumableEarlyStopping` is Keras' `EarlyStopping` with a state that survives a restart.
+`TensorBoardTerms` logs the loss's terms, the learning rate and the posterior scales per epoch.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from tfp_arch import _private_api
 from tfp_arch.safe_files import publish_folder
 from tfp_arch.tensorboard_logging import TensorBoardTerms
 from tfp_arch.validation import ValidationError
@@ -200,13 +202,14 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         source = self.restore_from
-        if source and os.path.isfile(os.path.join(source, os.path.basename(self._training_metadata_path))):
+        _, metadata_path = _private_api.backup_paths(self)
+        if source and os.path.isfile(os.path.join(source, os.path.basename(metadata_path))):
             shutil.copytree(source, self.backup_dir, dirs_exist_ok=True)
         super().on_train_begin(logs)
         self._saved_at = self._started = time.monotonic()
-        if not os.path.isfile(self._training_metadata_path):
+        if not os.path.isfile(metadata_path):
             return
-        with open(self._training_metadata_path) as handle:
+        with open(metadata_path) as handle:
             metadata = json.load(handle)
         self.restored_epoch = int(metadata["epoch"])
         self.history = metadata.get("history", [])[: self.restored_epoch]
@@ -224,6 +227,7 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
             self.early_stopping.restore(metadata["early_stopping"], best)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        # `_current_epoch`, `_last_batch_seen` and `_save_model` are BackupAndRestore's (`tfp_arch._private_api`).
         self.history.append({key: float(value) for key, value in (logs or {}).items()})
         self._current_epoch = epoch + 1
         self._last_batch_seen = 0
@@ -240,8 +244,9 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
         parent = os.path.dirname(os.path.abspath(self.backup_dir))
         os.makedirs(parent, exist_ok=True)
         fresh = tempfile.mkdtemp(prefix=f".{os.path.basename(self.backup_dir)}.new.", dir=parent)
+        weights_path, metadata_path = _private_api.backup_paths(self)
         try:
-            self.model.save_weights(os.path.join(fresh, os.path.basename(self._weights_path)), overwrite=True)
+            self.model.save_weights(os.path.join(fresh, os.path.basename(weights_path)), overwrite=True)
             metadata = {"epoch": self._current_epoch, "batch": 0, "history": self.history, "seconds": self.seconds}
             stopping = self.early_stopping
             if stopping is not None:
@@ -251,7 +256,7 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
                              **{f"w{i}": w for i, w in enumerate(stopping.best_weights)})
             np.savez(os.path.join(fresh, os.path.basename(self._random_path)),
                      **{f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self._random_state())})
-            with open(os.path.join(fresh, os.path.basename(self._training_metadata_path)), "w") as handle:
+            with open(os.path.join(fresh, os.path.basename(metadata_path)), "w") as handle:
                 json.dump(metadata, handle, allow_nan=False)
             publish_folder(fresh, self.backup_dir, overwrite=True)
         except BaseException:

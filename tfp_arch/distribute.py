@@ -16,9 +16,10 @@ import json
 import os
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from tfp_arch.fingerprint import check_unchanged, fingerprint
 from tfp_arch.registry.staging import RunFolder

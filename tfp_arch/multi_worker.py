@@ -22,12 +22,14 @@ from typing import Any
 
 import tensorflow as tf
 
+from tfp_arch import _private_api
+
 __all__ = ["MultiWorkerFit", "in_multi_worker_mode"]
 
 
 def in_multi_worker_mode(strategy: tf.distribute.Strategy) -> bool:
     """Whether `strategy` is a `MultiWorkerMirroredStrategy` over more than one worker (Keras' own test)."""
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
+    return _private_api.in_multi_worker_mode(strategy)
 
 
 def _as_vector(value: Any) -> Any:
@@ -42,10 +44,13 @@ class MultiWorkerFit:
     Nothing changes under any other strategy.
     """
 
+    distribute_strategy: Any  # the `keras.Model` property, for type checkers
+
     def _maybe_symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
-        strategy = getattr(self, "_distribute_strategy", None)
-        if strategy is None or iterator is None or not in_multi_worker_mode(strategy):
-            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        # Overrides a private method of Keras' TensorFlow trainer (see `tfp_arch._private_api`).
+        strategy = self.distribute_strategy
+        if iterator is None or not in_multi_worker_mode(strategy):
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)  # type: ignore[misc]
         for _, _, batches in iterator:
             batch = next(batches)
             data_batch = tf.nest.map_structure(
@@ -54,7 +59,7 @@ class MultiWorkerFit:
             )
             break
         with strategy.scope():
-            self._symbolic_build(data_batch=data_batch)
+            _private_api.symbolic_build(self, data_batch)
 
     def _replicated_logs(self, logs: Any) -> Any:
         if in_multi_worker_mode(tf.distribute.get_strategy()):
@@ -62,7 +67,7 @@ class MultiWorkerFit:
         return logs
 
     def train_step(self, data: Any) -> Any:
-        return self._replicated_logs(super().train_step(data))
+        return self._replicated_logs(super().train_step(data))  # type: ignore[misc]
 
     def test_step(self, data: Any) -> Any:
-        return self._replicated_logs(super().test_step(data))
+        return self._replicated_logs(super().test_step(data))  # type: ignore[misc]

@@ -17,10 +17,21 @@ from typing import Any
 import keras
 import numpy as np
 
+from tfp_arch import _private_api
 from tfp_arch.architecture import Architecture
 from tfp_arch.callbacks import ResumableEarlyStopping, RunCheckpoint, StopOnNonFinite
 from tfp_arch.data import DataError, Dataset, load_data
-from tfp_arch.distribute import MULTI_WORKER, ClusterError, ClusterRole, is_peer_failure, cluster_role, make_strategy, staging_folders, strategy_name, strategy_record
+from tfp_arch.distribute import (
+    MULTI_WORKER,
+    ClusterError,
+    ClusterRole,
+    cluster_role,
+    is_peer_failure,
+    make_strategy,
+    staging_folders,
+    strategy_name,
+    strategy_record,
+)
 from tfp_arch.registry import default_registry, get
 from tfp_arch.registry.describe import describe_class
 from tfp_arch.registry.hyperparameters import HyperparameterError
@@ -218,7 +229,7 @@ def _callbacks(request: dict[str, Any], folder: RunFolder, dataset: Dataset, chi
 
 def _schedule_record(model: Architecture) -> dict[str, Any] | None:
     """The learning rate a `BudgetCosineDecay` resolved for the run (peak, steps, scales' ratio), or None."""
-    schedule = getattr(model.optimizer, "_learning_rate", None)
+    schedule = _private_api.learning_rate_schedule(model.optimizer)
     if not isinstance(schedule, BudgetCosineDecay):
         return None
     record = {"decay": "cosine", "peak": float(keras.ops.convert_to_numpy(schedule.peak_value)),

@@ -11,7 +11,8 @@ user's integer seed goes through these helpers:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ def resolve_seed(seed: int | None) -> int:
     return int(np.random.randint(0, _MAX_SEED)) if seed is None else int(seed)
 
 
-def seed_pair(seed: int | None, dtype: Any = "int32") -> "tf.Tensor":
+def seed_pair(seed: int | None, dtype: Any = "int32") -> tf.Tensor:
     """The stateless seed `[resolve_seed(seed), 0]`.
 
     Args:
@@ -45,7 +46,7 @@ def seed_pair(seed: int | None, dtype: Any = "int32") -> "tf.Tensor":
     return tf.constant([resolve_seed(seed), 0], dtype=dtype)
 
 
-def seed_pairs(seed: int | None) -> Iterator["tf.Tensor"]:
+def seed_pairs(seed: int | None) -> Iterator[tf.Tensor]:
     """Independent int32 stateless seeds, one per `next`, drawn from `np.random.default_rng(seed)`.
 
     Example:

@@ -39,7 +39,7 @@ def remove_orphans(root: str | None = None) -> list[str]:
     """Remove the folders `make_folder` made in `root` (default: the temporary folder) for processes
     of this host that no longer run; the paths removed."""
     root = root or tempfile.gettempdir()
-    host, removed = _host(), []
+    host, removed = _host(), list[str]()
     try:
         entries = list(os.scandir(root))
     except OSError:

@@ -12,8 +12,9 @@ exception is a bug, in tfp_arch or below it, and keeps its traceback.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from numbers import Integral, Real
-from typing import Any, Callable, Sequence
+from typing import Any, Literal, overload
 
 __all__ = [
     "MAX_SEED",
@@ -101,6 +102,10 @@ def positive_ints(name: str, values: Any, length: int | None = None, allow_int: 
     return [int(v) for v in items]
 
 
+@overload
+def positive_float(name: str, value: Any, allow_none: Literal[False] = False) -> float: ...
+@overload
+def positive_float(name: str, value: Any, allow_none: bool) -> float | None: ...
 def positive_float(name: str, value: Any, allow_none: bool = False) -> float | None:
     """`value` as a float if it is a finite real number > 0 (or None when allowed), else a ValueError."""
     if value is None and allow_none:
@@ -110,6 +115,10 @@ def positive_float(name: str, value: Any, allow_none: bool = False) -> float | N
     return float(value)
 
 
+@overload
+def non_negative_float(name: str, value: Any, allow_none: Literal[False] = False) -> float: ...
+@overload
+def non_negative_float(name: str, value: Any, allow_none: bool) -> float | None: ...
 def non_negative_float(name: str, value: Any, allow_none: bool = False) -> float | None:
     """`value` as a float if it is a finite real number >= 0 (or None when allowed)."""
     if value is None and allow_none:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -12,21 +13,21 @@ import tensorflow as tf
 from tfp_arch.architecture import Architecture
 from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
-from tfp_arch.layers.variational.conv import Conv2DVariational
-from tfp_arch.layers.variational.dense import DenseVariational
 from tfp_arch.layers.kl.weight import count_examples, set_kl_weight
 from tfp_arch.layers.variational.base import VariationalLayer
-from tfp_arch.seeding import seed_pair
-from tfp_arch.validation import positive_float, positive_int, positive_ints
+from tfp_arch.layers.variational.conv import Conv2DVariational
+from tfp_arch.layers.variational.dense import DenseVariational
 from tfp_arch.plugins.bnn.likelihoods import likelihood_loss
 from tfp_arch.plugins.bnn.metrics import classification_metrics
+from tfp_arch.seeding import seed_pair
+from tfp_arch.validation import positive_float, positive_int, positive_ints
 
 __all__ = ["POSTERIOR_SCALE_FRACTION", "BayesianCNN", "fan_in_posterior_scale"]
 
 POSTERIOR_SCALE_FRACTION = 0.1
 
 
-def fan_in_posterior_scale(layer: VariationalLayer, input_shape: Sequence[int | None]) -> float:
+def fan_in_posterior_scale(layer: VariationalLayer, input_shape: Sequence[Any]) -> float:
     """The automatic initial posterior scale of `layer` on inputs of `input_shape`:
     `POSTERIOR_SCALE_FRACTION * sqrt(2 / fan_in)`, a tenth of the He standard deviation of its weights.
 
@@ -220,7 +221,7 @@ class BayesianCNN(Architecture):
         num_samples = num_samples or self.num_samples
         layers = self.variational_layers
         seeds = tf.random.experimental.stateless_split(seed_pair(seed, "int64"), len(layers))
-        weights = [layer.sample_weights(num_samples, s) for layer, s in zip(layers, seeds)]
+        weights = [layer.sample_weights(num_samples, s) for layer, s in zip(layers, seeds, strict=False)]
         if not hasattr(self, "_forward_with_weights"):
             self._forward_with_weights = BatchedFunction(self._forward, batch_size)
         samples = (

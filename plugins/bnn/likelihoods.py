@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import functools
 
-import keras
-import tensorflow as tf
-
 from tfp_arch.layers.distributions.independent import IndependentNormal
 from tfp_arch.layers.distributions.vector import Categorical
 from tfp_arch.losses import NegativeLogLikelihood
@@ -14,7 +11,6 @@ from tfp_arch.validation import int_at_least, one_of
 
 __all__ = [
     "LIKELIHOODS",
-    "gaussian_nll",
     "likelihood_head",
     "likelihood_loss",
     "output_units",
@@ -46,7 +42,8 @@ def likelihood_head(likelihood: str, num_classes: int | None = None) -> Independ
     `Categorical(num_classes)` over the logits.
     """
     if likelihood == "categorical":
-        return Categorical(num_classes, name="categorical_head")
+        classes = int_at_least("num_classes", num_classes, 2, "an integer >= 2 with likelihood='categorical'")
+        return Categorical(classes, name="categorical_head")
     return IndependentNormal((), scale_transform="identity", name="regression_head")
 
 
@@ -55,23 +52,10 @@ def likelihood_loss(
 ) -> NegativeLogLikelihood:
     """The training loss: the negative log-likelihood of `likelihood_head(likelihood, num_classes)`.
 
-    For `"categorical"` it equals Keras' `SparseCategoricalCrossentropy(from_logits=True)`, the loss
-    of files saved before, which load with it. `variance_weighting` is the beta of beta-NLL for the
-    Gaussian likelihoods (see `NegativeLogLikelihood`); the categorical loss ignores it.
+    For `"categorical"` it equals Keras' `SparseCategoricalCrossentropy(from_logits=True)`.
+    `variance_weighting` is the beta of beta-NLL for the Gaussian likelihoods (see
+    `NegativeLogLikelihood`); the categorical loss ignores it.
     """
     weighting = 0.0 if likelihood == "categorical" else variance_weighting
     return NegativeLogLikelihood(likelihood_head(likelihood, num_classes), variance_weighting=weighting)
 
-
-@keras.saving.register_keras_serializable(package="tfp_arch", name="gaussian_nll")
-def gaussian_nll(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-    """The loss recorded in `bnn` files saved before the heads: the Gaussian head's negative log-likelihood.
-
-    Args:
-        y_true: targets, shape `(N,)` or `(N, 1)`.
-        y_pred: `(N, 2)`: predictive mean and standard deviation, in the targets' units.
-
-    Returns:
-        `(N,)` negative log-likelihoods in nats.
-    """
-    return -likelihood_head("gaussian").log_prob(y_pred, y_true)

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
 
 import keras
 import numpy as np
 import tensorflow as tf
-import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
 from tfp_arch.architecture import Architecture
 from tfp_arch.data.dataset import Dataset
-from tfp_arch.layers.variational.dense import DenseVariational, inverse_softplus
 from tfp_arch.layers.kl.weight import set_kl_weight
-from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches, split_legacy_statistics
-from tfp_arch.seeding import seed_pair
-from tfp_arch.validation import non_negative_float, positive_float, positive_int, positive_ints
+from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches
+from tfp_arch.layers.variational.dense import DenseVariational, inverse_softplus
 from tfp_arch.plugins.bnn.activations import get_activation
 from tfp_arch.plugins.bnn.likelihoods import likelihood_head, likelihood_loss, output_units, validate_likelihood
 from tfp_arch.plugins.bnn.metrics import classification_metrics, regression_metrics
-
-tfd = tfp.distributions
+from tfp_arch.seeding import seed_pair
+from tfp_arch.validation import non_negative_float, positive_float, positive_int, positive_ints
 
 SCALE_RATE_CAP = 0.006
 _ACTIVATION_BUDGET = 1 << 20
@@ -155,7 +154,7 @@ class BayesianMLP(Architecture):
         """Whether the likelihood is Gaussian."""
         return self.likelihood != "categorical"
 
-    def build(self, input_shape: Sequence[int | None]) -> None:
+    def build(self, input_shape: Sequence[Any]) -> None:
         d_in = int(input_shape[-1])
         self.input_standardization.build((None, d_in))
         self.target_standardization.build((None, 1))
@@ -166,10 +165,6 @@ class BayesianMLP(Architecture):
         for layer in self.variational_layers:
             layer.build(shape)
             shape = (None, layer.units)
-
-    def load_own_variables(self, store: Any) -> None:
-        layers = [self.input_standardization, self.target_standardization]
-        super().load_own_variables(split_legacy_statistics(self, store, layers))
 
     @property
     def x_mean(self) -> tf.Tensor:
@@ -234,7 +229,7 @@ class BayesianMLP(Architecture):
                 y_moments.update(np.reshape(y_batch, (-1, 1)))
         if not self.built:
             with self.distribute_strategy.scope():
-                self.build((None, x_moments.mean.shape[0]))
+                self.build((None, x_moments.std.shape[0]))
         self.input_standardization.set_moments(x_moments)
         if y_moments.count:
             self.target_standardization.set_moments(y_moments)
@@ -275,14 +270,14 @@ class BayesianMLP(Architecture):
         for start in range(0, max(int(x.shape[0]), 1), size):
             rows = slice(start, start + size)
             hidden = self._standardise(x[rows])
-            for layer, (kernels, biases) in zip(self.variational_layers, weights):
+            for layer, (kernels, biases) in zip(self.variational_layers, weights, strict=False):
                 hidden = layer.call_with_weights(hidden, kernels, biases)
             yield rows, self._head(hidden)
 
     def sample_weights(self, num_samples: int, seed: int | None = None) -> list[tuple[tf.Tensor, tf.Tensor | None]]:
         """The per-layer weight samples `sample_outputs` uses with the same `num_samples` and `seed`."""
         seeds = tf.random.experimental.stateless_split(seed_pair(seed, "int64"), len(self.variational_layers))
-        return [layer.sample_weights(num_samples, s) for layer, s in zip(self.variational_layers, seeds)]
+        return [layer.sample_weights(num_samples, s) for layer, s in zip(self.variational_layers, seeds, strict=False)]
 
     def predict_distribution(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> tfd.Distribution:
         """The predictive distribution: an equal-weight mixture over S weight samples, per example.
@@ -422,11 +417,6 @@ class BayesianMLP(Architecture):
         from tfp_arch.plugins.bnn.plot import plot_model
 
         return plot_model(self, path, dataset)
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "BayesianMLP":
-        """The model of a saved config; files saved before `variance_weighting` existed keep the ELBO (0)."""
-        return super().from_config({"variance_weighting": 0.0, **config})
 
     def get_config(self) -> dict[str, Any]:
         return {

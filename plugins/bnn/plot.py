@@ -55,7 +55,7 @@ def _calibration(axes: Any, model: Any, dataset: Dataset) -> None:
         edges = np.linspace(0.0, 1.0, 11)
         index = np.clip(np.digitize(confidence, edges) - 1, 0, 9)
         centres = [(confidence[index == b].mean(), correct[index == b].mean()) for b in range(10) if (index == b).any()]
-        axes.plot(*zip(*centres), "o-", label="model")
+        axes.plot(*zip(*centres, strict=False), "o-", label="model")
         axes.set_xlabel("confidence")
         axes.set_ylabel("accuracy")
     else:

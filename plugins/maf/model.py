@@ -14,7 +14,7 @@ from tfp_arch.architecture import Architecture
 from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.layers.flows.flow import Flow, MaskedAutoregressiveFlow
-from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches, split_legacy_statistics
+from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches
 
 __all__ = ["MaskedAutoregressiveFlowModel", "flow_arguments", "flow_signature"]
 
@@ -92,7 +92,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
         self.event_size: int | None = None
         self._log_prob_fn = None
 
-    __init__.__signature__ = flow_signature(MaskedAutoregressiveFlow)
+    __init__.__signature__ = flow_signature(MaskedAutoregressiveFlow)  # type: ignore[attr-defined]
 
     @property
     def conditional(self) -> bool:
@@ -103,14 +103,12 @@ class MaskedAutoregressiveFlowModel(Architecture):
         x_shape = input_shape[1] if self.conditional else input_shape
         if len(x_shape) != 2:
             raise ValueError(
-                f"Architecture `{self.architecture_name}` models vectors: expected data of shape (batch, D). Received: shape={x_shape}"
+                f"Architecture `{self.architecture_name}` models vectors: expected data of shape (batch, D). "
+                f"Received: shape={x_shape}"
             )
         self.event_size = int(x_shape[-1])
         self.standardization.build(x_shape)
         self.flow.build(x_shape)
-
-    def load_own_variables(self, store: Any) -> None:
-        super().load_own_variables(split_legacy_statistics(self, store, [self.standardization]))
 
     @property
     def data_mean(self) -> Any:

@@ -49,7 +49,7 @@ class NeuralSplineFlowModel(MaskedAutoregressiveFlowModel):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
 
-    __init__.__signature__ = flow_signature(NeuralSplineFlow)
+    __init__.__signature__ = flow_signature(NeuralSplineFlow)  # type: ignore[attr-defined]
 
     def default_compile_kwargs(self) -> dict[str, Any]:
         """`maf`'s defaults, with XLA (`jit_compile=True`) on one replica, on CPU as well.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -50,7 +51,7 @@ def _stateless_pairs(pair: Any) -> Iterator[tf.Tensor]:
 
 
 def importance_weighted_log_likelihood(
-    model: "VariationalAutoencoder",
+    model: VariationalAutoencoder,
     x: np.ndarray,
     num_samples: int,
     seed: int | tuple[int, int] = 0,
@@ -100,7 +101,7 @@ def _logsumexp(values: np.ndarray) -> np.ndarray:
     return top + np.log(np.exp(values - top).sum(axis=0))
 
 
-def _elbo_fn(model: "VariationalAutoencoder") -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
+def _elbo_fn(model: VariationalAutoencoder) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
     @tf.function(reduce_retracing=True)
     def terms(x: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         loc, raw_scale = model.encoder_parameters(x)
@@ -114,7 +115,7 @@ def _elbo_fn(model: "VariationalAutoencoder") -> Callable[..., tuple[tf.Tensor, 
 
 
 def elbo_terms(
-    model: "VariationalAutoencoder", x: np.ndarray, seed: int = 0, batch_size: int = 512
+    model: VariationalAutoencoder, x: np.ndarray, seed: int = 0, batch_size: int = 512
 ) -> tuple[np.ndarray, np.ndarray]:
     """One-sample E_q[log p(x|z)] and KL(q(z|x) || p(z)) per example; the ELBO is their difference.
 

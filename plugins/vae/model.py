@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -14,12 +15,15 @@ from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import is_array_like
 from tfp_arch.layers.kl.gaussian_penalty import GaussianKLPenalty
 from tfp_arch.layers.distributions.latent import GaussianLatent, scale_params_size
+from tfp_arch.layers.kl.regularizer import KLDivergenceRegularizer
 from tfp_arch.layers.standardize import iterate_batches
 from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import invalid_argument, one_of, positive_float, positive_int
 from tfp_arch.plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
 from tfp_arch.plugins.vae.likelihoods import LIKELIHOODS, decoder_head, head_params, params_per_value
 from tfp_arch.plugins.vae.networks import build_decoder, build_encoder, check_network
+from tfp_arch.seeding import seed_pairs
+from tfp_arch.validation import invalid_argument, one_of, positive_float, positive_int
 
 __all__ = ["VariationalAutoencoder", "binarize"]
 
@@ -234,7 +238,7 @@ class VariationalAutoencoder(Architecture):
                 )
         super().adapt(x, y)
 
-    def _cached(self, key: str, factory: Callable[["VariationalAutoencoder"], Callable[..., Any]]) -> Callable[..., Any]:
+    def _cached(self, key: str, factory: Callable[[VariationalAutoencoder], Callable[..., Any]]) -> Callable[..., Any]:
         if key not in self._functions:
             self._functions[key] = factory(self)
         return self._functions[key]

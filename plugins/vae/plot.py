@@ -36,7 +36,7 @@ def _mosaic(images: np.ndarray, columns: int) -> np.ndarray:
     return canvas
 
 
-def plot_vae(model: "VariationalAutoencoder", path: str, dataset: Dataset | None = None) -> str:
+def plot_vae(model: VariationalAutoencoder, path: str, dataset: Dataset | None = None) -> str:
     """Write decoder means of prior samples, test inputs beside their reconstructions and, for a 2-D
     latent space with known labels, the test set's posterior means coloured by label.
 
@@ -78,7 +78,7 @@ def plot_vae(model: "VariationalAutoencoder", path: str, dataset: Dataset | None
         inputs = x[:32]
         recon = model.reconstruct(inputs)
         in_images, out_images = as_images(inputs), as_images(recon)
-        if in_images is not None:
+        if in_images is not None and out_images is not None:
             pairs = np.stack([in_images, out_images], axis=1).reshape((-1,) + in_images.shape[1:])
             ax.imshow(_mosaic(pairs, 8), cmap="gray_r", vmin=0.0, vmax=1.0 if inputs.max() <= 1 else None)
             ax.set_title("test inputs (left) and reconstructions (right)")

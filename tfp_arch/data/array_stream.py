@@ -40,7 +40,7 @@ class ArraySource:
     columns: tuple[str, ...] = ()
 
     @classmethod
-    def open(cls, path: str) -> "ArraySource":
+    def open(cls, path: str) -> ArraySource:
         """Map `path` read-only; it must hold a non-empty 2-D array of a little-endian numeric type."""
         if is_pattern(path):
             raise DataError("an npy array cannot be sharded; name one .npy file", path)

@@ -69,7 +69,7 @@ class Dataset:
         """The first `n` training examples `(x, y)` (y None without targets)."""
         return self.x_train[:n], None if self.y_train is None else self.y_train[:n]
 
-    def summary(self) -> "Dataset":
+    def summary(self) -> Dataset:
         """The data set itself: in memory, it is its own summary (see `StreamedDataset.summary`)."""
         return self
 
@@ -98,7 +98,7 @@ class Dataset:
                     f"{part}, row {int(np.argmin(finite)) + 1}: value NaN, infinite or too large for {dtype}", self.name
                 )
 
-    def as_unsupervised(self) -> "Dataset":
+    def as_unsupervised(self) -> Dataset:
         """All columns (inputs, then the target) as x and no targets; labels kept for plots."""
         if not self.supervised:
             return self

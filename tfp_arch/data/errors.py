@@ -22,7 +22,7 @@ class DataError(ValidationError):
         self.problem = problem
 
 
-def missing_file(path: "str | Path") -> str:
+def missing_file(path: str | Path) -> str:
     """Why `path` cannot be read as a data file: it is a folder, or it does not exist."""
     return "is a folder, not a file" if Path(path).is_dir() else "no such file"
 

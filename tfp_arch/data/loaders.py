@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -95,7 +96,7 @@ def streams(path: str, options: Options) -> bool:
     return sharded or (Path(path).is_file() and Path(path).stat().st_size > STREAM_BYTES)
 
 
-def load_table(path: str, options: Options, name: str, delimiter: str | None) -> "Dataset | StreamedDataset":
+def load_table(path: str, options: Options, name: str, delimiter: str | None) -> Dataset | StreamedDataset:
     """A CSV or whitespace table; the target is `target=` (a column name or index, default last)."""
     delimiter, header = options.get("delimiter", delimiter), options.get("header", "auto")
     if streams(path, options):
@@ -114,17 +115,17 @@ def load_table(path: str, options: Options, name: str, delimiter: str | None) ->
                   feature_names=[table.columns[j] for j in inputs], target_name=table.columns[target])
 
 
-def load_csv(path: str, options: Options, name: str) -> Dataset:
+def load_csv(path: str, options: Options, name: str) -> Dataset | StreamedDataset:
     """Comma-separated values with an optional header row."""
     return load_table(path, options, name, ",")
 
 
-def load_txt(path: str, options: Options, name: str) -> Dataset:
+def load_txt(path: str, options: Options, name: str) -> Dataset | StreamedDataset:
     """Whitespace-separated numbers."""
     return load_table(path, options, name, None)
 
 
-def load_npy(path: str, options: Options, name: str) -> "Dataset | StreamedDataset":
+def load_npy(path: str, options: Options, name: str) -> Dataset | StreamedDataset:
     """`.npy` (x only) or `.npz` with `x` and optional `y`, or `x_train`, `x_test` (and `y_*`).
 
     A 2-D `.npy` array streams from a memory map with `stream=yes` (or `auto` above 1 GiB); its
@@ -149,7 +150,10 @@ def load_npy(path: str, options: Options, name: str) -> "Dataset | StreamedDatas
         for y, x, k in zip(ys, (x_train, x_test), ("y_train", "y_test"), strict=True):
             if y is not None and len(y) != len(x):
                 raise DataError(f"x_{k[2:]} has {len(x)} rows but {k} has {len(y)}", path)
-        ys = [None if y is None else _targets(check_finite(y, path, f"{k}: "), task, path)[0] for y, k in zip(ys, ("y_train", "y_test"))]
+        ys = [
+            None if y is None else _targets(check_finite(y, path, f"{k}: "), task, path)[0]
+            for y, k in zip(ys, ("y_train", "y_test"), strict=True)
+        ]
         return Dataset(name, x_train, x_test, ys[0], ys[1], kind=task if ys[0] is not None else "density")
     if "x" not in arrays:
         raise DataError(f"expected arrays named x (and y) or x_train/x_test; found {', '.join(arrays) or 'none'}", path)
@@ -213,7 +217,7 @@ def uci_protocol(path: str | Path) -> dict[str, int]:
     for key in UCI_PROTOCOL:
         file = folder / f"{key}.txt"
         if not file.is_file():
-            raise DataError(f"no {file.name}; a UCI split folder states its protocol in {', '.join(UCI_PROTOCOL)}", path)
+            raise DataError(f"no {file.name}; a UCI split folder states its protocol in {', '.join(UCI_PROTOCOL)}", str(path))
         values = read_table(file, delimiter=None, header="no").values.reshape(-1)
         if values.size != 1 or values[0] != np.round(values[0]) or values[0] < 1:
             raise DataError(f"{file.name} must hold one positive integer", str(file))
@@ -269,7 +273,7 @@ def load_idx(path: str, options: Options, name: str) -> Dataset:
                    labels_test=None if labels is None else labels[cut:])
 
 
-LOADERS: dict[str, Callable[[str, Options, str], "Dataset | StreamedDataset"]] = {
+LOADERS: dict[str, Callable[[str, Options, str], Dataset | StreamedDataset]] = {
     "synthetic": load_synthetic,
     "csv": load_csv,
     "txt": load_txt,

@@ -35,7 +35,7 @@ class DataSpec:
     options: dict[str, str]
 
     @classmethod
-    def parse(cls, text: str) -> "DataSpec":
+    def parse(cls, text: str) -> DataSpec:
         """Parse `text`; raises `DataError` naming what is wrong."""
         body, _, raw_options = text.partition("#")
         options = {}
@@ -77,7 +77,7 @@ def _guess_kind(path: str) -> str:
     return kind
 
 
-def load_data(spec: str | DataSpec) -> "Dataset | StreamedDataset":
+def load_data(spec: str | DataSpec) -> Dataset | StreamedDataset:
     """Load the data set a spec names, split into training and test parts.
 
     Args:

@@ -80,7 +80,7 @@ def memory_backed(folder: str, mounts: str | None = None) -> bool:
     return kind in ("tmpfs", "ramfs")
 
 
-def start_cache(choice: str, source: Any) -> "ParsedCache | None":
+def start_cache(choice: str, source: Any) -> ParsedCache | None:
     """An empty cache for the columns of `source` if `choice` asks for one (`wants_cache`), else None.
 
     Raises:
@@ -132,7 +132,7 @@ class ParsedCache:
         except OSError as error:
             self._fail(error)
 
-    def close(self) -> "ParsedCache | None":
+    def close(self) -> ParsedCache | None:
         """Close the files; the cache, or None if it was dropped.
 
         Raises:

@@ -25,7 +25,13 @@ from tfp_arch.data.dataset import Dataset
 from tfp_arch.data.errors import DataError
 from tfp_arch.data.stream_cache import ParsedCache, start_cache
 from tfp_arch.data.tables import (
-    FLOAT32_MAX, check_row, column_index, first_row, is_pattern, read_lines, split_line,
+    FLOAT32_MAX,
+    check_row,
+    column_index,
+    first_row,
+    is_pattern,
+    read_lines,
+    split_line,
 )
 
 __all__ = ["HASH_BUCKETS", "EpochShuffle", "StreamedDataset", "TableSource", "held_out", "open_stream"]
@@ -74,14 +80,14 @@ class TableSource:
         return len(self.columns)
 
     @classmethod
-    def open(cls, pattern: str, delimiter: str | None, header: str) -> "TableSource":
+    def open(cls, pattern: str, delimiter: str | None, header: str) -> TableSource:
         """The files a path or glob pattern names, their header checked to be the same in each."""
         files = sorted(glob.glob(pattern)) if is_pattern(pattern) else [pattern]
         if not files:
             raise DataError("no file matches this pattern", pattern)
         heads = [first_row(path, delimiter, header) for path in files]
         columns = heads[0][0]
-        for path, (names, _, _) in zip(files, heads):
+        for path, (names, _, _) in zip(files, heads, strict=False):
             if len(names) != len(columns) or (heads[0][1] and names != columns):
                 raise DataError(f"columns {', '.join(names)} differ from {files[0]}'s: {', '.join(columns)}", path)
         return cls(tuple(files), tuple(skipped for _, _, skipped in heads), columns, delimiter)
@@ -256,7 +262,7 @@ class StreamedDataset:
     def check_finite(self, dtype: str = "float32") -> None:
         """Nothing to do: every value was checked to be finite in float32 when the table was read."""
 
-    def as_unsupervised(self) -> "StreamedDataset":
+    def as_unsupervised(self) -> StreamedDataset:
         """All columns (inputs, then the target) as inputs and no targets."""
         if not self.supervised:
             return self

@@ -11,8 +11,9 @@ import csv
 import math
 import warnings
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import numpy as np
 
@@ -90,7 +91,7 @@ def check_row(cells: list[str], columns: list[str], path: str, number: int) -> l
     if len(cells) != len(columns):
         raise DataError(f"expected {len(columns)} columns, found {len(cells)}", path, number)
     values = []
-    for name, cell in zip(columns, cells):
+    for name, cell in zip(columns, cells, strict=False):
         try:
             value = float(cell)
         except ValueError:

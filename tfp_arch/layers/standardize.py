@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import keras
 import numpy as np
@@ -10,7 +11,7 @@ import tensorflow as tf
 
 from tfp_arch.validation import invalid_argument
 
-__all__ = ["SCALE_FLOOR", "RunningMoments", "Standardization", "iterate_batches", "split_legacy_statistics"]
+__all__ = ["SCALE_FLOOR", "RunningMoments", "Standardization", "iterate_batches"]
 
 SCALE_FLOOR = 1e-8
 """A column whose standard deviation is at most this is centred but not scaled (its scale is 1)."""
@@ -48,7 +49,7 @@ class RunningMoments:
             return
         mean = values.mean(axis=0)
         m2 = np.square(values - mean).sum(axis=0)
-        if self.mean is None:
+        if self.mean is None or self._m2 is None:
             self.count, self.mean, self._m2 = count, mean, m2
             return
         total = self.count + count
@@ -60,9 +61,9 @@ class RunningMoments:
     @property
     def variance(self) -> np.ndarray:
         """The population variance of each column (divided by the count)."""
-        if self.mean is None:
+        if self.mean is None or self._m2 is None:
             raise invalid_argument("data", "expected at least one row to compute moments from", received="0 rows")
-        return self._m2 / self.count
+        return np.asarray(self._m2 / self.count)
 
     @property
     def std(self) -> np.ndarray:
@@ -97,8 +98,8 @@ def iterate_batches(x: Any, y: Any = None, chunk: int = ARRAY_CHUNK) -> Iterator
     rows = len(tf.nest.flatten(x)[0])
     for start in range(0, max(rows, 1), chunk):
         take = slice(start, start + chunk)
-        x_batch = tf.nest.map_structure(lambda a: np.asarray(a)[take], x)
-        yield x_batch, None if y is None else tf.nest.map_structure(lambda a: np.asarray(a)[take], y)
+        x_batch = tf.nest.map_structure(lambda a, take=take: np.asarray(a)[take], x)
+        yield x_batch, None if y is None else tf.nest.map_structure(lambda a, take=take: np.asarray(a)[take], y)
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -126,10 +127,6 @@ class Standardization(keras.layers.Layer):
         array([[1., 1.]], dtype=float32)
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._legacy_loaded = False
-
     def build(self, input_shape: Any) -> None:
         size = int(input_shape[-1]) if len(input_shape) > 1 else 1
         self.mean = self.add_weight(shape=(size,), initializer="zeros", trainable=False, name="mean")
@@ -153,10 +150,10 @@ class Standardization(keras.layers.Layer):
 
     def set_moments(self, moments: RunningMoments) -> None:
         """Set the mean and the scale (the standard deviation, floored as the class describes)."""
-        std = moments.std
+        std, mean = moments.std, np.asarray(moments.mean)
         if not self.built:
             self.build((None, std.shape[-1]))
-        self.mean.assign(moments.mean.astype(self.mean.dtype))
+        self.mean.assign(mean.astype(self.mean.dtype))
         self.scale.assign(np.where(std > SCALE_FLOOR, std, 1.0).astype(self.scale.dtype))
 
     def call(self, inputs: Any) -> Any:
@@ -170,36 +167,6 @@ class Standardization(keras.layers.Layer):
         """`log |d call(x) / dx| = -sum(log scale)`, the same for every row."""
         return -keras.ops.sum(keras.ops.log(self.scale))
 
-    def assign_legacy(self, mean: Any, scale: Any) -> None:
-        """Statistics read from a file saved before this layer existed (as the parent model's own
-        variables); the layer's own entry, absent from such a file, is then not required."""
-        self.mean.assign(np.reshape(mean, self.mean.shape))
-        self.scale.assign(np.reshape(scale, self.scale.shape))
-        self._legacy_loaded = True
-
-    def load_own_variables(self, store: Any) -> None:
-        if self._legacy_loaded and len(store.keys()) == 0:
-            return
-        super().load_own_variables(store)
-
     def compute_output_shape(self, input_shape: Any) -> Any:
         return input_shape
 
-
-def split_legacy_statistics(model: keras.layers.Layer, store: Any, layers: list[Standardization]) -> Any:
-    """The part of `model`'s own-variable store that is its own, for files saved before `layers` existed.
-
-    Such files hold each layer's mean and scale as the model's last own variables (in the order of
-    `layers`); they are assigned to the layers and the remaining store is returned. A current file
-    holds only the model's own variables and is returned as it is. For a model's
-    `load_own_variables`:
-
-        def load_own_variables(self, store):
-            super().load_own_variables(split_legacy_statistics(self, store, [self.standardizer]))
-    """
-    own = len(model._trainable_variables) + len(model._non_trainable_variables)
-    if len(store.keys()) != own + 2 * len(layers):
-        return store
-    for i, layer in enumerate(layers):
-        layer.assign_legacy(np.asarray(store[str(own + 2 * i)]), np.asarray(store[str(own + 2 * i + 1)]))
-    return {str(i): store[str(i)] for i in range(own)}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tfp_arch.registry.entries import LOCAL, Entry, discover, normalise
 from tfp_arch.registry.errors import (

@@ -276,7 +276,7 @@ def _registered_name(module: _Module, node: ast.ClassDef) -> str | None:
     for decorator in node.decorator_list:
         if isinstance(decorator, ast.Call) and (_dotted(decorator.func) or [""])[-1] == "register_keras_serializable":
             options = {"package": "Custom", "name": node.name}
-            for position, value in zip(("package", "name"), decorator.args):
+            for position, value in zip(("package", "name"), decorator.args, strict=False):
                 options[position] = _evaluate(module, value)
             for keyword in decorator.keywords:
                 if keyword.arg in options:
@@ -310,7 +310,7 @@ def _init_parameters(module: _Module, node: ast.ClassDef) -> tuple[list[Hyperpar
     arguments = init.args
     positional = arguments.posonlyargs + arguments.args
     defaults = [_MISSING] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
-    pairs = list(zip(positional, defaults))[1:] + list(zip(arguments.kwonlyargs, arguments.kw_defaults))
+    pairs = list(zip(positional, defaults, strict=False))[1:] + list(zip(arguments.kwonlyargs, arguments.kw_defaults, strict=False))
     parameters = []
     for argument, default in pairs:
         value = None if default is _MISSING or default is None else _plain(_evaluate(module, default))

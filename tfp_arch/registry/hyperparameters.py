@@ -38,10 +38,10 @@ class Kind:
     """
 
     scalars: frozenset[str] = frozenset()
-    item: "Kind | None" = None
+    item: Kind | None = None
     choices: tuple[Any, ...] = ()
 
-    def __or__(self, other: "Kind") -> "Kind":
+    def __or__(self, other: Kind) -> Kind:
         item = self.item if other.item is None else other.item if self.item is None else self.item | other.item
         return Kind(self.scalars | other.scalars, item, self.choices + other.choices)
 

@@ -224,7 +224,7 @@ class RunFolder:
         return folder
 
     @classmethod
-    def open(cls, path: str | Path) -> tuple["RunFolder", dict[str, Any]]:
+    def open(cls, path: str | Path) -> tuple[RunFolder, dict[str, Any]]:
         """The interrupted run in staging folder `path` (or whose target is `path`), and its request.
 
         Raises:

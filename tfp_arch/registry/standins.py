@@ -46,7 +46,7 @@ class _AfterKeras(importlib.abc.MetaPathFinder):
             exec_module(module)
             _register()
 
-        spec.loader.exec_module = exec_then_register
+        spec.loader.exec_module = exec_then_register  # type: ignore[method-assign]
         return spec
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import inspect
 import math
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -52,7 +53,7 @@ def _plain(value: Any) -> bool:
     return False
 
 
-def _check_metadata(cls: type, fail) -> None:
+def _check_metadata(cls: type[Any], fail) -> None:
     if not (isinstance(cls, type) and issubclass(cls, Architecture)):
         fail("registry_metadata", f"{cls!r} is not a tfp_arch.Architecture subclass")
     name = cls.architecture_name
@@ -74,10 +75,11 @@ def _check_metadata(cls: type, fail) -> None:
         fail("registry_metadata", f"the constructor cannot be described: {error!r}")
     for hyperparameter in description.hyperparameters:
         if not _plain(hyperparameter.default):
-            fail("registry_metadata", f"hyperparameter `{hyperparameter.name}` has a default that is not a plain value: {hyperparameter.default!r}")
+            fail("registry_metadata", f"hyperparameter `{hyperparameter.name}` has a default that is not a plain value: "
+                 f"{hyperparameter.default!r}")
 
 
-def _check_capabilities(cls: type, fail) -> None:
+def _check_capabilities(cls: type[Any], fail) -> None:
     declared = cls.capabilities
     if not isinstance(declared, tuple) or not set(declared) <= set(CAPABILITIES):
         fail("capabilities", f"`capabilities` must be a tuple of {CAPABILITIES}; got {declared!r}")
@@ -91,10 +93,11 @@ def _check_capabilities(cls: type, fail) -> None:
         seed = parameters.get("seed")
         required = [p.name for p in parameters.values() if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         if seed is None or seed.kind is not seed.KEYWORD_ONLY or seed.default is not None or required != ["self", "n"]:
-            fail("capabilities", f"`sample` must have the signature sample(n, *, seed=None, **conditions); got {inspect.signature(cls.sample)}")
+            fail("capabilities", f"`sample` must have the signature sample(n, *, seed=None, **conditions); "
+                 f"got {inspect.signature(cls.sample)}")
 
 
-def _arrays(cls: type, rows: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None, Any]:
+def _arrays(cls: type[Any], rows: int) -> tuple[Any, Any, Any, Any, Any]:
     from tfp_arch.runs import prepare_data
 
     dataset = prepare_data(cls, None)
@@ -109,10 +112,10 @@ def _check_gradients(model: Architecture, x: np.ndarray, y: np.ndarray | None, b
         y_pred = model(xb, training=True)
         loss = model.compute_loss(x=xb, y=yb, y_pred=y_pred, training=True)
     gradients = tape.gradient(loss, model.trainable_variables)
-    missing = [v.path for v, g in zip(model.trainable_variables, gradients) if g is None]
+    missing = [v.path for v, g in zip(model.trainable_variables, gradients, strict=False) if g is None]
     if missing:
         fail("gradients", f"no gradient reaches the trainable parameters {missing}")
-    broken = [v.path for v, g in zip(model.trainable_variables, gradients) if not np.all(np.isfinite(keras.ops.convert_to_numpy(g)))]
+    broken = [v.path for v, g in zip(model.trainable_variables, gradients, strict=False) if not np.all(np.isfinite(keras.ops.convert_to_numpy(g)))]
     if broken:
         fail("gradients", f"non-finite gradients for {broken}")
 
@@ -137,19 +140,19 @@ def _check_sample(model: Architecture, x: np.ndarray, fail) -> None:
         fail("sample", "the same seed gave different samples")
 
 
-def _check_save_load(cls: type, model: Architecture, x_test: np.ndarray, y_test: np.ndarray | None, fail) -> None:
+def _check_save_load(cls: type[Any], model: Architecture, x_test: np.ndarray, y_test: np.ndarray | None, fail) -> None:
     keras.utils.set_random_seed(7)
     expected = model.evaluate_metrics(x_test, y_test)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.keras"
         try:
             model.save(path)
-            loaded = keras.saving.load_model(path)
+            loaded: Any = keras.saving.load_model(path)
         except Exception as error:
             fail("save_load", f".keras save and load failed: {error!r}")
     if type(loaded) is not cls or not loaded.is_adapted:
         fail("save_load", f"loaded a {type(loaded).__name__} (adapted: {loaded.is_adapted}); expected an adapted {cls.__name__}")
-    for saved, restored in zip(model.weights, loaded.weights):
+    for saved, restored in zip(model.weights, loaded.weights, strict=False):
         if not np.array_equal(keras.ops.convert_to_numpy(saved), keras.ops.convert_to_numpy(restored)):
             fail("save_load", f"weight {saved.path} differs after loading")
     keras.utils.set_random_seed(7)
@@ -163,18 +166,19 @@ def _check_density(model: Architecture, x: np.ndarray, fail) -> str:
     if dims not in (1, 2):
         return f"skipped: quadrature needs 1-D or 2-D data; the default data have shape {x.shape[1:]}"
     centre, spread = x.mean(axis=0), x.std(axis=0)
-    axes = [np.linspace(c - _GRID_HALF_WIDTH * s, c + _GRID_HALF_WIDTH * s, _GRID) for c, s in zip(centre, spread)]
+    axes = [np.linspace(c - _GRID_HALF_WIDTH * s, c + _GRID_HALF_WIDTH * s, _GRID) for c, s in zip(centre, spread, strict=False)]
     points = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=-1).astype("float32")
     density = np.exp(np.asarray(model.log_prob(points), dtype="float64")).reshape([_GRID] * dims)
     for axis in reversed(axes):
         density = np.trapezoid(density, axis, axis=-1)
     if not abs(float(density) - 1.0) < _DENSITY_TOLERANCE:
-        fail("density", f"exp(log_prob) integrates to {float(density):.4f} over mean ± {_GRID_HALF_WIDTH:g} sd of the data; expected 1 ± {_DENSITY_TOLERANCE}")
+        fail("density", f"exp(log_prob) integrates to {float(density):.4f} over mean ± {_GRID_HALF_WIDTH:g} sd of the data; "
+             f"expected 1 ± {_DENSITY_TOLERANCE}")
     return f"ok: integral {float(density):.4f}"
 
 
 def check_architecture(
-    cls: type, *, rows: int = 64, epochs: int = 1, batch_size: int = 16, rules: tuple[str, ...] = RULES
+    cls: type[Any], *, rows: int = 64, epochs: int = 1, batch_size: int = 16, rules: tuple[str, ...] = RULES
 ) -> dict[str, str]:
     """Check that architecture class `cls` keeps the contract of `tfp_arch.Architecture`.
 
@@ -292,7 +296,7 @@ def contract_test(*names: str, **options: Any) -> Callable[[type], None]:
     """
     import pytest
 
-    def test_architecture_keeps_the_contract(tfp_arch_architecture: type) -> None:
+    def test_architecture_keeps_the_contract(tfp_arch_architecture: type[Any]) -> None:
         check_architecture(tfp_arch_architecture, **options)
 
     return pytest.mark.tfp_arch_architectures(*names)(test_architecture_keeps_the_contract)

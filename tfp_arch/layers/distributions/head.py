@@ -16,7 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
-import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
 from tfp_arch.layers.distributions.coercible import coercible, convert_to_tensor_function
 from tfp_arch.layers.distributions.quantiles import bisect_quantile, integer_upper_bracket
@@ -32,7 +32,7 @@ __all__ = [
     "static_int",
 ]
 
-tfd = tfp.distributions
+
 
 def as_distribution_head(name: str, value: Any) -> DistributionHead:
     """`value` as a distribution head: a `DistributionHead`, or its Keras serialisation (a dict).

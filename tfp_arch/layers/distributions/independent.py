@@ -8,7 +8,7 @@ from typing import Any
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
 from tfp_arch.layers.distributions.head import DistributionHead, event_shape_tuple
 from tfp_arch.validation import non_negative_float, one_of
@@ -20,8 +20,6 @@ __all__ = [
     "IndependentNormal",
     "IndependentPoisson",
 ]
-
-tfd = tfp.distributions
 
 SCALE_TRANSFORMS = ("softplus", "identity")
 

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
 from tfp_arch.layers.noise import standard_normal
 from tfp_arch.validation import non_negative_float, one_of
@@ -19,8 +20,6 @@ __all__ = [
     "gaussian_scale",
     "scale_params_size",
 ]
-
-tfd = tfp.distributions
 
 GAUSSIAN_DISTRIBUTIONS = ("normal_diag", "normal_tril")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
 from tfp_arch.layers.distributions.head import DistributionHead, as_distribution_head, marginal_quantile, static_int
 from tfp_arch.layers.distributions.independent import IndependentLogistic, IndependentNormal
@@ -15,8 +15,6 @@ from tfp_arch.layers.distributions.quantiles import bisect_quantile
 from tfp_arch.layers.distributions.vector import OneHotCategorical
 
 __all__ = ["CategoricalMixtureOfOneHotCategorical", "MixtureLogistic", "MixtureNormal", "MixtureSameFamily"]
-
-tfd = tfp.distributions
 
 
 def _component_params(params: tf.Tensor, num_components: int) -> tf.Tensor:

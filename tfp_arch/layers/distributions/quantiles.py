@@ -7,7 +7,7 @@ number of steps, so they run in eager mode, in `tf.function` and under XLA alike
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import tensorflow as tf
 

@@ -7,14 +7,12 @@ from typing import Any
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
 from tfp_arch.layers.distributions.head import DistributionHead, static_int
 from tfp_arch.layers.distributions.latent import gaussian_scale
 
 __all__ = ["Categorical", "MultivariateNormalTriL", "OneHotCategorical"]
-
-tfd = tfp.distributions
 
 
 class _VectorHead(DistributionHead):

@@ -44,7 +44,7 @@ class FlowBatchNormalization(keras.layers.Layer):
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
 
-    def build(self, input_shape: tuple[int | None, ...]) -> None:
+    def build(self, input_shape: tuple[Any, ...]) -> None:
         size = (int(input_shape[-1]),)
         self.log_gamma = self.add_weight(shape=size, initializer="zeros", name="log_gamma")
         self.beta = self.add_weight(shape=size, initializer="zeros", name="beta")

@@ -66,7 +66,7 @@ class CouplingTransform(keras.layers.Layer):
         self.hidden = [keras.layers.Dense(units, activation=activation) for units in self.hidden_units]
         self.output_layer = keras.layers.Dense(self.transformer.num_params * len(self._mapped))
 
-    def build(self, input_shape: tuple[int | None, ...]) -> None:
+    def build(self, input_shape: tuple[Any, ...]) -> None:
         if int(input_shape[-1]) != len(self.mask):
             raise ValueError(
                 f"CouplingTransform has a mask of {len(self.mask)} variables and cannot take inputs of "

@@ -5,12 +5,13 @@ from __future__ import annotations
 import inspect
 import math
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
 from keras import ops
+from tensorflow_probability import distributions as tfd
 
 from tfp_arch.layers.flows.autoregressive import MaskedAutoregressiveTransform
 from tfp_arch.layers.flows.batch_norm import FlowBatchNormalization
@@ -20,8 +21,6 @@ from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import one_of, positive_int
 
 __all__ = ["Flow", "MaskedAutoregressiveFlow", "sampling_chains", "with_flow_arguments"]
-
-tfd = tfp.distributions
 
 ORDERS = ("reverse", "random", "fixed")
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -141,7 +140,7 @@ class Flow(keras.layers.Layer):
             return "right-to-left"
         return "left-to-right"
 
-    def build(self, input_shape: tuple[int | None, ...]) -> None:
+    def build(self, input_shape: tuple[Any, ...]) -> None:
         self.event_size = int(input_shape[-1])
         shape = (None, self.event_size)
         for transform in self.transforms:
@@ -219,7 +218,7 @@ class Flow(keras.layers.Layer):
         bounds = [n * part // chains for part in range(chains + 1)]
         parts = [
             self.forward(z[start:stop], None if context is None else context[start:stop])
-            for start, stop in zip(bounds[:-1], bounds[1:])
+            for start, stop in zip(bounds[:-1], bounds[1:], strict=False)
         ]
         return tf.concat(parts, axis=0)
 
@@ -288,7 +287,7 @@ def with_flow_arguments(init: Callable[..., None]) -> Callable[..., None]:
     `nsf` architectures, which forward these arguments) sees every argument once declared."""
     base = list(inspect.signature(Flow.__init__).parameters.values())
     own = [p for p in inspect.signature(init).parameters.values() if p.kind is p.KEYWORD_ONLY]
-    init.__signature__ = inspect.Signature([*base[:-1], *own, base[-1]])
+    init.__signature__ = inspect.Signature([*base[:-1], *own, base[-1]])  # type: ignore[attr-defined]
     return init
 
 

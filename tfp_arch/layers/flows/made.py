@@ -84,7 +84,7 @@ def autoregressive_masks(degrees: list[np.ndarray]) -> list[np.ndarray]:
         `degree_in <= degree_out`; the hidden-to-output mask (for one output per input) allows
         `degree_in < degree_out`.
     """
-    masks = [(inp[:, None] <= out[None, :]) for inp, out in zip(degrees[:-1], degrees[1:])]
+    masks = [(inp[:, None] <= out[None, :]) for inp, out in zip(degrees[:-1], degrees[1:], strict=False)]
     masks.append(degrees[-1][:, None] < degrees[0][None, :])
     return [mask.astype("float32") for mask in masks]
 
@@ -252,7 +252,7 @@ class MADE(keras.layers.Layer):
         """The input's event shape `[D]`, once known."""
         return self.event_shape_arg if self.event_size is None else [self.event_size]
 
-    def build(self, input_shape: tuple[int | None, ...]) -> None:
+    def build(self, input_shape: tuple[Any, ...]) -> None:
         event_size = int(input_shape[-1])
         if self.event_shape_arg is not None and event_size != self.event_shape_arg[0]:
             raise invalid_argument("event_shape", f"expected the input's last axis, {event_size}", self.event_shape_arg)
@@ -374,12 +374,12 @@ class MADE(keras.layers.Layer):
         by_rank = np.argsort(inputs, kind="stable")  # the variable of each rank
         sorts = [np.argsort(degrees, kind="stable") for degrees in self.degrees[1:]]
         counts = [np.searchsorted(np.asarray(degrees)[sort], np.arange(1, size + 1), side="left")
-                  for degrees, sort in zip(self.degrees[1:], sorts)]
+                  for degrees, sort in zip(self.degrees[1:], sorts, strict=False)]
         # Transposed kernels: rows in this layer's degree order, columns in the previous one's
         # (inputs: rank order); biases as columns.
         kernels, biases, context_kernels = [], [], []
         rows = by_rank
-        for index, (kernel, bias, mask) in enumerate(zip(self.kernels, self.biases, self._masks)):
+        for index, (kernel, bias, mask) in enumerate(zip(self.kernels, self.biases, self._masks, strict=False)):
             masked = ops.take(kernel * ops.convert_to_tensor(mask, dtype=kernel.dtype), rows, axis=0)
             context_kernel = (
                 self.context_kernels[index] if context is not None and index < len(self.context_kernels) else None

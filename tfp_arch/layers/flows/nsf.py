@@ -78,7 +78,7 @@ class NeuralSplineFlow(Flow):
         if self.coupling:
             _check_coupling_order(self.order)
 
-    def build(self, input_shape: tuple[int | None, ...]) -> None:
+    def build(self, input_shape: tuple[Any, ...]) -> None:
         size = int(input_shape[-1])
         if self.coupling:
             transforms = [

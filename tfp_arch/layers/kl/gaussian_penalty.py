@@ -55,7 +55,6 @@ class GaussianKLPenalty(KLWeighted, keras.layers.Layer):
         num_samples: draws per example of the Monte Carlo estimate.
         min_scale: floor of the scale's diagonal.
         seed: integer seed of the Monte Carlo draws, or None.
-        weight: the former name of `kl_weight` (files saved before use it); overrides it when given.
         **kwargs: `keras.layers.Layer` arguments.
 
     Example:
@@ -75,12 +74,11 @@ class GaussianKLPenalty(KLWeighted, keras.layers.Layer):
         num_samples: int = 1,
         min_scale: float = 1e-5,
         seed: int | None = None,
-        weight: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.distribution = check_distribution(distribution)
-        self.kl_weight = non_negative_float("weight" if weight is not None else "kl_weight", kl_weight if weight is None else weight)
+        self.kl_weight = non_negative_float("kl_weight", kl_weight)
         self.free_bits = non_negative_float("free_bits", free_bits)
         one_of("prior", prior, PRIORS)
         one_of("kl_method", kl_method, KL_METHODS)
@@ -95,11 +93,6 @@ class GaussianKLPenalty(KLWeighted, keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self._add_kl_weight(self.kl_weight)
-
-    @property
-    def weight(self) -> float:
-        """The former name of `kl_weight` (the configured weight)."""
-        return self.kl_weight
 
     def build(self, input_shape: Any) -> None:
         self.built = True

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfp_arch import _private_api
 from tfp_arch.validation import invalid_argument, non_negative_float, positive_int
 
 __all__ = [
@@ -36,6 +37,7 @@ class KLWeighted:
     """Mixin of a Keras layer whose loss term is `kl_weight * KL`; see the module docstring."""
 
     kl_weight: float | None
+    add_weight: Any  # `keras.layers.Layer.add_weight`, for type checkers
 
     def _add_kl_weight(self, kl_weight: float | None) -> None:
         """Create `kl_weight_variable`, starting at `kl_weight` (1 for an automatic weight)."""
@@ -61,7 +63,7 @@ class KLWeighted:
 def kl_weighted_layers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
     """All layers of `model` (itself included) that have a KL weight (`KLWeighted`)."""
     found = [model] if isinstance(model, KLWeighted) else []
-    return found + [layer for layer in model._flatten_layers(include_self=False, recursive=True) if isinstance(layer, KLWeighted)]
+    return found + [layer for layer in _private_api.sublayers(model) if isinstance(layer, KLWeighted)]
 
 
 variational_layers = kl_weighted_layers
@@ -152,7 +154,8 @@ class KLWeightSchedule(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         layers = [layer for layer in kl_weighted_layers(self.model) if layer.kl_weight_is_automatic or not self.only_automatic]
         if not layers and not self.only_automatic:
-            raise ValueError(f"{type(self).__name__} found no layer with a KL weight (a GaussianKLPenalty or a variational layer) in the model.")
+            raise ValueError(f"{type(self).__name__} found no layer with a KL weight "
+                             "(a GaussianKLPenalty or a variational layer) in the model.")
         self._layers = []
         for layer in layers:
             if not layer.built:

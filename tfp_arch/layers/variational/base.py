@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
-from tfp_arch.layers.variational.estimators import validate_estimator
 from tfp_arch.layers.kl.weight import KLWeighted
 from tfp_arch.layers.noise import next_seed
+from tfp_arch.layers.variational.estimators import validate_estimator
 from tfp_arch.layers.variational.posteriors import (
     CustomPosterior,
     LowRankPosterior,
@@ -23,8 +25,6 @@ from tfp_arch.layers.variational.posteriors import (
 )
 from tfp_arch.layers.variational.priors import build_prior, validate_prior
 from tfp_arch.validation import callable_or_none, invalid_argument, non_negative_float, positive_float, positive_int
-
-tfd = tfp.distributions
 
 __all__ = ["VariationalLayer"]
 
@@ -104,7 +104,7 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
         self.kl_samples = kl_samples
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self._kernel_shape: tuple[int, ...] | None = None
+        self._kernel_shape: tuple[int, ...] = ()  # set by `_build_variational`
 
     @property
     def is_mean_field(self) -> bool:
@@ -127,7 +127,7 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
             name="scale_ratio",
         )
         if self.make_posterior_fn is not None:
-            self.family = CustomPosterior(self, rows, units, self.make_posterior_fn, self.use_bias)
+            self.family: Any = CustomPosterior(self, rows, units, self.make_posterior_fn, self.use_bias)
         elif self.posterior_family == "multivariate_normal_tril":
             self.family = TriLPosterior(self, rows, units, loc_initializer, self.posterior_scale_init)
         elif self.posterior_family == "low_rank":

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -137,7 +138,8 @@ class ConvVariational(VariationalLayer):
         return flipout(self._apply_packed, inputs, loc, perturbation, sign_in, sign_out), loc + perturbation
 
     def sample_weights(self, num_samples: int, seed: Any) -> tuple[tf.Tensor, tf.Tensor | None]:
-        """Draw `num_samples` kernels `(S, *kernel_shape)` and biases `(S, filters)` (or None), stateless given `seed`."""
+        """Draw `num_samples` kernels `(S, *kernel_shape)` and biases `(S, filters)` (or None), stateless given
+        `seed`."""
         return self._split(self.family.sample([num_samples], seed))
 
     def call_with_weights(self, inputs: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | None) -> tf.Tensor:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
 
+from tfp_arch.layers.variational.base import VariationalLayer
+from tfp_arch.layers.variational.conv import Conv1DVariational, Conv2DVariational, Conv3DVariational
 from tfp_arch.layers.variational.conv_transpose import (
     Conv1DTransposeVariational,
     Conv2DTransposeVariational,
     Conv3DTransposeVariational,
     ConvTransposeVariational,
 )
-from tfp_arch.layers.variational.conv import Conv1DVariational, Conv2DVariational, Conv3DVariational
 from tfp_arch.layers.variational.dense import DenseVariational
-from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.validation import invalid_argument
 
 __all__ = ["dense_to_variational", "to_variational"]
@@ -113,10 +114,10 @@ def to_variational(
             "moped_delta", "expected a positive float with center_on_weights=True and the mean-field posterior",
             received=f"moped_delta={moped_delta}, center_on_weights={center_on_weights}",
         )
-    skip = set(skip)
+    skipped = set(skip)
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
-        converted = None if layer.name in skip else _variational(layer, layer_kwargs)
+        converted = None if layer.name in skipped else _variational(layer, layer_kwargs)
         return converted if converted is not None else layer.__class__.from_config(layer.get_config())
 
     converted = keras.models.clone_model(model, clone_function=clone)

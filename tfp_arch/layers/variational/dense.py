@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
 
 from tfp_arch.layers.variational.dense_tfp import DenseVariationalModels, takes_tfp_model_functions
+from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.layers.variational.estimators import PACKED_ESTIMATORS, append_ones
 from tfp_arch.layers.variational.posteriors import inverse_softplus
-from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.validation import positive_int
 
 __all__ = ["DenseVariational", "inverse_softplus"]
@@ -146,7 +147,7 @@ class DenseVariational(VariationalLayer):
         self.input_spec = keras.layers.InputSpec(min_ndim=2)
         self._d_in: int | None = None
 
-    def build(self, input_shape: Sequence[int | None]) -> None:
+    def build(self, input_shape: Sequence[Any]) -> None:
         self._d_in = int(input_shape[-1])
         self._build_variational((self._d_in, self.units))
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self._d_in})

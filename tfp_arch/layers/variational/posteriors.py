@@ -32,11 +32,14 @@ The scale parameters of the built-in families are stored divided by the layer's
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
+
 from tfp_arch.validation import invalid_argument, one_of, positive_int
 
 __all__ = [
@@ -51,8 +54,6 @@ __all__ = [
     "mean_field_distribution",
     "validate_posterior",
 ]
-
-tfd = tfp.distributions
 
 POSTERIORS = ("mean_field", "multivariate_normal_tril", "low_rank")
 
@@ -120,6 +121,10 @@ class _Family:
         self.rows, self.units, self.size = rows, units, rows * units
         self.initial_ratio = float(getattr(layer, "scale_learning_rate_ratio", 1.0))
 
+    def distribution(self) -> tfd.Distribution:
+        """The posterior over the `size` packed weights; every family defines it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define distribution().")
+
     @property
     def ratio(self) -> tf.Tensor:
         """The layer's ratio in force (a saved weight, which `fit` may change between runs)."""
@@ -128,7 +133,8 @@ class _Family:
     def stored_scale_variables(self) -> list[tuple[Any, Any]]:
         """The variables holding scale parameters divided by the ratio, with the index of their part."""
         raise invalid_argument(
-            "ratio", "a posterior from `make_posterior_fn` owns its variables, so its scale learning-rate ratio cannot be changed",
+            "ratio", "a posterior from `make_posterior_fn` owns its variables, "
+            "so its scale learning-rate ratio cannot be changed",
             received="a ratio for posterior_family='make_posterior_fn'",
         )
 

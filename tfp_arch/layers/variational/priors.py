@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import tensorflow as tf
-import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
 from tfp_arch.validation import float_in_range, invalid_argument, one_of, positive_float
-
-tfd = tfp.distributions
 
 __all__ = ["PRIORS", "build_prior", "validate_prior"]
 

@@ -1,0 +1,104 @@
+"""Every private Keras and TensorFlow attribute tfp_arch touches, in one place.
+
+Public API replaces a private attribute wherever one exists. The attributes below have no public
+equivalent in Keras 3.15 and TensorFlow 2.21; the code reaches them only through the functions of
+this module, or overrides them (the methods marked "overridden"). `tests/test_private_api.py` checks
+that each still exists and fails naming it when a release removes it; `pyproject.toml` bounds
+`keras`, `tensorflow` and `tensorflow-probability` to the versions this was tested with. No private
+attribute of TensorFlow Probability is used.
+
+Importing this module imports neither Keras nor TensorFlow.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+__all__ = [
+    "PRIVATE_ATTRIBUTES",
+    "PrivateAttribute",
+    "backup_paths",
+    "in_multi_worker_mode",
+    "learning_rate_schedule",
+    "sublayers",
+    "symbolic_build",
+]
+
+
+class PrivateAttribute(NamedTuple):
+    """A private attribute the code uses: on which object, its name, and what for."""
+
+    owner: str
+    name: str
+    use: str
+
+
+PRIVATE_ATTRIBUTES = (
+    PrivateAttribute(
+        "keras.optimizers.Optimizer instance", "_learning_rate",
+        "the optimizer's learning-rate schedule object (`learning_rate` returns its current value)",
+    ),
+    PrivateAttribute(
+        "keras.layers.Layer", "_flatten_layers",
+        "every nested sublayer of a model (`Model.layers` lists the direct ones only)",
+    ),
+    PrivateAttribute(
+        "keras.Model (TensorFlow trainer)", "_maybe_symbolic_build",
+        "overridden by `MultiWorkerFit`: builds from the first local replica's batch under a multi-worker strategy",
+    ),
+    PrivateAttribute(
+        "keras.Model (TensorFlow trainer)", "_symbolic_build",
+        "builds the model, its metrics and optimizer from one batch (called by `MultiWorkerFit`)",
+    ),
+    PrivateAttribute(
+        "tf.distribute.MultiWorkerMirroredStrategy().extended", "_in_multi_worker_mode",
+        "whether a strategy spans more than one worker (Keras' own test)",
+    ),
+    PrivateAttribute(
+        "keras.callbacks.BackupAndRestore instance", "_weights_path",
+        "the checkpoint's weights file, written by `RunCheckpoint`",
+    ),
+    PrivateAttribute(
+        "keras.callbacks.BackupAndRestore instance", "_training_metadata_path",
+        "the checkpoint's metadata file, written by `RunCheckpoint`",
+    ),
+    PrivateAttribute(
+        "keras.callbacks.BackupAndRestore instance", "_current_epoch",
+        "the epoch `BackupAndRestore` records, set by `RunCheckpoint.on_epoch_end`",
+    ),
+    PrivateAttribute(
+        "keras.callbacks.BackupAndRestore instance", "_last_batch_seen",
+        "reset by `RunCheckpoint.on_epoch_end` (checkpoints are per epoch)",
+    ),
+    PrivateAttribute(
+        "keras.callbacks.BackupAndRestore", "_save_model",
+        "overridden by `RunCheckpoint`: writes the history, early-stopping and seed states with the weights",
+    ),
+)
+
+
+def learning_rate_schedule(optimizer: Any) -> Any:
+    """The learning rate `optimizer` was built with (a schedule, a variable or a float); None without one."""
+    return None if optimizer is None else optimizer._learning_rate
+
+
+def sublayers(layer: Any) -> list[Any]:
+    """Every layer nested in `layer`, recursively, `layer` itself excluded."""
+    return list(layer._flatten_layers(include_self=False, recursive=True))
+
+
+def symbolic_build(model: Any, data_batch: Any) -> None:
+    """Build `model` (its weights, compiled metrics and optimizer) from one batch, as Keras' `fit` does."""
+    model._symbolic_build(data_batch=data_batch)
+
+
+def in_multi_worker_mode(strategy: Any) -> bool:
+    """Whether `strategy` is a `MultiWorkerMirroredStrategy` over more than one worker."""
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
+
+
+def backup_paths(callback: Any) -> tuple[str, str]:
+    """The weights file and the metadata file of a `keras.callbacks.BackupAndRestore`."""
+    return callback._weights_path, callback._training_metadata_path
