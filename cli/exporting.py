@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+
 from tfp_arch.cli.environment import import_quietly
 from tfp_arch.cli.output import emit, info
 
@@ -15,10 +16,17 @@ __all__ = ["export_command"]
 
 @click.command("export")
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--output", type=click.Path(path_type=Path), default=None,
-              help="Folder to write (default: RUN_DIR/saved_model).")
-@click.option("--format", "fmt", type=click.Choice(["saved_model"]), default="saved_model", show_default=True,
-              help="Export format.")
+@click.option(
+    "--output", type=click.Path(path_type=Path), default=None, help="Folder to write (default: RUN_DIR/saved_model)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["saved_model"]),
+    default="saved_model",
+    show_default=True,
+    help="Export format.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 def export_command(run_dir, output, fmt, overwrite, as_json) -> None:

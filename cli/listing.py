@@ -27,7 +27,9 @@ def _row(entry, entries: list, load: bool) -> dict:
     duplicates = [e for e in entries if e.name == entry.name]
     if len(duplicates) > 1:
         row["status"] = "duplicate"
-        row["problem"] = f"name also registered by {', '.join(e.qualified for e in duplicates if e != entry)}; use {entry.qualified}"
+        row["problem"] = (
+            f"name also registered by {', '.join(e.qualified for e in duplicates if e != entry)}; use {entry.qualified}"
+        )
     if row["problem"] and row["status"] == "ok":
         row["status"] = "broken"
     if load and row["status"] != "broken":
@@ -87,11 +89,13 @@ def info_command(name: str, as_json: bool) -> None:
         "read_from": description.source,
     }
     human = "\n".join(
-        [f"{entry.name} ({entry.qualified}): {attributes['summary']}",
-         f"task: {attributes['task']}; default data: {attributes['default_data']}",
-         f"defaults: epochs={attributes['default_epochs']} batch_size={attributes['default_batch_size']}; "
-         f"capabilities: {', '.join(attributes['capabilities']) or 'none'}",
-         "hyperparameters:"]
+        [
+            f"{entry.name} ({entry.qualified}): {attributes['summary']}",
+            f"task: {attributes['task']}; default data: {attributes['default_data']}",
+            f"defaults: epochs={attributes['default_epochs']} batch_size={attributes['default_batch_size']}; "
+            f"capabilities: {', '.join(attributes['capabilities']) or 'none'}",
+            "hyperparameters:",
+        ]
         + [f"  {h.name} = {json.dumps(h.default)}  ({h.kind.describe()})" for h in description.hyperparameters]
     )
     emit(document, as_json, human)

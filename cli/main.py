@@ -93,8 +93,11 @@ class _Group(click.Group):
         except Exception as error:
             if debug_enabled():
                 raise
-            click.echo(f"Error: unexpected {type(error).__name__}: {_one_line(error)[:500]} "
-                       f"(a bug in tfp-arch or a plugin; TFP_ARCH_DEBUG=1 shows the traceback)", err=True)
+            click.echo(
+                f"Error: unexpected {type(error).__name__}: {_one_line(error)[:500]} "
+                f"(a bug in tfp-arch or a plugin; TFP_ARCH_DEBUG=1 shows the traceback)",
+                err=True,
+            )
             sys.exit(1)
         finally:
             if previous is not None:

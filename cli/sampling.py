@@ -39,8 +39,9 @@ def _check_output(path: Path, overwrite: bool) -> None:
     if path.suffix != ".npy":
         raise click.BadParameter(f"expected a file name ending in .npy, got {str(path)!r}", param_hint="'--output'")
     if path.is_symlink() and not overwrite:
-        raise click.BadParameter(f"{str(path)!r} is a symbolic link; add --overwrite to replace the link",
-                                 param_hint="'--output'")
+        raise click.BadParameter(
+            f"{str(path)!r} is a symbolic link; add --overwrite to replace the link", param_hint="'--output'"
+        )
     if path.exists() and not path.is_file():
         raise click.BadParameter(f"{str(path)!r} exists and is not a file", param_hint="'--output'")
     if path.exists() and not overwrite:
@@ -59,14 +60,17 @@ def _chunks(model, n: int, seed: int | None, rows: int, show_progress: bool = Fa
     for index, start in enumerate(range(0, n, rows)):
         block = np.asarray(model.sample(min(rows, n - start), seed=chunk_seed(seed, index)))
         if not np.isfinite(block).all():
-            raise ValidationError(f"the model drew non-finite samples (rows {start + 1}-{start + len(block)}); it is not usable")
+            raise ValidationError(
+                f"the model drew non-finite samples (rows {start + 1}-{start + len(block)}); it is not usable"
+            )
         yield start, block
         progress.update(start + len(block))
     progress.close()
 
 
-def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None, as_json: bool,
-                   overwrite: bool = False) -> None:
+def stream_samples(
+    run_dir: Path, n: int, seed: int | None, output: Path | None, as_json: bool, overwrite: bool = False
+) -> None:
     """Draw `n` samples from the run in `run_dir` chunk by chunk, into `output` (.npy) or to stdout.
 
     The file is written into a private temporary file beside `output` (`tfp_arch.safe_files`) and
@@ -93,8 +97,9 @@ def stream_samples(run_dir: Path, n: int, seed: int | None, output: Path | None,
                 for _, block in _chunks(model, n, seed, rows, show_progress=True):
                     handle.write(np.ascontiguousarray(block.reshape(len(block), *shape), dtype="<f4").tobytes())
         except FileExistsError:
-            raise click.BadParameter(f"{str(output)!r} appeared while sampling; add --overwrite to replace it",
-                                     param_hint="'--output'") from None
+            raise click.BadParameter(
+                f"{str(output)!r} appeared while sampling; add --overwrite to replace it", param_hint="'--output'"
+            ) from None
         info(f"wrote {output}")
         return
     out = sys.stdout

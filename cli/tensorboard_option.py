@@ -10,7 +10,11 @@ import click
 __all__ = ["check_tensorboard", "tensorboard_callbacks", "tensorboard_option"]
 
 tensorboard_option = click.option(
-    "--tensorboard", "tensorboard", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
+    "--tensorboard",
+    "tensorboard",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
     help="Write TensorBoard logs to DIR each epoch: the loss's NLL and KL terms, the KL weight, the learning rate, "
     "validation metrics and the mean posterior scale of each variational layer (needs tfp-arch[tensorboard]).",
 )

@@ -24,15 +24,23 @@ from tfp_arch.validation import MAX_SEED
 
 __all__ = ["evaluate_command", "sample_command", "train_command"]
 
-_json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout; progress goes to stderr.")
+_json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document on stdout; progress goes to stderr."
+)
 
 
 def _verbosity() -> int:
     return 1 if sys.stderr.isatty() else 2
 
 
-def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = None, chief: RunFolder | None = None,
-         tensorboard: Path | None = None) -> None:
+def _run(
+    folder: RunFolder,
+    request: dict,
+    as_json: bool,
+    entry: Entry | None = None,
+    chief: RunFolder | None = None,
+    tensorboard: Path | None = None,
+) -> None:
     """Train in `folder`; `entry` is the architecture the request was made for (None on `--resume`:
     the request names it); `chief` is the chief's folder when this process is another worker."""
     try:
@@ -52,7 +60,14 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
     )
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            run = run_in(folder, request, verbose=_verbosity(), callbacks=[announce, *tensorboard_callbacks(tensorboard)], architecture=architecture, chief=chief)
+            run = run_in(
+                folder,
+                request,
+                verbose=_verbosity(),
+                callbacks=[announce, *tensorboard_callbacks(tensorboard)],
+                architecture=architecture,
+                chief=chief,
+            )
     except KeyboardInterrupt as interrupt:
         if chief is None and folder.resumable:
             interrupt.note = f"; continue with: tfp-arch train --resume {folder.path}"  # type: ignore[attr-defined]
@@ -63,28 +78,103 @@ def _run(folder: RunFolder, request: dict, as_json: bool, entry: Entry | None = 
 
 @click.command("train")
 @click.argument("name", required=False)
-@click.option("--data", "data", default=None, metavar="SPEC", help="Data spec, e.g. uci:DIR#split=0 or csv:FILE#target=quality. Default: the architecture's embedded data.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (default: the architecture's).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Examples per batch (default: the architecture's).")
-@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=0, show_default=True,
-              help="Seed for Python, NumPy and TensorFlow, and of each epoch's data order (0 to 2**32-1).")
-@click.option("--output", type=click.Path(path_type=Path), default=None, help="Run folder to create (default runs/NAME-TIME).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing --output folder when the run finishes (never before).")
-@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="Hyperparameter (repeatable); values are JSON or plain strings.")
+@click.option(
+    "--data",
+    "data",
+    default=None,
+    metavar="SPEC",
+    help="Data spec, e.g. uci:DIR#split=0 or csv:FILE#target=quality. Default: the architecture's embedded data.",
+)
+@click.option(
+    "--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (default: the architecture's)."
+)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=None, help="Examples per batch (default: the architecture's)."
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0, max=MAX_SEED),
+    default=0,
+    show_default=True,
+    help="Seed for Python, NumPy and TensorFlow, and of each epoch's data order (0 to 2**32-1).",
+)
+@click.option(
+    "--output", type=click.Path(path_type=Path), default=None, help="Run folder to create (default runs/NAME-TIME)."
+)
+@click.option(
+    "--overwrite", is_flag=True, help="Replace an existing --output folder when the run finishes (never before)."
+)
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Hyperparameter (repeatable); values are JSON or plain strings.",
+)
 @click.option("--plot", is_flag=True, help="Also write plot.png into the run folder.")
-@click.option("--validation-split", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True, help="Fraction of the training data (its last rows) held out to validate each epoch.")
-@click.option("--patience", type=click.IntRange(min=0), default=None, help="Stop after this many epochs without a better validation loss (training loss without "
-              "--validation-split); the best epoch's weights are kept.")
-@click.option("--checkpoint-every", type=click.IntRange(min=0), default=None, help="Checkpoint every N epochs (0: never). Default: after an epoch when the last checkpoint is 10 s old.")
-@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True, help="tf.distribute strategy: auto (mirrored on several local GPUs, else one device), one_device, "
-              "mirrored, or multi_worker_mirrored (reads TF_CONFIG; only the chief writes the run folder).")
-@click.option("--resume", "resume", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Continue the interrupted run in DIR (its .partial folder).")
-@click.option("--allow-changed-data", is_flag=True,
-              help="With --resume: continue even if the data files changed since the run started.")
+@click.option(
+    "--validation-split",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Fraction of the training data (its last rows) held out to validate each epoch.",
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Stop after this many epochs without a better validation loss (training loss without "
+    "--validation-split); the best epoch's weights are kept.",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Checkpoint every N epochs (0: never). Default: after an epoch when the last checkpoint is 10 s old.",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGIES),
+    default="auto",
+    show_default=True,
+    help="tf.distribute strategy: auto (mirrored on several local GPUs, else one device), one_device, "
+    "mirrored, or multi_worker_mirrored (reads TF_CONFIG; only the chief writes the run folder).",
+)
+@click.option(
+    "--resume",
+    "resume",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Continue the interrupted run in DIR (its .partial folder).",
+)
+@click.option(
+    "--allow-changed-data",
+    is_flag=True,
+    help="With --resume: continue even if the data files changed since the run started.",
+)
 @tensorboard_option
 @_json_option
-def train_command(name, data, epochs, batch_size, seed, output, overwrite, params, plot, validation_split, patience,
-                  checkpoint_every, strategy, resume, allow_changed_data, tensorboard, as_json) -> None:
+def train_command(
+    name,
+    data,
+    epochs,
+    batch_size,
+    seed,
+    output,
+    overwrite,
+    params,
+    plot,
+    validation_split,
+    patience,
+    checkpoint_every,
+    strategy,
+    resume,
+    allow_changed_data,
+    tensorboard,
+    as_json,
+) -> None:
     """Train architecture NAME and write a run folder.
 
     The folder holds model.keras, config.json, history.csv and metrics.json (and plot.png with --plot).
@@ -101,11 +191,21 @@ def train_command(name, data, epochs, batch_size, seed, output, overwrite, param
         raise click.UsageError("--allow-changed-data goes with --resume DIR")
     check_tensorboard(tensorboard)
     if resume is not None:
-        options = {"data": data, "epochs": epochs, "batch_size": batch_size, "output": output, "params": params,
-                   "validation_split": validation_split, "patience": patience, "checkpoint_every": checkpoint_every}
+        options = {
+            "data": data,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "output": output,
+            "params": params,
+            "validation_split": validation_split,
+            "patience": patience,
+            "checkpoint_every": checkpoint_every,
+        }
         given = [key for key, value in options.items() if value not in (None, (), 0.0)]
         if name is not None or given or plot or overwrite or seed != 0 or strategy != "auto":
-            raise click.UsageError("--resume takes no NAME and no training options: the run continues as it was started")
+            raise click.UsageError(
+                "--resume takes no NAME and no training options: the run continues as it was started"
+            )
         opened, request = RunFolder.open(resume)
         folder, chief = staging_folders(opened.target, request, opened, allow_changed_data=allow_changed_data)
         _run(folder, request, as_json, chief=chief, tensorboard=tensorboard)
@@ -114,9 +214,18 @@ def train_command(name, data, epochs, batch_size, seed, output, overwrite, param
         raise click.UsageError("Missing argument 'NAME' (or --resume DIR).")
     entry, description = describe_entry(name)
     request = make_request(
-        entry, description, data, epochs=epochs, batch_size=batch_size, seed=seed,
-        hyperparameters=parse_hyperparameters(params, description), plot=plot,
-        validation_split=validation_split, patience=patience, checkpoint_every=checkpoint_every, strategy=strategy,
+        entry,
+        description,
+        data,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        hyperparameters=parse_hyperparameters(params, description),
+        plot=plot,
+        validation_split=validation_split,
+        patience=patience,
+        checkpoint_every=checkpoint_every,
+        strategy=strategy,
     )
     target = output or Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
     folder, chief = staging_folders(target, request, overwrite=overwrite)
@@ -125,7 +234,9 @@ def train_command(name, data, epochs, batch_size, seed, output, overwrite, param
 
 @click.command("evaluate")
 @click.argument("run_dir", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--data", "data", default=None, metavar="SPEC", help="Data spec to evaluate on (default: the run's own data).")
+@click.option(
+    "--data", "data", default=None, metavar="SPEC", help="Data spec to evaluate on (default: the run's own data)."
+)
 @_json_option
 def evaluate_command(run_dir, data, as_json) -> None:
     """Compute the test metrics of the run in DIR."""
@@ -140,9 +251,15 @@ def evaluate_command(run_dir, data, as_json) -> None:
 @click.command("sample")
 @click.argument("run_dir", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-n", "num_samples", type=click.IntRange(min=1), default=10, show_default=True, help="Number of samples.")
-@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), default=None,
-              help="Seed for repeatable samples (0 to 2**32-1).")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the samples to this .npy file instead of printing them.")
+@click.option(
+    "--seed", type=click.IntRange(min=0, max=MAX_SEED), default=None, help="Seed for repeatable samples (0 to 2**32-1)."
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the samples to this .npy file instead of printing them.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing --output file.")
 @_json_option
 def sample_command(run_dir, num_samples, seed, output, overwrite, as_json) -> None:

@@ -35,43 +35,53 @@ class PrivateAttribute(NamedTuple):
 
 PRIVATE_ATTRIBUTES = (
     PrivateAttribute(
-        "keras.optimizers.Optimizer instance", "_learning_rate",
+        "keras.optimizers.Optimizer instance",
+        "_learning_rate",
         "the optimizer's learning-rate schedule object (`learning_rate` returns its current value)",
     ),
     PrivateAttribute(
-        "keras.layers.Layer", "_flatten_layers",
+        "keras.layers.Layer",
+        "_flatten_layers",
         "every nested sublayer of a model (`Model.layers` lists the direct ones only)",
     ),
     PrivateAttribute(
-        "keras.Model (TensorFlow trainer)", "_maybe_symbolic_build",
+        "keras.Model (TensorFlow trainer)",
+        "_maybe_symbolic_build",
         "overridden by `MultiWorkerFit`: builds from the first local replica's batch under a multi-worker strategy",
     ),
     PrivateAttribute(
-        "keras.Model (TensorFlow trainer)", "_symbolic_build",
+        "keras.Model (TensorFlow trainer)",
+        "_symbolic_build",
         "builds the model, its metrics and optimizer from one batch (called by `MultiWorkerFit`)",
     ),
     PrivateAttribute(
-        "tf.distribute.MultiWorkerMirroredStrategy().extended", "_in_multi_worker_mode",
+        "tf.distribute.MultiWorkerMirroredStrategy().extended",
+        "_in_multi_worker_mode",
         "whether a strategy spans more than one worker (Keras' own test)",
     ),
     PrivateAttribute(
-        "keras.callbacks.BackupAndRestore instance", "_weights_path",
+        "keras.callbacks.BackupAndRestore instance",
+        "_weights_path",
         "the checkpoint's weights file, written by `RunCheckpoint`",
     ),
     PrivateAttribute(
-        "keras.callbacks.BackupAndRestore instance", "_training_metadata_path",
+        "keras.callbacks.BackupAndRestore instance",
+        "_training_metadata_path",
         "the checkpoint's metadata file, written by `RunCheckpoint`",
     ),
     PrivateAttribute(
-        "keras.callbacks.BackupAndRestore instance", "_current_epoch",
+        "keras.callbacks.BackupAndRestore instance",
+        "_current_epoch",
         "the epoch `BackupAndRestore` records, set by `RunCheckpoint.on_epoch_end`",
     ),
     PrivateAttribute(
-        "keras.callbacks.BackupAndRestore instance", "_last_batch_seen",
+        "keras.callbacks.BackupAndRestore instance",
+        "_last_batch_seen",
         "reset by `RunCheckpoint.on_epoch_end` (checkpoints are per epoch)",
     ),
     PrivateAttribute(
-        "keras.callbacks.BackupAndRestore", "_save_model",
+        "keras.callbacks.BackupAndRestore",
+        "_save_model",
         "overridden by `RunCheckpoint`: writes the history, early-stopping and seed states with the weights",
     ),
 )

@@ -121,9 +121,7 @@ class Architecture(MultiWorkerFit, keras.Model):
         super().__init__(**kwargs)
         self.learning_rate = positive_float("learning_rate", learning_rate, allow_none=True)
         self.optimizer_name = one_of("optimizer", optimizer, OPTIMIZERS)
-        self._adapted = self.add_weight(
-            shape=(), initializer="zeros", trainable=False, dtype="float32", name="adapted"
-        )
+        self._adapted = self.add_weight(shape=(), initializer="zeros", trainable=False, dtype="float32", name="adapted")
 
     @classmethod
     def has_capability(cls, capability: str) -> bool:
@@ -178,7 +176,9 @@ class Architecture(MultiWorkerFit, keras.Model):
         rate = self.default_learning_rate if self.learning_rate is None else self.learning_rate
         schedule = BudgetCosineDecay(rate) if self.decay_learning_rate else rate
         return {
-            "optimizer": keras.optimizers.get({"class_name": self.optimizer_name, "config": {"learning_rate": schedule}}),
+            "optimizer": keras.optimizers.get(
+                {"class_name": self.optimizer_name, "config": {"learning_rate": schedule}}
+            ),
             "steps_per_execution": 1 if replicated else self.default_steps_per_execution,
         }
 

@@ -47,6 +47,6 @@ class BatchedFunction:
         rows = len(tf.nest.flatten(inputs)[0])
         outputs = []
         for start in range(0, max(rows, 1), size):
-            chunk = tf.nest.map_structure(lambda a, start=start: tf.constant(a[start:start + size]), inputs)
+            chunk = tf.nest.map_structure(lambda a, start=start: tf.constant(a[start : start + size]), inputs)
             outputs.append(tf.nest.map_structure(np.asarray, self.function(chunk, *args)))
         return tf.nest.map_structure(lambda *parts: np.concatenate(parts), *outputs)

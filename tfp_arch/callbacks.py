@@ -28,7 +28,12 @@ from tfp_arch.tensorboard_logging import TensorBoardTerms
 from tfp_arch.validation import ValidationError
 
 __all__ = [
-    "NonFiniteLossError", "ResumableEarlyStopping", "RunCheckpoint", "StopOnNonFinite", "TensorBoardTerms", "loss_terms",
+    "NonFiniteLossError",
+    "ResumableEarlyStopping",
+    "RunCheckpoint",
+    "StopOnNonFinite",
+    "TensorBoardTerms",
+    "loss_terms",
 ]
 
 
@@ -129,7 +134,9 @@ class StopOnNonFinite(keras.callbacks.Callback):
         self.model.stop_training = True
         raise NonFiniteLossError(
             f"the {what} became {value} in {where}{cause}; try a smaller learning rate or other hyperparameters",
-            self._epoch + 1, batches, term or None,
+            self._epoch + 1,
+            batches,
+            term or None,
         )
 
 
@@ -153,10 +160,10 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
     """`BackupAndRestore` that also keeps the run's per-epoch history and early-stopping state.
 
     The history is recorded every epoch. A checkpoint (weights with the optimizer state, the epoch
-    counter, the history so far, the early-stopping state and the seed-generator states) is written every `every` epochs, or,
-    with `every=None`, after an epoch when the last one is at least `seconds` old; `every=0` never
-    writes one. The files are written into a new private folder that is then swapped in, so a failure
-    while writing keeps the previous checkpoint. On `on_train_begin` an
+    counter, the history so far, the early-stopping state and the seed-generator states) is written
+    every `every` epochs, or, with `every=None`, after an epoch when the last one is at least `seconds`
+    old; `every=0` never writes one. The files are written into a new private folder that is then
+    swapped in, so a failure while writing keeps the previous checkpoint. On `on_train_begin` an
     existing checkpoint is restored and the history continues from it.
 
     Args:
@@ -170,8 +177,14 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
             into a temporary `backup_dir`, which TensorFlow's workers must do in step with the chief).
     """
 
-    def __init__(self, backup_dir: str | Path, every: int | None = None, seconds: float = 10.0,
-                 early_stopping: ResumableEarlyStopping | None = None, restore_from: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        backup_dir: str | Path,
+        every: int | None = None,
+        seconds: float = 10.0,
+        early_stopping: ResumableEarlyStopping | None = None,
+        restore_from: str | Path | None = None,
+    ) -> None:
         super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
         self.restore_from = None if restore_from is None else str(restore_from)
         self.every = every
@@ -252,10 +265,14 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
             if stopping is not None:
                 metadata["early_stopping"] = stopping.state()
                 if stopping.best_weights is not None:
-                    np.savez(os.path.join(fresh, os.path.basename(self._best_path)),
-                             **{f"w{i}": w for i, w in enumerate(stopping.best_weights)})
-            np.savez(os.path.join(fresh, os.path.basename(self._random_path)),
-                     **{f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self._random_state())})
+                    np.savez(
+                        os.path.join(fresh, os.path.basename(self._best_path)),
+                        **{f"w{i}": w for i, w in enumerate(stopping.best_weights)},
+                    )
+            np.savez(
+                os.path.join(fresh, os.path.basename(self._random_path)),
+                **{f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self._random_state())},
+            )
             with open(os.path.join(fresh, os.path.basename(metadata_path)), "w") as handle:
                 json.dump(metadata, handle, allow_nan=False)
             publish_folder(fresh, self.backup_dir, overwrite=True)

@@ -27,9 +27,23 @@ from tfp_arch.temporary import make_folder
 from tfp_arch.validation import ValidationError, one_of
 
 __all__ = [
-    "MULTI_WORKER", "STRATEGIES", "CONNECT_TIMEOUT_VAR", "ClusterConfigError", "ClusterError", "connect_timeout", "wait_for_peers", "ClusterRole", "is_peer_failure", "check_strategy", "cluster_role", "local_cluster",
+    "MULTI_WORKER",
+    "STRATEGIES",
+    "CONNECT_TIMEOUT_VAR",
+    "ClusterConfigError",
+    "ClusterError",
+    "connect_timeout",
+    "wait_for_peers",
+    "ClusterRole",
+    "is_peer_failure",
+    "check_strategy",
+    "cluster_role",
+    "local_cluster",
     "make_strategy",
-    "staging_folders", "strategy_name", "strategy_record", "worker_folder",
+    "staging_folders",
+    "strategy_name",
+    "strategy_record",
+    "worker_folder",
 ]
 
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker_mirrored")
@@ -46,7 +60,9 @@ _PEER_FAILURES = ("UnavailableError", "DeadlineExceededError", "AbortedError", "
 
 def is_peer_failure(error: BaseException) -> bool:
     """Whether `error` is how TensorFlow's collective operations report a worker that went away."""
-    return any(cls.__name__ in _PEER_FAILURES and cls.__module__.startswith("tensorflow") for cls in type(error).__mro__)
+    return any(
+        cls.__name__ in _PEER_FAILURES and cls.__module__.startswith("tensorflow") for cls in type(error).__mro__
+    )
 
 
 def check_strategy(strategy: Any) -> Any:
@@ -57,7 +73,9 @@ def check_strategy(strategy: Any) -> Any:
 
 
 def _is_strategy(value: Any) -> bool:
-    return any(cls.__name__ == "StrategyBase" and cls.__module__.startswith("tensorflow") for cls in type(value).__mro__)
+    return any(
+        cls.__name__ == "StrategyBase" and cls.__module__.startswith("tensorflow") for cls in type(value).__mro__
+    )
 
 
 @dataclass(frozen=True)
@@ -79,7 +97,9 @@ class ClusterRole:
     @property
     def is_chief(self) -> bool:
         """Whether this task writes the run: the `chief`, or worker 0 in a cluster without a chief."""
-        return self.task_type in (None, "chief") or (self.task_type == "worker" and self.task_index == 0 and not self.has_chief)
+        return self.task_type in (None, "chief") or (
+            self.task_type == "worker" and self.task_index == 0 and not self.has_chief
+        )
 
 
 def cluster_role(environ: Mapping[str, str] | None = None) -> ClusterRole:
@@ -106,7 +126,7 @@ def cluster_role(environ: Mapping[str, str] | None = None) -> ClusterRole:
         raise _bad_tf_config("`cluster` and `task` must be JSON objects", text)
     for job, addresses in cluster.items():
         if not isinstance(addresses, list) or not all(isinstance(a, str) and _port(a) is not None for a in addresses):
-            raise _bad_tf_config(f"cluster job {job!r} must be a list of \"host:port\" addresses", text)
+            raise _bad_tf_config(f'cluster job {job!r} must be a list of "host:port" addresses', text)
     task_type, index = task.get("type"), task.get("index", 0)
     if isinstance(index, bool) or not isinstance(index, int):
         raise _bad_tf_config(f"task index must be an integer, got {index!r}", text)
@@ -247,7 +267,10 @@ def local_cluster(count: int) -> list[str]:
     finally:
         for sock in sockets:
             sock.close()
-    return [json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}) for index in range(count)]
+    return [
+        json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+        for index in range(count)
+    ]
 
 
 def worker_folder(target: str | Path, request: dict[str, Any], role: ClusterRole) -> RunFolder:
@@ -296,8 +319,12 @@ def make_strategy(strategy: Any = "auto") -> Any:
 
 def strategy_name(strategy: Any) -> str:
     """The name of a strategy instance (`auto` for the default strategy and unnamed kinds)."""
-    names = {"OneDeviceStrategy": "one_device", "MirroredStrategy": "mirrored",
-             "MultiWorkerMirroredStrategy": "multi_worker_mirrored", "CollectiveAllReduceStrategy": "multi_worker_mirrored"}
+    names = {
+        "OneDeviceStrategy": "one_device",
+        "MirroredStrategy": "mirrored",
+        "MultiWorkerMirroredStrategy": "multi_worker_mirrored",
+        "CollectiveAllReduceStrategy": "multi_worker_mirrored",
+    }
     return next((names[cls.__name__] for cls in type(strategy).__mro__ if cls.__name__ in names), "auto")
 
 
@@ -305,12 +332,22 @@ def strategy_record(requested: str, strategy: Any, role: ClusterRole) -> dict[st
     """What `config.json` records of the strategy: the name asked for, the class, replicas, workers."""
     workers = role.tasks if strategy_name(strategy) == MULTI_WORKER else 1
     kind = type(strategy).__name__
-    return {"requested": requested, "class": "MultiWorkerMirroredStrategy" if kind == "CollectiveAllReduceStrategy" else kind,
-            "replicas": int(strategy.num_replicas_in_sync), "workers": workers}
+    return {
+        "requested": requested,
+        "class": "MultiWorkerMirroredStrategy" if kind == "CollectiveAllReduceStrategy" else kind,
+        "replicas": int(strategy.num_replicas_in_sync),
+        "workers": workers,
+    }
 
 
-def staging_folders(target: str | Path, request: dict[str, Any], opened: RunFolder | None = None, *,
-                    allow_changed_data: bool = False, overwrite: bool = False) -> tuple[RunFolder, RunFolder | None]:
+def staging_folders(
+    target: str | Path,
+    request: dict[str, Any],
+    opened: RunFolder | None = None,
+    *,
+    allow_changed_data: bool = False,
+    overwrite: bool = False,
+) -> tuple[RunFolder, RunFolder | None]:
     """The staging folder this process writes, and the chief's run folder when this process is not the chief.
 
     The chief (and any process of a run that is not multi-worker) writes `target`'s staging folder,

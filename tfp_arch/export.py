@@ -104,10 +104,14 @@ def signature_summary(path: str | Path) -> dict[str, dict[str, Any]]:
     for name, function in loaded.signatures.items():
         inputs = function.structured_input_signature[1]
         summary[name] = {
-            "inputs": {key: [spec.dtype.name, spec.shape.as_list() if spec.shape.rank is not None else None]
-                       for key, spec in sorted(inputs.items())},
-            "outputs": {key: [spec.dtype.name, spec.shape.as_list() if spec.shape.rank is not None else None]
-                        for key, spec in sorted(function.structured_outputs.items())},
+            "inputs": {
+                key: [spec.dtype.name, spec.shape.as_list() if spec.shape.rank is not None else None]
+                for key, spec in sorted(inputs.items())
+            },
+            "outputs": {
+                key: [spec.dtype.name, spec.shape.as_list() if spec.shape.rank is not None else None]
+                for key, spec in sorted(function.structured_outputs.items())
+            },
         }
     return summary
 
@@ -133,13 +137,15 @@ def record_export(
     if record_path.is_file():
         with contextlib.suppress(OSError, ValueError):
             records = list(json.loads(record_path.read_text()))
-    records.append({
-        "format": fmt,
-        "path": str(Path(output).resolve()),
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "tensorflow": tf.__version__,
-        "signatures": signatures,
-    })
+    records.append(
+        {
+            "format": fmt,
+            "path": str(Path(output).resolve()),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "tensorflow": tf.__version__,
+            "signatures": signatures,
+        }
+    )
     partial = record_path.with_name(f".{EXPORTS_FILE}.partial")
     partial.write_text(json.dumps(records, indent=2) + "\n")
     os.replace(partial, record_path)

@@ -18,9 +18,7 @@ def is_array_like(x: Any) -> bool:
     """Whether `x` is an array, or a tuple/list of arrays (as for a conditional model)."""
     if isinstance(x, (np.ndarray, tf.Tensor)):
         return True
-    return isinstance(x, (tuple, list)) and len(x) > 0 and all(
-        isinstance(item, (np.ndarray, tf.Tensor)) for item in x
-    )
+    return isinstance(x, (tuple, list)) and len(x) > 0 and all(isinstance(item, (np.ndarray, tf.Tensor)) for item in x)
 
 
 def to_numpy_arrays(x: Any) -> Any:
@@ -85,9 +83,7 @@ def _make(x: Any, y: Any, weight: Any, batch_size: int, order: EpochOrder | None
     return batches.map(batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def as_dataset(
-    x: Any, y: Any, batch_size: int, fit_kwargs: dict[str, Any]
-) -> tuple[tf.data.Dataset, dict[str, Any]]:
+def as_dataset(x: Any, y: Any, batch_size: int, fit_kwargs: dict[str, Any]) -> tuple[tf.data.Dataset, dict[str, Any]]:
     """Turn `fit`'s array arguments into a `tf.data.Dataset` and the `fit` arguments left over.
 
     Handles `shuffle`, `sample_weight`, `validation_split` (the last fraction, as Keras does) and

@@ -54,7 +54,9 @@ class MultiWorkerFit:
         for _, _, batches in iterator:
             batch = next(batches)
             data_batch = tf.nest.map_structure(
-                lambda v: strategy.experimental_local_results(v)[0] if isinstance(v, tf.distribute.DistributedValues) else v,
+                lambda v: (
+                    strategy.experimental_local_results(v)[0] if isinstance(v, tf.distribute.DistributedValues) else v
+                ),
                 batch,
             )
             break

@@ -42,7 +42,17 @@ from tfp_arch.schedules import BudgetCosineDecay
 from tfp_arch.validation import ValidationError
 
 __all__ = [
-    "NonFiniteMetricError", "Run", "RunWriteError", "check_labels", "check_validation_split", "evaluate_run", "load_run", "prepare_data", "resume", "run_in", "train",
+    "NonFiniteMetricError",
+    "Run",
+    "RunWriteError",
+    "check_labels",
+    "check_validation_split",
+    "evaluate_run",
+    "load_run",
+    "prepare_data",
+    "resume",
+    "run_in",
+    "train",
 ]
 
 MODEL_FILE = "model.keras"
@@ -115,7 +125,9 @@ def _strict(metrics: dict[str, Any], what: str) -> dict[str, float]:
     values = {key: float(value) for key, value in metrics.items()}
     bad = [f"{key}={value}" for key, value in values.items() if not math.isfinite(value)]
     if bad:
-        raise NonFiniteMetricError(f"{what} not finite: {', '.join(bad)}; the model or the data are not usable as they are")
+        raise NonFiniteMetricError(
+            f"{what} not finite: {', '.join(bad)}; the model or the data are not usable as they are"
+        )
     return values
 
 
@@ -174,13 +186,29 @@ def train(
     entry = default_registry().resolve(name)
     cls = get(entry)
     request = make_request(
-        entry, describe_class(cls), data, epochs=epochs, batch_size=batch_size, seed=seed, hyperparameters=hyperparameters, plot=plot,
-        validation_split=validation_split, patience=patience, checkpoint_every=checkpoint_every,
+        entry,
+        describe_class(cls),
+        data,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        hyperparameters=hyperparameters,
+        plot=plot,
+        validation_split=validation_split,
+        patience=patience,
+        checkpoint_every=checkpoint_every,
         strategy=strategy if isinstance(strategy, str) else strategy_name(strategy),
     )
     target = Path(output) if output else Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
     folder, chief = staging_folders(target, request, overwrite=overwrite)
-    return run_in(folder, request, verbose, architecture=cls, strategy=None if isinstance(strategy, str) else strategy, chief=chief)
+    return run_in(
+        folder,
+        request,
+        verbose,
+        architecture=cls,
+        strategy=None if isinstance(strategy, str) else strategy,
+        chief=chief,
+    )
 
 
 def resume(path: str | Path, verbose: int | str = "auto", allow_changed_data: bool = False) -> Run:
@@ -208,8 +236,9 @@ def _build(cls: type[Architecture], arguments: dict[str, Any]) -> Architecture:
         raise HyperparameterError(str(error)) from error
 
 
-def _callbacks(request: dict[str, Any], folder: RunFolder, dataset: Dataset, chief: RunFolder | None,
-               multi_worker: bool) -> tuple[list, RunCheckpoint, ResumableEarlyStopping | None]:
+def _callbacks(
+    request: dict[str, Any], folder: RunFolder, dataset: Dataset, chief: RunFolder | None, multi_worker: bool
+) -> tuple[list, RunCheckpoint, ResumableEarlyStopping | None]:
     batch = request["batch_size"]
     n_train = int(dataset.n_train * (1.0 - request["validation_split"]))
     probe = dataset.head(batch)
@@ -221,8 +250,12 @@ def _callbacks(request: dict[str, Any], folder: RunFolder, dataset: Dataset, chi
     # Every worker saves when the chief does (saving reads synchronised variables collectively), so
     # the time-based default, which each process would decide alone, becomes every epoch.
     every = 1 if every is None and multi_worker else every
-    checkpoint = RunCheckpoint(folder.checkpoint, every=every, early_stopping=stopping,
-                               restore_from=None if chief is None else chief.checkpoint)
+    checkpoint = RunCheckpoint(
+        folder.checkpoint,
+        every=every,
+        early_stopping=stopping,
+        restore_from=None if chief is None else chief.checkpoint,
+    )
     guard = StopOnNonFinite(batches_per_epoch=math.ceil(n_train / batch), probe=probe)
     return [guard, *([stopping] if stopping else []), checkpoint], checkpoint, stopping
 
@@ -232,18 +265,29 @@ def _schedule_record(model: Architecture) -> dict[str, Any] | None:
     schedule = _private_api.learning_rate_schedule(model.optimizer)
     if not isinstance(schedule, BudgetCosineDecay):
         return None
-    record = {"decay": "cosine", "peak": float(keras.ops.convert_to_numpy(schedule.peak_value)),
-              "steps": int(keras.ops.convert_to_numpy(schedule.steps))}
-    ratios = {float(keras.ops.convert_to_numpy(v)) for v in model.non_trainable_variables if v.path.endswith("scale_ratio")}
+    record = {
+        "decay": "cosine",
+        "peak": float(keras.ops.convert_to_numpy(schedule.peak_value)),
+        "steps": int(keras.ops.convert_to_numpy(schedule.steps)),
+    }
+    ratios = {
+        float(keras.ops.convert_to_numpy(v)) for v in model.non_trainable_variables if v.path.endswith("scale_ratio")
+    }
     if len(ratios) == 1:
         record["scale_learning_rate_ratio"] = ratios.pop()
     return record
 
 
-def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "auto",
-           callbacks: list[keras.callbacks.Callback] | None = None,
-           architecture: type[Architecture] | None = None, *, strategy: Any = None,
-           chief: RunFolder | None = None) -> Run:
+def run_in(
+    folder: RunFolder,
+    request: dict[str, Any],
+    verbose: int | str = "auto",
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    architecture: type[Architecture] | None = None,
+    *,
+    strategy: Any = None,
+    chief: RunFolder | None = None,
+) -> Run:
     """Train as `request` says inside the staging folder `folder`, then finish the run folder.
 
     `train` and `resume` call this; the CLI calls it with a folder it created before importing
@@ -271,15 +315,24 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
         keras.utils.set_random_seed(request["seed"])
         suggested = dataset.suggested_hyperparameters.get(cls.architecture_name, {})
         with strategy.scope():
-            model = _build(cls, {**cls.hyperparameters_for(dataset.summary()), **suggested, **request["hyperparameters"]})
+            model = _build(
+                cls, {**cls.hyperparameters_for(dataset.summary()), **suggested, **request["hyperparameters"]}
+            )
             # BackupAndRestore restores into a built model only.
             if not model.built:
                 model(dataset.head(1)[0])
         check_labels(model, dataset)
         own, checkpoint, stopping = _callbacks(request, folder, dataset, chief, multi_worker)
         x, y, feeding = dataset.fit_inputs(request["batch_size"], request["seed"], request["validation_split"])
-        model.fit(x, y, epochs=request["epochs"], batch_size=request["batch_size"],
-                  verbose=verbose, validation_split=request["validation_split"], callbacks=[*feeding, *own, *(callbacks or [])])
+        model.fit(
+            x,
+            y,
+            epochs=request["epochs"],
+            batch_size=request["batch_size"],
+            verbose=verbose,
+            validation_split=request["validation_split"],
+            callbacks=[*feeding, *own, *(callbacks or [])],
+        )
         seconds = checkpoint.seconds
         scores = _strict(model.evaluate_metrics(dataset.x_test, dataset.y_test), "test metrics")
         metrics = {**{f"test_{k}": v for k, v in scores.items()}, "train_seconds": seconds}
@@ -300,8 +353,12 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
             "batch_size": request["batch_size"],
             "validation_split": request["validation_split"],
             "strategy": strategy_record(requested, strategy, cluster_role() if multi_worker else ClusterRole()),
-            "early_stopping": None if stopping is None else {
-                "monitor": stopping.monitor, "patience": stopping.patience, "best_epoch": stopping.best_epoch + 1,
+            "early_stopping": None
+            if stopping is None
+            else {
+                "monitor": stopping.monitor,
+                "patience": stopping.patience,
+                "best_epoch": stopping.best_epoch + 1,
                 "weights": "best epoch",
             },
             "versions": _versions(),
@@ -341,8 +398,14 @@ def run_in(folder: RunFolder, request: dict[str, Any], verbose: int | str = "aut
             if chief is not None:
                 then = f"{resume_all} if the chief kept that folder, else start the job again"
             else:
-                then = f"the checkpoint is kept: {resume_all}" if kept else "no checkpoint was written yet: start the job again"
-            raise ClusterError(f"a worker of the multi-worker job stopped ({type(error).__name__} in a collective operation); {then}") from error
+                then = (
+                    f"the checkpoint is kept: {resume_all}"
+                    if kept
+                    else "no checkpoint was written yet: start the job again"
+                )
+            raise ClusterError(
+                f"a worker of the multi-worker job stopped ({type(error).__name__} in a collective operation); {then}"
+            ) from error
         raise
     return Run(path, model, metrics, config, chief=chief is None)
 
@@ -401,7 +464,8 @@ def check_labels(model: Architecture, dataset: Dataset) -> None:
             seen = " (a label the training part never shows)" if part == "y_test" else ""
             raise DataError(
                 f"{part}, row {row + 1}: label {value} is outside the model's {classes} classes "
-                f"(0..{classes - 1}){seen}; set -p num_classes or fix the labels", dataset.name
+                f"(0..{classes - 1}){seen}; set -p num_classes or fix the labels",
+                dataset.name,
             )
 
 
@@ -420,7 +484,11 @@ def load_run(path: str | Path) -> tuple[Architecture, dict[str, Any]]:
     folder = Path(path)
     missing = [name for name in FILES if not (folder / name).is_file()]
     if missing:
-        hint = f"; it is an interrupted run: `tfp-arch train --resume {folder}`" if folder.name.endswith(STAGING_SUFFIX) else ""
+        hint = (
+            f"; it is an interrupted run: `tfp-arch train --resume {folder}`"
+            if folder.name.endswith(STAGING_SUFFIX)
+            else ""
+        )
         raise DataError(f"not a complete tfp-arch run folder (missing {', '.join(missing)}){hint}", str(folder))
     try:
         config = json.loads((folder / "config.json").read_text())
@@ -430,8 +498,9 @@ def load_run(path: str | Path) -> tuple[Architecture, dict[str, Any]]:
         raise DataError("config.json does not hold a JSON object; it is damaged", str(folder))
     missing = [key for key in CONFIG_KEYS if key not in config]
     if missing:
-        raise DataError(f"config.json lacks {', '.join(missing)}; it is damaged or not written by tfp-arch train",
-                        str(folder))
+        raise DataError(
+            f"config.json lacks {', '.join(missing)}; it is damaged or not written by tfp-arch train", str(folder)
+        )
     shape = config["data_shape"]
     if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
         raise DataError(f"config.json: data_shape must be a list of positive integers, got {shape!r}", str(folder))
@@ -448,7 +517,8 @@ def load_run(path: str | Path) -> tuple[Architecture, dict[str, Any]]:
     if not isinstance(model, Architecture):
         raise DataError(
             f"{MODEL_FILE} holds a {type(model).__name__}, not a tfp_arch architecture; evaluate and sample take "
-            f"run folders written by `tfp-arch train`", str(folder)
+            f"run folders written by `tfp-arch train`",
+            str(folder),
         )
     return model, config
 

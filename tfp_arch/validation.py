@@ -138,8 +138,10 @@ def float_in_range(name: str, value: Any, low: float, high: float, interval: str
         interval: `"[]"`, `"[)"`, `"(]"` or `"()"`: which bounds are included. A probability
             strictly between 0 and 1 is `float_in_range(name, p, 0, 1, "()")`.
     """
-    inside = _is_real(value) and (value >= low if interval[0] == "[" else value > low) and (
-        value <= high if interval[1] == "]" else value < high
+    inside = (
+        _is_real(value)
+        and (value >= low if interval[0] == "[" else value > low)
+        and (value <= high if interval[1] == "]" else value < high)
     )
     if not inside:
         raise invalid_argument(name, f"expected a float in {interval[0]}{low:g}, {high:g}{interval[1]}", value)

@@ -38,7 +38,6 @@ def fan_in_posterior_scale(layer: VariationalLayer, input_shape: Sequence[Any]) 
     return POSTERIOR_SCALE_FRACTION * math.sqrt(2.0 / fan_in)
 
 
-
 @keras.saving.register_keras_serializable(package="tfp_arch")
 class BayesianCNN(Architecture):
     """Bayesian convolutional network for image classification, trained by variational Bayes.
@@ -143,7 +142,10 @@ class BayesianCNN(Architecture):
         self.num_samples = num_samples
         self.seed = seed
         common = {
-            "prior": prior, "prior_scale": prior_scale, "estimator": estimator, "posterior_family": posterior_family,
+            "prior": prior,
+            "prior_scale": prior_scale,
+            "estimator": estimator,
+            "posterior_family": posterior_family,
             "posterior_scale_init": 1.0 if posterior_scale_init is None else posterior_scale_init,
             "scale_learning_rate_ratio": scale_learning_rate_ratio,
             "kl_weight": kl_weight,
@@ -154,15 +156,30 @@ class BayesianCNN(Architecture):
 
         self.blocks: list[keras.layers.Layer] = []
         for i, width in enumerate(self.filters):
-            self.blocks.append(Conv2DVariational(width, 3, padding="same", activation="relu", seed=layer_seed(i),
-                                                 name=f"conv_variational_{i}", **common))
+            self.blocks.append(
+                Conv2DVariational(
+                    width,
+                    3,
+                    padding="same",
+                    activation="relu",
+                    seed=layer_seed(i),
+                    name=f"conv_variational_{i}",
+                    **common,
+                )
+            )
             self.blocks.append(keras.layers.MaxPooling2D(2, name=f"pool_{i}"))
         self.blocks.append(keras.layers.Flatten(name="flatten"))
         widths = [*self.dense_units, num_classes]
         for j, units in enumerate(widths):
-            self.blocks.append(DenseVariational(units, activation="relu" if j < len(widths) - 1 else None,
-                                                seed=layer_seed(len(self.filters) + j), name=f"dense_variational_{j}",
-                                                **common))
+            self.blocks.append(
+                DenseVariational(
+                    units,
+                    activation="relu" if j < len(widths) - 1 else None,
+                    seed=layer_seed(len(self.filters) + j),
+                    name=f"dense_variational_{j}",
+                    **common,
+                )
+            )
 
     @property
     def variational_layers(self) -> list[VariationalLayer]:
@@ -208,8 +225,9 @@ class BayesianCNN(Architecture):
             set_kl_weight(self, 1.0 / count_examples(x))
         super().adapt(x, y)
 
-    def sample_logits(self, x: Any, num_samples: int | None = None, seed: int | None = None,
-                      batch_size: int = 500) -> np.ndarray:
+    def sample_logits(
+        self, x: Any, num_samples: int | None = None, seed: int | None = None, batch_size: int = 500
+    ) -> np.ndarray:
         """Logits for S weight samples `(S, N, num_classes)`; the same seed gives the same samples.
 
         Args:
@@ -225,7 +243,8 @@ class BayesianCNN(Architecture):
         if not hasattr(self, "_forward_with_weights"):
             self._forward_with_weights = BatchedFunction(self._forward, batch_size)
         samples = (
-            [(kernels[s], None if biases is None else biases[s]) for kernels, biases in weights] for s in range(num_samples)
+            [(kernels[s], None if biases is None else biases[s]) for kernels, biases in weights]
+            for s in range(num_samples)
         )
         return np.stack([self._forward_with_weights(x, sample, batch_size=batch_size) for sample in samples])
 
@@ -242,12 +261,16 @@ class BayesianCNN(Architecture):
                 hidden = layer(hidden)
         return hidden
 
-    def predictive_summary(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> dict[str, np.ndarray]:
+    def predictive_summary(
+        self, x: Any, num_samples: int | None = None, seed: int | None = None
+    ) -> dict[str, np.ndarray]:
         """Class probabilities `(N, K)`, predictive entropy `(N,)` and mutual information `(N,)` (nats),
         from the logits of `sample_logits` (what the `predict` serving signature answers)."""
         from tfp_arch.serving import categorical_summary
 
-        return {k: v.numpy() for k, v in categorical_summary(tf.constant(self.sample_logits(x, num_samples, seed))).items()}
+        return {
+            k: v.numpy() for k, v in categorical_summary(tf.constant(self.sample_logits(x, num_samples, seed))).items()
+        }
 
     def plot(self, path: str, dataset: Dataset | None = None) -> str:
         """A reliability diagram with its ECE and the most and least certain test images; see `cnn_plot.py`."""
@@ -256,16 +279,23 @@ class BayesianCNN(Architecture):
         return plot_cnn(self, path, dataset)
 
     def serving_functions(self) -> dict[str, Any]:
-        """`predict`: class probabilities, predictive entropy and mutual information; see `tfp_arch.plugins.bnn.serving`."""
+        """`predict`: class probabilities, predictive entropy and mutual information.
+
+        See `tfp_arch.plugins.bnn.serving`.
+        """
         from tfp_arch.plugins.bnn.serving import cnn_serving_functions
 
         return cnn_serving_functions(self, self.image_shape)
 
-    def evaluate_metrics(self, x: Any, y: Any = None, num_samples: int | None = None, seed: int = 0) -> dict[str, float]:
+    def evaluate_metrics(
+        self, x: Any, y: Any = None, num_samples: int | None = None, seed: int = 0
+    ) -> dict[str, float]:
         """Accuracy, NLL (nats per example) and expected calibration error of the predictive
         distribution averaged over weight samples."""
         if y is None:
-            raise ValueError(f"Architecture `{self.architecture_name}` is supervised: evaluate_metrics(x, y) needs targets y.")
+            raise ValueError(
+                f"Architecture `{self.architecture_name}` is supervised: evaluate_metrics(x, y) needs targets y."
+            )
         return classification_metrics(np.asarray(y), self.sample_logits(x, num_samples, seed))
 
     @classmethod

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from tfp_arch.plugins.bnn.metrics import expected_calibration_error
 
 from tfp_arch.data.dataset import Dataset
+from tfp_arch.plugins.bnn.metrics import expected_calibration_error
 from tfp_arch.validation import invalid_argument
 
 __all__ = ["plot_cnn", "reliability_bins"]
@@ -36,10 +36,26 @@ def _reliability(axes: Any, probs: np.ndarray, labels: np.ndarray) -> None:
     edges = np.linspace(0.0, 1.0, _BINS + 1)
     centres = (edges[:-1] + edges[1:]) / 2
     filled = counts > 0
-    axes.bar(centres[filled], accuracy[filled], width=1.0 / _BINS, edgecolor="black", color="tab:blue", alpha=0.75,
-             label="accuracy")
-    axes.bar(centres[filled], confidence[filled] - accuracy[filled], bottom=accuracy[filled], width=1.0 / _BINS,
-             fill=False, hatch="//", edgecolor="tab:red", linewidth=1.0, label="gap to the mean confidence")
+    axes.bar(
+        centres[filled],
+        accuracy[filled],
+        width=1.0 / _BINS,
+        edgecolor="black",
+        color="tab:blue",
+        alpha=0.75,
+        label="accuracy",
+    )
+    axes.bar(
+        centres[filled],
+        confidence[filled] - accuracy[filled],
+        bottom=accuracy[filled],
+        width=1.0 / _BINS,
+        fill=False,
+        hatch="//",
+        edgecolor="tab:red",
+        linewidth=1.0,
+        label="gap to the mean confidence",
+    )
     axes.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
     ece = expected_calibration_error(probs, labels, _BINS)
     accuracy_all = float((probs.argmax(axis=1) == labels).mean())

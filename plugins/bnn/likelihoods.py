@@ -58,4 +58,3 @@ def likelihood_loss(
     """
     weighting = 0.0 if likelihood == "categorical" else variance_weighting
     return NegativeLogLikelihood(likelihood_head(likelihood, num_classes), variance_weighting=weighting)
-

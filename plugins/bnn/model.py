@@ -133,16 +133,23 @@ class BayesianMLP(Architecture):
         self.num_samples = num_samples
         self.seed = seed
         common = {
-            "prior": prior, "prior_scale": prior_scale, "prior_mixture_scales": prior_mixture_scales,
-            "prior_mixture_weight": prior_mixture_weight, "estimator": estimator,
-            "posterior_scale_init": posterior_scale_init, "kl_weight": kl_weight,
+            "prior": prior,
+            "prior_scale": prior_scale,
+            "prior_mixture_scales": prior_mixture_scales,
+            "prior_mixture_weight": prior_mixture_weight,
+            "estimator": estimator,
+            "posterior_scale_init": posterior_scale_init,
+            "kl_weight": kl_weight,
             "scale_learning_rate_ratio": 1.0 if scale_learning_rate_ratio is None else scale_learning_rate_ratio,
         }
         widths = [*hidden_units, output_units(likelihood, num_classes)]
         self.variational_layers = [
             DenseVariational(
-                units, activation=get_activation(activation) if i < len(hidden_units) else None, name=f"dense_variational_{i}",
-                seed=None if seed is None else seed + i, **common,
+                units,
+                activation=get_activation(activation) if i < len(hidden_units) else None,
+                name=f"dense_variational_{i}",
+                seed=None if seed is None else seed + i,
+                **common,
             )
             for i, units in enumerate(widths)
         ]
@@ -297,7 +304,9 @@ class BayesianMLP(Architecture):
         head = likelihood_head(self.likelihood, self.num_classes)
         return tfd.MixtureSameFamily(mixture, head.distribution(tf.transpose(outputs, [1, 0, 2])))
 
-    def predictive_moments(self, x: Any, num_samples: int | None = None, seed: int | None = None) -> dict[str, np.ndarray]:
+    def predictive_moments(
+        self, x: Any, num_samples: int | None = None, seed: int | None = None
+    ) -> dict[str, np.ndarray]:
         """Predictive mean and standard deviations, split into epistemic and aleatoric parts.
 
         Returns:
@@ -354,7 +363,7 @@ class BayesianMLP(Architecture):
         pair = seed_pair(seed, "int64")
         weights = self.sample_weights(num_samples or self.num_samples, int(pair[0]))
         hidden = self._standardise(tf.convert_to_tensor(np.asarray(x, np.float32)))
-        for layer, (kernels, biases) in zip(self.variational_layers, weights):
+        for layer, (kernels, biases) in zip(self.variational_layers, weights, strict=True):
             hidden = layer.call_with_weights(hidden, kernels, biases)
         return predictive_draws(self._head(hidden), pair).numpy()
 
@@ -365,7 +374,9 @@ class BayesianMLP(Architecture):
 
         return mlp_serving_functions(self)
 
-    def evaluate_metrics(self, x: Any, y: Any = None, num_samples: int | None = None, seed: int = 0) -> dict[str, float]:
+    def evaluate_metrics(
+        self, x: Any, y: Any = None, num_samples: int | None = None, seed: int = 0
+    ) -> dict[str, float]:
         """RMSE, log-likelihood and coverages (regression) or accuracy, NLL and ECE, in original units.
 
         Args:
@@ -378,7 +389,9 @@ class BayesianMLP(Architecture):
             The metrics as floats (log-likelihood per example, nats, log-mean-exp over samples).
         """
         if y is None:
-            raise ValueError(f"Architecture `{self.architecture_name}` is supervised: evaluate_metrics(x, y) needs targets y.")
+            raise ValueError(
+                f"Architecture `{self.architecture_name}` is supervised: evaluate_metrics(x, y) needs targets y."
+            )
         x, y = np.asarray(x, np.float32), np.asarray(y)
         if self.likelihood == "categorical":
             return classification_metrics(y, self.sample_outputs(x, num_samples, seed).numpy())

@@ -36,8 +36,9 @@ def _bands(axes: Any, model: Any, dataset: Dataset) -> None:
         axes.axvspan(*gap, color="0.92", zorder=0, label="no training inputs")
     axes.scatter(x_train, dataset.y_train, s=4, color="0.2", alpha=0.35, linewidths=0, zorder=1, label="training data")
     axes.fill_between(x, mean - 2 * total, mean + 2 * total, color="tab:blue", alpha=0.18, zorder=2, label="±2σ total")
-    axes.fill_between(x, mean - 2 * epistemic, mean + 2 * epistemic, color="tab:orange", alpha=0.55, zorder=3,
-                      label="±2σ epistemic")
+    axes.fill_between(
+        x, mean - 2 * epistemic, mean + 2 * epistemic, color="tab:orange", alpha=0.55, zorder=3, label="±2σ epistemic"
+    )
     axes.plot(x, mean, color="tab:blue", linewidth=1.8, zorder=4, label="predictive mean")
     axes.set_xlim(x[0], x[-1])
     axes.set_xlabel(dataset.feature_names[0] if dataset.feature_names else "x")

@@ -101,6 +101,7 @@ def mlp_serving_functions(model: BayesianMLP) -> dict[str, ServingFunction]:
     x_spec = tensor_spec("x", (None, d_in))
     common = (x_spec, num_samples_spec(), seed_spec())
     if not model.is_regression:
+
         def predict_classes(x: tf.Tensor, num_samples: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
             return categorical_summary(mlp_outputs(model, x, num_samples, seed_to_pair(seed)))
 
@@ -124,11 +125,14 @@ def mlp_serving_functions(model: BayesianMLP) -> dict[str, ServingFunction]:
             predict, common, "predictive mean and standard deviations (total, epistemic, aleatoric)"
         ),
         "quantiles": ServingFunction(
-            quantiles, (x_spec, tensor_spec("levels", (None,)), num_samples_spec(), seed_spec()),
+            quantiles,
+            (x_spec, tensor_spec("levels", (None,)), num_samples_spec(), seed_spec()),
             "quantiles of the predictive mixture at the given levels",
         ),
         "predictive_samples": ServingFunction(
-            predictive_samples, common, "per weight sample: a target draw y and the Gaussian's loc and scale",
+            predictive_samples,
+            common,
+            "per weight sample: a target draw y and the Gaussian's loc and scale",
         ),
     }
 

@@ -132,7 +132,9 @@ class MaskedAutoregressiveFlowModel(Architecture):
         if y is not None:
             return x, y
         if self.conditional:
-            raise ValueError(f"This `{self.architecture_name}` model is conditional: give the data as the pair (context, x).")
+            raise ValueError(
+                f"This `{self.architecture_name}` model is conditional: give the data as the pair (context, x)."
+            )
         return None, x
 
     def adapt(self, x: Any, y: Any = None) -> None:
@@ -167,8 +169,11 @@ class MaskedAutoregressiveFlowModel(Architecture):
         return log_p + self.log_det_standardization()
 
     def _repack(self, data: Any) -> Any:
-        if self.conditional and isinstance(data, (tuple, list)) and len(data) == 2 and not isinstance(
-            data[0], (tuple, list)
+        if (
+            self.conditional
+            and isinstance(data, (tuple, list))
+            and len(data) == 2
+            and not isinstance(data[0], (tuple, list))
         ):
             return ((data[0], data[1]),)
         return data

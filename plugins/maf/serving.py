@@ -31,6 +31,7 @@ def serving_functions(model: MaskedAutoregressiveFlowModel) -> dict[str, Serving
         return {"x": model.standardization.inverse(u)}
 
     if context_spec is None:
+
         def log_prob(x: tf.Tensor) -> dict[str, tf.Tensor]:
             return {"log_prob": model(x, training=False)}
 
@@ -40,6 +41,7 @@ def serving_functions(model: MaskedAutoregressiveFlowModel) -> dict[str, Serving
         log_prob_spec: tuple[tf.TensorSpec, ...] = (x_spec,)
         sample_spec: tuple[tf.TensorSpec, ...] = (num_samples_spec(), seed_spec())
     else:
+
         def log_prob(x: tf.Tensor, context: tf.Tensor) -> dict[str, tf.Tensor]:  # type: ignore[misc]
             return {"log_prob": model((context, x), training=False)}
 

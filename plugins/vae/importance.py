@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tensorflow as tf
@@ -20,7 +20,7 @@ __all__ = ["elbo_terms", "importance_weighted_log_likelihood", "log_weights"]
 _VALUES_PER_CALL = 4_000_000
 
 
-def log_weights(model: "VariationalAutoencoder", x: tf.Tensor, num: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+def log_weights(model: VariationalAutoencoder, x: tf.Tensor, num: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """log w = log p(x|z) + log p(z) - log q(z|x) for `num` draws per example, `(num, batch)`, stateless from `seed`."""
     loc, raw_scale = model.encoder_parameters(x)
     regularizer = model.kl_regularizer
@@ -36,7 +36,7 @@ def log_weights(model: "VariationalAutoencoder", x: tf.Tensor, num: tf.Tensor, s
     return log_px + p.log_prob(z) - q.log_prob(z)
 
 
-def _log_weights_fn(model: "VariationalAutoencoder") -> Callable[..., tf.Tensor]:
+def _log_weights_fn(model: VariationalAutoencoder) -> Callable[..., tf.Tensor]:
     """`log_weights` of `model`, traced."""
     return tf.function(lambda x, num, seed: log_weights(model, x, num, seed), reduce_retracing=True)
 
@@ -84,7 +84,7 @@ def importance_weighted_log_likelihood(
     pairs = _stateless_pairs(seed) if isinstance(seed, (tuple, list, tf.Tensor, np.ndarray)) else seed_pairs(seed)
     out = np.empty(len(x), dtype="float64")
     for start in range(0, len(x), batch_size):
-        xb = tf.constant(x[start:start + batch_size])
+        xb = tf.constant(x[start : start + batch_size])
         total = np.full(len(xb), -np.inf)
         done = 0
         while done < num_samples:
@@ -92,7 +92,7 @@ def importance_weighted_log_likelihood(
             log_w = fn(xb, tf.constant(num, tf.int32), next(pairs)).numpy().astype("float64")
             total = np.logaddexp(total, _logsumexp(log_w))
             done += num
-        out[start:start + batch_size] = total - math.log(num_samples)
+        out[start : start + batch_size] = total - math.log(num_samples)
     return out
 
 
@@ -133,7 +133,7 @@ def elbo_terms(
     pairs = seed_pairs(seed)
     log_px, kl = [], []
     for start in range(0, len(x), batch_size):
-        a, b = fn(tf.constant(x[start:start + batch_size]), next(pairs))
+        a, b = fn(tf.constant(x[start : start + batch_size]), next(pairs))
         log_px.append(a.numpy())
         kl.append(b.numpy())
     return np.concatenate(log_px).astype("float64"), np.concatenate(kl).astype("float64")

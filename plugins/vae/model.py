@@ -13,16 +13,13 @@ from tfp_arch.architecture import Architecture
 from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.fast_fit import is_array_like
-from tfp_arch.layers.kl.gaussian_penalty import GaussianKLPenalty
 from tfp_arch.layers.distributions.latent import GaussianLatent, scale_params_size
-from tfp_arch.layers.kl.regularizer import KLDivergenceRegularizer
+from tfp_arch.layers.kl.gaussian_penalty import GaussianKLPenalty
 from tfp_arch.layers.standardize import iterate_batches
-from tfp_arch.seeding import seed_pair
-from tfp_arch.validation import invalid_argument, one_of, positive_float, positive_int
 from tfp_arch.plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
 from tfp_arch.plugins.vae.likelihoods import LIKELIHOODS, decoder_head, head_params, params_per_value
 from tfp_arch.plugins.vae.networks import build_decoder, build_encoder, check_network
-from tfp_arch.seeding import seed_pairs
+from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import invalid_argument, one_of, positive_float, positive_int
 
 __all__ = ["VariationalAutoencoder", "binarize"]
@@ -120,7 +117,9 @@ class VariationalAutoencoder(Architecture):
     ) -> None:
         super().__init__(**kwargs)
         self.latent_dim = positive_int("latent_dim", latent_dim)
-        self.hidden_units = [positive_int("hidden_units", u) for u in (hidden_units if hidden_units is not None else [256, 128])]
+        self.hidden_units = [
+            positive_int("hidden_units", u) for u in (hidden_units if hidden_units is not None else [256, 128])
+        ]
         self.filters = [positive_int("filters", f) for f in (filters if filters is not None else [32, 64])]
         self.network = network
         self.likelihood_name = one_of("likelihood", likelihood, LIKELIHOODS)
@@ -130,7 +129,11 @@ class VariationalAutoencoder(Architecture):
         self.eval_samples = positive_int("eval_samples", eval_samples)
         self.binarize = bool(binarize)
         if self.binarize and likelihood != "bernoulli":
-            raise invalid_argument("binarize", "binarising needs likelihood='bernoulli'", received=f"binarize=True, likelihood={likelihood!r}")
+            raise invalid_argument(
+                "binarize",
+                "binarising needs likelihood='bernoulli'",
+                received=f"binarize=True, likelihood={likelihood!r}",
+            )
         self.seed = seed
         self.kl_regularizer = GaussianKLPenalty(
             distribution=posterior, kl_weight=kl_weight, free_bits=free_bits, seed=seed, name="kl_regularizer"
@@ -153,7 +156,10 @@ class VariationalAutoencoder(Architecture):
         a Gaussian decoder otherwise."""
         x = np.asarray(dataset.x_train)
         in_unit = bool(x.size) and float(x.min()) >= 0.0 and float(x.max()) <= 1.0
-        hyperparameters: dict[str, Any] = {"data_shape": list(x.shape[1:]), "likelihood": "bernoulli" if in_unit else "gaussian"}
+        hyperparameters: dict[str, Any] = {
+            "data_shape": list(x.shape[1:]),
+            "likelihood": "bernoulli" if in_unit else "gaussian",
+        }
         if in_unit and not np.all((x == 0.0) | (x == 1.0)):
             hyperparameters["binarize"] = True
         return hyperparameters
@@ -187,8 +193,13 @@ class VariationalAutoencoder(Architecture):
             data_shape, self.network, self.hidden_units, self.filters, self.latent_dim + scale_size, self.activation
         )
         self.decoder = build_decoder(
-            self.latent_dim, data_shape, self.network, self.hidden_units, self.filters,
-            params_per_value(self.likelihood_name, self.decoder_scale), self.activation,
+            self.latent_dim,
+            data_shape,
+            self.network,
+            self.hidden_units,
+            self.filters,
+            params_per_value(self.likelihood_name, self.decoder_scale),
+            self.activation,
         )
         self.decoder_head = decoder_head(self.likelihood_name, data_shape, self.decoder_scale)
         self.built = True
@@ -231,10 +242,14 @@ class VariationalAutoencoder(Architecture):
         for x_batch, _ in iterate_batches(x) if isinstance(x, tf.data.Dataset) else [(x, None)]:
             x_batch = np.asarray(x_batch)
             if self.data_shape is not None and list(x_batch.shape[1:]) != self.data_shape:
-                raise invalid_argument("x", f"expected examples of shape {self.data_shape}", received=f"x.shape={x_batch.shape}")
+                raise invalid_argument(
+                    "x", f"expected examples of shape {self.data_shape}", received=f"x.shape={x_batch.shape}"
+                )
             if self.likelihood_name == "bernoulli" and x_batch.size and (x_batch.min() < 0.0 or x_batch.max() > 1.0):
                 raise invalid_argument(
-                    "x", "a Bernoulli decoder needs values in [0, 1]", received=f"x in [{x_batch.min()}, {x_batch.max()}]"
+                    "x",
+                    "a Bernoulli decoder needs values in [0, 1]",
+                    received=f"x in [{x_batch.min()}, {x_batch.max()}]",
                 )
         super().adapt(x, y)
 
@@ -250,9 +265,11 @@ class VariationalAutoencoder(Architecture):
     def encode(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         """Parameters of q(z | x): the means `(n, d)` and the standard deviations `(n, d)` (diagonal)
         or the lower-triangular scales `(n, d, d)` (full covariance)."""
+
         def fn(xb: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             loc, raw = self.encoder_parameters(xb)
             return loc, self.latent.scale(raw)
+
         return self._batched("encode", fn)(x)
 
     def decode(self, z: Any) -> np.ndarray:
@@ -288,11 +305,17 @@ class VariationalAutoencoder(Architecture):
         z = draw_latents(self, int(n), z_pair).numpy()
         if mean:
             return self.decode(z)
-        draw = self._cached("sample", lambda model: tf.function(
-            lambda zb, pair: model.decoder_head.sample(model.head_params(model.decoder(zb)), seed=pair), reduce_retracing=True
-        ))
+        draw = self._cached(
+            "sample",
+            lambda model: tf.function(
+                lambda zb, pair: model.decoder_head.sample(model.head_params(model.decoder(zb)), seed=pair),
+                reduce_retracing=True,
+            ),
+        )
         chunks = [
-            draw(tf.constant(z[start:start + _PREDICT_BATCH]), tf.random.experimental.stateless_fold_in(x_pair, index)).numpy()
+            draw(
+                tf.constant(z[start : start + _PREDICT_BATCH]), tf.random.experimental.stateless_fold_in(x_pair, index)
+            ).numpy()
             for index, start in enumerate(range(0, max(len(z), 1), _PREDICT_BATCH))
         ]
         return np.concatenate(chunks)

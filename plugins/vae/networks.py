@@ -21,7 +21,9 @@ def check_network(network: str, data_shape: Sequence[int]) -> None:
         raise invalid_argument("data_shape", "expected (features,) or (height, width, channels)", list(data_shape))
     if network == "conv" and len(data_shape) != 3:
         raise invalid_argument(
-            "network", "'conv' needs image data (height, width, channels)", received=f"network='conv' with data_shape={list(data_shape)}"
+            "network",
+            "'conv' needs image data (height, width, channels)",
+            received=f"network='conv' with data_shape={list(data_shape)}",
         )
 
 
@@ -52,9 +54,7 @@ def build_encoder(
     check_network(network, data_shape)
     layers: list[keras.layers.Layer] = [keras.Input(tuple(data_shape))]
     if network == "conv":
-        layers += [
-            keras.layers.Conv2D(f, 3, strides=2, padding="same", activation=activation) for f in filters
-        ]
+        layers += [keras.layers.Conv2D(f, 3, strides=2, padding="same", activation=activation) for f in filters]
     layers.append(keras.layers.Flatten())
     layers += [keras.layers.Dense(units, activation=activation) for units in hidden_units]
     layers.append(keras.layers.Dense(output_size))

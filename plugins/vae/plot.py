@@ -32,7 +32,7 @@ def _mosaic(images: np.ndarray, columns: int) -> np.ndarray:
     canvas = np.ones((rows * (h + 1) + 1, columns * (w + 1) + 1) + images.shape[3:], dtype="float32")
     for i, image in enumerate(images):
         r, c = divmod(i, columns)
-        canvas[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + c * (w + 1): 1 + c * (w + 1) + w] = image
+        canvas[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + c * (w + 1) : 1 + c * (w + 1) + w] = image
     return canvas
 
 

@@ -20,15 +20,18 @@ if TYPE_CHECKING:
 
 __all__ = ["draw_latents", "sample_pairs", "serving_functions"]
 
+
 def sample_pairs(pair: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """The stateless pairs of the latent draw and of the data draws (chunk c uses `fold_in(second, c)`)."""
     pairs = tf.cast(tf.random.experimental.stateless_split(tf.cast(pair, tf.int64), 2), tf.int32)
     return pairs[0], pairs[1]
 
+
 def draw_latents(model: VariationalAutoencoder, n: Any, pair: tf.Tensor) -> tf.Tensor:
     """`n` latents from the prior `(n, latent_dim)`, stateless from `pair`."""
     prior = model.kl_regularizer.prior_distribution(model.latent_dim)
     return prior.sample(n, seed=pair)
+
 
 def serving_functions(model: VariationalAutoencoder) -> dict[str, ServingFunction]:
     """`encode`, `decode`, `sample` and `log_likelihood`, in the data's shape and units."""
@@ -62,7 +65,8 @@ def serving_functions(model: VariationalAutoencoder) -> dict[str, ServingFunctio
         "decode": ServingFunction(decode, (tensor_spec("z", (None, model.latent_dim)),), "E[x | z]"),
         "sample": ServingFunction(sample, (num_samples_spec(), seed_spec()), "x ~ p(x), with E[x | z] and z"),
         "log_likelihood": ServingFunction(
-            log_likelihood, (x_spec, num_samples_spec(), seed_spec()),
+            log_likelihood,
+            (x_spec, num_samples_spec(), seed_spec()),
             "importance-weighted estimate of log p(x) in nats, k = num_samples",
         ),
     }

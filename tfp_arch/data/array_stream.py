@@ -20,8 +20,16 @@ from tfp_arch.data.tables import is_pattern
 __all__ = ["ArraySource"]
 
 _ROWS = 4096
-_DECODABLE = {"f4": tf.float32, "f8": tf.float64, "i1": tf.int8, "i2": tf.int16, "i4": tf.int32, "i8": tf.int64,
-              "u1": tf.uint8, "u2": tf.uint16}
+_DECODABLE = {
+    "f4": tf.float32,
+    "f8": tf.float64,
+    "i1": tf.int8,
+    "i2": tf.int16,
+    "i4": tf.int32,
+    "i8": tf.int64,
+    "u1": tf.uint8,
+    "u2": tf.uint16,
+}
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,11 @@ class ArraySource:
             raise DataError("x: array is empty", path)
         code = array.dtype.str.lstrip("<|")
         if array.ndim != 2 or code not in _DECODABLE or array.dtype.str.startswith(">"):
-            raise DataError(f"a streamed array must be 2-D of a little-endian numeric type; this one is "
-                            f"{array.dtype} of shape {array.shape} (read it with stream=no)", path)
+            raise DataError(
+                f"a streamed array must be 2-D of a little-endian numeric type; this one is "
+                f"{array.dtype} of shape {array.shape} (read it with stream=no)",
+                path,
+            )
         return cls((path,), array)
 
     @property
@@ -67,7 +78,7 @@ class ArraySource:
 
     def _chunk(self, index: np.int64) -> tuple[np.ndarray, np.ndarray]:
         start = int(index) * _ROWS
-        block = np.ascontiguousarray(self.array[start: start + _ROWS])
+        block = np.ascontiguousarray(self.array[start : start + _ROWS])
         numbers = np.arange(start + 1, start + len(block) + 1, dtype=np.int64)
         return numbers, block.view(np.dtype((np.bytes_, block.dtype.itemsize * self.width))).reshape(-1)
 
@@ -93,7 +104,7 @@ class ArraySource:
         """The error of the first row after row `after` with a value not finite in float32."""
         for start in range(after, len(self.array), _ROWS * 16):
             try:
-                check_finite(self.array[start: start + _ROWS * 16], self.files[0], "x: ")
+                check_finite(self.array[start : start + _ROWS * 16], self.files[0], "x: ")
             except DataError as error:
                 return DataError(error.problem, error.path, None if error.row is None else error.row + start)
         return DataError(f"cannot read: {fallback}", self.files[0])

@@ -15,8 +15,14 @@ from tfp_arch.data.errors import DataError, missing_file
 
 __all__ = ["check_finite", "check_headers", "read_idx", "read_numpy", "rows"]
 
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
-              0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_TYPES = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 
 
 def check_finite(array: np.ndarray, path: str, what: str = "") -> np.ndarray:
@@ -29,7 +35,9 @@ def check_finite(array: np.ndarray, path: str, what: str = "") -> np.ndarray:
         converted = array.astype("float32")
     finite = np.isfinite(converted.reshape(len(array), -1)).all(axis=1) if array.ndim > 0 else np.array([True])
     if not finite.all():
-        raise DataError(f"{what}NaN or infinite value in float32 (the models' float type)", path, int(np.argmin(finite)) + 1)
+        raise DataError(
+            f"{what}NaN or infinite value in float32 (the models' float type)", path, int(np.argmin(finite)) + 1
+        )
     return converted
 
 
@@ -45,7 +53,8 @@ def _check_header(handle: IO[bytes], available: int, where: str) -> None:
     if needed > available - handle.tell():
         raise DataError(
             f"{where}the header claims shape {shape} of {dtype} ({values} values, {needed} bytes), but the file "
-            f"holds {max(0, available - handle.tell())} bytes of data; it is truncated or damaged", None
+            f"holds {max(0, available - handle.tell())} bytes of data; it is truncated or damaged",
+            None,
         )
 
 
@@ -112,14 +121,16 @@ def read_idx(path: str | Path) -> np.ndarray:
         with opener(path, "rb") as handle:
             raw = handle.read()
     except EOFError:
-        raise DataError("the compressed file is truncated (it ends before its end-of-stream marker)", str(path)) from None
+        raise DataError(
+            "the compressed file is truncated (it ends before its end-of-stream marker)", str(path)
+        ) from None
     except (OSError, zlib.error) as error:
         raise DataError(f"cannot read (damaged or not gzip?): {error}", str(path)) from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise DataError("not an IDX file (bad magic number)", str(path))
     dtype, ndim = np.dtype(_IDX_TYPES[raw[2]]), raw[3]
     header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = header + int(np.prod(shape)) * dtype.itemsize
     if len(raw) != expected:
         raise DataError(f"IDX header says {shape} but the file has {len(raw)} bytes, not {expected}", str(path))

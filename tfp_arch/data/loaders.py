@@ -102,17 +102,30 @@ def load_table(path: str, options: Options, name: str, delimiter: str | None) ->
     if streams(path, options):
         from tfp_arch.data.streaming import TableSource, open_stream
 
-        return open_stream(name, TableSource.open(path, delimiter, header), options.get("target", "-1"),
-                           options.get("task", "regression"), _float(options, "test", 0.1), _int(options, "seed", 0),
-                           options.get("cache", "auto"))
+        return open_stream(
+            name,
+            TableSource.open(path, delimiter, header),
+            options.get("target", "-1"),
+            options.get("task", "regression"),
+            _float(options, "test", 0.1),
+            _int(options, "seed", 0),
+            options.get("cache", "auto"),
+        )
     table = read_table(path, delimiter=delimiter, header=header)
     if table.values.shape[1] < 2:
         raise DataError("need at least two columns (inputs and a target)", path)
     target = table.column(options.get("target", "-1"))
     inputs = [j for j in range(table.values.shape[1]) if j != target]
     y, task = _targets(table.values[:, target], options.get("task", "regression"), path)
-    return _split(name, table.values[:, inputs].astype("float32"), y, options, kind=task,
-                  feature_names=[table.columns[j] for j in inputs], target_name=table.columns[target])
+    return _split(
+        name,
+        table.values[:, inputs].astype("float32"),
+        y,
+        options,
+        kind=task,
+        feature_names=[table.columns[j] for j in inputs],
+        target_name=table.columns[target],
+    )
 
 
 def load_csv(path: str, options: Options, name: str) -> Dataset | StreamedDataset:
@@ -135,14 +148,24 @@ def load_npy(path: str, options: Options, name: str) -> Dataset | StreamedDatase
         from tfp_arch.data.array_stream import ArraySource
         from tfp_arch.data.streaming import open_stream
 
-        return open_stream(name, ArraySource.open(path), None, "density", _float(options, "test", 0.1),
-                           _int(options, "seed", 0), options.get("cache", "auto"))
+        return open_stream(
+            name,
+            ArraySource.open(path),
+            None,
+            "density",
+            _float(options, "test", 0.1),
+            _int(options, "seed", 0),
+            options.get("cache", "auto"),
+        )
     arrays = read_numpy(path)
     for key, array in arrays.items():
         if key in ("x", "y", "x_train", "x_test", "y_train", "y_test"):
             rows(array, path, f"{key}: ", 2 if key.startswith("x") else 1)
     if "x_train" in arrays and "x_test" in arrays:
-        x_train, x_test = check_finite(arrays["x_train"], path, "x_train: "), check_finite(arrays["x_test"], path, "x_test: ")
+        x_train, x_test = (
+            check_finite(arrays["x_train"], path, "x_train: "),
+            check_finite(arrays["x_test"], path, "x_test: "),
+        )
         if x_train.shape[1:] != x_test.shape[1:]:
             raise DataError(f"x_train has rows of shape {x_train.shape[1:]} but x_test {x_test.shape[1:]}", path)
         ys = [arrays.get(k) for k in ("y_train", "y_test")]
@@ -190,8 +213,16 @@ def load_uci(path: str, options: Options, name: str) -> Dataset:
     train = _indices(folder, f"index_train_{split}.txt", len(data))
     test = _indices(folder, f"index_test_{split}.txt", len(data))
     x, y = data[:, features].astype("float32"), data[:, target].astype("float32")
-    return Dataset(name, x[train], x[test], y[train], y[test], kind="regression",
-                   feature_names=[f"feature_{j}" for j in features], target_name=f"feature_{target}")
+    return Dataset(
+        name,
+        x[train],
+        x[test],
+        y[train],
+        y[test],
+        kind="regression",
+        feature_names=[f"feature_{j}" for j in features],
+        target_name=f"feature_{target}",
+    )
 
 
 UCI_PROTOCOL = ("n_splits", "n_hidden", "n_epochs")
@@ -217,7 +248,9 @@ def uci_protocol(path: str | Path) -> dict[str, int]:
     for key in UCI_PROTOCOL:
         file = folder / f"{key}.txt"
         if not file.is_file():
-            raise DataError(f"no {file.name}; a UCI split folder states its protocol in {', '.join(UCI_PROTOCOL)}", str(path))
+            raise DataError(
+                f"no {file.name}; a UCI split folder states its protocol in {', '.join(UCI_PROTOCOL)}", str(path)
+            )
         values = read_table(file, delimiter=None, header="no").values.reshape(-1)
         if values.size != 1 or values[0] != np.round(values[0]) or values[0] < 1:
             raise DataError(f"{file.name} must hold one positive integer", str(file))
@@ -268,9 +301,14 @@ def load_idx(path: str, options: Options, name: str) -> Dataset:
         if labels is None:
             raise DataError("task=classification needs the matching labels file", str(images_path))
         return Dataset(name, x[:cut], x[cut:], labels[:cut], labels[cut:], kind="classification")
-    return Dataset(name, x[:cut], x[cut:], kind="images",
-                   labels_train=None if labels is None else labels[:cut],
-                   labels_test=None if labels is None else labels[cut:])
+    return Dataset(
+        name,
+        x[:cut],
+        x[cut:],
+        kind="images",
+        labels_train=None if labels is None else labels[:cut],
+        labels_test=None if labels is None else labels[cut:],
+    )
 
 
 LOADERS: dict[str, Callable[[str, Options, str], Dataset | StreamedDataset]] = {

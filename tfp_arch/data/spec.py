@@ -51,9 +51,7 @@ class DataSpec:
             raise DataError(f"data spec {text!r} names no path")
         unknown = sorted(set(options) - set(OPTIONS[kind]))
         if unknown:
-            raise DataError(
-                f"unknown option {unknown[0]!r} for {kind} data; known: {', '.join(OPTIONS[kind])}"
-            )
+            raise DataError(f"unknown option {unknown[0]!r} for {kind} data; known: {', '.join(OPTIONS[kind])}")
         return cls(kind, path, options)
 
     def __str__(self) -> str:

@@ -92,8 +92,11 @@ def start_cache(choice: str, source: Any) -> ParsedCache | None:
         return ParsedCache(source.width, required=choice == "yes")
     except OSError as error:
         if choice == "yes":
-            raise DataError(f"cannot make a folder for the parsed rows ({error.strerror}); set TMPDIR to a "
-                            "writable disk, or read with cache=no", tempfile.gettempdir()) from None
+            raise DataError(
+                f"cannot make a folder for the parsed rows ({error.strerror}); set TMPDIR to a "
+                "writable disk, or read with cache=no",
+                tempfile.gettempdir(),
+            ) from None
         return None
 
 
@@ -163,8 +166,11 @@ class ParsedCache:
         """Drop the cache after a failed write; raise if it is required."""
         self.drop()
         if self.required:
-            raise DataError(f"cannot write the parsed rows ({error.strerror}); free space there, set TMPDIR "
-                            "to a larger disk, or read with cache=no", self.folder) from None
+            raise DataError(
+                f"cannot write the parsed rows ({error.strerror}); free space there, set TMPDIR "
+                "to a larger disk, or read with cache=no",
+                self.folder,
+            ) from None
 
     def chunks(self, part: str) -> tf.data.Dataset:
         """The rows of `part` in their order, as float32 matrices of up to 16384 rows."""
@@ -173,8 +179,11 @@ class ParsedCache:
         full, tail = divmod(rows, _ROWS)
         blocks = tf.data.FixedLengthRecordDataset(self.path(part), record, footer_bytes=tail * self.width * 4)
         if tail:
-            blocks = blocks.concatenate(tf.data.FixedLengthRecordDataset(
-                self.path(part), tail * self.width * 4, header_bytes=full * record))
+            blocks = blocks.concatenate(
+                tf.data.FixedLengthRecordDataset(self.path(part), tail * self.width * 4, header_bytes=full * record)
+            )
         width = self.width
-        return blocks.map(lambda block: tf.reshape(tf.io.decode_raw(block, tf.float32), [-1, width]),
-                          num_parallel_calls=tf.data.AUTOTUNE)
+        return blocks.map(
+            lambda block: tf.reshape(tf.io.decode_raw(block, tf.float32), [-1, width]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )

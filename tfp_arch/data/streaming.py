@@ -110,9 +110,11 @@ class TableSource:
         def lines(path: tf.Tensor, skip: tf.Tensor, index: tf.Tensor, size: tf.Tensor) -> tf.data.Dataset:
             full = size // _BLOCK
             tail = size - full * _BLOCK
-            blocks = tf.data.FixedLengthRecordDataset(path, _BLOCK, footer_bytes=tail).concatenate(
-                tf.data.FixedLengthRecordDataset(path, tf.maximum(tail, 1), header_bytes=full * _BLOCK)
-            ).concatenate(tf.data.Dataset.from_tensors(tf.constant("\n")))
+            blocks = (
+                tf.data.FixedLengthRecordDataset(path, _BLOCK, footer_bytes=tail)
+                .concatenate(tf.data.FixedLengthRecordDataset(path, tf.maximum(tail, 1), header_bytes=full * _BLOCK))
+                .concatenate(tf.data.Dataset.from_tensors(tf.constant("\n")))
+            )
 
             def split(state: tuple[tf.Tensor, tf.Tensor], block: tf.Tensor) -> tuple[Any, Any]:
                 leftover, count = state
@@ -124,11 +126,15 @@ class TableSource:
 
             def clean(numbers: tf.Tensor, text: tf.Tensor, blanks: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
                 text = tf.cond(blanks, lambda: tf.strings.strip(text), lambda: text)
-                text = tf.cond(tf.reduce_any(tf.equal(numbers, 1)),
-                               lambda: tf.strings.regex_replace(text, "^\ufeff", ""), lambda: text)
+                text = tf.cond(
+                    tf.reduce_any(tf.equal(numbers, 1)),
+                    lambda: tf.strings.regex_replace(text, "^\ufeff", ""),
+                    lambda: text,
+                )
                 keep = (numbers > skip) & (tf.strings.length(text) > 0)
-                numbers, text = tf.cond(tf.reduce_all(keep), lambda: (numbers, text),
-                                        lambda: (numbers[keep], text[keep]))
+                numbers, text = tf.cond(
+                    tf.reduce_all(keep), lambda: (numbers, text), lambda: (numbers[keep], text[keep])
+                )
                 return tf.fill(tf.shape(numbers), index), numbers, text
 
             start = (tf.constant(""), tf.constant(0, tf.int64))
@@ -145,8 +151,11 @@ class TableSource:
             text = tf.strings.regex_replace(text, r"\s+", delimiter)
         else:
             pattern = r"[ \t]*" + _escape(delimiter) + r"[ \t]*"
-            text = tf.cond(tf.reduce_any(tf.strings.regex_full_match(text, _BLANK)),
-                           lambda: tf.strings.regex_replace(text, pattern, delimiter), lambda: text)
+            text = tf.cond(
+                tf.reduce_any(tf.strings.regex_full_match(text, _BLANK)),
+                lambda: tf.strings.regex_replace(text, pattern, delimiter),
+                lambda: text,
+            )
         fields = tf.io.decode_csv(text, [tf.constant([], tf.float64)] * len(self.columns), field_delim=delimiter)
         return tf.stack(fields, axis=1)
 
@@ -317,8 +326,11 @@ class StreamedDataset:
                 out with `test=`).
         """
         if validation_split:
-            raise DataError(f"validation_split={validation_split} needs the data in memory; a streamed table "
-                            "holds out its test part by `test=` (or read it with stream=no)", self.name)
+            raise DataError(
+                f"validation_split={validation_split} needs the data in memory; a streamed table "
+                "holds out its test part by `test=` (or read it with stream=no)",
+                self.name,
+            )
         order = EpochShuffle(seed)
         return self.batches(batch_size, order=order), None, [order]
 
@@ -359,8 +371,16 @@ class StreamedDataset:
         if self.kind == "classification":
             y = np.concatenate([y, [self.max_label]]).astype(y.dtype)
             x = np.concatenate([x, x[-1:]])
-        return Dataset(self.name, x, x_test, y, y_test, kind=self.kind, feature_names=list(self.feature_names),
-                       target_name=self.target_name)
+        return Dataset(
+            self.name,
+            x,
+            x_test,
+            y,
+            y_test,
+            kind=self.kind,
+            feature_names=list(self.feature_names),
+            target_name=self.target_name,
+        )
 
 
 def _check_chunk(source: TableSource, values: np.ndarray, files: np.ndarray, numbers: np.ndarray) -> None:
@@ -370,8 +390,9 @@ def _check_chunk(source: TableSource, values: np.ndarray, files: np.ndarray, num
         raise source.locate(int(files[first]), int(numbers[first]) - 1, "a value is not finite in float32")
 
 
-def open_stream(name: str, source: Any, target: str | None, task: str, test: float, seed: int,
-                cache: str = "auto") -> StreamedDataset:
+def open_stream(
+    name: str, source: Any, target: str | None, task: str, test: float, seed: int, cache: str = "auto"
+) -> StreamedDataset:
     """Read `source` once in chunks: check every row, count the training and test rows, and (with
     the cache) write the parsed rows of each part to disk.
 
@@ -413,18 +434,28 @@ def open_stream(name: str, source: Any, target: str | None, task: str, test: flo
             parsed.drop()
         raise
     parsed = None if parsed is None else parsed.close()
-    return StreamedDataset(name, source, layout, counts[0], counts[1], task,
-                           [source.columns[j] for j in inputs] if source.columns else [],
-                           None if column is None else source.columns[column],
-                           max_label if task == "classification" else None, cache=parsed)
+    return StreamedDataset(
+        name,
+        source,
+        layout,
+        counts[0],
+        counts[1],
+        task,
+        [source.columns[j] for j in inputs] if source.columns else [],
+        None if column is None else source.columns[column],
+        max_label if task == "classification" else None,
+        cache=parsed,
+    )
 
 
 def _read(source: Any, layout: _Layout, parsed: ParsedCache | None) -> tuple[list[int], int]:
     """The one pass of `open_stream`: the rows of each part and the largest label."""
     path, task, column, test, seed = source.files[0], layout.task, layout.target, layout.test, layout.seed
     stripped = getattr(source, "stripped", False)
-    chunks = source.chunks().map(lambda f, n, text: (f, n, source.parse(text), held_out(text, test, seed, stripped)),
-                                 num_parallel_calls=tf.data.AUTOTUNE)
+    chunks = source.chunks().map(
+        lambda f, n, text: (f, n, source.parse(text), held_out(text, test, seed, stripped)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
     counts, max_label, last = [0, 0], -1, (0, source.skip[0])
     iterator = iter(chunks.prefetch(2).as_numpy_iterator())
     while True:
@@ -450,6 +481,9 @@ def _read(source: Any, layout: _Layout, parsed: ParsedCache | None) -> tuple[lis
     if counts == [0, 0]:
         raise DataError("no data rows after the header" if source.skip[0] else "the file is empty", path)
     if counts[0] == 0 or counts[1] == 0:
-        raise DataError(f"the hashed hold-out of test={test} left {counts[0]} training and {counts[1]} test rows; "
-                        "a streamed table needs rows in both", path)
+        raise DataError(
+            f"the hashed hold-out of test={test} left {counts[0]} training and {counts[1]} test rows; "
+            "a streamed table needs rows in both",
+            path,
+        )
     return counts, max_label

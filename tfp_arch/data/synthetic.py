@@ -9,7 +9,15 @@ import numpy as np
 
 from tfp_arch.data.dataset import Dataset, holdout
 
-__all__ = ["SYNTHETIC", "checkerboard", "gap_regression", "make_synthetic", "shapes", "shapes_classification", "two_moons"]
+__all__ = [
+    "SYNTHETIC",
+    "checkerboard",
+    "gap_regression",
+    "make_synthetic",
+    "shapes",
+    "shapes_classification",
+    "two_moons",
+]
 
 SYNTHETIC: dict[str, Callable[..., Dataset]] = {}
 
@@ -38,9 +46,17 @@ def gap_regression(n: int = 3000, seed: int = 0, test: float = 0.1) -> Dataset:
     y = x * np.sin(3.0 * x) + (0.1 + 0.2 * np.abs(x)) * rng.standard_normal(n)
     train, test_index = holdout(n, test, seed)
     x, y = x[:, None].astype("float32"), y.astype("float32")
-    return Dataset("synthetic:gap_regression", x[train], x[test_index], y[train], y[test_index],
-                   kind="regression", feature_names=["x"], target_name="y",
-                   suggested_hyperparameters={"bnn": {"likelihood": "heteroscedastic", "activation": "gaussian_bump"}})
+    return Dataset(
+        "synthetic:gap_regression",
+        x[train],
+        x[test_index],
+        y[train],
+        y[test_index],
+        kind="regression",
+        feature_names=["x"],
+        target_name="y",
+        suggested_hyperparameters={"bnn": {"likelihood": "heteroscedastic", "activation": "gaussian_bump"}},
+    )
 
 
 @_synthetic
@@ -54,8 +70,15 @@ def two_moons(n: int = 2000, seed: int = 0, test: float = 0.1, noise: float = 0.
     points = np.stack([x, y], axis=1) + noise * rng.standard_normal((n, 2))
     train, test_index = holdout(n, test, seed)
     points = points.astype("float32")
-    return Dataset("synthetic:two_moons", points[train], points[test_index], kind="density",
-                   feature_names=["x1", "x2"], labels_train=label[train], labels_test=label[test_index])
+    return Dataset(
+        "synthetic:two_moons",
+        points[train],
+        points[test_index],
+        kind="density",
+        feature_names=["x1", "x2"],
+        labels_train=label[train],
+        labels_test=label[test_index],
+    )
 
 
 @_synthetic
@@ -71,8 +94,9 @@ def checkerboard(n: int = 5000, seed: int = 0, test: float = 0.1) -> Dataset:
     x2 = rng.uniform(0.0, 1.0, n) - 2.0 * rng.integers(0, 2, n) + np.floor(x1) % 2
     points = (2.0 * np.stack([x1, x2], axis=1)).astype("float32")
     train, test_index = holdout(n, test, seed)
-    return Dataset("synthetic:checkerboard", points[train], points[test_index], kind="density",
-                   feature_names=["x1", "x2"])
+    return Dataset(
+        "synthetic:checkerboard", points[train], points[test_index], kind="density", feature_names=["x1", "x2"]
+    )
 
 
 def _shape_image(kind: int, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -83,7 +107,7 @@ def _shape_image(kind: int, size: int, rng: np.random.Generator) -> np.ndarray:
     if kind == 0:
         image = (np.hypot(dr, dc) <= radius) & (np.hypot(dr, dc) >= radius - 2.0)
     elif kind == 1:
-        image = (np.maximum(np.abs(dr), np.abs(dc)) <= radius)
+        image = np.maximum(np.abs(dr), np.abs(dc)) <= radius
     elif kind == 2:
         image = ((np.abs(dr) <= 1.2) | (np.abs(dc) <= 1.2)) & (np.maximum(np.abs(dr), np.abs(dc)) <= radius)
     else:
@@ -102,8 +126,14 @@ def shapes(n: int = 4000, seed: int = 0, test: float = 0.1, size: int = 16) -> D
     labels = rng.integers(0, 4, size=n)
     images = np.stack([_shape_image(int(k), size, rng) for k in labels])[..., None]
     train, test_index = holdout(n, test, seed)
-    return Dataset("synthetic:shapes", images[train], images[test_index], kind="images",
-                   labels_train=labels[train], labels_test=labels[test_index])
+    return Dataset(
+        "synthetic:shapes",
+        images[train],
+        images[test_index],
+        kind="images",
+        labels_train=labels[train],
+        labels_test=labels[test_index],
+    )
 
 
 @_synthetic
@@ -111,8 +141,15 @@ def shapes_classification(n: int = 4000, seed: int = 0, test: float = 0.1, size:
     """`shapes` as supervised image classification: the kind of shape (0 ring, 1 square, 2 cross,
     3 triangle) is the target. The same images as `shapes` for the same options."""
     data = shapes(n=n, seed=seed, test=test, size=size)
-    return replace(data, name="synthetic:shapes_classification", y_train=data.labels_train, y_test=data.labels_test,
-                   kind="classification", labels_train=None, labels_test=None)
+    return replace(
+        data,
+        name="synthetic:shapes_classification",
+        y_train=data.labels_train,
+        y_test=data.labels_test,
+        kind="classification",
+        labels_train=None,
+        labels_test=None,
+    )
 
 
 def make_synthetic(name: str, seed: int = 0, **options: float) -> Dataset:

@@ -19,7 +19,18 @@ import numpy as np
 
 from tfp_arch.data.errors import DataError, missing_file
 
-__all__ = ["FLOAT32_MAX", "Table", "check_delimiter", "check_row", "column_index", "first_row", "is_pattern", "read_lines", "read_table", "split_line"]
+__all__ = [
+    "FLOAT32_MAX",
+    "Table",
+    "check_delimiter",
+    "check_row",
+    "column_index",
+    "first_row",
+    "is_pattern",
+    "read_lines",
+    "read_table",
+    "split_line",
+]
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 _HEADERS = ("auto", "yes", "no")
@@ -72,7 +83,7 @@ def check_delimiter(delimiter: str | None) -> None:
     """
     if delimiter is None:
         return
-    if len(delimiter) != 1 or delimiter in "\"\r\n0123456789.+-eE" or not delimiter.isprintable() and delimiter != "\t":
+    if len(delimiter) != 1 or delimiter in '"\r\n0123456789.+-eE' or not delimiter.isprintable() and delimiter != "\t":
         raise DataError(
             f"Invalid value for option `delimiter`: expected one character that cannot be part of a number "
             f"(such as , ; | or a tab). Received: {delimiter!r}"
@@ -162,8 +173,14 @@ def _fast(handle: IO[str], delimiter: str | None, width: int) -> np.ndarray | No
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            values = np.loadtxt(handle, delimiter=delimiter, dtype=np.float64, comments=None, ndmin=2,
-                                quotechar='"' if delimiter is not None else None)
+            values = np.loadtxt(
+                handle,
+                delimiter=delimiter,
+                dtype=np.float64,
+                comments=None,
+                ndmin=2,
+                quotechar='"' if delimiter is not None else None,
+            )
     except ValueError:
         return None
     if values.shape[1] != width or not np.isfinite(values).all():

@@ -48,9 +48,7 @@ class BlockwiseInitializer(keras.initializers.Initializer):
         self.initializers = [keras.initializers.get(initializer) for initializer in initializers]
         self.sizes = _sizes(sizes)
         if len(self.sizes) != len(self.initializers):
-            raise invalid_argument(
-                "sizes", f"expected one size per initializer ({len(self.initializers)})", self.sizes
-            )
+            raise invalid_argument("sizes", f"expected one size per initializer ({len(self.initializers)})", self.sizes)
         self.validate_args = bool(validate_args)
 
     def __call__(self, shape: Any, dtype: Any = None) -> Any:

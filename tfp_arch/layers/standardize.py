@@ -89,7 +89,9 @@ def iterate_batches(x: Any, y: Any = None, chunk: int = ARRAY_CHUNK) -> Iterator
     if isinstance(x, tf.data.Dataset):
         if x.cardinality() == tf.data.INFINITE_CARDINALITY:
             raise invalid_argument(
-                "x", "cannot adapt to an infinite dataset; take a finite part of it", received="a dataset of infinite cardinality"
+                "x",
+                "cannot adapt to an infinite dataset; take a finite part of it",
+                received="a dataset of infinite cardinality",
             )
         for element in x.as_numpy_iterator():
             x_batch, y_batch, _ = keras.utils.unpack_x_y_sample_weight(element)
@@ -169,4 +171,3 @@ class Standardization(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return input_shape
-

@@ -62,10 +62,12 @@ class WeightNorm(keras.layers.Wrapper):
         self.v = self.layer.kernel
         rank = len(self.v.shape)
         self.kernel_norm_axes = [axis for axis in range(rank) if axis != rank + self.filter_axis]
-        self.g = self.add_weight(name="g", shape=(int(self.v.shape[self.filter_axis]),), initializer="ones",
-                                 dtype=self.v.dtype)
-        self.initialized = self.add_weight(name="initialized", shape=(), initializer="zeros", dtype="bool",
-                                           trainable=False)
+        self.g = self.add_weight(
+            name="g", shape=(int(self.v.shape[self.filter_axis]),), initializer="ones", dtype=self.v.dtype
+        )
+        self.initialized = self.add_weight(
+            name="initialized", shape=(), initializer="zeros", dtype="bool", trainable=False
+        )
 
     def _kernel(self) -> tf.Tensor:
         g = tf.convert_to_tensor(self.g)

@@ -100,9 +100,7 @@ class Registry:
                 continue
         return loaded
 
-    def register(
-        self, obj: Any = None, *, name: str | None = None, replace: bool = False
-    ) -> Any:
+    def register(self, obj: Any = None, *, name: str | None = None, replace: bool = False) -> Any:
         """Register an architecture in this process; usable directly or as a class decorator.
 
         Args:

@@ -23,13 +23,24 @@ from tfp_arch.registry.entries import find_module_spec
 from tfp_arch.registry.hyperparameters import HyperparameterError, Kind, kind_of
 
 __all__ = [
-    "BASE_CLASS", "Description", "Hyperparameter", "StaticReadError", "describe_class", "describe_source", "registered_name",
+    "BASE_CLASS",
+    "Description",
+    "Hyperparameter",
+    "StaticReadError",
+    "describe_class",
+    "describe_source",
+    "registered_name",
 ]
 
 BASE_CLASS = ("tfp_arch.architecture", "Architecture")
 ATTRIBUTES = {
-    "architecture_name": "", "summary": "", "task": "supervised", "default_data": "", "default_epochs": 10,
-    "default_batch_size": 32, "capabilities": (),
+    "architecture_name": "",
+    "summary": "",
+    "task": "supervised",
+    "default_data": "",
+    "default_epochs": 10,
+    "default_batch_size": 32,
+    "capabilities": (),
 }
 _MISSING = object()
 
@@ -140,7 +151,9 @@ def describe_class(cls: type) -> Description:
                     forwards = True
                 elif p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
                     default = None if p.default is p.empty else _plain(p.default)
-                    parameters.setdefault(p.name, Hyperparameter(p.name, _annotation_text(p.annotation), default, klass.__qualname__))
+                    parameters.setdefault(
+                        p.name, Hyperparameter(p.name, _annotation_text(p.annotation), default, klass.__qualname__)
+                    )
             if not forwards:
                 break
         if _is_base(klass):
@@ -195,7 +208,12 @@ def _lookup(module: _Module, name: str, depth: int = 0) -> tuple[_Module, ast.AS
             return module, node
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
             return module, node.value
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name and node.value:
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id == name
+            and node.value
+        ):
             return module, node.value
         if isinstance(node, ast.ImportFrom):
             for alias in node.names:
@@ -259,7 +277,12 @@ def _evaluate(module: _Module, node: ast.AST, depth: int = 0) -> Any:
         pass
     if isinstance(node, ast.Call) and not node.keywords:
         parts = _dotted(node.func)
-        if parts and len(parts) == 2 and _imported_module(module, parts[0]) == "math" and callable(getattr(math, parts[1], None)):
+        if (
+            parts
+            and len(parts) == 2
+            and _imported_module(module, parts[0]) == "math"
+            and callable(getattr(math, parts[1], None))
+        ):
             return getattr(math, parts[1])(*(_evaluate(module, a, depth + 1) for a in node.args))
     if isinstance(node, (ast.Name, ast.Attribute)):
         parts = _dotted(node)
@@ -310,7 +333,9 @@ def _init_parameters(module: _Module, node: ast.ClassDef) -> tuple[list[Hyperpar
     arguments = init.args
     positional = arguments.posonlyargs + arguments.args
     defaults = [_MISSING] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
-    pairs = list(zip(positional, defaults, strict=False))[1:] + list(zip(arguments.kwonlyargs, arguments.kw_defaults, strict=False))
+    pairs = list(zip(positional, defaults, strict=False))[1:] + list(
+        zip(arguments.kwonlyargs, arguments.kw_defaults, strict=False)
+    )
     parameters = []
     for argument, default in pairs:
         value = None if default is _MISSING or default is None else _plain(_evaluate(module, default))
@@ -338,7 +363,13 @@ def describe_source(value: str) -> Description:
     forwarding = True
     for class_module, class_node in chain:
         for statement in class_node.body:
-            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target] if isinstance(statement, ast.AnnAssign) and statement.value else []
+            targets = (
+                statement.targets
+                if isinstance(statement, ast.Assign)
+                else [statement.target]
+                if isinstance(statement, ast.AnnAssign) and statement.value
+                else []
+            )
             for target in targets:
                 if isinstance(target, ast.Name) and target.id in ATTRIBUTES and target.id not in attributes:
                     attributes[target.id] = _evaluate(class_module, statement.value)

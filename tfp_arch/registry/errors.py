@@ -46,10 +46,7 @@ class PluginLoadError(RegistryError, ImportError):
     """An entry point whose import failed, attributed to its distribution and entry point."""
 
     def __init__(self, qualified: str, value: str, error: BaseException) -> None:
-        super().__init__(
-            f"architecture plugin {qualified!r} ({value}) failed to load: "
-            f"{type(error).__name__}: {error}"
-        )
+        super().__init__(f"architecture plugin {qualified!r} ({value}) failed to load: {type(error).__name__}: {error}")
         self.qualified = qualified
         self.value = value
         self.error = error

@@ -49,7 +49,11 @@ class Kind:
         """What the kind accepts, in words: `"a list of integers or null"`."""
         if "any" in self.scalars:
             return "any plain value"
-        words = [_WORDS[s] for s in ("int", "float", "bool", "str") if s in self.scalars and not (s == "int" and "float" in self.scalars)]
+        words = [
+            _WORDS[s]
+            for s in ("int", "float", "bool", "str")
+            if s in self.scalars and not (s == "int" and "float" in self.scalars)
+        ]
         if self.choices:
             words.append("one of " + ", ".join(json.dumps(c) for c in self.choices))
         if self.item is not None:
@@ -99,8 +103,13 @@ _WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "st
 
 
 def _plural(text: str) -> str:
-    for singular, plural in (("an integer", "integers"), ("a number", "numbers"), ("a string", "strings"),
-                             ("true or false", "booleans"), ("any plain value", "plain values")):
+    for singular, plural in (
+        ("an integer", "integers"),
+        ("a number", "numbers"),
+        ("a string", "strings"),
+        ("true or false", "booleans"),
+        ("any plain value", "plain values"),
+    ):
         text = text.replace(singular, plural)
     return text
 

@@ -47,12 +47,16 @@ def _loader(qualified: str, class_name: str) -> type:
     def from_config(cls: type, config: dict, custom_objects: dict | None = None) -> Architecture:
         return get(qualified).from_config(config)
 
-    return type(class_name, (), {
-        "__doc__": f"Stand-in that imports architecture plugin {qualified!r} when a saved model needs it.",
-        "__module__": __name__,
-        "from_config": classmethod(from_config),
-        "get_config": lambda self: {},
-    })
+    return type(
+        class_name,
+        (),
+        {
+            "__doc__": f"Stand-in that imports architecture plugin {qualified!r} when a saved model needs it.",
+            "__module__": __name__,
+            "from_config": classmethod(from_config),
+            "get_config": lambda self: {},
+        },
+    )
 
 
 def _saved_name(entry: Entry) -> str | None:
@@ -114,7 +118,6 @@ def load_all() -> dict[str, type[Architecture]]:
         except RegistryError as error:
             default_registry().broken[qualified] = PluginLoadError(qualified, repr(obj), error)
     return loaded
-
 
 
 def load_model(path: str | os.PathLike, **kwargs) -> keras.Model:

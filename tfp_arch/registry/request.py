@@ -36,10 +36,19 @@ def _seed(value: Any) -> int:
 
 
 def make_request(
-    entry: Entry, description: Description, data: str | None = None, *, epochs: int | None = None,
-    batch_size: int | None = None, seed: int = 0, hyperparameters: dict[str, Any] | None = None,
-    plot: bool = False, validation_split: float = 0.0, patience: int | None = None,
-    checkpoint_every: int | None = None, strategy: str = "auto",
+    entry: Entry,
+    description: Description,
+    data: str | None = None,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    hyperparameters: dict[str, Any] | None = None,
+    plot: bool = False,
+    validation_split: float = 0.0,
+    patience: int | None = None,
+    checkpoint_every: int | None = None,
+    strategy: str = "auto",
 ) -> dict[str, Any]:
     """Check the options of a run of the architecture `entry`/`description` and return them as plain values.
 
@@ -51,7 +60,9 @@ def make_request(
     attributes = description.attributes
     checked = description.check(dict(hyperparameters or {}))
     if plot and not description.has_plot:
-        raise MissingCapabilityError(f"architecture {attributes['architecture_name'] or entry.name!r} has no plot; run without --plot")
+        raise MissingCapabilityError(
+            f"architecture {attributes['architecture_name'] or entry.name!r} has no plot; run without --plot"
+        )
     try:
         float_in_range("validation_split", validation_split, 0.0, 1.0, "[)")
         one_of("strategy", strategy, STRATEGIES)

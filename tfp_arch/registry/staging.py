@@ -176,7 +176,7 @@ class RunFolder:
         return kept
 
     @classmethod
-    def create(cls, target: str | Path, request: dict[str, Any], overwrite: bool = False) -> "RunFolder":
+    def create(cls, target: str | Path, request: dict[str, Any], overwrite: bool = False) -> RunFolder:
         """Create the staging folder of `target`, lock it and write `request` into it.
 
         Args:
@@ -202,8 +202,9 @@ class RunFolder:
             raise RunBusyError(f"the run in {folder.path} is busy: another tfp-arch process is training in it")
         if folder.path.exists() or folder.path.is_symlink():
             raise _invalid(
-                target, f"an interrupted run of it is in {folder.path}; continue it with "
-                f"`tfp-arch train --resume {folder.path}` or delete that folder"
+                target,
+                f"an interrupted run of it is in {folder.path}; continue it with "
+                f"`tfp-arch train --resume {folder.path}` or delete that folder",
             )
         folder.created = _create_parents(target.parent)
         try:
@@ -282,8 +283,10 @@ class RunFolder:
         try:
             publish_folder(self.path, self.target, overwrite=self.overwrite)
         except FileExistsError:
-            raise OutputError(f"Invalid value for `--output`: {self.target} appeared while the run trained; "
-                              f"the run is kept in {self.path}") from None
+            raise OutputError(
+                f"Invalid value for `--output`: {self.target} appeared while the run trained; "
+                f"the run is kept in {self.path}"
+            ) from None
         self.release()
         return self.target
 

@@ -14,7 +14,6 @@ or without writing a test: `pytest --pyargs tfp_arch.testing --tfp-arch-architec
 The names import the kit (Keras and TensorFlow) when first used, so importing this package is cheap.
 """
 
-
 from __future__ import annotations
 
 import importlib

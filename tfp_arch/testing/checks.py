@@ -20,8 +20,16 @@ from tfp_arch.validation import invalid_argument
 __all__ = ["RULES", "ContractError", "architecture_test_cases", "check_architecture", "contract_test"]
 
 RULES = (
-    "registry_metadata", "capabilities", "build", "get_config", "fit", "gradients", "evaluate_metrics",
-    "sample", "save_load", "density",
+    "registry_metadata",
+    "capabilities",
+    "build",
+    "get_config",
+    "fit",
+    "gradients",
+    "evaluate_metrics",
+    "sample",
+    "save_load",
+    "density",
 )
 _PLAIN = (str, int, float, bool, type(None))
 _GRID = 201  # quadrature points per dimension
@@ -75,8 +83,11 @@ def _check_metadata(cls: type[Any], fail) -> None:
         fail("registry_metadata", f"the constructor cannot be described: {error!r}")
     for hyperparameter in description.hyperparameters:
         if not _plain(hyperparameter.default):
-            fail("registry_metadata", f"hyperparameter `{hyperparameter.name}` has a default that is not a plain value: "
-                 f"{hyperparameter.default!r}")
+            fail(
+                "registry_metadata",
+                f"hyperparameter `{hyperparameter.name}` has a default that is not a plain value: "
+                f"{hyperparameter.default!r}",
+            )
 
 
 def _check_capabilities(cls: type[Any], fail) -> None:
@@ -84,17 +95,30 @@ def _check_capabilities(cls: type[Any], fail) -> None:
     if not isinstance(declared, tuple) or not set(declared) <= set(CAPABILITIES):
         fail("capabilities", f"`capabilities` must be a tuple of {CAPABILITIES}; got {declared!r}")
     for capability, method in CAPABILITY_METHODS.items():
-        provided = getattr(cls, method, None) is not None and getattr(cls, method, None) is not getattr(Architecture, method, None)
+        provided = getattr(cls, method, None) is not None and getattr(cls, method, None) is not getattr(
+            Architecture, method, None
+        )
         if provided != (capability in declared):
-            state = "declared but `{0}` is not implemented" if capability in declared else "not declared but `{0}` is implemented"
+            state = (
+                "declared but `{0}` is not implemented"
+                if capability in declared
+                else "not declared but `{0}` is implemented"
+            )
             fail("capabilities", f"capability {capability!r} is {state.format(method)}")
     if "sample" in declared:
         parameters = inspect.signature(cls.sample).parameters
         seed = parameters.get("seed")
-        required = [p.name for p in parameters.values() if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        required = [
+            p.name
+            for p in parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
         if seed is None or seed.kind is not seed.KEYWORD_ONLY or seed.default is not None or required != ["self", "n"]:
-            fail("capabilities", f"`sample` must have the signature sample(n, *, seed=None, **conditions); "
-                 f"got {inspect.signature(cls.sample)}")
+            fail(
+                "capabilities",
+                f"`sample` must have the signature sample(n, *, seed=None, **conditions); "
+                f"got {inspect.signature(cls.sample)}",
+            )
 
 
 def _arrays(cls: type[Any], rows: int) -> tuple[Any, Any, Any, Any, Any]:
@@ -102,7 +126,13 @@ def _arrays(cls: type[Any], rows: int) -> tuple[Any, Any, Any, Any, Any]:
 
     dataset = prepare_data(cls, None)
     take = lambda a, n: None if a is None else a[:n]  # noqa: E731
-    return take(dataset.x_train, rows), take(dataset.y_train, rows), take(dataset.x_test, 16), take(dataset.y_test, 16), dataset
+    return (
+        take(dataset.x_train, rows),
+        take(dataset.y_train, rows),
+        take(dataset.x_test, 16),
+        take(dataset.y_test, 16),
+        dataset,
+    )
 
 
 def _check_gradients(model: Architecture, x: np.ndarray, y: np.ndarray | None, batch_size: int, fail) -> None:
@@ -115,7 +145,11 @@ def _check_gradients(model: Architecture, x: np.ndarray, y: np.ndarray | None, b
     missing = [v.path for v, g in zip(model.trainable_variables, gradients, strict=False) if g is None]
     if missing:
         fail("gradients", f"no gradient reaches the trainable parameters {missing}")
-    broken = [v.path for v, g in zip(model.trainable_variables, gradients, strict=False) if not np.all(np.isfinite(keras.ops.convert_to_numpy(g)))]
+    broken = [
+        v.path
+        for v, g in zip(model.trainable_variables, gradients, strict=False)
+        if not np.all(np.isfinite(keras.ops.convert_to_numpy(g)))
+    ]
     if broken:
         fail("gradients", f"non-finite gradients for {broken}")
 
@@ -151,13 +185,18 @@ def _check_save_load(cls: type[Any], model: Architecture, x_test: np.ndarray, y_
         except Exception as error:
             fail("save_load", f".keras save and load failed: {error!r}")
     if type(loaded) is not cls or not loaded.is_adapted:
-        fail("save_load", f"loaded a {type(loaded).__name__} (adapted: {loaded.is_adapted}); expected an adapted {cls.__name__}")
+        fail(
+            "save_load",
+            f"loaded a {type(loaded).__name__} (adapted: {loaded.is_adapted}); expected an adapted {cls.__name__}",
+        )
     for saved, restored in zip(model.weights, loaded.weights, strict=False):
         if not np.array_equal(keras.ops.convert_to_numpy(saved), keras.ops.convert_to_numpy(restored)):
             fail("save_load", f"weight {saved.path} differs after loading")
     keras.utils.set_random_seed(7)
     again = loaded.evaluate_metrics(x_test, y_test)
-    if again.keys() != expected.keys() or any(not math.isclose(again[k], expected[k], rel_tol=1e-4, abs_tol=1e-5) for k in expected):
+    if again.keys() != expected.keys() or any(
+        not math.isclose(again[k], expected[k], rel_tol=1e-4, abs_tol=1e-5) for k in expected
+    ):
         fail("save_load", f"the loaded model's metrics differ: {again} against {expected}")
 
 
@@ -166,14 +205,20 @@ def _check_density(model: Architecture, x: np.ndarray, fail) -> str:
     if dims not in (1, 2):
         return f"skipped: quadrature needs 1-D or 2-D data; the default data have shape {x.shape[1:]}"
     centre, spread = x.mean(axis=0), x.std(axis=0)
-    axes = [np.linspace(c - _GRID_HALF_WIDTH * s, c + _GRID_HALF_WIDTH * s, _GRID) for c, s in zip(centre, spread, strict=False)]
+    axes = [
+        np.linspace(c - _GRID_HALF_WIDTH * s, c + _GRID_HALF_WIDTH * s, _GRID)
+        for c, s in zip(centre, spread, strict=False)
+    ]
     points = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=-1).astype("float32")
     density = np.exp(np.asarray(model.log_prob(points), dtype="float64")).reshape([_GRID] * dims)
     for axis in reversed(axes):
         density = np.trapezoid(density, axis, axis=-1)
     if not abs(float(density) - 1.0) < _DENSITY_TOLERANCE:
-        fail("density", f"exp(log_prob) integrates to {float(density):.4f} over mean ± {_GRID_HALF_WIDTH:g} sd of the data; "
-             f"expected 1 ± {_DENSITY_TOLERANCE}")
+        fail(
+            "density",
+            f"exp(log_prob) integrates to {float(density):.4f} over mean ± {_GRID_HALF_WIDTH:g} sd of the data; "
+            f"expected 1 ± {_DENSITY_TOLERANCE}",
+        )
     return f"ok: integral {float(density):.4f}"
 
 

@@ -32,7 +32,11 @@ _INI = "tfp_arch_architectures"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tfp_arch", "tfp_arch conformance kit")
     group.addoption(
-        OPTION, action="append", default=[], metavar="NAME", dest="tfp_arch_architectures",
+        OPTION,
+        action="append",
+        default=[],
+        metavar="NAME",
+        dest="tfp_arch_architectures",
         help="Architecture (registry name) for tests taking `tfp_arch_architecture`; repeatable. "
         "Default: the ini option tfp_arch_architectures, else every installed architecture.",
     )

@@ -163,21 +163,29 @@ class VariationalGaussianProcess(keras.layers.Layer):
         self.unconstrained_observation_noise_variance = None
         if self.unconstrained_observation_noise_variance_initializer is not None:
             self.unconstrained_observation_noise_variance = self.add_weight(
-                name="observation_noise_variance", shape=(), dtype=dtype,
+                name="observation_noise_variance",
+                shape=(),
+                dtype=dtype,
                 initializer=self.unconstrained_observation_noise_variance_initializer,
             )
         self.inducing_index_points = self.add_weight(
-            name="inducing_index_points", shape=(*self.event_shape, inducing, *feature_shape), dtype=dtype,
+            name="inducing_index_points",
+            shape=(*self.event_shape, inducing, *feature_shape),
+            dtype=dtype,
             initializer=self.inducing_index_points_initializer or "glorot_uniform",
         )
         self.variational_inducing_observations_loc = self.add_weight(
-            name="variational_inducing_observations_loc", shape=(*self.event_shape, inducing), dtype=dtype,
+            name="variational_inducing_observations_loc",
+            shape=(*self.event_shape, inducing),
+            dtype=dtype,
             initializer="zeros",
         )
         scale_initializer = self.variational_inducing_observations_scale_initializer
         self.variational_inducing_observations_scale = self.add_weight(
-            name="variational_inducing_observations_scale", shape=(*self.event_shape, inducing, inducing),
-            dtype=dtype, initializer=scale_initializer or "zeros",
+            name="variational_inducing_observations_scale",
+            shape=(*self.event_shape, inducing, inducing),
+            dtype=dtype,
+            initializer=scale_initializer or "zeros",
         )
         if scale_initializer is None:
             eyes = np.ones([*self.event_shape, 1, 1]) * np.eye(inducing)

@@ -33,7 +33,6 @@ __all__ = [
 ]
 
 
-
 def as_distribution_head(name: str, value: Any) -> DistributionHead:
     """`value` as a distribution head: a `DistributionHead`, or its Keras serialisation (a dict).
 
@@ -44,7 +43,9 @@ def as_distribution_head(name: str, value: Any) -> DistributionHead:
     if isinstance(value, dict):
         value = keras.saving.deserialize_keras_object(value)
     if not isinstance(value, DistributionHead):
-        raise invalid_argument(name, "expected a distribution head of tfp_arch.layers, such as IndependentNormal(1)", value)
+        raise invalid_argument(
+            name, "expected a distribution head of tfp_arch.layers, such as IndependentNormal(1)", value
+        )
     return value
 
 

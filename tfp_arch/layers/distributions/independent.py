@@ -34,7 +34,9 @@ def _reshaped(params: tf.Tensor, event_shape: tuple[int, ...]) -> tf.Tensor:
 
 
 def _independent(
-    params: Any, event_shape: int | Sequence[int], make: Callable[[tf.Tensor, tuple[int, ...]], tfd.Distribution],
+    params: Any,
+    event_shape: int | Sequence[int],
+    make: Callable[[tf.Tensor, tuple[int, ...]], tfd.Distribution],
     validate_args: bool,
 ) -> tfd.Independent:
     params = tf.convert_to_tensor(params)

@@ -86,9 +86,7 @@ def _tril_layout(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return index, np.tril(np.ones((d, d))), np.eye(d, dtype=bool)
 
 
-def gaussian_distribution(
-    loc: Any, raw_scale: Any, distribution: str, min_scale: float = 1e-5
-) -> tfd.Distribution:
+def gaussian_distribution(loc: Any, raw_scale: Any, distribution: str, min_scale: float = 1e-5) -> tfd.Distribution:
     """The TFP Gaussian with event shape `(d,)` described by `loc` and raw scale parameters.
 
     Args:

@@ -13,7 +13,11 @@ from tfp_arch.layers.flows.transformers import AffineTransformer, ElementwiseTra
 
 __all__ = ["MaskedAutoregressiveTransform"]
 
-_MADE_ARGUMENTS = tuple(name for name in inspect.signature(MADE.__init__).parameters if name not in ("self", "num_params", "params", "kwargs"))
+_MADE_ARGUMENTS = tuple(
+    name
+    for name in inspect.signature(MADE.__init__).parameters
+    if name not in ("self", "num_params", "params", "kwargs")
+)
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")

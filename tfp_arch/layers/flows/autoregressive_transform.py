@@ -43,7 +43,8 @@ class AutoregressiveTransform(keras.layers.Layer):
         self._convert = convert_to_tensor_function(self.convert_to_tensor_fn)
         if not isinstance(made, MADE):
             raise invalid_argument(
-                "made", "expected a tfp_arch.layers.MADE (a Keras 3 layer; replace tfb.AutoregressiveNetwork by it)",
+                "made",
+                "expected a tfp_arch.layers.MADE (a Keras 3 layer; replace tfb.AutoregressiveNetwork by it)",
                 type(made).__name__,
             )
         if made.params != 2:

@@ -72,9 +72,7 @@ class FlowBatchNormalization(keras.layers.Layer):
             mean = ops.mean(x, axis=0)
             variance = ops.mean(ops.square(x - mean), axis=0)
             self.moving_mean.assign(self.momentum * self.moving_mean + (1.0 - self.momentum) * mean)
-            self.moving_variance.assign(
-                self.momentum * self.moving_variance + (1.0 - self.momentum) * variance
-            )
+            self.moving_variance.assign(self.momentum * self.moving_variance + (1.0 - self.momentum) * variance)
         else:
             mean, variance = self.moving_mean, self.moving_variance
         log_scale = self._log_scale(variance)

@@ -55,7 +55,9 @@ class CouplingTransform(keras.layers.Layer):
         super().__init__(**kwargs)
         self.mask = [bool(value) for value in mask]
         if all(self.mask) or not any(self.mask):
-            raise invalid_argument("mask", "expected at least one True (mapped) and one False (conditioning) variable", list(mask))
+            raise invalid_argument(
+                "mask", "expected at least one True (mapped) and one False (conditioning) variable", list(mask)
+            )
         self.transformer = AffineTransformer() if transformer is None else get_transformer(transformer)
         self.hidden_units = [positive_int("hidden_units", units) for units in hidden_units]
         self.activation = activation

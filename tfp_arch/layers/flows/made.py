@@ -56,7 +56,9 @@ def autoregressive_degrees(
         elif input_order == "random":
             order = rng.permutation(np.arange(1, event_size + 1))
         else:
-            raise invalid_argument("input_order", f"expected one of {_ORDERS} or a permutation of 1..{event_size}", input_order)
+            raise invalid_argument(
+                "input_order", f"expected one of {_ORDERS} or a permutation of 1..{event_size}", input_order
+            )
     else:
         order = np.asarray(input_order, dtype=np.int64)
         if order.shape != (event_size,) or not np.array_equal(np.sort(order), np.arange(1, event_size + 1)):
@@ -201,13 +203,16 @@ class MADE(keras.layers.Layer):
                 "num_params", f"expected to equal `params` ({params}) when both are given", num_params
             )
         if self.tfp_layout and context_size is not None:
-            raise invalid_argument("context_size", "expected None with TFP's arguments (use `conditional_event_shape`)",
-                                   context_size)
+            raise invalid_argument(
+                "context_size", "expected None with TFP's arguments (use `conditional_event_shape`)", context_size
+            )
         default_units: tuple[int, ...] = () if self.tfp_layout else (100, 100)
         units = default_units if hidden_units is None else hidden_units
         self.hidden_units = [positive_int("hidden_units", unit) for unit in units]
-        self.num_params = positive_int("params" if self.tfp_layout else "num_params",
-                                       params if self.tfp_layout else (2 if num_params is None else num_params))
+        self.num_params = positive_int(
+            "params" if self.tfp_layout else "num_params",
+            params if self.tfp_layout else (2 if num_params is None else num_params),
+        )
         self.event_shape_arg = None if event_shape is None else [_rank1_size("event_shape", event_shape)]
         self.conditional = bool(conditional)
         self.conditional_input_layers = one_of(
@@ -220,8 +225,9 @@ class MADE(keras.layers.Layer):
                 raise invalid_argument("context_size", "expected None when `conditional=True`", context_size)
             context_size = _rank1_size("conditional_event_shape", conditional_event_shape)
         elif conditional_event_shape is not None:
-            raise invalid_argument("conditional_event_shape", "expected None when `conditional=False`",
-                                   conditional_event_shape)
+            raise invalid_argument(
+                "conditional_event_shape", "expected None when `conditional=False`", conditional_event_shape
+            )
         self.context_size = None if context_size is None else positive_int("context_size", context_size)
         self.hidden_degrees = one_of("hidden_degrees", hidden_degrees, _HIDDEN_DEGREES)
         self.input_order = input_order if isinstance(input_order, str) else [int(i) for i in input_order]
@@ -274,24 +280,35 @@ class MADE(keras.layers.Layer):
             kernel_init = _fan_in_uniform(total_fan_in) if default else self.kernel_initializer
             bias_init = _fan_in_uniform(total_fan_in) if default else self.bias_initializer
             kernel = self.add_weight(
-                shape=(fan_in, fan_out), initializer=kernel_init, name=f"kernel_{index}",
-                regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                shape=(fan_in, fan_out),
+                initializer=kernel_init,
+                name=f"kernel_{index}",
+                regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint,
             )
             if self.tfp_layout:
                 kernel.assign(kernel * ops.convert_to_tensor(self._masks[index], dtype=kernel.dtype))
             self.kernels.append(kernel)
             self.biases.append(
                 self.add_weight(
-                    shape=(fan_out,), initializer=bias_init, name=f"bias_{index}",
-                    regularizer=self.bias_regularizer, constraint=self.bias_constraint,
-                ) if self.use_bias else None
+                    shape=(fan_out,),
+                    initializer=bias_init,
+                    name=f"bias_{index}",
+                    regularizer=self.bias_regularizer,
+                    constraint=self.bias_constraint,
+                )
+                if self.use_bias
+                else None
             )
             if self.context_size is not None and (index == 0 or self.conditional_input_layers == "all_layers"):
                 context_init = _fan_in_uniform(total_fan_in) if default else self.kernel_initializer
                 self.context_kernels.append(
                     self.add_weight(
-                        shape=(self.context_size, fan_out), initializer=context_init, name=f"context_kernel_{index}",
-                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                        shape=(self.context_size, fan_out),
+                        initializer=context_init,
+                        name=f"context_kernel_{index}",
+                        regularizer=self.kernel_regularizer,
+                        constraint=self.kernel_constraint,
                     )
                 )
 
@@ -373,8 +390,10 @@ class MADE(keras.layers.Layer):
         inputs = np.asarray(self.degrees[0])
         by_rank = np.argsort(inputs, kind="stable")  # the variable of each rank
         sorts = [np.argsort(degrees, kind="stable") for degrees in self.degrees[1:]]
-        counts = [np.searchsorted(np.asarray(degrees)[sort], np.arange(1, size + 1), side="left")
-                  for degrees, sort in zip(self.degrees[1:], sorts, strict=False)]
+        counts = [
+            np.searchsorted(np.asarray(degrees)[sort], np.arange(1, size + 1), side="left")
+            for degrees, sort in zip(self.degrees[1:], sorts, strict=False)
+        ]
         # Transposed kernels: rows in this layer's degree order, columns in the previous one's
         # (inputs: rank order); biases as columns.
         kernels, biases, context_kernels = [], [], []
@@ -403,7 +422,11 @@ class MADE(keras.layers.Layer):
 
         def affine(index: int, rows: slice | list[int], below: Any) -> Any:
             """Rows `rows` of layer `index`'s pre-activations, `(rows, batch)`, from the rows `below`."""
-            pick = (lambda array: array[rows]) if isinstance(rows, slice) else (lambda array: ops.take(array, rows, axis=0))
+            pick = (
+                (lambda array: array[rows])
+                if isinstance(rows, slice)
+                else (lambda array: ops.take(array, rows, axis=0))
+            )
             value = columns  # the batch shape when there is neither an input nor a context
             if below is not None:
                 value = ops.matmul(pick(kernels[index][:, : below.shape[0]]), below)

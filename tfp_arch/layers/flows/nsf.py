@@ -17,7 +17,9 @@ __all__ = ["NeuralSplineFlow", "coupling_mask"]
 
 def _check_coupling_order(order: str) -> None:
     if order == "fixed":
-        raise invalid_argument("order", "a coupling flow needs `reverse` or `random` so that every variable is transformed", order)
+        raise invalid_argument(
+            "order", "a coupling flow needs `reverse` or `random` so that every variable is transformed", order
+        )
 
 
 def coupling_mask(size: int, order: str, index: int, seed: int = 0) -> list[bool]:

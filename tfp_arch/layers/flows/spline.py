@@ -49,9 +49,7 @@ class RationalQuadraticSplineTransformer(ElementwiseTransformer):
         >>> z, log_det = spline.inverse_and_log_det(np.ones((5, 2), "float32"), params)  # identity
     """
 
-    def __init__(
-        self, bins: int = 8, bound: float = 5.0, min_bin_size: float = 1e-3, min_slope: float = 1e-3
-    ) -> None:
+    def __init__(self, bins: int = 8, bound: float = 5.0, min_bin_size: float = 1e-3, min_slope: float = 1e-3) -> None:
         self.bins = positive_int("bins", bins)
         self.bound = positive_float("bound", bound)
         self.min_bin_size = positive_float("min_bin_size", min_bin_size)
@@ -127,7 +125,9 @@ class RationalQuadraticSplineTransformer(ElementwiseTransformer):
         if self._compiled_root is None:
             self._compiled_root = tf.function(self._root, jit_compile=True, reduce_retracing=True)
         shape = ops.shape(z)
-        return ops.reshape(self._compiled_root(ops.reshape(z, (-1,)), ops.reshape(params, (self.num_params, -1))), shape)
+        return ops.reshape(
+            self._compiled_root(ops.reshape(z, (-1,)), ops.reshape(params, (self.num_params, -1))), shape
+        )
 
     def _root(self, z: Any, params: Any) -> Any:
         """The inverse spline at `z`, shape `(m,)`, from its parameters `(num_params, m)`: the knots
@@ -145,7 +145,9 @@ class RationalQuadraticSplineTransformer(ElementwiseTransformer):
         index = ops.sum(ops.cast(positions[1, 1:-1] <= clipped[None], "int32"), axis=0)
         rows = ops.arange(bins + 1)[:, None]
         here, there = [ops.cast(rows == at[None], dtype) for at in (index, index + 1)]
-        x0, x1, y0, y1 = [ops.sum(array * mask, axis=0) for array in (positions[0], positions[1]) for mask in (here, there)]
+        x0, x1, y0, y1 = [
+            ops.sum(array * mask, axis=0) for array in (positions[0], positions[1]) for mask in (here, there)
+        ]
         # Derivatives only at the bin's two knots: 1 at the interval's ends, softplus inside.
         raw = ops.concatenate([ops.zeros_like(params[:1]), params[2 * bins :], ops.zeros_like(params[:1])], axis=0)
         d0, d1 = [

@@ -151,5 +151,7 @@ def get_transformer(transformer: ElementwiseTransformer | dict[str, Any]) -> Ele
     if isinstance(transformer, dict):
         transformer = keras.saving.deserialize_keras_object(transformer)
     if not isinstance(transformer, ElementwiseTransformer):
-        raise invalid_argument("transformer", "expected an ElementwiseTransformer or its Keras serialisation", transformer)
+        raise invalid_argument(
+            "transformer", "expected an ElementwiseTransformer or its Keras serialisation", transformer
+        )
     return transformer

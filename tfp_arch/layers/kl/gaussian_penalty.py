@@ -8,8 +8,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfp_arch.layers.kl.weight import KLWeighted
 from tfp_arch.layers.distributions.latent import check_distribution, gaussian_distribution, gaussian_scale
+from tfp_arch.layers.kl.weight import KLWeighted
 from tfp_arch.layers.noise import standard_normal
 from tfp_arch.validation import invalid_argument, non_negative_float, one_of, positive_float, positive_int
 
@@ -120,7 +120,8 @@ class GaussianKLPenalty(KLWeighted, keras.layers.Layer):
         if self.kl_method == "analytic" and not available:
             raise invalid_argument(
                 "kl_method",
-                f"no closed-form KL between `{self.distribution}` and prior `{self.prior}`; use 'auto' or 'monte_carlo'",
+                f"no closed-form KL between `{self.distribution}` and prior `{self.prior}`; "
+                "use 'auto' or 'monte_carlo'",
                 self.kl_method,
             )
         return available

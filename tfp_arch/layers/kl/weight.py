@@ -42,8 +42,11 @@ class KLWeighted:
     def _add_kl_weight(self, kl_weight: float | None) -> None:
         """Create `kl_weight_variable`, starting at `kl_weight` (1 for an automatic weight)."""
         self.kl_weight_variable = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(1.0 if kl_weight is None else kl_weight),
-            trainable=False, dtype="float32", name="kl_weight",
+            shape=(),
+            initializer=keras.initializers.Constant(1.0 if kl_weight is None else kl_weight),
+            trainable=False,
+            dtype="float32",
+            name="kl_weight",
         )
 
     @property
@@ -93,7 +96,9 @@ def set_kl_weight(model: keras.layers.Layer, value: float, only_automatic: bool 
         if only_automatic and not layer.kl_weight_is_automatic:
             continue
         if not layer.built:
-            raise ValueError(f"Layer `{layer.name}` is not built yet; call the model on data before setting its KL weight.")
+            raise ValueError(
+                f"Layer `{layer.name}` is not built yet; call the model on data before setting its KL weight."
+            )
         layer.set_kl_weight(value)
         changed += 1
     return changed
@@ -117,7 +122,9 @@ def count_examples(data: Any) -> int:
         return count_examples(data[0])
     if isinstance(data, tf.data.Dataset):
         if data.cardinality() == tf.data.INFINITE_CARDINALITY:
-            raise invalid_argument("data", "cannot count the examples of an infinite dataset", received="a dataset of infinite cardinality")
+            raise invalid_argument(
+                "data", "cannot count the examples of an infinite dataset", received="a dataset of infinite cardinality"
+            )
 
         def add(total: tf.Tensor, element: Any) -> tf.Tensor:
             first = tf.nest.flatten(element)[0]
@@ -152,14 +159,20 @@ class KLWeightSchedule(keras.callbacks.Callback):
         raise NotImplementedError
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        layers = [layer for layer in kl_weighted_layers(self.model) if layer.kl_weight_is_automatic or not self.only_automatic]
+        layers = [
+            layer for layer in kl_weighted_layers(self.model) if layer.kl_weight_is_automatic or not self.only_automatic
+        ]
         if not layers and not self.only_automatic:
-            raise ValueError(f"{type(self).__name__} found no layer with a KL weight "
-                             "(a GaussianKLPenalty or a variational layer) in the model.")
+            raise ValueError(
+                f"{type(self).__name__} found no layer with a KL weight "
+                "(a GaussianKLPenalty or a variational layer) in the model."
+            )
         self._layers = []
         for layer in layers:
             if not layer.built:
-                raise ValueError(f"Layer `{layer.name}` is not built yet; call the model on data before setting its KL weight.")
+                raise ValueError(
+                    f"Layer `{layer.name}` is not built yet; call the model on data before setting its KL weight."
+                )
             final = layer.kl_weight
             if final is None:
                 final = float(keras.ops.convert_to_numpy(layer.kl_weight_variable))

@@ -84,7 +84,9 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
         self.estimator = validate_estimator(estimator)
         self.make_posterior_fn = _callable_argument("make_posterior_fn", make_posterior_fn)
         self.make_prior_fn = _callable_argument("make_prior_fn", make_prior_fn)
-        validate_posterior(posterior_family, posterior_rank, estimator, self.convolution, self.make_posterior_fn is not None)
+        validate_posterior(
+            posterior_family, posterior_rank, estimator, self.convolution, self.make_posterior_fn is not None
+        )
         positive_float("posterior_scale_init", posterior_scale_init)
         positive_float("scale_learning_rate_ratio", scale_learning_rate_ratio)
         non_negative_float("kl_weight", kl_weight, allow_none=True)
@@ -120,10 +122,14 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
 
         def loc_initializer(shape: Sequence[int], dtype: Any = None) -> tf.Tensor:
             kernel = tf.convert_to_tensor(self.kernel_initializer(self._kernel_shape, dtype=dtype), dtype)
-            return tf.concat([tf.reshape(kernel, (self._kernel_rows, units)), tf.zeros((rows - self._kernel_rows, units), dtype)], 0)
+            return tf.concat(
+                [tf.reshape(kernel, (self._kernel_rows, units)), tf.zeros((rows - self._kernel_rows, units), dtype)], 0
+            )
 
         self.scale_ratio = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(self.scale_learning_rate_ratio), trainable=False,
+            shape=(),
+            initializer=keras.initializers.Constant(self.scale_learning_rate_ratio),
+            trainable=False,
             name="scale_ratio",
         )
         if self.make_posterior_fn is not None:
@@ -131,7 +137,9 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
         elif self.posterior_family == "multivariate_normal_tril":
             self.family = TriLPosterior(self, rows, units, loc_initializer, self.posterior_scale_init)
         elif self.posterior_family == "low_rank":
-            self.family = LowRankPosterior(self, rows, units, loc_initializer, self.posterior_scale_init, self.posterior_rank)
+            self.family = LowRankPosterior(
+                self, rows, units, loc_initializer, self.posterior_scale_init, self.posterior_rank
+            )
         else:
             rho = inverse_softplus(self.posterior_scale_init) / self.scale_learning_rate_ratio
 
@@ -150,8 +158,9 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
             self.prior_rho = self.add_weight(shape=(rows, units), initializer=prior_rho, name="prior_rho")
         self.prior_fn = None
         if self.make_prior_fn is not None:
-            self.prior_fn = self.make_prior_fn(self, self._kernel_rows * units, rows * units - self._kernel_rows * units,
-                                               self.variable_dtype)
+            self.prior_fn = self.make_prior_fn(
+                self, self._kernel_rows * units, rows * units - self._kernel_rows * units, self.variable_dtype
+            )
         self._add_kl_weight(self.kl_weight)
 
     def set_scale_learning_rate_ratio(self, ratio: float) -> None:
@@ -175,16 +184,24 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
     def _split(self, packed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
         """Packed weights `(..., rows, units)` to a kernel `(..., *kernel_shape)` and a bias (or None)."""
         lead = packed.shape[:-2]
-        shape = (*lead, *self._kernel_shape) if lead.is_fully_defined() else tf.concat([tf.shape(packed)[:-2], self._kernel_shape], 0)
+        shape = (
+            (*lead, *self._kernel_shape)
+            if lead.is_fully_defined()
+            else tf.concat([tf.shape(packed)[:-2], self._kernel_shape], 0)
+        )
         kernel = tf.reshape(packed[..., : self._kernel_rows, :], shape)
         return kernel, packed[..., self._kernel_rows, :] if self.use_bias else None
 
     def _pack(self, kernel: Any, bias: Any, current: tf.Tensor) -> tf.Tensor:
         """`current` packed weights `(rows, units)` with the kernel and/or the bias replaced (None keeps)."""
         units = self._kernel_shape[-1]
-        rows = [current[: self._kernel_rows] if kernel is None else tf.reshape(tf.cast(kernel, current.dtype), (-1, units))]
+        rows = [
+            current[: self._kernel_rows] if kernel is None else tf.reshape(tf.cast(kernel, current.dtype), (-1, units))
+        ]
         if self.use_bias:
-            rows.append(current[self._kernel_rows :] if bias is None else tf.reshape(tf.cast(bias, current.dtype), (1, units)))
+            rows.append(
+                current[self._kernel_rows :] if bias is None else tf.reshape(tf.cast(bias, current.dtype), (1, units))
+            )
         return tf.concat(rows, 0)
 
     def posterior_distribution(self) -> tfd.Distribution:
@@ -208,8 +225,14 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
         return tfd.Normal(self._split(loc)[1], self._split(scale)[1])
 
     def assign_posterior(
-        self, kernel_loc: Any = None, kernel_scale: Any = None, bias_loc: Any = None, bias_scale: Any = None,
-        *, kernel_rho: Any = None, bias_rho: Any = None,
+        self,
+        kernel_loc: Any = None,
+        kernel_scale: Any = None,
+        bias_loc: Any = None,
+        bias_scale: Any = None,
+        *,
+        kernel_rho: Any = None,
+        bias_rho: Any = None,
     ) -> None:
         """Set parts of the posterior, with tensors or arrays (None keeps a part as it is).
 
@@ -223,12 +246,15 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
                 they override `kernel_scale` and `bias_scale`.
         """
         rhos = [
-            rho if rho is not None else (None if scale is None else tfp.math.softplus_inverse(tf.cast(scale, self.variable_dtype)))
+            rho
+            if rho is not None
+            else (None if scale is None else tfp.math.softplus_inverse(tf.cast(scale, self.variable_dtype)))
             for rho, scale in ((kernel_rho, kernel_scale), (bias_rho, bias_scale))
         ]
         if not self.is_mean_field and any(rho is not None for rho in rhos):
             raise invalid_argument(
-                "kernel_scale", "only the mean-field posterior has per-weight scales",
+                "kernel_scale",
+                "only the mean-field posterior has per-weight scales",
                 received=f"posterior_family={self.posterior_family!r}",
             )
         if not self.is_mean_field:
@@ -280,14 +306,24 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
 
     def priors(self) -> tuple[tfd.Distribution, tfd.Distribution | None]:
         """The elementwise priors of the kernel and of the bias (None without a bias)."""
+
         def make(rho_name: str, part: int) -> tfd.Distribution:
             loc = scale = None
             if self.prior == "empirical_bayes":
                 scale = tf.nn.softplus(getattr(self, rho_name))
             if self.prior == "trainable_normal":
-                loc, scale = (self._split(tf.convert_to_tensor(t))[part] for t in (self.prior_loc, tf.nn.softplus(self.prior_rho)))
-            return build_prior(self.prior, self.variable_dtype, self.prior_scale, self._mixture_scales,
-                               self.prior_mixture_weight, scale, loc)
+                loc, scale = (
+                    self._split(tf.convert_to_tensor(t))[part] for t in (self.prior_loc, tf.nn.softplus(self.prior_rho))
+                )
+            return build_prior(
+                self.prior,
+                self.variable_dtype,
+                self.prior_scale,
+                self._mixture_scales,
+                self.prior_mixture_weight,
+                scale,
+                loc,
+            )
 
         return make("kernel_prior_rho", 0), make("bias_prior_rho", 1) if self.use_bias else None
 
@@ -352,7 +388,9 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
         outputs = self._from_channels_last(outputs)
         return self.activation(outputs) if self.activation is not None else outputs
 
-    def _mean_field_outputs(self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
+    def _mean_field_outputs(
+        self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor | None]:
         raise NotImplementedError
 
     def _apply_packed(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:

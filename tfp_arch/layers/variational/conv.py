@@ -88,7 +88,9 @@ class ConvVariational(VariationalLayer):
         self.padding = one_of("padding", str(padding).lower(), ("valid", "same"))
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise invalid_argument(
-                "dilation_rate", "expected 1 when a stride is above 1", received=f"dilation_rate={dilation_rate!r}, strides={strides!r}"
+                "dilation_rate",
+                "expected 1 when a stride is above 1",
+                received=f"dilation_rate={dilation_rate!r}, strides={strides!r}",
             )
         self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2)
 
@@ -122,7 +124,9 @@ class ConvVariational(VariationalLayer):
         shape = tf.concat([tf.shape(inputs)[:1], tf.ones([self.rank], tf.int32), channels], 0)
         return random_signs(shape, inputs.dtype, self.seed_generator)
 
-    def _mean_field_outputs(self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
+    def _mean_field_outputs(
+        self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor | None]:
         inputs = tf.convert_to_tensor(inputs, loc.dtype)
         if self.estimator == "reparameterization":
             weights = loc + scale * standard_normal(tf.shape(loc), loc.dtype, self.seed_generator)
@@ -157,7 +161,9 @@ class ConvVariational(VariationalLayer):
 
     def _channels_last_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         spatial: list[int | None] = []
-        for size, kernel, stride, dilation in zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate):
+        for size, kernel, stride, dilation in zip(
+            input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate, strict=True
+        ):
             if size is None:
                 spatial.append(None)
             elif self.padding == "same":

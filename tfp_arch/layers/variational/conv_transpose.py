@@ -72,13 +72,18 @@ class ConvTransposeVariational(ConvVariational):
 
     def _convolve(self, inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
         return keras.ops.conv_transpose(
-            inputs, _keras_layout(_dilate(kernel, self.dilation_rate)), strides=self.strides, padding=self.padding,
+            inputs,
+            _keras_layout(_dilate(kernel, self.dilation_rate)),
+            strides=self.strides,
+            padding=self.padding,
             data_format="channels_last",
         )
 
     def _channels_last_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         spatial: list[int | None] = []
-        for size, kernel, stride, dilation in zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate):
+        for size, kernel, stride, dilation in zip(
+            input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate, strict=True
+        ):
             extent = dilation * (kernel - 1) + 1
             if size is None:
                 spatial.append(None)

@@ -45,12 +45,19 @@ def _variational(layer: keras.layers.Layer, layer_kwargs: dict[str, Any]) -> Var
     if target is None:
         return None
     config = layer.get_config()
-    common = {"activation": config["activation"], "use_bias": config["use_bias"], "name": config["name"], **layer_kwargs}
+    common = {
+        "activation": config["activation"],
+        "use_bias": config["use_bias"],
+        "name": config["name"],
+        **layer_kwargs,
+    }
     if target is DenseVariational:
         return DenseVariational(units=config["units"], **common)
     unsupported = {
-        "data_format": (config.get("data_format"), "channels_last"), "groups": (config.get("groups", 1), 1),
-        "padding": (config["padding"], ("valid", "same")), "output_padding": (config.get("output_padding"), None),
+        "data_format": (config.get("data_format"), "channels_last"),
+        "groups": (config.get("groups", 1), 1),
+        "padding": (config["padding"], ("valid", "same")),
+        "output_padding": (config.get("output_padding"), None),
     }
     for key, (value, allowed) in unsupported.items():
         if value != allowed and not (isinstance(allowed, tuple) and value in allowed):
@@ -60,8 +67,14 @@ def _variational(layer: keras.layers.Layer, layer_kwargs: dict[str, Any]) -> Var
                 f"(expected {allowed!r}); keep it with skip=[{layer.name!r}]",
                 received=f"{key}={value!r}",
             )
-    return target(config["filters"], config["kernel_size"], strides=config["strides"], padding=config["padding"],
-                  dilation_rate=config["dilation_rate"], **common)
+    return target(
+        config["filters"],
+        config["kernel_size"],
+        strides=config["strides"],
+        padding=config["padding"],
+        dilation_rate=config["dilation_rate"],
+        **common,
+    )
 
 
 def to_variational(
@@ -108,10 +121,13 @@ def to_variational(
     """
     if not model.built:
         raise invalid_argument("model", "it must be built", received=f"model={model.name}")
-    mean_field = layer_kwargs.get("posterior_family", "mean_field") == "mean_field" and "make_posterior_fn" not in layer_kwargs
+    mean_field = (
+        layer_kwargs.get("posterior_family", "mean_field") == "mean_field" and "make_posterior_fn" not in layer_kwargs
+    )
     if moped_delta is not None and (not float(moped_delta) > 0.0 or not center_on_weights or not mean_field):
         raise invalid_argument(
-            "moped_delta", "expected a positive float with center_on_weights=True and the mean-field posterior",
+            "moped_delta",
+            "expected a positive float with center_on_weights=True and the mean-field posterior",
             received=f"moped_delta={moped_delta}, center_on_weights={center_on_weights}",
         )
     skipped = set(skip)

@@ -8,8 +8,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from tfp_arch.layers.variational.dense_tfp import DenseVariationalModels, takes_tfp_model_functions
 from tfp_arch.layers.variational.base import VariationalLayer
+from tfp_arch.layers.variational.dense_tfp import DenseVariationalModels, takes_tfp_model_functions
 from tfp_arch.layers.variational.estimators import PACKED_ESTIMATORS, append_ones
 from tfp_arch.layers.variational.posteriors import inverse_softplus
 from tfp_arch.validation import positive_int
@@ -152,7 +152,9 @@ class DenseVariational(VariationalLayer):
         self._build_variational((self._d_in, self.units))
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self._d_in})
 
-    def _mean_field_outputs(self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
+    def _mean_field_outputs(
+        self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor | None]:
         return PACKED_ESTIMATORS[self.estimator](inputs, loc, scale, self.use_bias, self.seed_generator)
 
     def _inputs(self, inputs: tf.Tensor, dtype: Any) -> tf.Tensor:

@@ -62,8 +62,12 @@ def append_ones(x: tf.Tensor) -> tf.Tensor:
 
 
 def flipout(
-    apply: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], x: tf.Tensor, loc: Any, perturbation: Any,
-    sign_in: tf.Tensor, sign_out: tf.Tensor,
+    apply: Callable[[tf.Tensor, tf.Tensor], tf.Tensor],
+    x: tf.Tensor,
+    loc: Any,
+    perturbation: Any,
+    sign_in: tf.Tensor,
+    sign_out: tf.Tensor,
 ) -> tf.Tensor:
     """Flipout's output `apply(x, loc) + apply(x * sign_in, perturbation) * sign_out` (Wen et al. 2018).
 

@@ -133,7 +133,8 @@ class _Family:
     def stored_scale_variables(self) -> list[tuple[Any, Any]]:
         """The variables holding scale parameters divided by the ratio, with the index of their part."""
         raise invalid_argument(
-            "ratio", "a posterior from `make_posterior_fn` owns its variables, "
+            "ratio",
+            "a posterior from `make_posterior_fn` owns its variables, "
             "so its scale learning-rate ratio cannot be changed",
             received="a ratio for posterior_family='make_posterior_fn'",
         )
@@ -183,7 +184,9 @@ class MeanFieldPosterior(_Family):
 class TriLPosterior(_Family):
     """Full covariance `N(loc, L L^T)` over the layer's `n` weights; `L` starts at `s0 I`."""
 
-    def __init__(self, layer: keras.layers.Layer, rows: int, units: int, loc_initializer: Callable, scale_init: float) -> None:
+    def __init__(
+        self, layer: keras.layers.Layer, rows: int, units: int, loc_initializer: Callable, scale_init: float
+    ) -> None:
         super().__init__(layer, rows, units)
         diagonal = inverse_softplus(scale_init) / self.initial_ratio
 
@@ -276,7 +279,9 @@ class LowRankPosterior(_Family):
         prior_variance = tf.broadcast_to(tf.square(normal.scale), tf.shape(loc))
         squares = tf.square(loc - normal.loc) + variances
         n = tf.cast(tf.size(loc), loc.dtype)
-        return 0.5 * (tf.reduce_sum(squares / prior_variance) - n + tf.reduce_sum(tf.math.log(prior_variance)) - log_det)
+        return 0.5 * (
+            tf.reduce_sum(squares / prior_variance) - n + tf.reduce_sum(tf.math.log(prior_variance)) - log_det
+        )
 
     def assign_loc(self, value: Any) -> None:
         self.layer.posterior_loc.assign(tf.cast(value, self.layer.posterior_loc.dtype))
@@ -291,13 +296,17 @@ class CustomPosterior(_Family):
     be reparameterised (normal-family distributions are).
     """
 
-    def __init__(self, layer: keras.layers.Layer, rows: int, units: int, make_posterior_fn: Callable, use_bias: bool) -> None:
+    def __init__(
+        self, layer: keras.layers.Layer, rows: int, units: int, make_posterior_fn: Callable, use_bias: bool
+    ) -> None:
         super().__init__(layer, rows, units)
         bias_size = units if use_bias else 0
         self.make_distribution = make_posterior_fn(layer, self.size - bias_size, bias_size, layer.variable_dtype)
         if not callable(self.make_distribution):
             raise invalid_argument(
-                "make_posterior_fn", "expected a callable returning a callable that builds the distribution", make_posterior_fn
+                "make_posterior_fn",
+                "expected a callable returning a callable that builds the distribution",
+                make_posterior_fn,
             )
 
     def distribution(self) -> tfd.Distribution:

@@ -112,10 +112,22 @@ class TFPVariationalLayer(keras.layers.Layer):
     ) -> None:
         super().__init__(activity_regularizer=activity_regularizer, trainable=trainable, **kwargs)
         self.activation = keras.activations.get(activation)
-        functions = dict(zip(FUNCTION_ARGUMENTS, (
-            kernel_posterior_fn, kernel_posterior_tensor_fn, kernel_prior_fn, kernel_divergence_fn,
-            bias_posterior_fn, bias_posterior_tensor_fn, bias_prior_fn, bias_divergence_fn,
-        ), strict=True))
+        functions = dict(
+            zip(
+                FUNCTION_ARGUMENTS,
+                (
+                    kernel_posterior_fn,
+                    kernel_posterior_tensor_fn,
+                    kernel_prior_fn,
+                    kernel_divergence_fn,
+                    bias_posterior_fn,
+                    bias_posterior_tensor_fn,
+                    bias_prior_fn,
+                    bias_divergence_fn,
+                ),
+                strict=True,
+            )
+        )
         for name, value in functions.items():
             value = deserialize_function(value)
             if value is not None and not callable(value):
@@ -168,7 +180,7 @@ class TFPVariationalLayer(keras.layers.Layer):
         if not isinstance(posterior, tfd.Independent) or not isinstance(posterior.distribution, tfd.Normal):
             raise TypeError(
                 f"`{type(self).__name__}` requires `kernel_posterior_fn` produce an instance of "
-                f"`tfd.Independent(tfd.Normal)` (saw: \"{getattr(posterior, 'name', type(posterior).__name__)}\")."
+                f'`tfd.Independent(tfd.Normal)` (saw: "{getattr(posterior, "name", type(posterior).__name__)}").'
             )
         return posterior.distribution
 
@@ -210,10 +222,16 @@ class TFPVariationalLayer(keras.layers.Layer):
         outputs = self.from_channels_last(outputs)
         if self.activation is not None:
             outputs = self.activation(outputs)
-        self._add_divergence(self.kernel_divergence_fn, self.kernel_posterior, self.kernel_prior,
-                             self.kernel_posterior_tensor, "divergence_kernel")
-        self._add_divergence(self.bias_divergence_fn, self.bias_posterior, self.bias_prior,
-                             self.bias_posterior_tensor, "divergence_bias")
+        self._add_divergence(
+            self.kernel_divergence_fn,
+            self.kernel_posterior,
+            self.kernel_prior,
+            self.kernel_posterior_tensor,
+            "divergence_kernel",
+        )
+        self._add_divergence(
+            self.bias_divergence_fn, self.bias_posterior, self.bias_prior, self.bias_posterior_tensor, "divergence_bias"
+        )
         return outputs
 
     def get_config(self) -> dict[str, Any]:
@@ -221,7 +239,8 @@ class TFPVariationalLayer(keras.layers.Layer):
             **super().get_config(),
             "activation": keras.activations.serialize(self.activation) if self.activation is not None else None,
             "activity_regularizer": keras.regularizers.serialize(self.activity_regularizer)
-            if self.activity_regularizer is not None else None,
+            if self.activity_regularizer is not None
+            else None,
             "seed": self.seed,
         }
         for name in FUNCTION_ARGUMENTS:

@@ -65,11 +65,17 @@ class _TFPConv(TFPVariationalLayer):
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            activation=activation, activity_regularizer=activity_regularizer,
-            kernel_posterior_fn=kernel_posterior_fn, kernel_posterior_tensor_fn=kernel_posterior_tensor_fn,
-            kernel_prior_fn=kernel_prior_fn, kernel_divergence_fn=kernel_divergence_fn,
-            bias_posterior_fn=bias_posterior_fn, bias_posterior_tensor_fn=bias_posterior_tensor_fn,
-            bias_prior_fn=bias_prior_fn, bias_divergence_fn=bias_divergence_fn, **kwargs,
+            activation=activation,
+            activity_regularizer=activity_regularizer,
+            kernel_posterior_fn=kernel_posterior_fn,
+            kernel_posterior_tensor_fn=kernel_posterior_tensor_fn,
+            kernel_prior_fn=kernel_prior_fn,
+            kernel_divergence_fn=kernel_divergence_fn,
+            bias_posterior_fn=bias_posterior_fn,
+            bias_posterior_tensor_fn=bias_posterior_tensor_fn,
+            bias_prior_fn=bias_prior_fn,
+            bias_divergence_fn=bias_divergence_fn,
+            **kwargs,
         )
         self.filters = as_int("filters", filters)
         self.kernel_size = as_ints("kernel_size", kernel_size, self.rank)
@@ -79,7 +85,8 @@ class _TFPConv(TFPVariationalLayer):
         self.data_format = one_of("data_format", str(data_format).lower(), ("channels_last", "channels_first"))
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise invalid_argument(
-                "dilation_rate", "expected 1 when a stride is above 1",
+                "dilation_rate",
+                "expected 1 when a stride is above 1",
                 received=f"dilation_rate={dilation_rate!r}, strides={strides!r}",
             )
         self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2)
@@ -170,12 +177,24 @@ class _TFPConvFlipout(_TFPConv):
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
-            dilation_rate=dilation_rate, activation=activation, activity_regularizer=activity_regularizer,
-            kernel_posterior_fn=kernel_posterior_fn, kernel_posterior_tensor_fn=kernel_posterior_tensor_fn,
-            kernel_prior_fn=kernel_prior_fn, kernel_divergence_fn=kernel_divergence_fn,
-            bias_posterior_fn=bias_posterior_fn, bias_posterior_tensor_fn=bias_posterior_tensor_fn,
-            bias_prior_fn=bias_prior_fn, bias_divergence_fn=bias_divergence_fn, seed=seed, **kwargs,
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            activity_regularizer=activity_regularizer,
+            kernel_posterior_fn=kernel_posterior_fn,
+            kernel_posterior_tensor_fn=kernel_posterior_tensor_fn,
+            kernel_prior_fn=kernel_prior_fn,
+            kernel_divergence_fn=kernel_divergence_fn,
+            bias_posterior_fn=bias_posterior_fn,
+            bias_posterior_tensor_fn=bias_posterior_tensor_fn,
+            bias_prior_fn=bias_prior_fn,
+            bias_divergence_fn=bias_divergence_fn,
+            seed=seed,
+            **kwargs,
         )
 
 

@@ -41,11 +41,18 @@ class _TFPDense(TFPVariationalLayer):
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            activation=activation, activity_regularizer=activity_regularizer, trainable=trainable,
-            kernel_posterior_fn=kernel_posterior_fn, kernel_posterior_tensor_fn=kernel_posterior_tensor_fn,
-            kernel_prior_fn=kernel_prior_fn, kernel_divergence_fn=kernel_divergence_fn,
-            bias_posterior_fn=bias_posterior_fn, bias_posterior_tensor_fn=bias_posterior_tensor_fn,
-            bias_prior_fn=bias_prior_fn, bias_divergence_fn=bias_divergence_fn, **kwargs,
+            activation=activation,
+            activity_regularizer=activity_regularizer,
+            trainable=trainable,
+            kernel_posterior_fn=kernel_posterior_fn,
+            kernel_posterior_tensor_fn=kernel_posterior_tensor_fn,
+            kernel_prior_fn=kernel_prior_fn,
+            kernel_divergence_fn=kernel_divergence_fn,
+            bias_posterior_fn=bias_posterior_fn,
+            bias_posterior_tensor_fn=bias_posterior_tensor_fn,
+            bias_prior_fn=bias_prior_fn,
+            bias_divergence_fn=bias_divergence_fn,
+            **kwargs,
         )
         self.units = as_int("units", units)
         self.input_spec = keras.layers.InputSpec(min_ndim=2)
@@ -166,9 +173,18 @@ class DenseFlipout(_TFPDense):
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            units, activation=activation, activity_regularizer=activity_regularizer, trainable=trainable,
-            kernel_posterior_fn=kernel_posterior_fn, kernel_posterior_tensor_fn=kernel_posterior_tensor_fn,
-            kernel_prior_fn=kernel_prior_fn, kernel_divergence_fn=kernel_divergence_fn,
-            bias_posterior_fn=bias_posterior_fn, bias_posterior_tensor_fn=bias_posterior_tensor_fn,
-            bias_prior_fn=bias_prior_fn, bias_divergence_fn=bias_divergence_fn, seed=seed, **kwargs,
+            units,
+            activation=activation,
+            activity_regularizer=activity_regularizer,
+            trainable=trainable,
+            kernel_posterior_fn=kernel_posterior_fn,
+            kernel_posterior_tensor_fn=kernel_posterior_tensor_fn,
+            kernel_prior_fn=kernel_prior_fn,
+            kernel_divergence_fn=kernel_divergence_fn,
+            bias_posterior_fn=bias_posterior_fn,
+            bias_posterior_tensor_fn=bias_posterior_tensor_fn,
+            bias_prior_fn=bias_prior_fn,
+            bias_divergence_fn=bias_divergence_fn,
+            seed=seed,
+            **kwargs,
         )

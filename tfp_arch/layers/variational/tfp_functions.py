@@ -71,12 +71,23 @@ def keras_add_variable_fn(layer: keras.layers.Layer) -> Callable[..., Any]:
     """
 
     def add_variable(
-        name: str, shape: Sequence[int], initializer: Any = None, regularizer: Any = None, constraint: Any = None,
-        dtype: Any = None, trainable: bool = True, **kwargs: Any,
+        name: str,
+        shape: Sequence[int],
+        initializer: Any = None,
+        regularizer: Any = None,
+        constraint: Any = None,
+        dtype: Any = None,
+        trainable: bool = True,
+        **kwargs: Any,
     ) -> Any:
         variable = layer.add_weight(
-            name=name, shape=tuple(int(d) for d in shape), initializer=initializer, regularizer=regularizer,
-            constraint=constraint, dtype=None if dtype is None else tf.as_dtype(dtype).name, trainable=trainable,
+            name=name,
+            shape=tuple(int(d) for d in shape),
+            initializer=initializer,
+            regularizer=regularizer,
+            constraint=constraint,
+            dtype=None if dtype is None else tf.as_dtype(dtype).name,
+            trainable=trainable,
             autocast=False,
         )
         value = variable.value
@@ -124,8 +135,13 @@ class LocScaleFn:
     add_variable_fn)`; `scale` is `eps + softplus(untransformed_scale)` read at each use (None when singular)."""
 
     def __init__(
-        self, is_singular: bool = False, loc_initializer: Any = None, untransformed_scale_initializer: Any = None,
-        loc_regularizer: Any = None, untransformed_scale_regularizer: Any = None, loc_constraint: Any = None,
+        self,
+        is_singular: bool = False,
+        loc_initializer: Any = None,
+        untransformed_scale_initializer: Any = None,
+        loc_regularizer: Any = None,
+        untransformed_scale_regularizer: Any = None,
+        loc_constraint: Any = None,
         untransformed_scale_constraint: Any = None,
     ) -> None:
         self.is_singular = bool(is_singular)
@@ -146,15 +162,24 @@ class LocScaleFn:
         """Create `name + "_loc"` (and `name + "_untransformed_scale"`) and return `loc, scale`."""
         dtype = tf.as_dtype(dtype)
         loc = add_variable_fn(
-            name=name + "_loc", shape=shape, initializer=_fresh(self.loc_initializer), regularizer=self.loc_regularizer,
-            constraint=self.loc_constraint, dtype=dtype, trainable=trainable,
+            name=name + "_loc",
+            shape=shape,
+            initializer=_fresh(self.loc_initializer),
+            regularizer=self.loc_regularizer,
+            constraint=self.loc_constraint,
+            dtype=dtype,
+            trainable=trainable,
         )
         if self.is_singular:
             return loc, None
         untransformed_scale = add_variable_fn(
-            name=name + "_untransformed_scale", shape=shape, initializer=_fresh(self.untransformed_scale_initializer),
-            regularizer=self.untransformed_scale_regularizer, constraint=self.untransformed_scale_constraint,
-            dtype=dtype, trainable=trainable,
+            name=name + "_untransformed_scale",
+            shape=shape,
+            initializer=_fresh(self.untransformed_scale_initializer),
+            regularizer=self.untransformed_scale_regularizer,
+            constraint=self.untransformed_scale_constraint,
+            dtype=dtype,
+            trainable=trainable,
         )
         eps = np.finfo(dtype.as_numpy_dtype).eps
         scale = tfp.util.DeferredTensor(untransformed_scale, lambda x: eps + tf.nn.softplus(x))
@@ -221,8 +246,13 @@ def default_loc_scale_fn(
         TensorFlow's initialisers such as `tf.random_normal_initializer` become Keras' own).
     """
     return LocScaleFn(
-        is_singular, loc_initializer, untransformed_scale_initializer, loc_regularizer,
-        untransformed_scale_regularizer, loc_constraint, untransformed_scale_constraint,
+        is_singular,
+        loc_initializer,
+        untransformed_scale_initializer,
+        loc_regularizer,
+        untransformed_scale_regularizer,
+        loc_constraint,
+        untransformed_scale_constraint,
     )
 
 
@@ -251,8 +281,13 @@ def default_mean_field_normal_fn(
         (TensorShape([3, 2]), ['kernel_posterior_loc', 'kernel_posterior_untransformed_scale'])
     """
     return MeanFieldNormalFn(
-        is_singular, loc_initializer, untransformed_scale_initializer, loc_regularizer,
-        untransformed_scale_regularizer, loc_constraint, untransformed_scale_constraint,
+        is_singular,
+        loc_initializer,
+        untransformed_scale_initializer,
+        loc_regularizer,
+        untransformed_scale_regularizer,
+        loc_constraint,
+        untransformed_scale_constraint,
     )
 
 
