@@ -51,6 +51,9 @@ COMMANDS: dict[str, str] = {
     "streaming.json": "python benchmarks/streaming.py --repeats 3",
     "streaming_3_epochs.json": "python benchmarks/streaming.py --rows 1000000 --memory-rows 1000000 --epochs 3 "
     "--repeats 3 --skip-workers --output streaming_3_epochs",
+    "tfp_layers_parity.json": "python benchmarks/tfp_layers_parity.py --seeds 3 --regression-epochs 150 "
+    "--mnist-epochs 3",
+    "tflite_conversion.json": "python benchmarks/tflite_conversion.py",
 }
 """The command that wrote each result file that does not record its own (`commands` in the file wins)."""
 
@@ -324,6 +327,38 @@ def streaming_workers(document: Mapping[str, Any]) -> str:
     return table(["rows", "workers", "train seconds", "examples/s", "peak MB per worker"], body)
 
 
+def side_by_side(document: Mapping[str, Any]) -> str:
+    """Each model's metrics as `ours / tf_keras` (means over seeds) and the epoch-time ratio."""
+    results = _mapping(document, "results")
+    metrics = list(dict.fromkeys(key for row in results.values() for key in row.get("ours", {})))
+    body = []
+    for name, row in results.items():
+        ours, peer = row.get("ours", {}), row.get("tf_keras", {})
+        cells = [f"{cell(ours[m])} / {cell(peer[m])}" if m in ours and m in peer else "–" for m in metrics]
+        body.append([name.replace("_", " "), *cells, cell(row.get("epoch_time_ratio_ours_over_tf_keras"), 3)])
+    header = ["model", *(f"{METRIC_LABELS.get(m, m.replace('_', ' '))}: ours / tf_keras" for m in metrics)]
+    return table([*header, "epoch time ours / tf_keras"], body)
+
+
+def tflite_conversion(document: Mapping[str, Any]) -> str:
+    """One row per signature and op set: converted or not, what stopped it, and what running it gave."""
+    body = []
+    for name, row in _mapping(document, "results").items():
+        signature, _, ops = name.rpartition(".")
+        if row.get("converted"):
+            outcome = f"converted ({row.get('bytes', '?')} bytes)"
+            if "max_abs_difference" in row:
+                worst = max(row["max_abs_difference"].values())
+                run = f"runs; largest difference from the SavedModel {number(worst, 3)}"
+            else:
+                run = row.get("run_error", "–").split(". ")[0]
+        else:
+            outcome = f"not converted ({row.get('error', '?')})"
+            run = ", ".join(f"`{op}`" for op in row.get("problems", [])) or "–"
+        body.append([f"`{signature}`", "built-in ops" if ops == "builtins" else "with Flex (SELECT_TF_OPS)", outcome, run])
+    return table(["signature", "op set", "conversion", "run / missing ops"], body)
+
+
 RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "bnn_uci": bnn_uci,
     "bnn_uci_ratios": bnn_uci_ratios,
@@ -344,6 +379,8 @@ RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "streaming_training": streaming_training,
     "streaming_ratios": streaming_ratios,
     "streaming_workers": streaming_workers,
+    "side_by_side": side_by_side,
+    "tflite_conversion": tflite_conversion,
 }
 
 

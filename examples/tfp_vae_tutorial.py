@@ -20,7 +20,7 @@ Everything else (`MultivariateNormalTriL(..., activity_regularizer=KLDivergenceR
 `IndependentBernoulli(input_shape, tfd.Bernoulli.logits)`, `decoder(encoder.outputs[0])`, the loss
 `lambda x, rv_x: -rv_x.log_prob(x)`) runs unchanged.
 
-Run: python examples/tfp_vae_tutorial.py [--quick] [--epochs E] [--train-size N] [--data FOLDER]
+Run: `python examples/tfp_vae_tutorial.py [--quick] [--epochs E] [--train-size N] [--data FOLDER]`
 """
 
 from __future__ import annotations
