@@ -147,6 +147,7 @@ class DenseFlipout(_TFPDense):
     Arguments as `DenseReparameterization`, plus `seed` (an int, or None) for the signs.
 
     Example:
+        >>> tfd = tfp.distributions
         >>> n = 1000
         >>> layer = DenseFlipout(4, kernel_divergence_fn=lambda q, p, _: tfd.kl_divergence(q, p) / n)
         >>> layer(tf.ones((2, 3))).shape, len(layer.losses)
