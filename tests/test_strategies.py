@@ -49,9 +49,9 @@ def test_the_api_refuses_an_unknown_strategy_name_before_building(tmp_path):
         (None, ClusterRole()),
         ({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 0}}, ClusterRole("worker", 0, 2)),
         ({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}, ClusterRole("worker", 1, 2)),
-        ({"cluster": {"chief": ["c:0"], "worker": ["a:1"]}, "task": {"type": "worker", "index": 0}},
+        ({"cluster": {"chief": ["c:3"], "worker": ["a:1"]}, "task": {"type": "worker", "index": 0}},
          ClusterRole("worker", 0, 2, has_chief=True)),
-        ({"cluster": {"chief": ["c:0"], "worker": ["a:1"]}, "task": {"type": "chief", "index": 0}},
+        ({"cluster": {"chief": ["c:3"], "worker": ["a:1"]}, "task": {"type": "chief", "index": 0}},
          ClusterRole("chief", 0, 2, has_chief=True)),
     ],
 )
@@ -64,8 +64,8 @@ def test_the_cluster_role_is_read_from_tf_config(config, role):
     (None, True),
     ({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 0}}, True),
     ({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}, False),
-    ({"cluster": {"chief": ["c:0"], "worker": ["a:1"]}, "task": {"type": "worker", "index": 0}}, False),
-    ({"cluster": {"chief": ["c:0"], "worker": ["a:1"]}, "task": {"type": "chief", "index": 0}}, True),
+    ({"cluster": {"chief": ["c:3"], "worker": ["a:1"]}, "task": {"type": "worker", "index": 0}}, False),
+    ({"cluster": {"chief": ["c:3"], "worker": ["a:1"]}, "task": {"type": "chief", "index": 0}}, True),
 ])
 def test_the_chief_is_the_chief_task_or_else_worker_0(config, chief):
     environ = {} if config is None else {"TF_CONFIG": json.dumps(config)}
