@@ -335,9 +335,9 @@ def side_by_side(document: Mapping[str, Any]) -> str:
     for name, row in results.items():
         ours, peer = row.get("ours", {}), row.get("tf_keras", {})
         cells = [f"{cell(ours[m])} / {cell(peer[m])}" if m in ours and m in peer else "–" for m in metrics]
-        body.append([name.replace("_", " "), *cells, cell(row.get("epoch_time_ratio_ours_over_tf_keras"), 3)])
-    header = ["model", *(f"{METRIC_LABELS.get(m, m.replace('_', ' '))}: ours / tf_keras" for m in metrics)]
-    return table([*header, "epoch time ours / tf_keras"], body)
+        body.append([name.replace("_", " "), cell(row.get("epoch_time_ratio_ours_over_tf_keras"), 3), *cells])
+    header = ["model", "epoch time, ours / tf_keras"]
+    return table([*header, *(f"{METRIC_LABELS.get(m, m.replace('_', ' '))}: ours / tf_keras" for m in metrics)], body)
 
 
 def tflite_conversion(document: Mapping[str, Any]) -> str:
