@@ -355,7 +355,8 @@ def tflite_conversion(document: Mapping[str, Any]) -> str:
         else:
             outcome = f"not converted ({row.get('error', '?')})"
             run = ", ".join(f"`{op}`" for op in row.get("problems", [])) or "–"
-        body.append([f"`{signature}`", "built-in ops" if ops == "builtins" else "with Flex (SELECT_TF_OPS)", outcome, run])
+        op_set = "built-in ops" if ops == "builtins" else "with Flex (SELECT_TF_OPS)"
+        body.append([f"`{signature}`", op_set, outcome, run])
     return table(["signature", "op set", "conversion", "run / missing ops"], body)
 
 
