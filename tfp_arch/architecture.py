@@ -305,13 +305,17 @@ class Architecture(MultiWorkerFit, keras.Model):
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement evaluate_metrics.")
 
-    def sample(self, n: int, *, seed: int | None = None, **conditions: Any) -> np.ndarray:
+    def sample(self, n: int, *, seed: int | None = None) -> np.ndarray:
         """Draw `n` samples from the model, in the data's own units (capability `"sample"`).
+
+        An override adds what its draws are conditioned on, or other options, as keyword-only
+        arguments with defaults (MAF's `context=`, the VAE's `mean=`). The base takes none of them,
+        so that every such override is a compatible one; a caller that knows only `Architecture`
+        passes `n` and `seed`.
 
         Args:
             n: number of samples.
             seed: an integer seed, for repeatable draws.
-            **conditions: what the draws are conditioned on, by keyword (for example `context=`).
 
         Returns:
             An array of shape `(n, *data_shape)`.
@@ -365,7 +369,8 @@ def _per_replica(value: Any, replicas: int) -> Any:
 
 def _materialise(dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray | None]:
     """Collect a finite dataset of `x` or `(x, y[, w])` batches into arrays, for an `adapt` that takes arrays."""
-    xs, ys = [], []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray | None] = []
     for element in dataset.as_numpy_iterator():
         if isinstance(element, tuple):
             xs.append(element[0])
@@ -374,5 +379,9 @@ def _materialise(dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray | Non
             xs.append(element)
             ys.append(None)
     x = np.concatenate(xs)
-    y = None if ys[0] is None else np.concatenate(ys)
-    return x, y
+    if ys[0] is None:
+        return x, None
+    targets = [part for part in ys if part is not None]
+    if len(targets) != len(ys):
+        raise ValueError("The dataset mixes batches with and without targets.")
+    return x, np.concatenate(targets)

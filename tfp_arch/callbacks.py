@@ -267,7 +267,9 @@ class RunCheckpoint(keras.callbacks.BackupAndRestore):
                 if stopping.best_weights is not None:
                     np.savez(
                         os.path.join(fresh, os.path.basename(self._best_path)),
-                        **{f"w{i}": w for i, w in enumerate(stopping.best_weights)},
+                        # numpy's stub types `allow_pickle: bool` beside `**kwds`, and mypy checks the arrays
+                        # against it although no key is `allow_pickle` (the keys are w0, w1, ...).
+                        **{f"w{i}": w for i, w in enumerate(stopping.best_weights)},  # type: ignore[arg-type]
                     )
             np.savez(
                 os.path.join(fresh, os.path.basename(self._random_path)),

@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -40,6 +40,9 @@ from tfp_arch.registry.staging import STAGING_SUFFIX, RunFolder
 from tfp_arch.safe_files import temporary_file
 from tfp_arch.schedules import BudgetCosineDecay
 from tfp_arch.validation import ValidationError
+
+if TYPE_CHECKING:
+    from tfp_arch.data.streaming import StreamedDataset
 
 __all__ = [
     "NonFiniteMetricError",
@@ -85,7 +88,7 @@ class Run:
     chief: bool = True
 
 
-def prepare_data(cls: type[Architecture], spec: str | None) -> Dataset:
+def prepare_data(cls: type[Architecture], spec: str | None) -> Dataset | StreamedDataset:
     """Load `spec` (default: the architecture's embedded data) in the form the architecture takes.
 
     Raises:
@@ -237,7 +240,11 @@ def _build(cls: type[Architecture], arguments: dict[str, Any]) -> Architecture:
 
 
 def _callbacks(
-    request: dict[str, Any], folder: RunFolder, dataset: Dataset, chief: RunFolder | None, multi_worker: bool
+    request: dict[str, Any],
+    folder: RunFolder,
+    dataset: Dataset | StreamedDataset,
+    chief: RunFolder | None,
+    multi_worker: bool,
 ) -> tuple[list, RunCheckpoint, ResumableEarlyStopping | None]:
     batch = request["batch_size"]
     n_train = int(dataset.n_train * (1.0 - request["validation_split"]))
@@ -424,7 +431,7 @@ class RunWriteError(OSError):
         super().__init__(error.errno, f"cannot write{where}: {error.strerror or error}{then}")
 
 
-def check_validation_split(dataset: Dataset, validation_split: float) -> None:
+def check_validation_split(dataset: Dataset | StreamedDataset, validation_split: float) -> None:
     """Refuse a `validation_split` that leaves no training rows or no validation rows, before training.
 
     Raises:
@@ -442,7 +449,7 @@ def check_validation_split(dataset: Dataset, validation_split: float) -> None:
         )
 
 
-def check_labels(model: Architecture, dataset: Dataset) -> None:
+def check_labels(model: Architecture, dataset: Dataset | StreamedDataset) -> None:
     """Refuse class labels outside `0 .. num_classes - 1` of `model`, in the training and the test part,
     before any training or metric.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import keras
 import numpy as np
@@ -25,6 +25,18 @@ from tfp_arch.validation import positive_float, positive_int, positive_ints
 __all__ = ["POSTERIOR_SCALE_FRACTION", "BayesianCNN", "fan_in_posterior_scale"]
 
 POSTERIOR_SCALE_FRACTION = 0.1
+
+
+class _LayerOptions(TypedDict):
+    """The arguments every variational layer of the network shares."""
+
+    prior: str
+    prior_scale: float
+    estimator: str
+    posterior_family: str
+    posterior_scale_init: float
+    scale_learning_rate_ratio: float
+    kl_weight: float | None
 
 
 def fan_in_posterior_scale(layer: VariationalLayer, input_shape: Sequence[Any]) -> float:
@@ -141,7 +153,7 @@ class BayesianCNN(Architecture):
         self.kl_weight = None if kl_weight is None else float(kl_weight)
         self.num_samples = num_samples
         self.seed = seed
-        common = {
+        common: _LayerOptions = {
             "prior": prior,
             "prior_scale": prior_scale,
             "estimator": estimator,
@@ -188,7 +200,12 @@ class BayesianCNN(Architecture):
 
     def build(self, input_shape: Sequence[int | None]) -> None:
         shape = tuple(input_shape)
-        self.image_shape = tuple(int(d) for d in shape[1:])
+        image_shape = tuple(int(d) for d in shape[1:] if d is not None)
+        if len(image_shape) != len(shape) - 1:
+            raise ValueError(
+                f"Architecture `{self.architecture_name}` needs images of a known shape. Received: shape={shape}"
+            )
+        self.image_shape = image_shape
         for layer in self.blocks:
             if isinstance(layer, VariationalLayer) and self.posterior_scale_init is None:
                 layer.posterior_scale_init = fan_in_posterior_scale(layer, shape)

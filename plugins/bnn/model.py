@@ -12,6 +12,7 @@ from tensorflow_probability import distributions as tfd
 
 from tfp_arch.architecture import Architecture
 from tfp_arch.data.dataset import Dataset
+from tfp_arch.data.errors import DataError
 from tfp_arch.layers.kl.weight import set_kl_weight
 from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches
 from tfp_arch.layers.variational.dense import DenseVariational, inverse_softplus
@@ -420,6 +421,8 @@ class BayesianMLP(Architecture):
         (`Dataset.suggested_hyperparameters`).
         """
         if dataset.kind == "classification":
+            if dataset.y_train is None:
+                raise DataError("classification data without targets", dataset.name)
             return {"likelihood": "categorical", "num_classes": int(np.max(dataset.y_train)) + 1}
         if dataset.kind == "regression":
             return {"likelihood": "heteroscedastic"}

@@ -90,7 +90,7 @@ class MaskedAutoregressiveFlowModel(Architecture):
         self.standardization = Standardization(name="standardization")
         self.context_size = self.flow.context_size
         self.event_size: int | None = None
-        self._log_prob_fn = None
+        self._log_prob_fn: BatchedFunction | None = None
 
     __init__.__signature__ = flow_signature(MaskedAutoregressiveFlow)  # type: ignore[attr-defined]
 
@@ -214,10 +214,11 @@ class MaskedAutoregressiveFlowModel(Architecture):
             context: conditioning input, shape `(n, context_size)`, for a conditional model.
         """
         x = np.asarray(x, dtype="float32")
-        if self.conditional:
+        context_size = self.context_size
+        if context_size is not None:  # conditional
             if context is None:
                 raise ValueError(f"This `{self.architecture_name}` model is conditional: pass `context=` to log_prob.")
-            context = np.broadcast_to(np.asarray(context, dtype="float32"), (len(x), self.context_size))
+            context = np.broadcast_to(np.asarray(context, dtype="float32"), (len(x), context_size))
         elif context is not None:
             raise ValueError(f"This `{self.architecture_name}` model is unconditional: it takes no `context`.")
         self._ensure_built(x.shape if context is None else (context.shape, x.shape))
@@ -253,6 +254,8 @@ class MaskedAutoregressiveFlowModel(Architecture):
         """
         context, data = self._split(x, y)
         log_p = self.log_prob(data, context=context)
+        if self.event_size is None:
+            raise RuntimeError(f"`{self.architecture_name}` has no event size after log_prob built it")
         log_likelihood = float(np.mean(log_p))
         shift = float(keras.ops.convert_to_numpy(self.log_det_standardization()))
         return {

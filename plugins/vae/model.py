@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import keras
 import numpy as np
@@ -25,6 +25,7 @@ from tfp_arch.validation import invalid_argument, one_of, positive_float, positi
 __all__ = ["VariationalAutoencoder", "binarize"]
 
 _PREDICT_BATCH = 1024
+_Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
 def binarize(x: Any, seed: int = 0) -> np.ndarray:
@@ -253,10 +254,11 @@ class VariationalAutoencoder(Architecture):
                 )
         super().adapt(x, y)
 
-    def _cached(self, key: str, factory: Callable[[VariationalAutoencoder], Callable[..., Any]]) -> Callable[..., Any]:
+    def _cached(self, key: str, factory: Callable[[VariationalAutoencoder], _Function]) -> _Function:
+        """What `factory` makes for this model, made once and kept under `key` (one factory per key)."""
         if key not in self._functions:
             self._functions[key] = factory(self)
-        return self._functions[key]
+        return cast(_Function, self._functions[key])
 
     def _batched(self, key: str, fn: Callable[..., Any]) -> BatchedFunction:
         """`fn` over chunks of 1024 examples, traced once per model and kept under `key`."""

@@ -7,7 +7,7 @@ import math
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -15,9 +15,9 @@ from tfp_arch.data.errors import DataError, missing_file
 
 __all__ = ["check_finite", "check_headers", "read_idx", "read_numpy", "rows"]
 
-_IDX_TYPES = {
-    0x08: np.uint8,
-    0x09: np.int8,
+_IDX_TYPES: dict[int, np.dtype[Any]] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),
     0x0C: np.dtype(">i4"),
     0x0D: np.dtype(">f4"),
@@ -128,7 +128,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DataError(f"cannot read (damaged or not gzip?): {error}", str(path)) from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise DataError("not an IDX file (bad magic number)", str(path))
-    dtype, ndim = np.dtype(_IDX_TYPES[raw[2]]), raw[3]
+    dtype, ndim = _IDX_TYPES[raw[2]], raw[3]
     header = 4 + 4 * ndim
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected = header + int(np.prod(shape)) * dtype.itemsize

@@ -105,11 +105,14 @@ class Dataset:
         x_train, x_test = self.x_train, self.x_test
         if self.kind == "classification" or x_train.ndim > 2:
             return replace(self, y_train=None, y_test=None, labels_train=self.y_train, labels_test=self.y_test)
+        y_train, y_test = self.y_train, self.y_test
+        if y_train is None or y_test is None:
+            raise DataError("training targets without test targets (or the reverse)", self.name)
         names = list(self.feature_names) + ([self.target_name] if self.target_name else [])
         return replace(
             self,
-            x_train=np.column_stack([x_train, self.y_train]).astype("float32"),
-            x_test=np.column_stack([x_test, self.y_test]).astype("float32"),
+            x_train=np.column_stack([x_train, y_train]).astype("float32"),
+            x_test=np.column_stack([x_test, y_test]).astype("float32"),
             y_train=None,
             y_test=None,
             kind="density",

@@ -273,10 +273,13 @@ class StreamedDataset:
 
     def as_unsupervised(self) -> StreamedDataset:
         """All columns (inputs, then the target) as inputs and no targets."""
-        if not self.supervised:
+        target, target_name = self.layout.target, self.target_name
+        if target is None:
             return self
-        layout = replace(self.layout, inputs=(*self.layout.inputs, self.layout.target), target=None)
-        names = [*self.feature_names, self.target_name]
+        if target_name is None:
+            raise RuntimeError(f"{self.name}: the target column has no name")
+        layout = replace(self.layout, inputs=(*self.layout.inputs, target), target=None)
+        names = [*self.feature_names, target_name]
         return replace(self, layout=layout, kind="density", feature_names=names, target_name=None, max_label=None)
 
     def _part(self, test: bool) -> tf.data.Dataset:
@@ -369,6 +372,8 @@ class StreamedDataset:
         x, y = self.head(_PREVIEW)
         x_test, y_test = self.x_test[:_PREVIEW], None if self.y_test is None else self.y_test[:_PREVIEW]
         if self.kind == "classification":
+            if y is None or self.max_label is None:
+                raise RuntimeError(f"{self.name}: classification data without targets or their largest label")
             y = np.concatenate([y, [self.max_label]]).astype(y.dtype)
             x = np.concatenate([x, x[-1:]])
         return Dataset(

@@ -42,7 +42,6 @@ ATTRIBUTES = {
     "default_batch_size": 32,
     "capabilities": (),
 }
-_MISSING = object()
 
 
 class StaticReadError(Exception):
@@ -146,7 +145,7 @@ def describe_class(cls: type) -> Description:
             break
         if "__init__" in vars(klass):
             forwards = False
-            for p in inspect.signature(klass.__init__).parameters.values():
+            for p in inspect.signature(vars(klass)["__init__"]).parameters.values():
                 if p.kind is p.VAR_KEYWORD:
                     forwards = True
                 elif p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
@@ -332,13 +331,14 @@ def _init_parameters(module: _Module, node: ast.ClassDef) -> tuple[list[Hyperpar
             raise StaticReadError(f"{node.name}.__init__ has a computed signature")
     arguments = init.args
     positional = arguments.posonlyargs + arguments.args
-    defaults = [_MISSING] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
+    # None marks a parameter without a default, as in `arguments.kw_defaults`.
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
     pairs = list(zip(positional, defaults, strict=False))[1:] + list(
         zip(arguments.kwonlyargs, arguments.kw_defaults, strict=False)
     )
     parameters = []
     for argument, default in pairs:
-        value = None if default is _MISSING or default is None else _plain(_evaluate(module, default))
+        value = None if default is None else _plain(_evaluate(module, default))
         annotation = ast.unparse(argument.annotation) if argument.annotation is not None else None
         parameters.append(Hyperparameter(argument.arg, annotation, value, node.name))
     return parameters, arguments.kwarg is not None
@@ -363,16 +363,15 @@ def describe_source(value: str) -> Description:
     forwarding = True
     for class_module, class_node in chain:
         for statement in class_node.body:
-            targets = (
-                statement.targets
-                if isinstance(statement, ast.Assign)
-                else [statement.target]
-                if isinstance(statement, ast.AnnAssign) and statement.value
-                else []
-            )
+            if isinstance(statement, ast.Assign):
+                targets, expression = statement.targets, statement.value
+            elif isinstance(statement, ast.AnnAssign) and statement.value:
+                targets, expression = [statement.target], statement.value
+            else:
+                continue
             for target in targets:
                 if isinstance(target, ast.Name) and target.id in ATTRIBUTES and target.id not in attributes:
-                    attributes[target.id] = _evaluate(class_module, statement.value)
+                    attributes[target.id] = _evaluate(class_module, expression)
         found = _init_parameters(class_module, class_node) if forwarding else None
         if found is not None:
             own, forwarding = found

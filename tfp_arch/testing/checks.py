@@ -122,9 +122,12 @@ def _check_capabilities(cls: type[Any], fail) -> None:
 
 
 def _arrays(cls: type[Any], rows: int) -> tuple[Any, Any, Any, Any, Any]:
+    from tfp_arch.data.dataset import Dataset
     from tfp_arch.runs import prepare_data
 
     dataset = prepare_data(cls, None)
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"the contract checks take in-memory data; the default data of {cls.__qualname__} is streamed")
     take = lambda a, n: None if a is None else a[:n]  # noqa: E731
     return (
         take(dataset.x_train, rows),

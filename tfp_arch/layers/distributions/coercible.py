@@ -38,7 +38,7 @@ class TensorCoercible:
     test-points function, the next layer) sees the same draw, as in `tfp.layers`.
     """
 
-    convert_to_tensor_fn: Callable[[Any], Any] = staticmethod(tfd.Distribution.sample)  # type: ignore[assignment]
+    convert_to_tensor_fn: Callable[[Any], Any] = staticmethod(tfd.Distribution.sample)
 
     def is_tensor_like(self) -> bool:
         """TensorFlow's marker: `tf.is_tensor` is True, so Keras passes the distribution on unchanged."""

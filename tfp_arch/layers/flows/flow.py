@@ -105,7 +105,7 @@ class Flow(keras.layers.Layer):
         self.context_size = None if context_size is None else positive_int("context_size", context_size)
         self.seed = int(seed)
         self.event_size: int | None = None
-        self._sample_fn = None
+        self._sample_fn: Callable[..., Any] | None = None
 
     def stack(self, transforms: list[keras.layers.Layer]) -> None:
         """Set the transforms (data-to-latent order), then the batch normalisations between them."""
@@ -184,6 +184,8 @@ class Flow(keras.layers.Layer):
             context: conditioning input, or None.
             training: use batch statistics in batch normalisation.
         """
+        if self.event_size is None:
+            raise RuntimeError(f"{type(self).__name__}.log_prob called before build()")
         z, log_det = self.inverse_and_log_det(x, context, training=training)
         base = -0.5 * ops.sum(ops.square(z), axis=-1) - 0.5 * self.event_size * _LOG_2PI
         return base + log_det

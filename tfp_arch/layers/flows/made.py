@@ -312,6 +312,12 @@ class MADE(keras.layers.Layer):
                     )
                 )
 
+    def _built_event_size(self) -> int:
+        """`D`, known once the layer is built."""
+        if self.event_size is None:
+            raise RuntimeError("MADE used before build(): call it on an input, or build it with the input's shape.")
+        return self.event_size
+
     @property
     def masks(self) -> list[np.ndarray]:
         """The kernels' binary masks (float32), the output one in this network's column layout."""
@@ -349,12 +355,13 @@ class MADE(keras.layers.Layer):
                 hidden = self.activation(hidden)
         if self.tfp_layout:
             return ops.reshape(hidden, (*ops.shape(hidden)[:-1], self.event_size, self.num_params))
-        return parameters_per_dimension(hidden, self.num_params, self.event_size)
+        return parameters_per_dimension(hidden, self.num_params, self._built_event_size())
 
     def _output_columns(self, variable: int) -> list[int]:
         if self.tfp_layout:
             return [variable * self.num_params + p for p in range(self.num_params)]
-        return [p * self.event_size + variable for p in range(self.num_params)]
+        size = self._built_event_size()
+        return [p * size + variable for p in range(self.num_params)]
 
     def autoregressive_pass(
         self, value_of: Callable[[int, Any], Any], like: Any, context: Any = None, parameters_first: bool = False
@@ -386,7 +393,7 @@ class MADE(keras.layers.Layer):
             The variables `(..., D)` in their original positions.
         """
         self._check_context(context)
-        size = self.event_size
+        size = self._built_event_size()
         inputs = np.asarray(self.degrees[0])
         by_rank = np.argsort(inputs, kind="stable")  # the variable of each rank
         sorts = [np.argsort(degrees, kind="stable") for degrees in self.degrees[1:]]
@@ -435,8 +442,8 @@ class MADE(keras.layers.Layer):
                 value = term if below is None else value + term
             return value + pick(biases[index])
 
-        hidden = [None for _ in sorts]  # each layer's units computed so far, in degree order
-        values = []  # the variables' values in rank order, each `(batch,)`
+        hidden: list[Any] = [None for _ in sorts]  # each layer's units computed so far, in degree order
+        values: list[Any] = []  # the variables' values in rank order, each `(batch,)`
         for rank in range(1, size + 1):
             below = ops.stack(values, axis=0) if values else None
             for index, count in enumerate(counts):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -61,7 +62,7 @@ class RationalQuadraticSplineTransformer(ElementwiseTransformer):
         scale = 2.0 * self.bound * (1.0 - self.min_bin_size * self.bins)
         self._cumulative = np.triu(np.ones((self.bins, self.bins - 1))) * scale
         self._inner_offsets = -self.bound + 2.0 * self.bound * self.min_bin_size * np.arange(1, self.bins)
-        self._compiled_root = None
+        self._compiled_root: Callable[[Any, Any], Any] | None = None
 
     def _interior(self, params: Any) -> tuple[Any, Any]:
         """The interior knots `(x_k, y_k)`, shape `(..., 2, bins - 1)`, and derivatives `(..., bins - 1)`."""

@@ -6,7 +6,7 @@ from typing import Any
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
+from tensorflow_probability import distributions as tfd
 
 from tfp_arch.layers.distributions.latent import check_distribution, gaussian_distribution, gaussian_scale
 from tfp_arch.layers.kl.weight import KLWeighted
@@ -14,8 +14,6 @@ from tfp_arch.layers.noise import standard_normal
 from tfp_arch.validation import invalid_argument, non_negative_float, one_of, positive_float, positive_int
 
 __all__ = ["KL_METHODS", "PRIORS", "GaussianKLPenalty"]
-
-tfd = tfp.distributions
 
 PRIORS = ("normal", "laplace")
 KL_METHODS = ("auto", "analytic", "monte_carlo")

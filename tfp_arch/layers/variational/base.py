@@ -262,8 +262,10 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
             return
         loc, stored = tf.unstack(tf.convert_to_tensor(self.posterior))
         ratio = tf.cast(self.scale_ratio, stored.dtype)
-        stored_rhos = [None if rho is None else tf.cast(rho, stored.dtype) / ratio for rho in rhos]
-        self.posterior.assign(tf.stack([self._pack(kernel_loc, bias_loc, loc), self._pack(*stored_rhos, stored)]))
+        kernel_stored, bias_stored = (None if rho is None else tf.cast(rho, stored.dtype) / ratio for rho in rhos)
+        self.posterior.assign(
+            tf.stack([self._pack(kernel_loc, bias_loc, loc), self._pack(kernel_stored, bias_stored, stored)])
+        )
 
     @property
     def kernel_loc(self) -> tf.Tensor:
@@ -273,7 +275,8 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
     @property
     def bias_loc(self) -> tf.Tensor | None:
         """Former API: `bias_posterior().loc`."""
-        return None if not self.use_bias else self.bias_posterior().loc
+        posterior = self.bias_posterior()  # None exactly without a bias
+        return None if posterior is None else posterior.loc
 
     @property
     def kernel_rho(self) -> tf.Tensor:

@@ -190,7 +190,7 @@ class DenseVariational(VariationalLayer):
         seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 2)
         noise = tf.random.stateless_normal((num_samples, *kernel_loc.shape), seeds[0], dtype=kernel_loc.dtype)
         kernels = kernel_loc + kernel_scale * noise
-        if not self.use_bias:
+        if bias_loc is None or bias_scale is None:  # no bias
             return kernels, None
         noise = tf.random.stateless_normal((num_samples, self.units), seeds[1], dtype=bias_loc.dtype)
         return kernels, bias_loc + bias_scale * noise
