@@ -58,9 +58,9 @@ class Architecture(MultiWorkerFit, keras.Model):
             better).
 
     Capabilities are declared one way: the class attribute `capabilities`, a tuple of
-        `"sample"`: `sample(n, *, seed=None, **conditions)` returns `n` draws in the data's units,
-            shape `(n, *data_shape)`, as a NumPy array; conditions (for example `context=`) are
-            keyword arguments.
+        `"sample"`: `sample(n, *, seed=None)` returns `n` draws in the data's units, shape
+            `(n, *data_shape)`, as a NumPy array; an architecture may add keyword-only options with
+            defaults (for example `context=` of a conditional flow).
         `"density"`: `log_prob(x)` returns the exact log-density per example in the data's units.
         `"plot"`: `plot(path, dataset=None)` writes a PNG figure of what the model learned.
     A method of a capability is overridden exactly when the capability is declared

@@ -116,7 +116,7 @@ def _check_capabilities(cls: type[Any], fail) -> None:
         if seed is None or seed.kind is not seed.KEYWORD_ONLY or seed.default is not None or required != ["self", "n"]:
             fail(
                 "capabilities",
-                f"`sample` must have the signature sample(n, *, seed=None, **conditions); "
+                f"`sample` must have the signature sample(n, *, seed=None, ...) (more options keyword-only); "
                 f"got {inspect.signature(cls.sample)}",
             )
 
