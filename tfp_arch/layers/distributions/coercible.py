@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -151,11 +152,24 @@ def _named_function(name: str) -> Callable[[Any], Any]:
     return attribute
 
 
+_CLASS_NUMBERS = itertools.count(1)
+
+
 @functools.cache
 def _coercible_class(cls: type, fn: Callable[[Any], Any]) -> type:
-    return type(
-        cls.__name__, (TensorCoercible, cls), {"convert_to_tensor_fn": staticmethod(fn), "__module__": cls.__module__}
-    )
+    """The subclass of `cls` whose instances convert through `fn`.
+
+    It is created under a name of its own in this module, so that TFP's metaclasses give it a
+    `CompositeTensor` type spec of its own (registered as `tfp_arch....Normal_1_ACTTypeSpec`, never
+    in place of TFP's), and a distribution output crosses a `tf.function` boundary (`predict`) as
+    itself; TFP skips a class named `TransformedDistribution` in TFP's module, and registers its
+    spec under `tfp.distributions.<name>`. The name users see (`repr`) is then the class's own.
+    """
+    unique = f"{cls.__name__}_{next(_CLASS_NUMBERS)}"
+    attributes = {"convert_to_tensor_fn": staticmethod(fn), "__module__": __name__, "__qualname__": unique}
+    subclass = type(unique, (TensorCoercible, cls), attributes)
+    subclass.__name__ = subclass.__qualname__ = cls.__name__
+    return subclass
 
 
 def coercible(distribution: Any, convert_to_tensor_fn: Any = tfd.Distribution.sample) -> Any:
