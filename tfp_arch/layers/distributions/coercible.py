@@ -15,17 +15,15 @@ as itself, holding the `fn(d)` computed inside the function (see `_CoercibleSpec
 from __future__ import annotations
 
 import functools
-import inspect
 import itertools
-import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
-from tensorflow.python.util import dispatch
 
+from tfp_arch import _private_api
 from tfp_arch.validation import invalid_argument
 
 __all__ = ["TensorCoercible", "coercible", "convert_to_tensor_function", "is_distribution"]
@@ -86,16 +84,7 @@ def _convert(value: TensorCoercible, dtype: Any = None, name: str | None = None,
 tf.register_tensor_conversion_function(TensorCoercible, _convert)
 
 
-def _in_keras_loss() -> bool:
-    frame = inspect.currentframe()
-    while frame is not None:
-        if frame.f_code.co_name == "__call__" and frame.f_code.co_filename.endswith(os.path.join("losses", "loss.py")):
-            return True
-        frame = frame.f_back
-    return False
-
-
-dispatch.register_dispatchable_type(TensorCoercible)
+_private_api.register_dispatchable_type(TensorCoercible)
 
 
 @tf.experimental.dispatch_for_api(tf.cast, {"x": TensorCoercible})
@@ -105,7 +94,7 @@ def _cast(x: TensorCoercible, dtype: Any, name: str | None = None) -> tf.Tensor:
     A Keras loss casts `y_pred` to its own dtype (float32 by default); a float64 distribution would
     reach a lambda loss as its sample, which has no `log_prob`.
     """
-    if _in_keras_loss():
+    if _private_api.in_keras_loss_call():
         dtype_name = tf.as_dtype(x.dtype).name  # type: ignore[attr-defined]
         raise TypeError(
             f"A {dtype_name} distribution output reached a Keras loss of another dtype, which casts it to a tensor "
