@@ -47,6 +47,30 @@ def test_log_prob_and_samples_equal_tfps_for_the_same_made():
     )
 
 
+def forward_of_the_base_mean(distribution):
+    return distribution.bijector.forward(distribution.distribution.mean())
+
+
+def test_predict_gives_the_convert_to_tensor_fn_tensor():
+    network = tfb.AutoregressiveNetwork(params=2, hidden_units=[10], activation="relu",
+                                        kernel_initializer="random_normal", bias_initializer="random_normal")
+    network.build((2,))
+    made = MADE(params=2, hidden_units=[10], activation="relu")
+    model = keras.Sequential([
+        keras.Input((0,)),
+        DistributionLambda(standard_normal_2d),
+        AutoregressiveTransform(made, convert_to_tensor_fn=forward_of_the_base_mean),
+    ])
+    _copy(network, made)
+    x = np.zeros((5, 0), "float32")
+    predicted = model.predict(x, batch_size=2, verbose=0)
+    assert isinstance(predicted, np.ndarray) and predicted.shape == (5, 2)
+    np.testing.assert_allclose(predicted, forward_of_the_base_mean(model(x)).numpy(), rtol=1e-5, atol=1e-6)
+    expected = tfb.MaskedAutoregressiveFlow(network).forward(np.zeros((5, 2), "float32"))
+    np.testing.assert_allclose(predicted, expected.numpy(), rtol=1e-5, atol=1e-5)
+    assert np.abs(predicted).max() > 0
+
+
 def test_tfps_docstring_model_fits_and_returns_a_distribution(tmp_path):
     keras.utils.set_random_seed(0)
     n = 512

@@ -11,12 +11,18 @@ import tensorflow_probability as tfp
 from tfp_arch import layers, losses
 
 tfd = tfp.distributions
+tfb = tfp.bijectors
 N = 64
 
 
 @keras.saving.register_keras_serializable(package="test_distribution_outputs")
 def normal_from(t):
     return tfd.Normal(loc=t[..., :1], scale=1e-3 + tf.math.softplus(0.05 * t[..., 1:]))
+
+
+@keras.saving.register_keras_serializable(package="test_distribution_outputs")
+def scaled_normal_from(t):
+    return tfd.TransformedDistribution(normal_from(t), tfb.Scale(2.0))
 
 
 def _data():
@@ -97,6 +103,45 @@ def test_predict_gives_the_convert_to_tensor_fn_tensor(fn, name):
     np.testing.assert_allclose(model.predict(x, verbose=0), getattr(model(x), name)(), rtol=1e-5)
 
 
+@pytest.mark.parametrize("style", STYLES, ids=list(STYLES))
+def test_predict_of_a_transformed_distribution_gives_the_convert_to_tensor_fn_tensor(style):
+    x, y = _data()
+    model = STYLES[style](layers.DistributionLambda(scaled_normal_from, convert_to_tensor_fn=tfd.Distribution.mean))
+    rv = model(x)
+    assert isinstance(rv, tfd.TransformedDistribution)
+    predicted = model.predict(x, batch_size=16, verbose=0)
+    assert isinstance(predicted, np.ndarray) and predicted.shape == (N, 1)
+    np.testing.assert_allclose(predicted, rv.mean(), rtol=1e-5)
+    dense = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense))
+    np.testing.assert_allclose(predicted, 2.0 * dense(x)[:, :1], rtol=1e-5)  # the mean of 2 * Normal(loc, scale)
+    model.compile("adam", loss=lambda y, rv: -rv.log_prob(y))
+    assert np.isfinite(model.fit(x, y, batch_size=16, epochs=1, verbose=0).history["loss"][0])
+
+
+def test_predict_samples_a_transformed_distribution_by_default():
+    x, _ = _data()
+    model = _sequential(layers.DistributionLambda(lambda t: tfd.TransformedDistribution(normal_from(t), tfb.Exp())))
+    samples = model.predict(x, batch_size=16, verbose=0)
+    assert samples.shape == (N, 1) and np.all(samples > 0)
+    assert len(np.unique(samples)) == N
+
+
+def test_a_tf_function_returns_the_distribution_output_as_itself():
+    x, _ = _data()
+    model = _sequential(layers.DistributionLambda(scaled_normal_from, convert_to_tensor_fn=tfd.Distribution.mean))
+    rv = tf.function(model)(x)
+    assert isinstance(rv, tfd.TransformedDistribution)
+    np.testing.assert_allclose(np.asarray(rv), model(x).mean(), rtol=1e-5)
+
+
+def test_a_distribution_output_leaves_tfps_own_type_specs_registered(tmp_path):
+    _sequential(layers.DistributionLambda(normal_from))(_data()[0])
+    module = tf.Module()
+    module.normal = tf.function(lambda loc: tfd.Normal(loc, 1.0), input_signature=[tf.TensorSpec([None])])
+    tf.saved_model.save(module, str(tmp_path))
+    assert isinstance(tf.saved_model.load(str(tmp_path)).normal(tf.zeros([2])), tfd.Normal)
+
+
 def test_a_following_layer_receives_the_tensor():
     x, _ = _data()
     head = layers.IndependentNormal(1, convert_to_tensor_fn="mean")
@@ -129,6 +174,7 @@ def test_distribution_output_as_the_input_of_a_decoder_model():
 
 LAYERS = {
     "distribution_lambda": lambda: layers.DistributionLambda(normal_from, "mean"),
+    "transformed_distribution": lambda: layers.DistributionLambda(scaled_normal_from, "mean"),
     "independent_normal": lambda: layers.IndependentNormal(1, tfd.Distribution.mean),
     "independent_bernoulli_logits": lambda: layers.IndependentBernoulli(2, tfd.Bernoulli.logits),
     "mixture_normal": lambda: keras.Sequential([keras.layers.Dense(6), layers.MixtureNormal(2, 1, "mean")]),

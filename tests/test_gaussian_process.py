@@ -53,10 +53,14 @@ class TfKerasRBFKernel(tf_keras.layers.Layer):
         )
 
 
-def _pair(dtype, event_shape, inducing=5, features=2):
+def _pair(dtype, event_shape, inducing=5, features=2, convert_to_tensor_fn=tfd.Distribution.sample):
     rng = np.random.default_rng(0)
-    theirs = tfp.layers.VariationalGaussianProcess(inducing, TfKerasRBFKernel(dtype=dtype), event_shape=event_shape)
-    ours = VariationalGaussianProcess(inducing, RBFKernel(dtype=dtype), event_shape=event_shape)
+    theirs = tfp.layers.VariationalGaussianProcess(
+        inducing, TfKerasRBFKernel(dtype=dtype), event_shape=event_shape, convert_to_tensor_fn=convert_to_tensor_fn
+    )
+    ours = VariationalGaussianProcess(
+        inducing, RBFKernel(dtype=dtype), event_shape=event_shape, convert_to_tensor_fn=convert_to_tensor_fn
+    )
     theirs(np.zeros((1, features), dtype))  # TFP's layer builds its variables at its first call
     ours(np.zeros((1, features), dtype))
     values = {
@@ -152,6 +156,17 @@ def test_sequential_model_returns_the_distribution_and_its_tensor_shape():
     distribution = model(np.zeros((4, 1), "float32"))
     assert isinstance(distribution, tfd.Distribution)
     assert tuple(distribution.sample().shape) == (4, 1)
+
+
+@pytest.mark.parametrize("event_shape", [(1,), (3,)])
+def test_predict_gives_tfps_convert_to_tensor_fn_tensor(event_shape):
+    theirs, ours, rng = _pair("float32", event_shape, convert_to_tensor_fn=tfd.Distribution.mean)
+    model = keras.Sequential([keras.Input((2,)), ours])
+    x = rng.normal(size=(7, 2)).astype("float32")
+    predicted = model.predict(x, batch_size=3, verbose=0)
+    assert isinstance(predicted, np.ndarray) and predicted.shape == (7, *event_shape)
+    np.testing.assert_allclose(predicted, model(x).mean().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(predicted, tf.convert_to_tensor(theirs(x)).numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_keras_file_round_trip(tmp_path):

@@ -6,20 +6,37 @@ and the code using it (and the upper bounds in pyproject.toml) must change befor
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import os
 
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from tfp_arch import _private_api
+from tfp_arch.layers.distributions.coercible import coercible
 from tfp_arch.schedules import BudgetCosineDecay
+
+
+def _module(name: str) -> object:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return object()  # reported below as the missing attribute of `name`
 
 
 def _owners(tmp_path) -> dict[str, object]:
     from tensorflow.python.distribute.collective_all_reduce_strategy import CollectiveAllReduceExtended
 
     return {
+        "keras.src.losses.loss": _module("keras.src.losses.loss"),
+        "keras.src.losses.loss.Loss": getattr(_module("keras.src.losses.loss"), "Loss", object()),
+        "keras.src.saving.saving_lib": _module("keras.src.saving.saving_lib"),
+        "tensorflow.python.util.dispatch": _module("tensorflow.python.util.dispatch"),
+        "tf.__internal__.CompositeTensor": tf.__internal__.CompositeTensor,
         "keras.optimizers.Optimizer instance": keras.optimizers.Adam(learning_rate=BudgetCosineDecay(1e-3)),
         "keras.layers.Layer": keras.layers.Layer,
         "keras.Model (TensorFlow trainer)": keras.Model,
@@ -62,3 +79,59 @@ def test_private_api_imports_no_keras():
 
     code = "import sys, tfp_arch._private_api; print('keras' in sys.modules or 'tensorflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
+def test_keras_loss_call_is_recognised_by_its_frame():
+    from keras.src.losses import loss
+
+    source = inspect.getsourcefile(loss.Loss.__call__) or ""
+    assert source.endswith(os.path.join("losses", "loss.py")), (
+        f"keras.src.losses.loss.Loss.__call__ now lives in {source}, not in a file ending losses/loss.py: "
+        "tfp_arch._private_api.in_keras_loss_call no longer recognises a Keras loss"
+    )
+    seen = []
+
+    class Recording(keras.losses.Loss):
+        def call(self, y_true, y_pred):
+            seen.append(_private_api.in_keras_loss_call())
+            return y_pred
+
+    Recording()(np.zeros((2, 1), "float32"), np.ones((2, 1), "float32"))
+    assert seen == [True] and not _private_api.in_keras_loss_call()
+
+
+def test_keras_save_model_is_recognised_by_its_frame(tmp_path):
+    from keras.src.saving import saving_lib
+
+    save_model = getattr(saving_lib, "save_model", None)
+    assert save_model is not None, (
+        "keras.src.saving.saving_lib has no `save_model`: tfp_arch._private_api.keras_save_model_path no longer "
+        "finds the file of a refused save"
+    )
+    assert "filepath" in inspect.signature(save_model).parameters, "keras.src.saving.saving_lib.save_model(filepath)"
+    seen = []
+
+    class Recording(keras.layers.Layer):
+        def get_config(self):
+            seen.append(_private_api.keras_save_model_path())
+            return super().get_config()
+
+    path = tmp_path / "model.keras"
+    keras.Sequential([keras.Input((1,)), Recording()]).save(path)
+    assert str(path) in seen and _private_api.keras_save_model_path() is None
+
+
+def test_registered_dispatchable_type_dispatches_tf_cast():
+    from tensorflow.python.util import dispatch
+
+    assert hasattr(dispatch, "register_dispatchable_type"), "tensorflow.python.util.dispatch.register_dispatchable_type"
+    rv = coercible(tfp.distributions.Normal(np.float32([1.0, 2.0]), 1.0), "mean")
+    np.testing.assert_array_equal(tf.cast(rv, tf.float64).numpy(), [1.0, 2.0])
+
+
+def test_reduce_weighted_values_weights_then_averages_over_the_batch():
+    values = tf.constant([1.0, 2.0, 3.0, 4.0])
+    weights = tf.constant([1.0, 0.0, 1.0, 2.0])
+    got = _private_api.reduce_weighted_values(values, weights, "sum_over_batch_size", "float32")
+    np.testing.assert_allclose(got.numpy(), (1.0 + 3.0 + 8.0) / 4)
+    np.testing.assert_allclose(_private_api.reduce_weighted_values(values, None, "sum", "float32").numpy(), 10.0)

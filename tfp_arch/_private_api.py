@@ -12,14 +12,20 @@ Importing this module imports neither Keras nor TensorFlow.
 
 from __future__ import annotations
 
+import inspect
+import os
 from typing import Any, NamedTuple
 
 __all__ = [
     "PRIVATE_ATTRIBUTES",
     "PrivateAttribute",
     "backup_paths",
+    "in_keras_loss_call",
     "in_multi_worker_mode",
+    "keras_save_model_path",
     "learning_rate_schedule",
+    "reduce_weighted_values",
+    "register_dispatchable_type",
     "sublayers",
     "symbolic_build",
 ]
@@ -84,6 +90,31 @@ PRIVATE_ATTRIBUTES = (
         "_save_model",
         "overridden by `RunCheckpoint`: writes the history, early-stopping and seed states with the weights",
     ),
+    PrivateAttribute(
+        "keras.src.losses.loss",
+        "reduce_weighted_values",
+        "the reduction of per-example losses with sample weights (`NegativeLogLikelihood.__call__`)",
+    ),
+    PrivateAttribute(
+        "keras.src.losses.loss.Loss",
+        "__call__",
+        "a frame of `__call__` in a file ending losses/loss.py marks a Keras loss (`in_keras_loss_call`)",
+    ),
+    PrivateAttribute(
+        "keras.src.saving.saving_lib",
+        "save_model",
+        "a frame of `save_model` in saving_lib.py holds the `filepath` of a refused save (`keras_save_model_path`)",
+    ),
+    PrivateAttribute(
+        "tensorflow.python.util.dispatch",
+        "register_dispatchable_type",
+        "lets `tf.experimental.dispatch_for_api` dispatch `tf.cast` on a distribution output",
+    ),
+    PrivateAttribute(
+        "tf.__internal__.CompositeTensor",
+        "_type_spec",
+        "overridden by distribution outputs: their spec carries the tensor they convert to out of a `tf.function`",
+    ),
 )
 
 
@@ -112,3 +143,39 @@ def in_multi_worker_mode(strategy: Any) -> bool:
 def backup_paths(callback: Any) -> tuple[str, str]:
     """The weights file and the metadata file of a `keras.callbacks.BackupAndRestore`."""
     return callback._weights_path, callback._training_metadata_path
+
+
+def reduce_weighted_values(values: Any, sample_weight: Any, reduction: str, dtype: Any) -> Any:
+    """Keras' reduction of per-example loss `values` with `sample_weight`, as `keras.losses.Loss.__call__`'s."""
+    from keras.src.losses import loss
+
+    return loss.reduce_weighted_values(values, sample_weight=sample_weight, reduction=reduction, dtype=dtype)
+
+
+def register_dispatchable_type(cls: type) -> type:
+    """Make `tf.experimental.dispatch_for_api` dispatch on instances of `cls` (a non-tensor class)."""
+    from tensorflow.python.util import dispatch
+
+    return dispatch.register_dispatchable_type(cls)
+
+
+def _frames() -> Any:
+    frame = inspect.currentframe()
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
+
+
+def in_keras_loss_call() -> bool:
+    """Whether the caller runs inside `keras.losses.Loss.__call__` (Keras' losses/loss.py)."""
+    suffix = os.path.join("losses", "loss.py")
+    return any(f.f_code.co_name == "__call__" and f.f_code.co_filename.endswith(suffix) for f in _frames())
+
+
+def keras_save_model_path() -> str | None:
+    """The `filepath` of the `keras.saving.save_model` the caller runs in (Keras' saving_lib.py), or None."""
+    for frame in _frames():
+        if frame.f_code.co_name == "save_model" and frame.f_code.co_filename.endswith("saving_lib.py"):
+            path = frame.f_locals.get("filepath")
+            return path if isinstance(path, str) else None
+    return None

@@ -7,8 +7,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
-from keras.src.losses.loss import reduce_weighted_values
 
+from tfp_arch import _private_api
 from tfp_arch.layers.distributions.head import DistributionHead, as_distribution_head
 from tfp_arch.validation import non_negative_float
 
@@ -72,7 +72,7 @@ class NegativeLogLikelihood(keras.losses.Loss):
             return super().__call__(y_true, y_pred, sample_weight)
         with tf.name_scope(self.name):
             losses = self.call(y_true, y_pred)
-            return reduce_weighted_values(
+            return _private_api.reduce_weighted_values(
                 losses, sample_weight=sample_weight, reduction=self.reduction, dtype=self.dtype
             )
 

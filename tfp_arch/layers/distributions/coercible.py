@@ -8,22 +8,22 @@ method behave as before) that is also a tensor: `tf.convert_to_tensor(d)` is `fn
 and cached, as in `tfp.layers`. Keras 3 lets such an object through where it checks for tensors
 (`tf.is_tensor` is True through TensorFlow's `is_tensor_like` protocol, `shape` and `dtype` are the
 tensor's), so a loss receives the distribution itself, while a `Dense` after it, `np.asarray`, and
-`predict` see `fn(d)`.
+`predict` see `fn(d)`. Out of a `tf.function` (the step of `predict`) the distribution comes back
+as itself, holding the `fn(d)` computed inside the function (see `_CoercibleSpec`).
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
-import os
+import itertools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
-from tensorflow.python.util import dispatch
 
+from tfp_arch import _private_api
 from tfp_arch.validation import invalid_argument
 
 __all__ = ["TensorCoercible", "coercible", "convert_to_tensor_function", "is_distribution"]
@@ -84,16 +84,7 @@ def _convert(value: TensorCoercible, dtype: Any = None, name: str | None = None,
 tf.register_tensor_conversion_function(TensorCoercible, _convert)
 
 
-def _in_keras_loss() -> bool:
-    frame = inspect.currentframe()
-    while frame is not None:
-        if frame.f_code.co_name == "__call__" and frame.f_code.co_filename.endswith(os.path.join("losses", "loss.py")):
-            return True
-        frame = frame.f_back
-    return False
-
-
-dispatch.register_dispatchable_type(TensorCoercible)
+_private_api.register_dispatchable_type(TensorCoercible)
 
 
 @tf.experimental.dispatch_for_api(tf.cast, {"x": TensorCoercible})
@@ -103,7 +94,7 @@ def _cast(x: TensorCoercible, dtype: Any, name: str | None = None) -> tf.Tensor:
     A Keras loss casts `y_pred` to its own dtype (float32 by default); a float64 distribution would
     reach a lambda loss as its sample, which has no `log_prob`.
     """
-    if _in_keras_loss():
+    if _private_api.in_keras_loss_call():
         dtype_name = tf.as_dtype(x.dtype).name  # type: ignore[attr-defined]
         raise TypeError(
             f"A {dtype_name} distribution output reached a Keras loss of another dtype, which casts it to a tensor "
@@ -151,11 +142,74 @@ def _named_function(name: str) -> Callable[[Any], Any]:
     return attribute
 
 
+class _CoercibleSpec(tf.TypeSpec):
+    """The type spec of a coercible distribution: its own class's spec, and the tensor it converts to.
+
+    A distribution output that crosses a `tf.function` boundary (the step function of `predict`)
+    comes back as the same class, with the tensor computed inside the function as its conversion:
+    `predict` returns that tensor, even for a distribution TFP cannot rebuild outside the function
+    graph (a variational Gaussian process, whose kernel holds tensors of that graph).
+    """
+
+    def __init__(self, distribution_spec: Any, value_spec: Any, value_type: type) -> None:
+        self._distribution_spec = distribution_spec
+        self._value_spec = value_spec
+        self._coercible_type = value_type
+
+    @property
+    def value_type(self) -> type:
+        return self._coercible_type
+
+    def _serialize(self) -> tuple[Any, ...]:
+        return (self._distribution_spec, self._value_spec, self._coercible_type)
+
+    @property
+    def _component_specs(self) -> tuple[Any, Any]:
+        return (self._distribution_spec, self._value_spec)
+
+    def _to_components(self, value: Any) -> tuple[Any, Any]:
+        return (_as_base(value), value._coerced_value())
+
+    def _from_components(self, components: tuple[Any, Any]) -> Any:
+        distribution, value = components
+        distribution.__class__ = self._coercible_type
+        distribution.__dict__["_tfp_arch_value"] = value
+        return distribution
+
+
+def _as_base(distribution: Any) -> Any:
+    """`distribution` as an instance of the TFP class it extends (same state, no cached tensor)."""
+    base = type(distribution).__mro__[2]
+    view: Any = object.__new__(base)
+    view.__dict__.update({k: v for k, v in distribution.__dict__.items() if k != "_tfp_arch_value"})
+    return view
+
+
+def _coercible_type_spec(distribution: Any) -> _CoercibleSpec:
+    value = distribution._coerced_value()
+    return _CoercibleSpec(_as_base(distribution)._type_spec, tf.type_spec_from_value(value), type(distribution))
+
+
+_CLASS_NUMBERS = itertools.count(1)
+
+
 @functools.cache
 def _coercible_class(cls: type, fn: Callable[[Any], Any]) -> type:
-    return type(
-        cls.__name__, (TensorCoercible, cls), {"convert_to_tensor_fn": staticmethod(fn), "__module__": cls.__module__}
-    )
+    """The subclass of `cls` whose instances convert through `fn`.
+
+    It is created under a name of its own in this module, so that TFP's metaclasses give it a
+    `CompositeTensor` type spec of its own (registered as `tfp_arch....Normal_1_ACTTypeSpec`, never
+    in place of TFP's), and a distribution output crosses a `tf.function` boundary (`predict`) as
+    itself; TFP skips a class named `TransformedDistribution` in TFP's module, and registers its
+    spec under `tfp.distributions.<name>`. The name users see (`repr`) is then the class's own.
+    """
+    unique = f"{cls.__name__}_{next(_CLASS_NUMBERS)}"
+    attributes = {"convert_to_tensor_fn": staticmethod(fn), "__module__": __name__, "__qualname__": unique}
+    subclass = type(unique, (TensorCoercible, cls), attributes)
+    subclass.__name__ = subclass.__qualname__ = cls.__name__
+    if issubclass(cls, tf.__internal__.CompositeTensor):
+        subclass._type_spec = property(_coercible_type_spec)  # type: ignore[attr-defined]
+    return subclass
 
 
 def coercible(distribution: Any, convert_to_tensor_fn: Any = tfd.Distribution.sample) -> Any:

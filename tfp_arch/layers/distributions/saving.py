@@ -11,7 +11,6 @@ such distributions.
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
+
+from tfp_arch import _private_api
 
 __all__ = [
     "deserialize_distribution",
@@ -51,14 +52,9 @@ def unsaveable(layer: Any, argument: str, value: Any, fix: str = _FIX) -> ValueE
 
 
 def _discard_empty_save() -> None:
-    frame = inspect.currentframe()
-    while frame is not None:
-        if frame.f_code.co_name == "save_model" and frame.f_code.co_filename.endswith("saving_lib.py"):
-            path = frame.f_locals.get("filepath")
-            if isinstance(path, str) and os.path.isfile(path) and os.path.getsize(path) == 0:
-                os.remove(path)
-            return
-        frame = frame.f_back
+    path = _private_api.keras_save_model_path()
+    if path is not None and os.path.isfile(path) and os.path.getsize(path) == 0:
+        os.remove(path)
 
 
 def _describe(value: Any) -> str:
