@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from tfp_arch import _private_api
 from tfp_arch.data.dataset import Dataset
-from tfp_arch.fast_fit import as_dataset, is_array_like, to_numpy_arrays
+from tfp_arch.fast_fit import as_dataset, hold_out, is_array_like, to_numpy_arrays
 from tfp_arch.multi_worker import MultiWorkerFit
 from tfp_arch.schedules import BudgetCosineDecay
 from tfp_arch.validation import ValidationError, one_of, positive_float
@@ -235,8 +235,10 @@ class Architecture(MultiWorkerFit, keras.Model):
         """Train the model; takes the same arguments as `keras.Model.fit`.
 
         NumPy inputs go through a shuffled, batched, prefetched `tf.data.Dataset` (seeded by Keras'
-        global seed), and `adapt` runs on them first if the model has not been adapted. A model that
-        was not compiled is compiled with its defaults.
+        global seed). `validation_split` holds out the last fraction of the rows as given (Keras'
+        rule, before shuffling), and `adapt` then runs on the training rows alone if the model has
+        not been adapted. A model that was not compiled is compiled with its defaults. Every batch,
+        whatever its route (arrays, datasets, generators), reaches the model through `prepare`.
         """
         if not self.compiled:
             with self.distribute_strategy.scope():
@@ -245,6 +247,7 @@ class Architecture(MultiWorkerFit, keras.Model):
         if is_array_like(x):
             x_np, y_np = to_numpy_arrays(x), to_numpy_arrays(y) if y is not None else None
             self._check_targets(y_np)
+            x_np, y_np, kwargs = hold_out(x_np, y_np, kwargs)
             if not self.is_adapted:
                 self.adapt(x_np, y_np)
             dataset, kwargs = as_dataset(x_np, y_np, batch_size, kwargs)
@@ -264,6 +267,39 @@ class Architecture(MultiWorkerFit, keras.Model):
             # A dataset carries its own order; Keras' default `shuffle=True` would only warn that it ignores it.
             kwargs.setdefault("shuffle", False)
         return super().fit(x, y, batch_size=batch_size if x is None else None, **kwargs)
+
+    def prepare(self, x: Any, y: Any = None, training: bool = False) -> tuple[Any, Any]:
+        """Turn a batch of raw data into what the model trains and is evaluated on; the identity here.
+
+        `train_step` (with `training=True`) and `test_step` (with `training=False`) pass every batch
+        through this method, so arrays, `tf.data` datasets, streams and generators are prepared
+        alike, in the compiled step. Override it for a transformation of the data that is not part
+        of the model (the VAE's binarisation of grey levels); a transformation that belongs to the
+        model, such as a standardisation saved with it, goes in `call`. It must be written with
+        tensor operations and keep the batch's structure.
+
+        Args:
+            x: a batch of inputs (a tensor or a tuple of tensors).
+            y: the batch's targets, or None.
+            training: whether the batch is trained on (else evaluated).
+
+        Returns:
+            The prepared `(x, y)`.
+        """
+        return x, y
+
+    def _prepared(self, data: Any, training: bool) -> Any:
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x, y = self.prepare(x, y, training=training)
+        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+
+    def train_step(self, data: Any) -> Any:
+        """Keras' training step on the batch as `prepare` makes it."""
+        return super().train_step(self._prepared(data, training=True))
+
+    def test_step(self, data: Any) -> Any:
+        """Keras' evaluation step on the batch as `prepare` makes it."""
+        return super().test_step(self._prepared(data, training=False))
 
     def _plan_learning_rate(self, dataset: tf.data.Dataset, fit_kwargs: dict[str, Any]) -> None:
         """Spread a `BudgetCosineDecay` over the optimiser steps of this `fit` (when they are known)."""

@@ -11,7 +11,7 @@ import tensorflow as tf
 from tfp_arch.seeding import resolve_seed
 from tfp_arch.validation import float_in_range
 
-__all__ = ["EpochOrder", "as_dataset", "is_array_like", "to_numpy_arrays"]
+__all__ = ["EpochOrder", "as_dataset", "hold_out", "is_array_like", "to_numpy_arrays"]
 
 
 def is_array_like(x: Any) -> bool:
@@ -83,13 +83,45 @@ def _make(x: Any, y: Any, weight: Any, batch_size: int, order: EpochOrder | None
     return batches.map(batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def hold_out(x: Any, y: Any, fit_kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+    """Apply `fit`'s `validation_split` to arrays: the training rows and the `fit` arguments left over.
+
+    Keras' rule: the validation rows are the last `validation_split` fraction of the rows as given,
+    taken before any shuffling; they become `validation_data`, and a `sample_weight` array is split
+    the same way. `fit` adapts the data statistics on the rows this returns, so the held-out rows
+    never reach them.
+
+    Args:
+        x: inputs (an array or a tuple of arrays).
+        y: targets or None.
+        fit_kwargs: the other arguments given to `fit`.
+
+    Returns:
+        `(x_train, y_train, kwargs)`, where `kwargs` has no `validation_split`.
+    """
+    kwargs = dict(fit_kwargs)
+    split = kwargs.pop("validation_split", 0.0) or 0.0
+    float_in_range("validation_split", split, 0.0, 1.0, "[)")
+    if not split:
+        return x, y, kwargs
+    n = _length(x)
+    cut = int(n * (1.0 - split))
+    head, tail = slice(0, cut), slice(cut, n)
+    weight = kwargs.get("sample_weight")
+    validation = (_take(x, tail), None if y is None else y[tail], None if weight is None else weight[tail])
+    kwargs["validation_data"] = validation
+    if weight is not None:
+        kwargs["sample_weight"] = weight[head]
+    return _take(x, head), None if y is None else y[head], kwargs
+
+
 def as_dataset(x: Any, y: Any, batch_size: int, fit_kwargs: dict[str, Any]) -> tuple[tf.data.Dataset, dict[str, Any]]:
     """Turn `fit`'s array arguments into a `tf.data.Dataset` and the `fit` arguments left over.
 
-    Handles `shuffle`, `sample_weight`, `validation_split` (the last fraction, as Keras does) and
-    array `validation_data`; everything else is passed on to `keras.Model.fit` untouched. With
-    `shuffle`, an `EpochOrder` callback is prepended to the callbacks: each epoch's order depends only
-    on the seed (drawn from NumPy's global state, set by `keras.utils.set_random_seed`) and the epoch.
+    Handles `shuffle`, `sample_weight`, `validation_split` (through `hold_out`) and array
+    `validation_data`; everything else is passed on to `keras.Model.fit` untouched. With `shuffle`,
+    an `EpochOrder` callback is prepended to the callbacks: each epoch's order depends only on the
+    seed (drawn from NumPy's global state, set by `keras.utils.set_random_seed`) and the epoch.
 
     Args:
         x: inputs (an array or a tuple of arrays).
@@ -100,23 +132,13 @@ def as_dataset(x: Any, y: Any, batch_size: int, fit_kwargs: dict[str, Any]) -> t
     Returns:
         The training dataset and the remaining keyword arguments for `keras.Model.fit`.
     """
-    kwargs = dict(fit_kwargs)
+    x, y, kwargs = hold_out(x, y, fit_kwargs)
     shuffle = kwargs.pop("shuffle", True)
     weight = kwargs.pop("sample_weight", None)
-    split = kwargs.pop("validation_split", 0.0) or 0.0
-    float_in_range("validation_split", split, 0.0, 1.0, "[)")
-    if split:
-        n = _length(x)
-        cut = int(n * (1.0 - split))
-        head, tail = slice(0, cut), slice(cut, n)
-        val = (_take(x, tail), None if y is None else y[tail], None if weight is None else weight[tail])
-        x, y = _take(x, head), None if y is None else y[head]
-        weight = None if weight is None else weight[head]
-        kwargs["validation_data"] = _make(*val, batch_size, None)
     validation = kwargs.get("validation_data")
-    if isinstance(validation, tuple) and all(is_array_like(part) for part in validation):
+    if isinstance(validation, tuple) and all(part is None or is_array_like(part) for part in validation):
         val_x = to_numpy_arrays(validation[0])
-        val_y = to_numpy_arrays(validation[1]) if len(validation) > 1 else None
+        val_y = to_numpy_arrays(validation[1]) if len(validation) > 1 and validation[1] is not None else None
         val_w = validation[2] if len(validation) > 2 else None
         kwargs["validation_data"] = _make(val_x, val_y, val_w, batch_size, None)
     elif is_array_like(validation) and not isinstance(validation, tuple):

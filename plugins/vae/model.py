@@ -12,7 +12,6 @@ import tensorflow as tf
 from tfp_arch.architecture import Architecture
 from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
-from tfp_arch.fast_fit import is_array_like
 from tfp_arch.layers.distributions.latent import GaussianLatent, scale_params_size
 from tfp_arch.layers.kl.gaussian_penalty import GaussianKLPenalty
 from tfp_arch.layers.standardize import iterate_batches
@@ -22,14 +21,43 @@ from tfp_arch.plugins.vae.networks import build_decoder, build_encoder, check_ne
 from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import invalid_argument, one_of, positive_float, positive_int
 
-__all__ = ["VariationalAutoencoder", "binarize"]
+__all__ = ["VariationalAutoencoder", "binarize", "binarize_batch"]
 
 _PREDICT_BATCH = 1024
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
+def _in_unit_interval(x: Any) -> np.ndarray:
+    x = np.asarray(x, dtype="float32")
+    if x.size and (x.min() < 0.0 or x.max() > 1.0):
+        raise invalid_argument("x", "binarising needs values in [0, 1]", received=f"x in [{x.min()}, {x.max()}]")
+    return x
+
+
+def binarize_batch(x: Any, seed: Any) -> tf.Tensor:
+    """One Bernoulli draw per value of a batch `x` in [0, 1], from the stateless seed pair `seed`.
+
+    Binary values are kept as they are. This is the binarisation `VariationalAutoencoder.prepare`
+    applies to every batch it trains or is evaluated on.
+
+    Args:
+        x: a tensor with values in [0, 1].
+        seed: a stateless seed, a tensor or pair of two integers.
+
+    Returns:
+        A tensor of zeros and ones with the shape and float dtype of `x`.
+    """
+    x = tf.convert_to_tensor(x)
+    x = x if x.dtype.is_floating else tf.cast(x, tf.float32)
+    uniform = tf.random.stateless_uniform(tf.shape(x), seed=seed, dtype=x.dtype)
+    return tf.cast(uniform < x, x.dtype)
+
+
 def binarize(x: Any, seed: int = 0) -> np.ndarray:
-    """One seeded Bernoulli draw per value of `x` in [0, 1] (binary values are kept as they are).
+    """The evaluation binarisation of `x` in [0, 1] as NumPy: `binarize_batch(x, [seed, -1])`.
+
+    `VariationalAutoencoder.prepare` binarises evaluated batches this way (with the model's `seed`,
+    0 when None).
 
     Args:
         x: array with values in [0, 1].
@@ -37,11 +65,12 @@ def binarize(x: Any, seed: int = 0) -> np.ndarray:
 
     Returns:
         A float32 array of zeros and ones with the shape of `x`.
+
+    Raises:
+        ValueError: naming `x` when a value is outside [0, 1].
     """
-    x = np.asarray(x, dtype="float32")
-    if x.size and (x.min() < 0.0 or x.max() > 1.0):
-        raise invalid_argument("x", "binarising needs values in [0, 1]", received=f"x in [{x.min()}, {x.max()}]")
-    return (np.random.default_rng(seed).random(x.shape) < x).astype("float32")
+    pair = tf.constant([int(seed), -1], tf.int64)
+    return keras.ops.convert_to_numpy(binarize_batch(_in_unit_interval(x), pair))
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -72,9 +101,10 @@ class VariationalAutoencoder(Architecture):
         free_bits: nats per latent dimension not penalised (0 disables).
         activation: activation of the hidden layers.
         eval_samples: importance samples k of `evaluate_metrics`' log-likelihood.
-        binarize: draw binary data from [0, 1] inputs (one seeded Bernoulli draw: seed 0 for the
-            arrays given to `fit`, seed 1 in `evaluate_metrics`), for a Bernoulli decoder on
-            grey-level images; binary data are left unchanged.
+        binarize: draw binary data from [0, 1] inputs, for a Bernoulli decoder on grey-level
+            images: every training batch afresh at each step, evaluated batches (`evaluate`,
+            validation, `evaluate_metrics`) at a fixed seed; binary data are left unchanged. The
+            same for arrays, datasets and streams (`prepare`).
         seed: seed of the latent noise.
         **kwargs: `keras.Model` arguments.
 
@@ -176,11 +206,23 @@ class VariationalAutoencoder(Architecture):
             kwargs["jit_compile"] = True
         return kwargs
 
-    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, **kwargs: Any):
-        """Train on `x` (no targets), binarised first when `binarize` is set; see `Architecture.fit`."""
-        if self.binarize and is_array_like(x) and not isinstance(x, (tuple, list)):
-            x = binarize(x, seed=0)
-        return super().fit(x, y, batch_size=batch_size, **kwargs)
+    def prepare(self, x: Any, y: Any = None, training: bool = False) -> tuple[Any, Any]:
+        """Binarise a batch when `binarize` is set (`binarize_batch`); otherwise the batch as it is.
+
+        Training batches are drawn afresh at every optimiser step, from the stateless seed
+        `[seed, step]` folded with the replica's index (dynamic binarisation, repeatable and resumed
+        with the optimiser's step count); evaluated batches from the fixed seed `[seed, -1]`.
+        Arrays, datasets and streams all pass through here (see `Architecture.prepare`).
+        """
+        if not self.binarize:
+            return x, y
+        base = 0 if self.seed is None else int(self.seed)
+        step = tf.cast(self.optimizer.iterations, tf.int64) if training else tf.constant(-1, tf.int64)
+        pair = tf.stack([tf.constant(base, tf.int64), step])
+        replica = tf.distribute.get_replica_context()
+        if replica is not None and replica.num_replicas_in_sync > 1:
+            pair = tf.random.experimental.stateless_fold_in(pair, replica.replica_id_in_sync_group)
+        return binarize_batch(x, pair), y
 
     def build(self, input_shape: Any) -> None:
         if getattr(self, "encoder", None) is not None:
@@ -345,9 +387,10 @@ class VariationalAutoencoder(Architecture):
 
     def evaluate_metrics(self, x: Any, y: Any = None) -> dict[str, float]:
         """`elbo`, `log_likelihood` (importance weighted, k = `eval_samples`), `reconstruction` and `kl`,
-        per example in nats."""
+        per example in nats, on `x` binarised as `prepare` binarises evaluated batches (`binarize`)."""
+        x = np.asarray(x, dtype="float32")
         if self.binarize:
-            x = binarize(x, seed=1)
+            x = binarize(x, seed=0 if self.seed is None else int(self.seed))
         log_px, kl = elbo_terms(self, x)
         return {
             "elbo": float(np.mean(log_px - kl)),
