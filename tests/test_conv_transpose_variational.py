@@ -72,7 +72,7 @@ def test_transposed_gradient_estimators_are_unbiased(estimator: str) -> None:
     variables = [layer.posterior]
     with tf.GradientTape() as tape:
         loc, scale = layer.family.loc_and_scale()
-        expected = tf.reduce_sum(tf.square(layer._apply_packed(x, loc)) + layer._apply_packed(np.square(x), tf.square(scale)))
+        expected = tf.reduce_sum(tf.square(layer.apply_packed(x, loc)) + layer.apply_packed(np.square(x), tf.square(scale)))
     analytic = tape.gradient(expected, variables)[0].numpy().ravel()
 
     @tf.function

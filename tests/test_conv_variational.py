@@ -75,8 +75,8 @@ def test_conv_gradient_estimators_are_unbiased(estimator: str) -> None:
     variables = [layer.posterior]
     with tf.GradientTape() as tape:
         loc, scale = layer.family.loc_and_scale()
-        mean = layer._apply_packed(x, loc)
-        variance = layer._apply_packed(np.square(x), tf.square(scale))
+        mean = layer.apply_packed(x, loc)
+        variance = layer.apply_packed(np.square(x), tf.square(scale))
         expected = tf.reduce_sum(tf.square(mean) + variance)
     analytic = tape.gradient(expected, variables)[0].numpy().ravel()
 

@@ -24,7 +24,7 @@ def test_config_round_trip_rebuilds_the_same_head(case):
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_call_returns_the_distribution_of_the_parameters(case):
     head = case.make()
-    params = np.random.default_rng(0).normal(size=(4, head._params_size())).astype("float32")
+    params = np.random.default_rng(0).normal(size=(4, head.layer_params_size())).astype("float32")
     output = head(params)
     assert isinstance(output, tfd.Distribution)
     assert type(head.distribution(params)) in type(output).__mro__
@@ -35,7 +35,7 @@ def test_call_returns_the_distribution_of_the_parameters(case):
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_samples_have_sample_batch_and_event_shape(case):
     head = case.make()
-    params = np.zeros((4, head._params_size()), "float32")
+    params = np.zeros((4, head.layer_params_size()), "float32")
     event_shape = tuple(head.distribution(params).event_shape)
     assert event_shape == head.event_shape
     assert head.sample(params, 3, seed=0).shape == (3, 4, *event_shape)
@@ -44,7 +44,7 @@ def test_samples_have_sample_batch_and_event_shape(case):
 @pytest.mark.parametrize("fn", ["mean", tfd.Distribution.mean, "stddev"])
 def test_to_tensor_applies_convert_to_tensor_fn(fn):
     head = layers.MixtureNormal(2, convert_to_tensor_fn=fn)
-    params = np.random.default_rng(1).normal(size=(5, head._params_size())).astype("float32")
+    params = np.random.default_rng(1).normal(size=(5, head.layer_params_size())).astype("float32")
     name = fn if isinstance(fn, str) else "mean"
     np.testing.assert_allclose(head.to_tensor(params), getattr(head.distribution(params), name)())
 

@@ -16,7 +16,7 @@ LEVELS = np.array([0.01, 0.1, 0.5, 0.9, 0.99], "float32")
 
 
 def _params(head, seed=0, batch=6):
-    return np.random.default_rng(seed).normal(scale=1.5, size=(batch, head._params_size())).astype("float32")
+    return np.random.default_rng(seed).normal(scale=1.5, size=(batch, head.layer_params_size())).astype("float32")
 
 
 def _mixture_marginals(distribution, event_shape):

@@ -15,7 +15,7 @@ N = 256
 def _model(case):
     head = case.make()
     model = keras.Sequential(
-        [keras.Input((3,)), keras.layers.Dense(16, activation="tanh"), keras.layers.Dense(head._params_size()), head]
+        [keras.Input((3,)), keras.layers.Dense(16, activation="tanh"), keras.layers.Dense(head.layer_params_size()), head]
     )
     model.compile(keras.optimizers.Adam(0.02), loss=losses.NegativeLogLikelihood(head))
     return model
@@ -74,7 +74,7 @@ XLA_CASES = [pytest.param(case, id=case.id, marks=[] if i < 2 else [pytest.mark.
 @pytest.mark.parametrize("case", XLA_CASES)
 def test_training_compiles_with_xla(case):
     head = case.make()
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(head._params_size()), head])
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(head.layer_params_size()), head])
     model.compile("adam", loss=losses.NegativeLogLikelihood(head), jit_compile=True)
     x, y = _data(case)
     history = model.fit(x, y, batch_size=64, epochs=1, verbose=0)

@@ -99,10 +99,11 @@ class DistributionHead(keras.layers.Layer):
     - `quantile(params, q)`: element-wise (marginal) quantiles, for the heads over ordered values.
     - `to_tensor(params)`: the tensor the output stands for, `convert_to_tensor_fn` applied.
 
-    A subclass implements the static `params_size` and `new` of the TFP layer, `_params_size()` (the
-    size for its own arguments) and `distribution(params)`. For `quantile` it implements
-    `_marginal(params)`, the distribution of each scalar coordinate with batch shape
-    `batch_shape + event_shape`, and sets `integer_support` when the values are integers.
+    A subclass must implement the static `params_size` and `new` of the TFP layer,
+    `layer_params_size()` (the size for its own arguments) and `distribution(params)`; the base
+    raises `NotImplementedError` for the last two. For `quantile` it implements `marginal(params)`,
+    the distribution of each scalar coordinate with batch shape `batch_shape + event_shape`, and
+    sets `integer_support` when the values are integers.
 
     Args:
         event_shape: shape of one event (an int, a sequence of ints or an int tensor).
@@ -129,24 +130,30 @@ class DistributionHead(keras.layers.Layer):
         self._convert = convert_to_tensor_function(self.convert_to_tensor_fn)
         self.validate_args = bool(validate_args)
 
-    def _params_size(self) -> int:
-        raise NotImplementedError
+    def layer_params_size(self) -> int:
+        """The number of parameters this head takes for its own arguments (its `params_size`); abstract."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement layer_params_size.")
 
     def distribution(self, params: Any) -> tfd.Distribution:
         """The TFP distribution whose parameters are `params`, shaped `batch_shape + (params_size,)`."""
         raise NotImplementedError
 
-    def _marginal(self, params: tf.Tensor) -> tfd.Distribution:
+    def marginal(self, params: tf.Tensor) -> tfd.Distribution:
+        """The distribution of each scalar coordinate, batch shape `batch_shape + event_shape`, for `quantile`.
+
+        Raises:
+            ValueError: for a head whose events are not ordered scalars or vectors of them (the base's answer).
+        """
         raise ValueError(
             f"`{type(self).__name__}` has no quantiles: its events are not ordered scalars or vectors of them."
         )
 
     def build(self, input_shape: Any) -> None:
         size = input_shape[-1]
-        if size is not None and size != self._params_size():
+        if size is not None and size != self.layer_params_size():
             raise ValueError(
                 f"Invalid input shape for `{type(self).__name__}`: expected the last axis to have "
-                f"{self._params_size()} entries (its `params_size`). Received: input_shape={tuple(input_shape)}"
+                f"{self.layer_params_size()} entries (its `params_size`). Received: input_shape={tuple(input_shape)}"
             )
         self.built = True
 
@@ -201,7 +208,7 @@ class DistributionHead(keras.layers.Layer):
         return self._quantile(params, q)
 
     def _quantile(self, params: tf.Tensor, q: tf.Tensor) -> tf.Tensor:
-        return marginal_quantile(self._marginal(params), q, self.integer_support)
+        return marginal_quantile(self.marginal(params), q, self.integer_support)
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -49,13 +49,13 @@ def _independent(
 class _IndependentHead(DistributionHead):
     """A head whose `new(params, event_shape, validate_args)` is an `Independent` over `event_shape`."""
 
-    def _params_size(self) -> int:
+    def layer_params_size(self) -> int:
         return self.params_size(self.event_shape)
 
     def distribution(self, params: Any) -> tfd.Independent:
         return self.new(params, self.event_shape, self.validate_args)
 
-    def _marginal(self, params: tf.Tensor) -> tfd.Distribution:
+    def marginal(self, params: tf.Tensor) -> tfd.Distribution:
         return self.distribution(params).distribution
 
 
@@ -212,7 +212,7 @@ class IndependentBernoulli(_IndependentHead):
     def distribution(self, params: Any) -> tfd.Independent:
         return self.new(params, self.event_shape, self.sample_dtype, self.validate_args)
 
-    def _marginal(self, params: tf.Tensor) -> tfd.Distribution:
+    def marginal(self, params: tf.Tensor) -> tfd.Distribution:
         return self.new(params, self.event_shape, validate_args=self.validate_args).distribution
 
     def get_config(self) -> dict[str, Any]:

@@ -55,19 +55,19 @@ class _MixtureHead(DistributionHead):
         self.component = component
         self.integer_support = component.integer_support
 
-    def _params_size(self) -> int:
-        return self.num_components * (1 + self.component._params_size())
+    def layer_params_size(self) -> int:
+        return self.num_components * (1 + self.component.layer_params_size())
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)
-        self.component.build(tuple(input_shape[:-1]) + (self.num_components, self.component._params_size()))
+        self.component.build(tuple(input_shape[:-1]) + (self.num_components, self.component.layer_params_size()))
 
     def distribution(self, params: Any) -> tfd.MixtureSameFamily:
         return _mixture(params, self.num_components, self.component)
 
     def _quantile(self, params: tf.Tensor, q: tf.Tensor) -> tf.Tensor:
         axis = -1 - len(self.event_shape)
-        marginal = self.component._marginal(_component_params(params, self.num_components))
+        marginal = self.component.marginal(_component_params(params, self.num_components))
         component_quantiles = marginal_quantile(marginal, tf.expand_dims(q, axis), self.integer_support)
         low = tf.reduce_min(component_quantiles, axis=axis)
         high = tf.reduce_max(component_quantiles, axis=axis)

@@ -31,7 +31,7 @@ class _VectorHead(DistributionHead):
     def event_size(self) -> int:
         return self.event_shape[0]
 
-    def _params_size(self) -> int:
+    def layer_params_size(self) -> int:
         return self.params_size(self.event_size)
 
     def get_config(self) -> dict[str, Any]:
@@ -131,7 +131,7 @@ class Categorical(DistributionHead):
         """The distribution of `params`: `tfd.Categorical(logits=params)`."""
         return tfd.Categorical(logits=tf.convert_to_tensor(params), validate_args=validate_args)
 
-    def _params_size(self) -> int:
+    def layer_params_size(self) -> int:
         return self.num_classes
 
     def distribution(self, params: Any) -> tfd.Categorical:
@@ -181,6 +181,6 @@ class MultivariateNormalTriL(_VectorHead):
     def distribution(self, params: Any) -> tfd.MultivariateNormalTriL:
         return self.new(params, self.event_size, self.validate_args)
 
-    def _marginal(self, params: tf.Tensor) -> tfd.Normal:
+    def marginal(self, params: tf.Tensor) -> tfd.Normal:
         distribution = self.distribution(params)
         return tfd.Normal(distribution.mean(), distribution.stddev(), validate_args=self.validate_args)

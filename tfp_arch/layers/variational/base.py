@@ -45,14 +45,14 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
     Every call draws the output with the chosen estimator and adds `kl_weight * KL(q || prior)` to
     the layer's losses. The arguments are those of `DenseVariational`, which documents them.
 
-    A subclass implements:
+    A subclass must implement (the base raises `NotImplementedError`):
         build(input_shape): computes the kernel shape and calls `_build_variational(kernel_shape)`.
-        _mean_field_outputs(inputs, loc, scale): the pre-activation output under the mean-field
+        mean_field_outputs(inputs, loc, scale): the pre-activation output under the mean-field
             posterior with the layer's estimator, and the packed weights it sampled (or None).
-        _apply_packed(inputs, weights): the pre-activation output for one packed weight matrix.
+        apply_packed(inputs, weights): the pre-activation output for one packed weight matrix.
         compute_output_shape(input_shape).
     and, to offer local reparameterisation with the correlated families,
-        _apply_per_example(inputs, weights): the output with weights `(batch, rows, units)`, one
+        apply_per_example(inputs, weights): the output with weights `(batch, rows, units)`, one
             matrix per example.
     """
 
@@ -379,27 +379,34 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
         inputs = self._to_channels_last(inputs)
         if self.is_mean_field:
             loc, scale = self.family.loc_and_scale()
-            outputs, weights = self._mean_field_outputs(inputs, loc, scale)
+            outputs, weights = self.mean_field_outputs(inputs, loc, scale)
             kl = self._kl(weights, mean_field_distribution(loc, scale))
         elif self.estimator == "reparameterization":
             weights = self.family.sample([], next_seed(self.seed_generator))
-            outputs, kl = self._apply_packed(inputs, weights), self._kl(weights)
+            outputs, kl = self.apply_packed(inputs, weights), self._kl(weights)
         else:
             weights = self.family.sample(tf.shape(inputs)[:1], next_seed(self.seed_generator))
-            outputs, kl = self._apply_per_example(inputs, weights), self._kl(weights)
+            outputs, kl = self.apply_per_example(inputs, weights), self._kl(weights)
         self.add_loss(self.weighted_kl(tf.cast(kl, outputs.dtype)))
         outputs = self._from_channels_last(outputs)
         return self.activation(outputs) if self.activation is not None else outputs
 
-    def _mean_field_outputs(
+    def mean_field_outputs(
         self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor | None]:
-        raise NotImplementedError
+        """The pre-activation output under the mean-field posterior `(loc, scale)` of the packed
+        weights, with the layer's estimator, and the packed weights it sampled (None when it drew
+        outputs rather than weights); abstract."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement mean_field_outputs.")
 
-    def _apply_packed(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
-        raise NotImplementedError
+    def apply_packed(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+        """The pre-activation output of `inputs` (channels last) for one packed weight matrix
+        `(rows, units)`, the bias its last row when the layer has one; abstract."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement apply_packed.")
 
-    def _apply_per_example(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+    def apply_per_example(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+        """The pre-activation output with one packed weight matrix per example, `(batch, rows, units)`;
+        needed for local reparameterisation with the correlated posterior families."""
         raise NotImplementedError(f"{type(self).__name__} draws no per-example weights.")
 
     def get_config(self) -> dict[str, Any]:

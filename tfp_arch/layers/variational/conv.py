@@ -114,7 +114,7 @@ class ConvVariational(VariationalLayer):
             inputs, kernel, strides=self.strides, padding=self.padding.upper(), dilations=self.dilation_rate
         )
 
-    def _apply_packed(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+    def apply_packed(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
         kernel, bias = self._split(weights)
         outputs = self._convolve(tf.convert_to_tensor(inputs, weights.dtype), kernel)
         return outputs + bias if bias is not None else outputs
@@ -124,22 +124,22 @@ class ConvVariational(VariationalLayer):
         shape = tf.concat([tf.shape(inputs)[:1], tf.ones([self.rank], tf.int32), channels], 0)
         return random_signs(shape, inputs.dtype, self.seed_generator)
 
-    def _mean_field_outputs(
+    def mean_field_outputs(
         self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor | None]:
         inputs = tf.convert_to_tensor(inputs, loc.dtype)
         if self.estimator == "reparameterization":
             weights = loc + scale * standard_normal(tf.shape(loc), loc.dtype, self.seed_generator)
-            return self._apply_packed(inputs, weights), weights
+            return self.apply_packed(inputs, weights), weights
         if self.estimator == "local_reparameterization":
-            mean, variance = local_reparameterization_moments(self._apply_packed, inputs, loc, scale)
+            mean, variance = local_reparameterization_moments(self.apply_packed, inputs, loc, scale)
             if not self.use_bias:
                 variance = variance + 1e-30
             return mean + tf.sqrt(variance) * standard_normal(tf.shape(mean), mean.dtype, self.seed_generator), None
         perturbation = scale * standard_normal(tf.shape(loc), loc.dtype, self.seed_generator)
         sign_in = self._signs(inputs, tf.shape(inputs)[-1:])
         sign_out = self._signs(inputs, [self.filters])
-        return flipout(self._apply_packed, inputs, loc, perturbation, sign_in, sign_out), loc + perturbation
+        return flipout(self.apply_packed, inputs, loc, perturbation, sign_in, sign_out), loc + perturbation
 
     def sample_weights(self, num_samples: int, seed: Any) -> tuple[tf.Tensor, tf.Tensor | None]:
         """Draw `num_samples` kernels `(S, *kernel_shape)` and biases `(S, filters)` (or None), stateless given

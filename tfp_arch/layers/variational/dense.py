@@ -152,7 +152,7 @@ class DenseVariational(VariationalLayer):
         self._build_variational((self._d_in, self.units))
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: self._d_in})
 
-    def _mean_field_outputs(
+    def mean_field_outputs(
         self, inputs: tf.Tensor, loc: tf.Tensor, scale: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor | None]:
         return PACKED_ESTIMATORS[self.estimator](inputs, loc, scale, self.use_bias, self.seed_generator)
@@ -161,10 +161,10 @@ class DenseVariational(VariationalLayer):
         inputs = tf.convert_to_tensor(inputs, dtype)
         return append_ones(inputs) if self.use_bias else inputs
 
-    def _apply_packed(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+    def apply_packed(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
         return tf.matmul(self._inputs(inputs, weights.dtype), weights)
 
-    def _apply_per_example(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+    def apply_per_example(self, inputs: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
         return tf.einsum("b...i,bio->b...o", self._inputs(inputs, weights.dtype), weights)
 
     def posterior_parameters(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None, tf.Tensor | None]:
