@@ -10,11 +10,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+
+from tfp_arch.fast_fit import hold_out
 from tfp_arch.plugins.bnn import BayesianMLP
 from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
 from tfp_arch.plugins.vae.model import VariationalAutoencoder, binarize
-
-from tfp_arch.fast_fit import hold_out
 
 
 def _rows(n: int = 100, d: int = 2) -> np.ndarray:

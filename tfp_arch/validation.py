@@ -19,6 +19,8 @@ from typing import Any, Literal, overload
 __all__ = [
     "MAX_SEED",
     "ValidationError",
+    "activation_name",
+    "boolean",
     "callable_or_none",
     "float_in_range",
     "int_at_least",
@@ -160,3 +162,23 @@ def callable_or_none(name: str, value: Any) -> Callable | None:
     if value is not None and not callable(value):
         raise invalid_argument(name, "expected a callable or None", value)
     return value
+
+
+def boolean(name: str, value: Any) -> bool:
+    """`value` if it is a bool (True or False), else a ValueError naming `name`."""
+    if not isinstance(value, bool):
+        raise invalid_argument(name, "expected True or False", value)
+    return bool(value)
+
+
+def activation_name(name: str, value: Any) -> str:
+    """`value` if it is the name of a Keras activation (`"relu"`, `"tanh"`, ...), else a ValueError naming `name`."""
+    import keras
+
+    try:
+        known = isinstance(value, str) and keras.activations.get(value) is not None
+    except (ValueError, TypeError):
+        known = False
+    if not known:
+        raise invalid_argument(name, "expected the name of a Keras activation", value)
+    return str(value)

@@ -6,20 +6,21 @@ from typing import Any, ClassVar
 
 import keras
 
+from tfp_arch.flows.model import FlowModel, flow_signature
 from tfp_arch.layers.flows.flow import Flow
 from tfp_arch.layers.flows.nsf import NeuralSplineFlow
-from tfp_arch.plugins.maf.model import MaskedAutoregressiveFlowModel, flow_signature
 
 __all__ = ["NeuralSplineFlowModel"]
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
-class NeuralSplineFlowModel(MaskedAutoregressiveFlowModel):
+class NeuralSplineFlowModel(FlowModel):
     """A neural spline flow density model p(x), or p(x | context), trained by maximum likelihood.
 
-    The `maf` architecture with `NeuralSplineFlow` as its flow: rational-quadratic spline
+    A `tfp_arch.flows.FlowModel` whose flow is a `NeuralSplineFlow`: rational-quadratic spline
     transforms, autoregressive (default) or coupling (`coupling=True`, one-pass sampling). Everything
-    else is `maf`'s: standardisation stored with the model, `log_prob` and `sample` in raw units,
+    else is the shared flow model's, as for `maf`: standardisation stored with the model, `log_prob`
+    and `sample` in raw units,
     `fit(x)` or `fit((context, x))`, the metrics `log_likelihood`, `log_likelihood_standardized` and
     `bits_per_dim`, and the plots. The default data is the checkerboard, whose sharp edges an
     affine flow smooths over.
@@ -43,6 +44,9 @@ class NeuralSplineFlowModel(MaskedAutoregressiveFlowModel):
     architecture_name = "nsf"
     summary = "Neural spline flow: rational-quadratic spline transforms, autoregressive or coupling."
     default_data = "synthetic:checkerboard"
+    default_epochs = 200
+    default_batch_size = 100
+    default_learning_rate = 1e-3
 
     flow_class: ClassVar[type[Flow]] = NeuralSplineFlow
 
@@ -52,7 +56,7 @@ class NeuralSplineFlowModel(MaskedAutoregressiveFlowModel):
     __init__.__signature__ = flow_signature(NeuralSplineFlow)  # type: ignore[attr-defined]
 
     def default_compile_kwargs(self) -> dict[str, Any]:
-        """`maf`'s defaults, with XLA (`jit_compile=True`) on one replica, on CPU as well.
+        """The base defaults, with XLA (`jit_compile=True`) on one replica, on CPU as well.
 
         A spline step is many small element-wise operations, which XLA fuses: on power-plant
         (batch 100, 2 shared CPU cores, 5 transforms of 2 x 100) training ran at about 19,000

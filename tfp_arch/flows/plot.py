@@ -23,7 +23,7 @@ def plot_flow(model: Any, path: str, dataset: Dataset | None = None, seed: int =
     first few dimensions, data in the top row and samples in the bottom row.
 
     Args:
-        model: a fitted, unconditional `MaskedAutoregressiveFlowModel` or subclass.
+        model: a fitted, unconditional `tfp_arch.flows.FlowModel` (`maf`, `nsf`).
         path: PNG file to write.
         dataset: the data the model was trained on (its training part is drawn).
         seed: seed of the samples.

@@ -14,12 +14,12 @@ import tensorflow as tf
 from tfp_arch.serving import ServingFunction, num_samples_spec, seed_spec, seed_to_pair, tensor_spec
 
 if TYPE_CHECKING:
-    from tfp_arch.plugins.maf.model import MaskedAutoregressiveFlowModel
+    from tfp_arch.flows.model import FlowModel
 
 __all__ = ["serving_functions"]
 
 
-def serving_functions(model: MaskedAutoregressiveFlowModel) -> dict[str, ServingFunction]:
+def serving_functions(model: FlowModel) -> dict[str, ServingFunction]:
     """`log_prob` and `sample` of a built flow model."""
     x_spec = tensor_spec("x", (None, model.event_size))
     context_spec = None if not model.conditional else tensor_spec("context", (None, model.context_size))

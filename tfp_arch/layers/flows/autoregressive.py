@@ -8,16 +8,40 @@ from typing import Any
 import keras
 from keras import ops
 
-from tfp_arch.layers.flows.made import MADE
+from tfp_arch.layers.flows.made import HIDDEN_DEGREES, MADE
 from tfp_arch.layers.flows.transformers import AffineTransformer, ElementwiseTransformer, get_transformer
+from tfp_arch.validation import activation_name, one_of, positive_ints
 
-__all__ = ["MaskedAutoregressiveTransform"]
+__all__ = ["MaskedAutoregressiveTransform", "autoregressive_conditioner"]
 
 _MADE_ARGUMENTS = tuple(
     name
     for name in inspect.signature(MADE.__init__).parameters
     if name not in ("self", "num_params", "params", "kwargs")
 )
+
+
+def autoregressive_conditioner(
+    hidden_units: list[int] | tuple[int, ...], activation: str, hidden_degrees: str
+) -> dict[str, Any]:
+    """The checked MADE settings of a flow's autoregressive transforms, as `MaskedAutoregressiveTransform` takes them.
+
+    Args:
+        hidden_units: hidden layer widths, positive integers.
+        activation: the name of a Keras activation.
+        hidden_degrees: `"equal"` or `"random"`.
+
+    Returns:
+        `{"hidden_units": [...], "activation": ..., "hidden_degrees": ...}`.
+
+    Raises:
+        ValueError: naming the first argument whose value is refused.
+    """
+    return {
+        "hidden_units": positive_ints("hidden_units", hidden_units),
+        "activation": activation_name("activation", activation),
+        "hidden_degrees": one_of("hidden_degrees", hidden_degrees, HIDDEN_DEGREES),
+    }
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")

@@ -14,9 +14,28 @@ from tfp_arch.layers.flows.transformers import (
     get_transformer,
     parameters_per_dimension,
 )
-from tfp_arch.validation import invalid_argument, positive_int
+from tfp_arch.validation import activation_name, invalid_argument, positive_int, positive_ints
 
-__all__ = ["CouplingTransform"]
+__all__ = ["CouplingTransform", "coupling_conditioner"]
+
+
+def coupling_conditioner(hidden_units: list[int] | tuple[int, ...], activation: str) -> dict[str, Any]:
+    """The checked settings of the dense networks of a flow's coupling transforms, as `CouplingTransform` takes them.
+
+    Args:
+        hidden_units: hidden layer widths, positive integers.
+        activation: the name of a Keras activation.
+
+    Returns:
+        `{"hidden_units": [...], "activation": ...}`.
+
+    Raises:
+        ValueError: naming the first argument whose value is refused.
+    """
+    return {
+        "hidden_units": positive_ints("hidden_units", hidden_units),
+        "activation": activation_name("activation", activation),
+    }
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")

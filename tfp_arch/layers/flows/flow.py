@@ -13,12 +13,12 @@ import tensorflow as tf
 from keras import ops
 from tensorflow_probability import distributions as tfd
 
-from tfp_arch.layers.flows.autoregressive import MaskedAutoregressiveTransform
+from tfp_arch.layers.flows.autoregressive import MaskedAutoregressiveTransform, autoregressive_conditioner
 from tfp_arch.layers.flows.batch_norm import FlowBatchNormalization
 from tfp_arch.layers.flows.made import MADE
 from tfp_arch.layers.flows.transformers import DEFAULT_LOG_SCALE_BOUND, AffineTransformer, ElementwiseTransformer
 from tfp_arch.seeding import seed_pair
-from tfp_arch.validation import one_of, positive_int
+from tfp_arch.validation import boolean, float_in_range, one_of, positive_float, positive_int, seed_value
 
 __all__ = ["Flow", "MaskedAutoregressiveFlow", "sampling_chains", "with_flow_arguments"]
 
@@ -55,22 +55,25 @@ class Flow(keras.layers.Layer):
 
     A subclass takes its own arguments keyword-only, passes the rest (these shared ones) to
     `super().__init__`, and is decorated `@with_flow_arguments` so that its signature shows both.
+    The settings of the transforms' conditioner networks (`hidden_units`, `activation`, and
+    `hidden_degrees` for MADE conditioners) are the subclass's, checked by the transform family
+    (`autoregressive_conditioner`, `coupling_conditioner`); an argument that does not apply to the
+    transforms a subclass builds is refused, naming it.
     It must call `stack` (in `__init__` or `build`) with `num_transforms` layers that have
     `inverse_and_log_det(x, context) -> (z, log_det)` (data to latent) and
     `forward(z, context) -> x` (latent to data), and extend `get_config` with its own arguments.
     Everything else (densities, sampling, batch normalisation, context checks) is derived here.
+    A subclass whose accepted arguments changed may override the class method `upgrade_config`,
+    which `from_config` applies to a saved configuration first.
 
     Args:
         num_transforms: number of transforms.
-        hidden_units: hidden layer widths of every transform's conditioner network.
-        activation: hidden activation of every conditioner.
         order: `"reverse"`, `"random"` or `"fixed"` variable order between transforms; subclasses
             say how they apply it (`order_of`).
-        hidden_degrees: `"equal"` or `"random"` MADE hidden degrees (autoregressive transforms).
         batch_norm: put `FlowBatchNormalization` between transforms.
-        batch_norm_momentum: momentum of its running statistics.
+        batch_norm_momentum: momentum of its running statistics, in [0, 1).
         context_size: width of the conditioning input, or None.
-        seed: seed of random orders and degrees (transform k uses `seed + k`).
+        seed: seed of random orders, degrees and halves (transform k uses `seed + k`).
         **kwargs: passed to `keras.layers.Layer`.
 
     Attributes:
@@ -84,10 +87,7 @@ class Flow(keras.layers.Layer):
     def __init__(
         self,
         num_transforms: int = 5,
-        hidden_units: list[int] | tuple[int, ...] = (100, 100),
-        activation: str = "relu",
         order: str = "reverse",
-        hidden_degrees: str = "equal",
         batch_norm: bool = False,
         batch_norm_momentum: float = 0.9,
         context_size: int | None = None,
@@ -96,16 +96,22 @@ class Flow(keras.layers.Layer):
     ) -> None:
         super().__init__(**kwargs)
         self.num_transforms = positive_int("num_transforms", num_transforms)
-        self.hidden_units = [int(units) for units in hidden_units]
-        self.activation = activation
         self.order = one_of("order", order, ORDERS)
-        self.hidden_degrees = hidden_degrees
-        self.batch_norm = bool(batch_norm)
-        self.batch_norm_momentum = float(batch_norm_momentum)
+        self.batch_norm = boolean("batch_norm", batch_norm)
+        self.batch_norm_momentum = float_in_range("batch_norm_momentum", batch_norm_momentum, 0.0, 1.0, "[)")
         self.context_size = None if context_size is None else positive_int("context_size", context_size)
-        self.seed = int(seed)
+        self.seed = seed_value("seed", seed)
         self.event_size: int | None = None
         self._sample_fn: Callable[..., Any] | None = None
+
+    @classmethod
+    def upgrade_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """A configuration saved by an earlier release, as this release's constructor takes it; unchanged here."""
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Flow:
+        return super().from_config(cls.upgrade_config(dict(config)))
 
     def stack(self, transforms: list[keras.layers.Layer]) -> None:
         """Set the transforms (data-to-latent order), then the batch normalisations between them."""
@@ -115,16 +121,17 @@ class Flow(keras.layers.Layer):
             for index in range(self.num_transforms - 1 if self.batch_norm else 0)
         ]
 
-    def autoregressive_transforms(self, transformer: ElementwiseTransformer) -> list[MaskedAutoregressiveTransform]:
-        """`num_transforms` masked autoregressive transforms of `transformer` with this flow's
-        conditioner arguments, in the orders of `order_of`; transform k is seeded `seed + k`."""
+    def autoregressive_transforms(
+        self, transformer: ElementwiseTransformer, conditioner: dict[str, Any]
+    ) -> list[MaskedAutoregressiveTransform]:
+        """`num_transforms` masked autoregressive transforms of `transformer` with the MADE settings
+        `conditioner` (from `autoregressive_conditioner`), in the orders of `order_of`; transform k
+        is seeded `seed + k`."""
         return [
             MaskedAutoregressiveTransform(
                 transformer=transformer,
-                hidden_units=self.hidden_units,
+                **conditioner,
                 input_order=self.order_of(index),
-                hidden_degrees=self.hidden_degrees,
-                activation=self.activation,
                 context_size=self.context_size,
                 seed=self.seed + index,
                 name=f"transform_{index}",
@@ -272,10 +279,7 @@ class Flow(keras.layers.Layer):
         return {
             **super().get_config(),
             "num_transforms": self.num_transforms,
-            "hidden_units": list(self.hidden_units),
-            "activation": self.activation,
             "order": self.order,
-            "hidden_degrees": self.hidden_degrees,
             "batch_norm": self.batch_norm,
             "batch_norm_momentum": self.batch_norm_momentum,
             "context_size": self.context_size,
@@ -300,11 +304,15 @@ class MaskedAutoregressiveFlow(Flow):
     Every transform is a `MaskedAutoregressiveTransform` with an `AffineTransformer`,
     `z = x * exp(-s(x)) + shift(x)` with a soft-clipped log-scale. Between transforms the MADE
     order is reversed (`order="reverse"`), redrawn at random (`"random"`, seeded) or kept
-    (`"fixed"`). Density evaluation is one MADE pass per transform; sampling `D` sliced steps.
+    (`"fixed"`). Density evaluation is one MADE pass per transform; sampling runs `D` sequential
+    steps per transform that together cost one MADE pass (`MADE.autoregressive_pass`).
 
     Args:
+        hidden_units: hidden layer widths of every transform's MADE.
+        activation: their hidden activation.
+        hidden_degrees: `"equal"` or `"random"` MADE hidden degrees.
         log_scale_bound: soft bound on every log-scale (None: unbounded).
-        **kwargs: the arguments of `Flow` (`num_transforms`, `hidden_units`, `order`, ...), then
+        **kwargs: the arguments of `Flow` (`num_transforms`, `order`, `batch_norm`, ...), then
             those of `keras.layers.Layer`.
 
     Example:
@@ -316,10 +324,19 @@ class MaskedAutoregressiveFlow(Flow):
     """
 
     @with_flow_arguments
-    def __init__(self, *, log_scale_bound: float | None = DEFAULT_LOG_SCALE_BOUND, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        hidden_units: list[int] | tuple[int, ...] = (100, 100),
+        activation: str = "relu",
+        hidden_degrees: str = "equal",
+        log_scale_bound: float | None = DEFAULT_LOG_SCALE_BOUND,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        self.log_scale_bound = None if log_scale_bound is None else float(log_scale_bound)
-        self.stack(self.autoregressive_transforms(AffineTransformer(self.log_scale_bound)))
+        self.conditioner = autoregressive_conditioner(hidden_units, activation, hidden_degrees)
+        self.log_scale_bound = positive_float("log_scale_bound", log_scale_bound, allow_none=True)
+        self.stack(self.autoregressive_transforms(AffineTransformer(self.log_scale_bound), self.conditioner))
 
     @property
     def mades(self) -> list[MADE]:
@@ -329,5 +346,6 @@ class MaskedAutoregressiveFlow(Flow):
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
+            **self.conditioner,
             "log_scale_bound": self.log_scale_bound,
         }

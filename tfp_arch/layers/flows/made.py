@@ -13,10 +13,10 @@ from keras import ops
 from tfp_arch.layers.flows.transformers import parameters_per_dimension
 from tfp_arch.validation import invalid_argument, one_of, positive_int
 
-__all__ = ["MADE", "autoregressive_degrees", "autoregressive_masks"]
+__all__ = ["HIDDEN_DEGREES", "MADE", "autoregressive_degrees", "autoregressive_masks"]
 
 _ORDERS = ("left-to-right", "right-to-left", "random")
-_HIDDEN_DEGREES = ("equal", "random")
+HIDDEN_DEGREES = ("equal", "random")
 
 
 def autoregressive_degrees(
@@ -63,7 +63,7 @@ def autoregressive_degrees(
         order = np.asarray(input_order, dtype=np.int64)
         if order.shape != (event_size,) or not np.array_equal(np.sort(order), np.arange(1, event_size + 1)):
             raise invalid_argument("input_order", f"expected a permutation of 1..{event_size}", list(input_order))
-    one_of("hidden_degrees", hidden_degrees, _HIDDEN_DEGREES)
+    one_of("hidden_degrees", hidden_degrees, HIDDEN_DEGREES)
     degrees = [order.astype(np.int64)]
     for units in hidden_units:
         low = min(int(degrees[-1].min()), event_size - 1)
@@ -229,7 +229,7 @@ class MADE(keras.layers.Layer):
                 "conditional_event_shape", "expected None when `conditional=False`", conditional_event_shape
             )
         self.context_size = None if context_size is None else positive_int("context_size", context_size)
-        self.hidden_degrees = one_of("hidden_degrees", hidden_degrees, _HIDDEN_DEGREES)
+        self.hidden_degrees = one_of("hidden_degrees", hidden_degrees, HIDDEN_DEGREES)
         self.input_order = input_order if isinstance(input_order, str) else [int(i) for i in input_order]
         if activation is _TFP_UNSET:
             activation = None if self.tfp_layout else "relu"
