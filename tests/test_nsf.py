@@ -1,4 +1,4 @@
-"""Neural spline flows: densities by autodiff and quadrature, invertibility, Jacobian structure, the `nsf` model."""
+"""Neural spline flows: Jacobian structure, coupling masks, the `nsf` model (the contract: test_flow_contract.py)."""
 
 from __future__ import annotations
 
@@ -16,20 +16,6 @@ from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
 from tfp_arch.plugins.nsf import NeuralSplineFlowModel
 
 KINDS = [{"coupling": False}, {"coupling": True}]
-
-
-def _perturbed(size: int = 3, scale: float = 0.3, **kwargs) -> NeuralSplineFlow:
-    """A flow far from the identity: random weights, batch statistics set when present."""
-    kwargs = {"num_transforms": 3, "hidden_units": [12, 12], "bins": 5, "bound": 3.0, **kwargs}
-    flow = NeuralSplineFlow(**kwargs)
-    flow.build((None, size))
-    rng = np.random.default_rng(0)
-    for weight in flow.trainable_weights:
-        weight.assign(scale * rng.normal(size=weight.shape).astype("float32"))
-    for norm in flow.norms:
-        norm.moving_mean.assign(0.3 * rng.normal(size=size).astype("float32"))
-        norm.moving_variance.assign(rng.uniform(0.5, 2.0, size=size).astype("float32"))
-    return flow
 
 
 def _data(n: int = 16, size: int = 3, seed: int = 1, scale: float = 1.5) -> np.ndarray:
