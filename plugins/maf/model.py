@@ -15,8 +15,9 @@ from tfp_arch.batching import BatchedFunction
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.layers.flows.flow import Flow, MaskedAutoregressiveFlow
 from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches
+from tfp_arch.plugins.maf.declaration import MAF
 
-__all__ = ["MaskedAutoregressiveFlowModel", "flow_arguments", "flow_signature"]
+__all__ = ["MaskedAutoregressiveFlowModel", "flow_arguments"]
 
 _EVAL_BATCH = 4096
 
@@ -26,16 +27,6 @@ def flow_arguments(flow_class: type[Flow]) -> list[str]:
     parameters = inspect.signature(flow_class.__init__).parameters.values()
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return [p.name for p in parameters if p.name != "self" and p.kind in named]
-
-
-def flow_signature(flow_class: type[Flow]) -> inspect.Signature:
-    """The signature of a flow model's `__init__`: the flow's arguments, then Keras' `**kwargs`.
-
-    The model forwards these arguments to its flow layer; the signature makes them visible to
-    `inspect` (so to `tfp-arch info` and `-p key=value`) without declaring them a second time.
-    """
-    parameters = list(inspect.signature(flow_class.__init__).parameters.values())
-    return inspect.Signature(parameters)
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -58,8 +49,8 @@ class MaskedAutoregressiveFlowModel(Architecture):
         **kwargs: the arguments of `flow_class` (here `MaskedAutoregressiveFlow`: `num_transforms`,
             `hidden_units`, `activation`, `order`, `hidden_degrees`, `batch_norm`,
             `batch_norm_momentum`, `context_size`, `log_scale_bound`, `seed`, with its defaults),
-            forwarded to the flow layer; the rest go to `keras.Model`. The constructor's signature
-            is the flow's, so `inspect`, `tfp-arch info` and `-p key=value` see these arguments.
+            forwarded to the flow layer; the rest go to `keras.Model`. The declaration
+            (`tfp_arch.plugins.maf.declaration`) lists them for `tfp-arch info` and `-p key=value`.
 
     Example:
         >>> from tfp_arch.data.synthetic import two_moons
@@ -70,15 +61,9 @@ class MaskedAutoregressiveFlowModel(Architecture):
         ['bits_per_dim', 'log_likelihood', 'log_likelihood_standardized']
     """
 
-    architecture_name = "maf"
+    declaration = MAF
     adapts_datasets = True
-    summary = "Masked autoregressive flow: exact-likelihood density estimation and sampling."
-    task = "unsupervised"
-    default_data = "synthetic:two_moons"
-    default_epochs = 200
-    default_batch_size = 100
     default_learning_rate = 1e-3
-    capabilities = ("sample", "density", "plot")
 
     flow_class: ClassVar[type[Flow]] = MaskedAutoregressiveFlow
 
@@ -91,8 +76,6 @@ class MaskedAutoregressiveFlowModel(Architecture):
         self.context_size = self.flow.context_size
         self.event_size: int | None = None
         self._log_prob_fn: BatchedFunction | None = None
-
-    __init__.__signature__ = flow_signature(MaskedAutoregressiveFlow)  # type: ignore[attr-defined]
 
     @property
     def conditional(self) -> bool:

@@ -8,7 +8,8 @@ import keras
 
 from tfp_arch.layers.flows.flow import Flow
 from tfp_arch.layers.flows.nsf import NeuralSplineFlow
-from tfp_arch.plugins.maf.model import MaskedAutoregressiveFlowModel, flow_signature
+from tfp_arch.plugins.maf.model import MaskedAutoregressiveFlowModel
+from tfp_arch.plugins.nsf.declaration import NSF
 
 __all__ = ["NeuralSplineFlowModel"]
 
@@ -40,16 +41,12 @@ class NeuralSplineFlowModel(MaskedAutoregressiveFlowModel):
         ['bits_per_dim', 'log_likelihood', 'log_likelihood_standardized']
     """
 
-    architecture_name = "nsf"
-    summary = "Neural spline flow: rational-quadratic spline transforms, autoregressive or coupling."
-    default_data = "synthetic:checkerboard"
+    declaration = NSF
 
     flow_class: ClassVar[type[Flow]] = NeuralSplineFlow
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-
-    __init__.__signature__ = flow_signature(NeuralSplineFlow)  # type: ignore[attr-defined]
 
     def default_compile_kwargs(self) -> dict[str, Any]:
         """`maf`'s defaults, with XLA (`jit_compile=True`) on one replica, on CPU as well.
