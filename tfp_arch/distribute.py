@@ -17,7 +17,7 @@ import os
 import socket
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tfp_arch.validation import ValidationError, one_of
@@ -89,8 +89,8 @@ class ClusterRole:
     task_index: int = 0
     tasks: int = 1
     has_chief: bool = False
-    address: str | None = None
-    peers: tuple[str, ...] = ()
+    address: str | None = field(default=None, compare=False)
+    peers: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def is_chief(self) -> bool:

@@ -14,6 +14,7 @@ import ast
 import json
 import os
 import zipfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import keras
@@ -66,7 +67,7 @@ def _legacy_registered_name(entry: Entry) -> str | None:
     module_name, _, attribute = entry.value.partition(":")
     spec = find_module_spec(module_name)
     try:
-        tree = ast.parse(open(str(spec.origin), encoding="utf-8").read()) if spec and spec.origin else None
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8")) if spec and spec.origin else None
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return None
     for node in tree.body if tree is not None else []:
@@ -78,7 +79,7 @@ def _legacy_registered_name(entry: Entry) -> str | None:
                 pairs = [*zip(("package", "name"), decorator.args, strict=False)]
                 pairs += [(k.arg, k.value) for k in decorator.keywords if k.arg in options]
                 for key, value in pairs:
-                    if not isinstance(value, ast.Constant):
+                    if not (isinstance(value, ast.Constant) and isinstance(value.value, (str, type(None)))):
                         return None
                     options[str(key)] = value.value or options[str(key)]
                 return f"{options['package']}>{options['name']}"
