@@ -15,7 +15,7 @@ from tfp_arch.cli.training import evaluate_command, sample_command, train_comman
 from tfp_arch.distribute import ClusterConfigError
 from tfp_arch.hyperparameters import HyperparameterError
 from tfp_arch.registry import RegistryError
-from tfp_arch.runs.folder import OutputError
+from tfp_arch.safe_files import OutputError
 from tfp_arch.validation import ValidationError
 
 __all__ = ["main"]

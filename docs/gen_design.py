@@ -130,7 +130,7 @@ def _arrow(ax, start: str, end: str, **style) -> tuple[float, float]:
 
 
 def main() -> None:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(17, 7.2), gridspec_kw={"wspace": 0.04})
+    fig, (left, right) = plt.subplots(2, 1, figsize=(10, 13.4), gridspec_kw={"hspace": 0.06})
     for ax, title in ((left, "Packages and import arrows (all point down)"), (right, "The path of a run")):
         ax.set_xlim(0, 12)
         ax.set_ylim(0.3, 10.2)
@@ -138,7 +138,7 @@ def main() -> None:
         ax.set_title(title, fontsize=13, loc="left")
         for x, y, w, h, label, colour in BOXES.values():
             ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.04", fc=colour, ec="#495057", lw=1))
-            ax.text(x + w / 2, y + h / 2, label, ha="center", va="center", fontsize=7.6, family="DejaVu Sans")
+            ax.text(x + w / 2, y + h / 2, label, ha="center", va="center", fontsize=9.2, family="DejaVu Sans")
     for start, end in IMPORTS:
         _arrow(left, start, end, color="#495057", lw=1.0)
     right.clear()
@@ -152,8 +152,8 @@ def main() -> None:
         colour = "#d3f9d8" if index <= GATE else "#b2f2bb"
         colour = "#dbe4ff" if index == 0 else colour
         right.add_patch(FancyBboxPatch((0.2, y), 7.4, height, boxstyle="round,pad=0.04", fc=colour, ec="#495057"))
-        right.text(0.4, y + height - 0.32, f"{index + 1}  {module}", fontsize=8.6, weight="bold", va="center")
-        right.text(0.75, y + 0.45, what, fontsize=7.8, va="center")
+        right.text(0.4, y + height - 0.32, f"{index + 1}  {module}", fontsize=10, weight="bold", va="center")
+        right.text(0.75, y + 0.45, what, fontsize=9.4, va="center")
         if index + 1 < len(PATH):
             right.annotate(
                 "",
@@ -167,7 +167,7 @@ def main() -> None:
                     (8.6, y + 0.15), 3.2, height - 0.3, boxstyle="round,pad=0.04", fc="#ffe3e3", ec="#c92a2a", ls="--"
                 )
             )
-            right.text(10.2, y + height / 2, "plugin\n" + PLUGIN_CALLS[index], fontsize=7.6, ha="center", va="center")
+            right.text(10.2, y + height / 2, "plugin\n" + PLUGIN_CALLS[index], fontsize=9.2, ha="center", va="center")
             right.annotate(
                 "",
                 xy=(8.6, y + height / 2),
@@ -178,11 +178,11 @@ def main() -> None:
             right.plot([0.1, 11.9], [y - gap / 2] * 2, color="#868e96", lw=1, ls=":")
             right.text(
                 11.9,
-                y - gap / 2 - 0.06,
+                y - gap / 2 + 0.05,
                 "no TensorFlow above this line: usage errors stop here",
-                fontsize=7.4,
+                fontsize=8.8,
                 ha="right",
-                va="top",
+                va="bottom",
                 color="#495057",
             )
     fig.savefig(OUT, bbox_inches="tight", metadata={"Date": None})

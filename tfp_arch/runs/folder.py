@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tfp_arch.safe_files import publish_folder, write_file
+from tfp_arch.safe_files import OutputError, publish_folder, write_file
 from tfp_arch.validation import ValidationError
 
 try:
@@ -37,10 +37,6 @@ REQUEST_FILE = "request.json"
 BACKUP_DIR = "checkpoint"
 _REQUEST_KEYS = ("data", "epochs", "batch_size", "seed", "hyperparameters")
 LOCK_FILE = ".lock"
-
-
-class OutputError(ValidationError):
-    """An output path that cannot be used (exists, not writable, under a file): a usage error."""
 
 
 class RunBusyError(ValidationError):
