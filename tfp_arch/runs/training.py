@@ -129,6 +129,7 @@ def _history_csv(rows: list[dict[str, float]]) -> str:
 
 
 def strict_metrics(metrics: dict[str, Any], what: str) -> dict[str, float]:
+    """`metrics` as floats, or a `NonFiniteMetricError` naming the ones that are NaN or infinite."""
     values = {key: float(value) for key, value in metrics.items()}
     bad = [f"{key}={value}" for key, value in values.items() if not math.isfinite(value)]
     if bad:
