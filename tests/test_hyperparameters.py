@@ -92,7 +92,10 @@ def test_a_constructor_that_disagrees_with_its_declaration_breaks_the_contract()
     from tfp_arch.testing import ContractError, check_architecture
 
     declared_units = Declaration(
-        "drifted", summary="s", default_data="synthetic:gap_regression", hyperparameters=(Hyperparameter("units", "int", 4),)
+        "drifted",
+        summary="s",
+        default_data="synthetic:gap_regression",
+        hyperparameters=(Hyperparameter("units", "int", 4),),
     )
 
     class Drifted(Architecture):

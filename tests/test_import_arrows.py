@@ -48,9 +48,12 @@ def _importers_of(prefix: str, among: str) -> list[str]:
 
 
 def test_the_module_list_is_complete():
-    assert {"tfp_arch.runs.plan", "tfp_arch.registry.core", "tfp_arch.cli.training", "tfp_arch.plugins.bnn.model"} <= set(
-        MODULES
-    )
+    assert {
+        "tfp_arch.runs.plan",
+        "tfp_arch.registry.core",
+        "tfp_arch.cli.training",
+        "tfp_arch.plugins.bnn.model",
+    } <= set(MODULES)
 
 
 @pytest.mark.parametrize(
