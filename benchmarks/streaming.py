@@ -54,11 +54,7 @@ _MODES = {"in memory": "stream=no", "streamed": "stream=yes", "streamed, text pa
 _TRAIN = """
 import shutil, tempfile
 import keras
-from tfp_arch.registry.staging import RunFolder
-from tfp_arch.registry import default_registry, get
-from tfp_arch.registry.describe import describe_class
-from tfp_arch.registry.request import make_request
-from tfp_arch.runs import run_in
+from tfp_arch.runs import plan_run, run_in
 
 class FitPeak(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
@@ -73,9 +69,8 @@ class FitPeak(keras.callbacks.Callback):
         self.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 folder, peak = tempfile.mkdtemp(), FitPeak()
-entry = default_registry().resolve("bnn")
-request = make_request(entry, describe_class(get(entry)), sys.argv[1], epochs=int(sys.argv[3]), batch_size=int(sys.argv[2]))
-run = run_in(RunFolder.create(folder + "/run", request), request, verbose=0, callbacks=[peak], architecture=get(entry))
+plan = plan_run("bnn", sys.argv[1], output=folder + "/run", epochs=int(sys.argv[3]), batch_size=int(sys.argv[2]))
+run = run_in(plan.folder, plan.request, verbose=0, callbacks=[peak], role=plan.role)
 batch = int(sys.argv[2])
 rows = int(peak.steps) * batch
 extra = {"train_seconds": run.metrics["train_seconds"], "test_rmse": run.metrics["test_rmse"], "fit_peak_mb": peak.peak_mb,

@@ -37,9 +37,9 @@ def export_command(run_dir, output, fmt, overwrite, as_json) -> None:
     with TensorFlow alone (`tf.saved_model.load`, TensorFlow Serving). It is written beside OUTPUT
     under a temporary name and renamed; the export is recorded in RUN_DIR/exports.json.
     """
-    import_quietly("tfp_arch.runs")
+    import_quietly("tfp_arch.runs.reuse")
     from tfp_arch.export import export_saved_model, record_export, signature_summary
-    from tfp_arch.runs import load_run
+    from tfp_arch.runs.reuse import load_run
 
     target = output if output is not None else run_dir / "saved_model"
     with contextlib.redirect_stdout(sys.stderr):

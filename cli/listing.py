@@ -72,30 +72,38 @@ def list_command(as_json: bool, load: bool) -> None:
 def info_command(name: str, as_json: bool) -> None:
     """Show what architecture NAME is, its data and its hyperparameters with their types and defaults.
 
-    Read from the plugin's source without importing it (or TensorFlow) when possible.
+    Read from the architecture's declaration without importing it (or TensorFlow) when it has one.
     """
-    entry, description = describe_entry(name)
-    attributes = description.attributes
+    entry, declaration = describe_entry(name)
+    hyperparameters = declaration.hyperparameters
     document = {
         "name": entry.name,
         "qualified_name": entry.qualified,
-        "class": description.qualified_class,
-        **{key: attributes[key] for key in ("summary", "task", "default_data", "default_epochs", "default_batch_size")},
-        "capabilities": list(attributes["capabilities"]),
-        "can_sample": "sample" in attributes["capabilities"],
-        "has_plot": description.has_plot,
-        "hyperparameters": {h.name: h.default for h in description.hyperparameters},
-        "hyperparameter_types": {h.name: h.kind.describe() for h in description.hyperparameters},
-        "read_from": description.source,
+        "class": declaration.qualified_class,
+        "summary": declaration.summary,
+        "task": declaration.task,
+        "default_data": declaration.default_data,
+        "default_epochs": declaration.default_epochs,
+        "default_batch_size": declaration.default_batch_size,
+        "capabilities": list(declaration.capabilities),
+        "can_sample": "sample" in declaration.capabilities,
+        "has_plot": declaration.has_plot,
+        "hyperparameters": {h.name: h.default for h in hyperparameters},
+        "hyperparameter_types": {h.name: h.kind.describe() for h in hyperparameters},
+        "hyperparameter_help": {h.name: h.help for h in hyperparameters},
+        "read_from": declaration.source,
     }
     human = "\n".join(
         [
-            f"{entry.name} ({entry.qualified}): {attributes['summary']}",
-            f"task: {attributes['task']}; default data: {attributes['default_data']}",
-            f"defaults: epochs={attributes['default_epochs']} batch_size={attributes['default_batch_size']}; "
-            f"capabilities: {', '.join(attributes['capabilities']) or 'none'}",
+            f"{entry.name} ({entry.qualified}): {declaration.summary}",
+            f"task: {declaration.task}; default data: {declaration.default_data}",
+            f"defaults: epochs={declaration.default_epochs} batch_size={declaration.default_batch_size}; "
+            f"capabilities: {', '.join(declaration.capabilities) or 'none'}",
             "hyperparameters:",
         ]
-        + [f"  {h.name} = {json.dumps(h.default)}  ({h.kind.describe()})" for h in description.hyperparameters]
+        + [
+            f"  {h.name} = {json.dumps(h.default)}  ({h.kind.describe()})" + (f"  {h.help}" if h.help else "")
+            for h in hyperparameters
+        ]
     )
     emit(document, as_json, human)

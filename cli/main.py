@@ -13,9 +13,9 @@ from tfp_arch.cli.exporting import export_command
 from tfp_arch.cli.listing import info_command, list_command
 from tfp_arch.cli.training import evaluate_command, sample_command, train_command
 from tfp_arch.distribute import ClusterConfigError
+from tfp_arch.hyperparameters import HyperparameterError
 from tfp_arch.registry import RegistryError
-from tfp_arch.registry.hyperparameters import HyperparameterError
-from tfp_arch.registry.staging import OutputError
+from tfp_arch.safe_files import OutputError
 from tfp_arch.validation import ValidationError
 
 __all__ = ["main"]

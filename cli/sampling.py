@@ -78,10 +78,10 @@ def stream_samples(
     """
     if output is not None:
         _check_output(output, overwrite)
-    import_quietly("tfp_arch.runs")
+    import_quietly("tfp_arch.runs.reuse")
     import numpy as np
 
-    from tfp_arch.runs import load_run
+    from tfp_arch.runs.reuse import load_run
 
     with contextlib.redirect_stdout(sys.stderr):
         model, config = load_run(run_dir)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -16,10 +15,9 @@ from tfp_arch.cli.params import parse_hyperparameters
 from tfp_arch.cli.progress import elapsed_ticker
 from tfp_arch.cli.sampling import stream_samples
 from tfp_arch.cli.tensorboard_option import check_tensorboard, tensorboard_callbacks, tensorboard_option
-from tfp_arch.distribute import STRATEGIES, staging_folders
-from tfp_arch.registry import Entry
-from tfp_arch.registry.request import make_request
-from tfp_arch.registry.staging import RunFolder
+from tfp_arch.distribute import STRATEGIES
+from tfp_arch.runs.plan import Plan, plan_resume, plan_run
+from tfp_arch.runs.request import OptionError
 from tfp_arch.validation import MAX_SEED
 
 __all__ = ["evaluate_command", "sample_command", "train_command"]
@@ -33,27 +31,17 @@ def _verbosity() -> int:
     return 1 if sys.stderr.isatty() else 2
 
 
-def _run(
-    folder: RunFolder,
-    request: dict,
-    as_json: bool,
-    entry: Entry | None = None,
-    chief: RunFolder | None = None,
-    tensorboard: Path | None = None,
-) -> None:
-    """Train in `folder`; `entry` is the architecture the request was made for (None on `--resume`:
-    the request names it); `chief` is the chief's folder when this process is another worker."""
+def _run(plan: Plan, as_json: bool, tensorboard: Path | None = None) -> None:
+    """Train in the plan's staging folder (TensorFlow is imported here, quietly)."""
+    folder, request, chief = plan.folder, plan.request, plan.chief
     try:
-        import_quietly("tfp_arch.runs")
-        from tfp_arch.registry import get
-
-        architecture = get(entry) if entry is not None else None
+        import_quietly("tfp_arch.runs.training")
     except BaseException:
         folder.discard() if chief is not None else folder.give_up()
         raise
     import keras
 
-    from tfp_arch.runs import run_in
+    from tfp_arch.runs.training import run_in
 
     announce = keras.callbacks.LambdaCallback(
         on_train_begin=lambda logs: info(f"training {request['architecture']} on {request['data']} in {folder.path}")
@@ -65,8 +53,8 @@ def _run(
                 request,
                 verbose=_verbosity(),
                 callbacks=[announce, *tensorboard_callbacks(tensorboard)],
-                architecture=architecture,
                 chief=chief,
+                role=plan.role,
             )
     except KeyboardInterrupt as interrupt:
         if chief is None and folder.resumable:
@@ -74,6 +62,10 @@ def _run(
         raise
     info(f"wrote {run.path}" if run.chief else f"trained as a worker; the chief writes {run.path}")
     emit({"output": str(run.path), "metrics": run.metrics, "config": run.config}, as_json, format_metrics(run.metrics))
+
+
+def _option_hint(argument: str) -> str:
+    return f"'--{argument.replace('_', '-')}'"
 
 
 @click.command("train")
@@ -85,15 +77,11 @@ def _run(
     metavar="SPEC",
     help="Data spec, e.g. uci:DIR#split=0 or csv:FILE#target=quality. Default: the architecture's embedded data.",
 )
-@click.option(
-    "--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (default: the architecture's)."
-)
-@click.option(
-    "--batch-size", type=click.IntRange(min=1), default=None, help="Examples per batch (default: the architecture's)."
-)
+@click.option("--epochs", type=int, default=None, help="Training epochs (default: the architecture's).")
+@click.option("--batch-size", type=int, default=None, help="Examples per batch (default: the architecture's).")
 @click.option(
     "--seed",
-    type=click.IntRange(min=0, max=MAX_SEED),
+    type=int,
     default=0,
     show_default=True,
     help="Seed for Python, NumPy and TensorFlow, and of each epoch's data order (0 to 2**32-1).",
@@ -115,27 +103,27 @@ def _run(
 @click.option("--plot", is_flag=True, help="Also write plot.png into the run folder.")
 @click.option(
     "--validation-split",
-    type=click.FloatRange(0.0, 1.0, max_open=True),
+    type=float,
     default=0.0,
     show_default=True,
     help="Fraction of the training data (its last rows) held out to validate each epoch.",
 )
 @click.option(
     "--patience",
-    type=click.IntRange(min=0),
+    type=int,
     default=None,
     help="Stop after this many epochs without a better validation loss (training loss without "
     "--validation-split); the best epoch's weights are kept.",
 )
 @click.option(
     "--checkpoint-every",
-    type=click.IntRange(min=0),
+    type=int,
     default=None,
     help="Checkpoint every N epochs (0: never). Default: after an epoch when the last checkpoint is 10 s old.",
 )
 @click.option(
     "--strategy",
-    type=click.Choice(STRATEGIES),
+    metavar="[" + "|".join(STRATEGIES) + "]",
     default="auto",
     show_default=True,
     help="tf.distribute strategy: auto (mirrored on several local GPUs, else one device), one_device, "
@@ -206,30 +194,31 @@ def train_command(
             raise click.UsageError(
                 "--resume takes no NAME and no training options: the run continues as it was started"
             )
-        opened, request = RunFolder.open(resume)
-        folder, chief = staging_folders(opened.target, request, opened, allow_changed_data=allow_changed_data)
-        _run(folder, request, as_json, chief=chief, tensorboard=tensorboard)
+        _run(plan_resume(resume, allow_changed_data), as_json, tensorboard)
         return
     if name is None:
         raise click.UsageError("Missing argument 'NAME' (or --resume DIR).")
-    entry, description = describe_entry(name)
-    request = make_request(
-        entry,
-        description,
-        data,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        hyperparameters=parse_hyperparameters(params, description),
-        plot=plot,
-        validation_split=validation_split,
-        patience=patience,
-        checkpoint_every=checkpoint_every,
-        strategy=strategy,
-    )
-    target = output or Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
-    folder, chief = staging_folders(target, request, overwrite=overwrite)
-    _run(folder, request, as_json, entry, chief, tensorboard)
+    entry, declaration = describe_entry(name)
+    try:
+        plan = plan_run(
+            entry,
+            data,
+            declaration=declaration,
+            output=output,
+            overwrite=overwrite,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            hyperparameters=parse_hyperparameters(params, declaration),
+            plot=plot,
+            validation_split=validation_split,
+            patience=patience,
+            checkpoint_every=checkpoint_every,
+            strategy=strategy,
+        )
+    except OptionError as error:
+        raise click.BadParameter(error.problem, param_hint=_option_hint(error.argument)) from None
+    _run(plan, as_json, tensorboard)
 
 
 @click.command("evaluate")

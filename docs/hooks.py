@@ -3,13 +3,16 @@
 - Every `<!-- results: RENDERER FILE -->` marker in a page under `benchmarks/` becomes a table made from
   `benchmarks/results/FILE` (`docs/gen_benchmarks.py`); a marker it cannot render fails the build.
 - `<!-- dependencies -->` becomes the requirements declared in `pyproject.toml`.
-- The checkout's root goes first on `sys.path`, so the command-line reference documents this checkout.
+- The command-line reference imports `tfp_arch.cli` from the installed package: install the checkout
+  (`pip install -e ".[docs]"`, or `pip install ".[docs]"`) before building; a missing install fails the
+  build with that advice.
 - `benchmarks/results.md` lists every result file with its command; `examples/NAME.md` is made from each
   `examples/NAME.py` (`docs/gen_examples.py`).
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 import tomllib
@@ -27,10 +30,15 @@ ROOT = HERE.parent
 
 
 
-def _checkout_first() -> None:
-    """Put the checkout's root on `sys.path`: mkdocs-click imports `tfp_arch.cli` from it, installed or not."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+def _installed_cli() -> None:
+    """Fail with advice when `tfp_arch.cli` cannot be imported (mkdocs-click imports it)."""
+    try:
+        importlib.import_module("tfp_arch.cli.main")
+    except ImportError as error:
+        raise PluginError(
+            f"the command-line reference needs tfp_arch installed from this checkout ({error}); "
+            f"run `pip install -e '.[docs]'` at {ROOT}"
+        ) from None
 
 
 def _module(name: str) -> ModuleType:
@@ -74,7 +82,7 @@ def dependencies() -> str:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
-    _checkout_first()
+    _installed_cli()
     markdown = markdown.replace("<!-- dependencies -->", dependencies())
     if not page.file.src_uri.startswith("benchmarks/"):
         return markdown

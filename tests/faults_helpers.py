@@ -25,7 +25,7 @@ def checkpoint_epoch(staging: Path) -> int:
 def interrupted_run(monkeypatch, target: Path, data: str, stop_after: int = 1, epochs: int = 3) -> Path:
     """Train `maf` on `data` into `target`, interrupted (KeyboardInterrupt) after epoch `stop_after`
     with a checkpoint of every epoch; the staging folder."""
-    from tfp_arch.callbacks import RunCheckpoint
+    from tfp_arch.runs.callbacks import RunCheckpoint
     from tfp_arch.cli.main import main
 
     original = RunCheckpoint.on_epoch_end

@@ -15,7 +15,7 @@ import pytest
 
 import tfp_arch
 
-SKIPPED_MODULES = ("tfp_arch._checkout",)
+SKIPPED_MODULES: tuple[str, ...] = ()
 EXAMPLE = re.compile(r"^(\s*)Example:\s*$", re.MULTILINE)
 
 

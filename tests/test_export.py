@@ -20,7 +20,7 @@ from tfp_arch.plugins.vae import VariationalAutoencoder
 
 from tfp_arch.data.synthetic import make_synthetic
 from tfp_arch.export import export_saved_model, signature_summary
-from tfp_arch.registry.staging import OutputError
+from tfp_arch.runs.folder import OutputError
 
 SEED = tf.constant(7, tf.int64)
 # What a process without tfp_arch, TensorFlow Probability and Keras runs: load, call, save the outputs.

@@ -1,5 +1,5 @@
-"""Hyperparameter types come from one declaration, `__init__` annotations along the class hierarchy,
-read the same way from source (no import) and from the loaded class."""
+"""Hyperparameter types come from one declaration per architecture, read without importing the class;
+the class takes its attributes from it, and its constructor agrees with it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import math
 
 import pytest
 
+from tfp_arch.declaration import Declaration, Hyperparameter, describe_class
+from tfp_arch.hyperparameters import HyperparameterError, kind_of, parse_value
 from tfp_arch.registry import default_registry
-from tfp_arch.registry.describe import describe_class, describe_source
-from tfp_arch.registry.hyperparameters import HyperparameterError, kind_of, parse_value
+from tfp_arch.registry.describe import declared
 
 
 @pytest.mark.parametrize(
@@ -43,25 +44,77 @@ def test_values_are_read_as_json_unless_the_declared_type_is_a_string():
     assert parse_value("True") is True and parse_value("1e-3") == 1e-3
 
 
-@pytest.mark.parametrize("name", ["maf", "nsf"])
-def test_a_computed_constructor_signature_is_read_at_run_time(name):
+BUILTINS = ["bnn", "bcnn", "vae", "maf", "nsf"]
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_every_builtin_declares_itself_and_its_class_agrees(name):
     import tfp_arch
-    from tfp_arch.registry.describe import StaticReadError
+    from tfp_arch.testing.checks import _check_declaration
 
-    with pytest.raises(StaticReadError, match="computed signature"):
-        describe_source(default_registry().resolve(name).value)
-    names = describe_class(tfp_arch.get(name)).names
-    assert "num_transforms" in names and "hidden_units" in names and names[-2:] == ["learning_rate", "optimizer"]
+    declaration = declared(default_registry().resolve(name))
+    cls = tfp_arch.get(name)
+    assert cls.declaration is declaration and declaration.architecture_name == name
+    assert (cls.summary, cls.default_data, cls.capabilities) == (
+        declaration.summary,
+        declaration.default_data,
+        declaration.capabilities,
+    )
+    assert describe_class(cls) is declaration and declaration.names[-2:] == ["learning_rate", "optimizer"]
+
+    def fail(rule, detail):
+        raise AssertionError(f"{rule}: {detail}")
+
+    _check_declaration(cls, declaration, fail)
 
 
-@pytest.mark.parametrize("name", ["bnn", "bcnn", "vae"])
-def test_source_and_class_descriptions_agree(name):
-    import tfp_arch
+def test_a_class_without_a_declaration_is_described_from_its_constructor():
+    from toy import ToyRegressor
 
-    entry = default_registry().resolve(name)
-    static, loaded = describe_source(entry.value), describe_class(tfp_arch.get(name))
-    assert static.source == "static" and loaded.source == "runtime"
-    assert static.hyperparameters == loaded.hyperparameters
-    assert static.attributes == loaded.attributes and static.has_plot == loaded.has_plot
-    assert static.qualified_class == loaded.qualified_class
-    assert static.names[-2:] == ["learning_rate", "optimizer"]
+    description = describe_class(ToyRegressor)
+    assert description.source == "runtime" and description.names[-2:] == ["learning_rate", "optimizer"]
+    assert description.architecture_name == ToyRegressor.architecture_name
+
+
+def test_a_declaration_checks_names_and_types():
+    declaration = Declaration("mine", hyperparameters=(Hyperparameter("units", "int", 4, "width"),))
+    assert declaration.check({"units": 8, "learning_rate": 0.1}) == {"units": 8, "learning_rate": 0.1}
+    with pytest.raises(HyperparameterError, match="unknown hyperparameter 'unit' for mine; known: units"):
+        declaration.check({"unit": 8})
+    with pytest.raises(HyperparameterError, match="Invalid value for hyperparameter `units`"):
+        declaration.check({"units": "eight"})
+
+
+def test_a_constructor_that_disagrees_with_its_declaration_breaks_the_contract():
+    import keras
+
+    from tfp_arch.architecture import Architecture
+    from tfp_arch.testing import ContractError, check_architecture
+
+    declared_units = Declaration(
+        "drifted",
+        summary="s",
+        default_data="synthetic:gap_regression",
+        hyperparameters=(Hyperparameter("units", "int", 4),),
+    )
+
+    class Drifted(Architecture):
+        declaration = declared_units
+
+        def __init__(self, units: int = 5, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+    keras.saving.register_keras_serializable(package="tests_drift")(Drifted)
+    with pytest.raises(ContractError, match="defaults other than declared: units"):
+        check_architecture(Drifted, rules=("registry_metadata",))
+
+
+def test_a_class_attribute_that_contradicts_its_declaration_is_refused():
+    from tfp_arch.architecture import Architecture
+
+    with pytest.raises(TypeError, match="contradicts its declaration"):
+
+        class Contradicts(Architecture):
+            declaration = Declaration("contradicts", summary="one")
+            summary = "another"

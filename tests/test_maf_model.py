@@ -11,7 +11,7 @@ import tensorflow as tf
 from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
 
 from tfp_arch.data.synthetic import two_moons
-from tfp_arch.registry.describe import describe_class
+from tfp_arch.declaration import describe_class
 
 MEAN = np.array([3.0, -1.0], "float32")
 COV = np.array([[4.0, 1.2], [1.2, 1.0]], "float32")

@@ -118,13 +118,13 @@ def test_a_second_resume_of_a_busy_run_gets_one_line_and_changes_nothing(csv_run
 
 def test_ctrl_c_while_a_resume_starts_keeps_the_run(csv_run, monkeypatch):
     root, _, staging = csv_run
-    import tfp_arch.runs
+    import tfp_arch.runs.training
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt()
 
     before = listing(root)
-    monkeypatch.setattr(tfp_arch.runs, "make_strategy", interrupted)
+    monkeypatch.setattr(tfp_arch.runs.training, "make_strategy", interrupted)
     result = CliRunner().invoke(main, ["train", "--resume", str(staging)])
     assert result.exit_code == 130
     assert listing(root) == before and checkpoint_epoch(staging) == 1
@@ -162,12 +162,12 @@ def test_a_full_disk_at_the_second_checkpoint_keeps_the_first(tmp_path, monkeypa
 
 def test_a_full_disk_at_the_final_save_keeps_the_checkpoint(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    import tfp_arch.runs
+    import tfp_arch.runs.training
 
     def full(model, path):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(tfp_arch.runs, "save_model", full)
+    monkeypatch.setattr(tfp_arch.runs.training, "save_model", full)
     result = CliRunner().invoke(main, ["train", "maf", "--data", "synthetic:two_moons#n=200", "--epochs", "2", *MAF,
                                        "--checkpoint-every", "1", "--output", "run"])
     assert result.exit_code == 1

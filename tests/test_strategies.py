@@ -35,7 +35,7 @@ def test_resume_takes_no_strategy(tmp_path):
 
 def test_the_api_refuses_an_unknown_strategy_name_before_building(tmp_path):
     from tfp_arch import runs
-    from tfp_arch.registry.hyperparameters import HyperparameterError
+    from tfp_arch.hyperparameters import HyperparameterError
 
     with pytest.raises(HyperparameterError, match=r"argument `strategy`: expected one of auto, one_device, mirrored, "
                                                  r"multi_worker_mirrored. Received: strategy='central_storage'"):

@@ -67,3 +67,45 @@ def test_a_plugin_imported_before_tfp_arch_is_not_reported_broken():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
     assert out == ["[] ['tfp-arch:bcnn', 'tfp-arch:bnn', 'tfp-arch:maf', 'tfp-arch:nsf', 'tfp-arch:vae'] []", "True"]
+
+
+_DECLARATION = '''
+from tfp_arch.declaration import Declaration, Hyperparameter
+
+TOY = Declaration(
+    architecture_name="toy",
+    summary="Heteroscedastic Gaussian regression with a small deterministic net (test architecture).",
+    default_data="synthetic:gap_regression#n=200",
+    default_epochs=2,
+    default_batch_size=16,
+    registered_name="{package}>ToyRegressor",
+    hyperparameters=(Hyperparameter("units", "int", 8, "width of the hidden layer"),),
+)
+'''
+
+
+def test_a_plugin_that_declares_itself_is_described_and_checked_without_tensorflow(plugins, tmp_path):
+    module = plugins.unique("acme_declared")
+    declaration = f"{module}_declaration"
+    info = plugins.distribution(
+        "acme-declared",
+        {"acme_declared": f"{module}:ToyRegressor"},
+        {module: plugins.toy_module(module), declaration: _DECLARATION.format(package=module)},
+    )
+    with (info / "entry_points.txt").open("a") as points:
+        points.write(f"\n[tfp_arch.declarations]\nacme_declared = {declaration}:TOY\n")
+    code = (
+        "import json, sys\n"
+        "sys.modules['tensorflow'] = None\n"
+        "from click.testing import CliRunner\n"
+        "from tfp_arch.cli.main import main\n"
+        "shown = CliRunner().invoke(main, ['info', 'acme_declared', '--json'])\n"
+        "refused = CliRunner().invoke(main, ['train', 'acme_declared', '-p', 'units=wide'])\n"
+        "print(json.dumps([shown.exit_code, json.loads(shown.output), refused.exit_code, refused.output]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugins.root), *sys.path])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, cwd=tmp_path)
+    shown_code, document, refused_code, refused = json.loads(out.stdout)
+    assert shown_code == 0 and document["read_from"] == "static"
+    assert document["hyperparameters"] == {"units": 8, "learning_rate": None, "optimizer": "adam"}
+    assert refused_code == 2 and "Invalid value for hyperparameter `units`" in refused

@@ -179,7 +179,7 @@ def test_info_reads_the_plugin_without_importing_tensorflow():
     code = (
         "import sys\nfrom tfp_arch.cli.main import main\n"
         "try:\n    main(['info', 'bnn', '--json'])\nexcept SystemExit:\n    pass\n"
-        "print('tensorflow' in sys.modules, 'tfp_arch.plugins.bnn' in sys.modules, file=sys.stderr)"
+        "print('tensorflow' in sys.modules, 'tfp_arch.plugins.bnn.model' in sys.modules, file=sys.stderr)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     document = strict_json(result.stdout)

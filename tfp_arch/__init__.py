@@ -18,10 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from tfp_arch import _checkout
 from tfp_arch.registry.standins import install_after_keras
-
-_checkout.install(__path__[0])
 
 __version__ = "0.2.0"
 

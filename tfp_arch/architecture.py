@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from tfp_arch import _private_api
 from tfp_arch.data.dataset import Dataset
+from tfp_arch.declaration import Declaration
 from tfp_arch.fast_fit import as_dataset, hold_out, is_array_like, to_numpy_arrays
 from tfp_arch.multi_worker import MultiWorkerFit
 from tfp_arch.schedules import BudgetCosineDecay
@@ -42,6 +43,10 @@ class Architecture(MultiWorkerFit, keras.Model):
         task: class attribute, `"supervised"` (data are `(x, y)`) or `"unsupervised"` (data are `x`).
         default_data: class attribute, the data spec of the embedded default data set, for example
             `"synthetic:gap_regression"`; it must work offline on a fresh install.
+        declaration: (recommended) a `tfp_arch.declaration.Declaration` in a module that imports no
+            TensorFlow; the class takes the attributes above (and `default_epochs`,
+            `default_batch_size`, `capabilities`) from it, and `tfp-arch info` and the `-p` checks
+            read it without importing the class (`docs/guide/plugins.md`).
         __init__: keyword arguments of plain values only (str, int, float, bool, None, lists of
             those), forwarded `**kwargs` to `super().__init__`, and a matching `get_config`, so that
             `from_config` and `.keras` saving round-trip with no extra code.
@@ -108,6 +113,26 @@ class Architecture(MultiWorkerFit, keras.Model):
     default_steps_per_execution: ClassVar[int] = 32
     capabilities: ClassVar[tuple[str, ...]] = ()
     adapts_datasets: ClassVar[bool] = False
+    declaration: ClassVar[Declaration | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass whose body sets `declaration` takes its class attributes from it."""
+        super().__init_subclass__(**kwargs)
+        declared = vars(cls).get("declaration")
+        if declared is None:
+            return
+        if not isinstance(declared, Declaration):
+            raise TypeError(
+                f"Invalid class attribute `declaration` of {cls.__qualname__}: expected a "
+                f"tfp_arch.declaration.Declaration. Received: {declared!r}"
+            )
+        for key, value in declared.class_attributes().items():
+            if key in vars(cls) and vars(cls)[key] != value:
+                raise TypeError(
+                    f"{cls.__qualname__}.{key} = {vars(cls)[key]!r} contradicts its declaration ({key}={value!r}); "
+                    f"declare it once, in the declaration"
+                )
+            setattr(cls, key, value)
 
     def __init__(self, learning_rate: float | None = None, optimizer: str = "adam", **kwargs: Any) -> None:
         """Hyperparameters every architecture takes, besides its own.

@@ -5,9 +5,9 @@ The names are those of TensorFlow's Model Garden: `auto`, `one_device`, `mirrore
 it) need only the standard library, so the CLI checks them before importing TensorFlow;
 `make_strategy` imports TensorFlow.
 
-In a multi-worker run every worker trains the same model on its share of each global batch. Only
-the chief writes the run folder; the other workers work in a temporary staging folder of their own
-(`worker_folder`), removed at the end, and restore from the chief's checkpoint when a job restarts.
+In a multi-worker run every worker trains the same model on its share of each global batch. `TF_CONFIG`
+is read once per run, into a `ClusterRole` (this task, its address and its peers') that the run passes
+on. Which folder each process writes is the run's choice (`tfp_arch.runs.placement`).
 """
 
 from __future__ import annotations
@@ -17,13 +17,9 @@ import os
 import socket
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-from tfp_arch.fingerprint import check_unchanged, fingerprint
-from tfp_arch.registry.staging import RunFolder
-from tfp_arch.temporary import make_folder
 from tfp_arch.validation import ValidationError, one_of
 
 __all__ = [
@@ -40,10 +36,8 @@ __all__ = [
     "cluster_role",
     "local_cluster",
     "make_strategy",
-    "staging_folders",
     "strategy_name",
     "strategy_record",
-    "worker_folder",
 ]
 
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker_mirrored")
@@ -87,12 +81,16 @@ class ClusterRole:
         task_index: the task's index in its job.
         tasks: the number of tasks that train (chief and workers).
         has_chief: whether the cluster has a `chief` job.
+        address: this task's `host:port`, None without `TF_CONFIG`.
+        peers: the addresses of the other tasks of the chief and worker jobs.
     """
 
     task_type: str | None = None
     task_index: int = 0
     tasks: int = 1
     has_chief: bool = False
+    address: str | None = field(default=None, compare=False)
+    peers: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def is_chief(self) -> bool:
@@ -136,7 +134,9 @@ def cluster_role(environ: Mapping[str, str] | None = None) -> ClusterRole:
         count = len(cluster[task_type])
         raise _bad_tf_config(f"task {task_type}:{index} is outside its cluster job of {count} tasks", text)
     tasks = sum(len(cluster.get(job, [])) for job in ("chief", "worker"))
-    return ClusterRole(task_type, index, max(tasks, 1), "chief" in cluster)
+    own = None if task_type is None else cluster[task_type][index]
+    peers = tuple(address for job in ("chief", "worker") for address in cluster.get(job, []) if address != own)
+    return ClusterRole(task_type, index, max(tasks, 1), "chief" in cluster, own, peers if own else ())
 
 
 class ClusterConfigError(ValidationError):
@@ -183,18 +183,6 @@ def connect_timeout(environ: Mapping[str, str] | None = None) -> float:
     return value
 
 
-def _cluster_addresses(environ: Mapping[str, str] | None = None) -> tuple[str | None, list[str]]:
-    """This task's address and the other tasks' addresses of the chief and worker jobs in `TF_CONFIG`."""
-    role = cluster_role(environ)
-    if role.task_type is None:
-        return None, []
-    config = json.loads((os.environ if environ is None else environ)["TF_CONFIG"])
-    cluster = config["cluster"]
-    own = cluster[role.task_type][role.task_index]
-    others = [address for job in ("chief", "worker") for address in cluster.get(job, []) if address != own]
-    return own, others
-
-
 def _reachable(address: str, timeout: float) -> bool:
     host, _, port = address.rpartition(":")
     try:
@@ -204,7 +192,9 @@ def _reachable(address: str, timeout: float) -> bool:
         return False
 
 
-def wait_for_peers(timeout: float | None = None, environ: Mapping[str, str] | None = None) -> None:
+def wait_for_peers(
+    timeout: float | None = None, environ: Mapping[str, str] | None = None, role: ClusterRole | None = None
+) -> None:
     """Wait until every other task of the `TF_CONFIG` cluster accepts a connection, or fail.
 
     TensorFlow's `MultiWorkerMirroredStrategy` blocks in C++ (deaf to signals) until every worker
@@ -212,13 +202,15 @@ def wait_for_peers(timeout: float | None = None, environ: Mapping[str, str] | No
     address (the port TensorFlow takes next) and connects to the others' in a loop of short
     attempts, in Python: SIGTERM and SIGINT end the wait at once, and after `timeout` seconds
     (default `connect_timeout()`) the worker gives up naming the addresses it could not reach.
+    `role` is the cluster as the run read it (default: `cluster_role(environ)`).
 
     Raises:
         ClusterError: some addresses were not reachable in time.
         ClusterConfigError: `TF_CONFIG` or `TFP_ARCH_CONNECT_TIMEOUT` is malformed.
     """
     timeout = connect_timeout(environ) if timeout is None else timeout
-    own, others = _cluster_addresses(environ)
+    role = cluster_role(environ) if role is None else role
+    own, others = role.address, list(role.peers)
     if own is None or not others:
         return
     listener = socket.socket(socket.AF_INET6 if own.startswith("[") else socket.AF_INET)
@@ -273,21 +265,7 @@ def local_cluster(count: int) -> list[str]:
     ]
 
 
-def worker_folder(target: str | Path, request: dict[str, Any], role: ClusterRole) -> RunFolder:
-    """A staging folder for a non-chief worker in a new temporary directory, removed by `discard`.
-
-    Args:
-        target: the chief's run folder (only its name is used).
-        request: the run's request, written into the folder as the chief writes it.
-        role: the worker's task, named in the temporary directory's name.
-    """
-    root = Path(make_folder(f"{role.task_type}{role.task_index}"))
-    folder = RunFolder.create(root / Path(target).name, request)
-    folder.created.append(root)
-    return folder
-
-
-def make_strategy(strategy: Any = "auto") -> Any:
+def make_strategy(strategy: Any = "auto", role: ClusterRole | None = None) -> Any:
     """The `tf.distribute.Strategy` a name stands for (a strategy instance is returned as it is).
 
     - `auto`: the strategy in scope if there is one (a `with strategy.scope():` around the call);
@@ -297,7 +275,8 @@ def make_strategy(strategy: Any = "auto") -> Any:
     - `mirrored`: `MirroredStrategy` over the local GPUs (the CPU without one).
     - `multi_worker_mirrored`: `MultiWorkerMirroredStrategy`, which reads `TF_CONFIG`; without it
       the process trains alone. TensorFlow requires it to be made before any operation runs
-      (listing logical devices included), so `run_in` makes the strategy first.
+      (listing logical devices included), so `run_in` makes the strategy first. `role` is the
+      cluster as the run read it from `TF_CONFIG` (default: read now).
     """
     import tensorflow as tf
 
@@ -305,7 +284,7 @@ def make_strategy(strategy: Any = "auto") -> Any:
     if not isinstance(strategy, str):
         return strategy
     if strategy == MULTI_WORKER:
-        wait_for_peers()
+        wait_for_peers(role=role)
         return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if strategy == "auto":
@@ -338,45 +317,3 @@ def strategy_record(requested: str, strategy: Any, role: ClusterRole) -> dict[st
         "replicas": int(strategy.num_replicas_in_sync),
         "workers": workers,
     }
-
-
-def staging_folders(
-    target: str | Path,
-    request: dict[str, Any],
-    opened: RunFolder | None = None,
-    *,
-    allow_changed_data: bool = False,
-    overwrite: bool = False,
-) -> tuple[RunFolder, RunFolder | None]:
-    """The staging folder this process writes, and the chief's run folder when this process is not the chief.
-
-    The chief (and any process of a run that is not multi-worker) writes `target`'s staging folder,
-    `opened` when it exists already (`--resume`), else a new one, and holds its lock. A new run
-    records the fingerprint of its data (`tfp_arch.fingerprint`) in its request; a resumed one
-    checks it, unless `allow_changed_data`. Another worker of a `multi_worker_mirrored` run writes a
-    temporary folder (`worker_folder`) and reads the chief's.
-
-    Raises:
-        OutputError: the chief's staging folder cannot be created.
-        RunBusyError: another process trains in the staging folder.
-        DataChangedError: the data of a resumed run changed.
-        ClusterConfigError: `TF_CONFIG` is malformed.
-    """
-    role = cluster_role() if request.get("strategy") == MULTI_WORKER else ClusterRole()
-    if request.get("strategy") == MULTI_WORKER:
-        connect_timeout()
-    if opened is None:
-        request = {**request, "data_fingerprint": fingerprint(request["data"])}
-    elif role.is_chief:
-        opened.lock()
-        try:
-            check_unchanged(request, allow_changed_data)
-        except BaseException:
-            opened.release()
-            raise
-        return opened, None
-    else:
-        check_unchanged(request, allow_changed_data)
-    if role.is_chief:
-        return RunFolder.create(target, request, overwrite=overwrite), None
-    return worker_folder(target, request, role), opened or RunFolder(Path(target))

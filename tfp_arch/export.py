@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tfp_arch.registry.staging import OutputError
+from tfp_arch.safe_files import OutputError
 
 if TYPE_CHECKING:
     from tfp_arch.architecture import Architecture

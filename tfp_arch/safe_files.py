@@ -20,7 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["publish_file", "publish_folder", "temporary_file", "write_file"]
+from tfp_arch.validation import ValidationError
+
+__all__ = ["OutputError", "publish_file", "publish_folder", "temporary_file", "write_file"]
+
+
+class OutputError(ValidationError):
+    """An output path that cannot be used (exists, not writable, under a file): a usage error."""
 
 
 def _parent(path: Path) -> Path:

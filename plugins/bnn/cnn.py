@@ -17,6 +17,7 @@ from tfp_arch.layers.kl.weight import count_examples, set_kl_weight
 from tfp_arch.layers.variational.base import VariationalLayer
 from tfp_arch.layers.variational.conv import Conv2DVariational
 from tfp_arch.layers.variational.dense import DenseVariational
+from tfp_arch.plugins.bnn.declaration import BCNN
 from tfp_arch.plugins.bnn.likelihoods import likelihood_loss
 from tfp_arch.plugins.bnn.metrics import classification_metrics
 from tfp_arch.seeding import seed_pair
@@ -111,13 +112,8 @@ class BayesianCNN(Architecture):
         ['accuracy', 'ece', 'nll']
     """
 
-    architecture_name = "bcnn"
+    declaration = BCNN
     adapts_datasets = True
-    capabilities = ("plot",)
-    summary = "Bayesian CNN (variational convolutions, categorical head) for image classification"
-    default_data = "synthetic:shapes_classification"
-    default_epochs = 20
-    default_batch_size = 64
     default_learning_rate = 2e-3
     decay_learning_rate = True
     default_steps_per_execution = 8

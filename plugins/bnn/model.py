@@ -17,6 +17,7 @@ from tfp_arch.layers.kl.weight import set_kl_weight
 from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches
 from tfp_arch.layers.variational.dense import DenseVariational, inverse_softplus
 from tfp_arch.plugins.bnn.activations import get_activation
+from tfp_arch.plugins.bnn.declaration import BNN
 from tfp_arch.plugins.bnn.likelihoods import likelihood_head, likelihood_loss, output_units, validate_likelihood
 from tfp_arch.plugins.bnn.metrics import classification_metrics, regression_metrics
 from tfp_arch.seeding import seed_pair
@@ -81,13 +82,8 @@ class BayesianMLP(Architecture):
         ['coverage_50', 'coverage_90', 'coverage_95', 'log_likelihood', 'rmse']
     """
 
-    architecture_name: ClassVar[str] = "bnn"
+    declaration = BNN
     adapts_datasets: ClassVar[bool] = True
-    capabilities: ClassVar[tuple[str, ...]] = ("plot",)
-    summary: ClassVar[str] = "Bayesian MLP (mean-field variational DenseVariational layers) with predictive uncertainty"
-    default_data: ClassVar[str] = "synthetic:gap_regression"
-    default_epochs: ClassVar[int] = 40
-    default_batch_size: ClassVar[int] = 32
     default_learning_rate: ClassVar[float | None] = None
     decay_learning_rate: ClassVar[bool] = True
     min_scale: ClassVar[float] = 1e-3

@@ -1,5 +1,25 @@
-"""The `maf` architecture plugin: a masked autoregressive flow for density estimation."""
+"""The `maf` architecture plugin: a masked autoregressive flow for density estimation.
 
-from tfp_arch.plugins.maf.model import MaskedAutoregressiveFlowModel
+The classes are imported on first use, so that importing `tfp_arch.plugins.maf.declaration` (what `tfp-arch info`
+reads) imports no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tfp_arch.plugins.maf.model import MaskedAutoregressiveFlowModel
 
 __all__ = ["MaskedAutoregressiveFlowModel"]
+
+_CLASSES = {"MaskedAutoregressiveFlowModel": "tfp_arch.plugins.maf.model"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLASSES:
+        value = getattr(importlib.import_module(_CLASSES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,9 +6,10 @@ from typing import Any, ClassVar
 
 import keras
 
-from tfp_arch.flows.model import FlowModel, flow_signature
+from tfp_arch.flows.model import FlowModel
 from tfp_arch.layers.flows.flow import Flow
 from tfp_arch.layers.flows.nsf import NeuralSplineFlow
+from tfp_arch.plugins.nsf.declaration import NSF
 
 __all__ = ["NeuralSplineFlowModel"]
 
@@ -41,19 +42,12 @@ class NeuralSplineFlowModel(FlowModel):
         ['bits_per_dim', 'log_likelihood', 'log_likelihood_standardized']
     """
 
-    architecture_name = "nsf"
-    summary = "Neural spline flow: rational-quadratic spline transforms, autoregressive or coupling."
-    default_data = "synthetic:checkerboard"
-    default_epochs = 200
-    default_batch_size = 100
-    default_learning_rate = 1e-3
+    declaration = NSF
 
     flow_class: ClassVar[type[Flow]] = NeuralSplineFlow
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-
-    __init__.__signature__ = flow_signature(NeuralSplineFlow)  # type: ignore[attr-defined]
 
     def default_compile_kwargs(self) -> dict[str, Any]:
         """The base defaults, with XLA (`jit_compile=True`) on one replica, on CPU as well.

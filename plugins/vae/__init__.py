@@ -1,5 +1,25 @@
-"""The variational autoencoder architecture plugin (`tfp-arch train vae`)."""
+"""The variational autoencoder architecture plugin (`tfp-arch train vae`).
 
-from tfp_arch.plugins.vae.model import VariationalAutoencoder
+The classes are imported on first use, so that importing `tfp_arch.plugins.vae.declaration` (what `tfp-arch info`
+reads) imports no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tfp_arch.plugins.vae.model import VariationalAutoencoder
 
 __all__ = ["VariationalAutoencoder"]
+
+_CLASSES = {"VariationalAutoencoder": "tfp_arch.plugins.vae.model"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLASSES:
+        value = getattr(importlib.import_module(_CLASSES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,6 +15,7 @@ from tfp_arch.data.dataset import Dataset
 from tfp_arch.layers.distributions.latent import GaussianLatent, scale_params_size
 from tfp_arch.layers.kl.gaussian_penalty import GaussianKLPenalty
 from tfp_arch.layers.standardize import iterate_batches
+from tfp_arch.plugins.vae.declaration import VAE
 from tfp_arch.plugins.vae.importance import elbo_terms, importance_weighted_log_likelihood
 from tfp_arch.plugins.vae.likelihoods import LIKELIHOODS, decoder_head, head_params, params_per_value
 from tfp_arch.plugins.vae.networks import build_decoder, build_encoder, check_network
@@ -117,16 +118,10 @@ class VariationalAutoencoder(Architecture):
         (6,)
     """
 
-    architecture_name = "vae"
+    declaration = VAE
     adapts_datasets = True
-    summary = "Variational autoencoder: Gaussian latent, Bernoulli or Gaussian decoder, ELBO."
-    task = "unsupervised"
-    default_data = "synthetic:shapes"
-    default_epochs = 100
-    default_batch_size = 64
     default_learning_rate = 2e-3
     default_steps_per_execution = 16
-    capabilities = ("sample", "plot")
 
     def __init__(
         self,

@@ -1,5 +1,5 @@
 """The flow density model shared by the `maf` and `nsf` architectures, its serving signatures and its figures."""
 
-from tfp_arch.flows.model import FlowModel, flow_arguments, flow_signature
+from tfp_arch.flows.model import FlowModel, flow_arguments
 
-__all__ = ["FlowModel", "flow_arguments", "flow_signature"]
+__all__ = ["FlowModel", "flow_arguments"]

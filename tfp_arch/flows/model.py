@@ -15,7 +15,7 @@ from tfp_arch.data.dataset import Dataset
 from tfp_arch.layers.flows.flow import Flow
 from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches
 
-__all__ = ["FlowModel", "flow_arguments", "flow_signature"]
+__all__ = ["FlowModel", "flow_arguments"]
 
 _EVAL_BATCH = 4096
 
@@ -25,16 +25,6 @@ def flow_arguments(flow_class: type[Flow]) -> list[str]:
     parameters = inspect.signature(flow_class.__init__).parameters.values()
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return [p.name for p in parameters if p.name != "self" and p.kind in named]
-
-
-def flow_signature(flow_class: type[Flow]) -> inspect.Signature:
-    """The signature of a flow model's `__init__`: the flow's arguments, then Keras' `**kwargs`.
-
-    The model forwards these arguments to its flow layer; the signature makes them visible to
-    `inspect` (so to `tfp-arch info` and `-p key=value`) without declaring them a second time.
-    """
-    parameters = list(inspect.signature(flow_class.__init__).parameters.values())
-    return inspect.Signature(parameters)
 
 
 @keras.saving.register_keras_serializable(package="tfp_arch")
@@ -53,9 +43,8 @@ class FlowModel(Architecture):
     `model.sample(n, context=c)`. Only `x` is standardised; give the context in the scale you want
     the network to see.
 
-    A flow architecture is a subclass that sets the registry's class attributes
-    (`architecture_name`, `summary`, `default_data`, ...) and `flow_class`, and gives its
-    `__init__` the signature `flow_signature(flow_class)`; everything else (standardisation,
+    A flow architecture is a subclass that sets its `declaration` (`tfp_arch.declaration.Declaration`:
+    name, summary, defaults, the flow's arguments as hyperparameters) and `flow_class`; everything else (standardisation,
     `log_prob`, `sample`, metrics, serving signatures, plots) is derived here.
 
     Args:

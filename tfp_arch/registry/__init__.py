@@ -5,8 +5,9 @@ registered in-process. Listing reads entry-point metadata only; `load` imports o
 Set `TFP_ARCH_PLUGINS` to restrict which entry points are used: unset or `all` for every one, `none`
 for none, or a comma-separated list of `name`, `distribution:name`, `distribution:*` and `builtin`.
 
-This package and its modules `core`, `entries`, `errors`, `describe`, `hyperparameters`, `request` and
-`staging` use the standard library alone, so listing and the CLI's checks run without TensorFlow.
+This package and its modules `core`, `entries`, `errors`, `describe` (an architecture's declaration,
+`tfp_arch.declaration`) and `standins` use the standard library alone, so listing, `tfp-arch info` and
+the CLI's checks run without TensorFlow.
 `get`, `load_all`, `load_model` and `register_loaders` check classes against Keras: they live in
 `tfp_arch.registry.loading`, which is imported when one of them is first used.
 """

@@ -15,10 +15,11 @@ from tfp_arch.registry.errors import (
     UnknownArchitectureError,
 )
 
-__all__ = ["Registry", "architectures", "broken", "default_registry", "register"]
+__all__ = ["Registry", "architectures", "broken", "default_registry", "import_value", "register"]
 
 
-def _import(value: str) -> Any:
+def import_value(value: str) -> Any:
+    """The object an entry-point value `module:attribute.path` names, imported."""
     module_name, _, attribute = value.partition(":")
     obj = importlib.import_module(module_name)
     for part in filter(None, attribute.split(".")):
@@ -78,7 +79,7 @@ class Registry:
             return entry.obj
         if entry.qualified not in self._loaded:
             try:
-                self._loaded[entry.qualified] = _import(entry.value)
+                self._loaded[entry.qualified] = import_value(entry.value)
             except Exception as error:
                 failure = PluginLoadError(entry.qualified, entry.value, error)
                 self.broken[entry.qualified] = failure

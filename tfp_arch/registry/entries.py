@@ -11,9 +11,20 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-__all__ = ["BUILTIN_DISTRIBUTION", "ENV_VAR", "GROUP", "LOCAL", "Entry", "discover", "find_module_spec", "normalise"]
+__all__ = [
+    "BUILTIN_DISTRIBUTION",
+    "DECLARATIONS",
+    "ENV_VAR",
+    "GROUP",
+    "LOCAL",
+    "Entry",
+    "discover",
+    "find_module_spec",
+    "normalise",
+]
 
 GROUP = "tfp_arch.architectures"
+DECLARATIONS = "tfp_arch.declarations"
 ENV_VAR = "TFP_ARCH_PLUGINS"
 BUILTIN_DISTRIBUTION = "tfp-arch"
 LOCAL = "local"
@@ -36,6 +47,9 @@ class Entry:
         distribution: canonical name of the distribution declaring it (`"local"` for in-process).
         version: the distribution's version, if known.
         obj: the registered object itself, for in-process registrations.
+        declaration: `module:attribute` of the architecture's `tfp_arch.declaration.Declaration`, from
+            the entry point of the same name in the group `tfp_arch.declarations` of the same
+            distribution; None when it declares none.
     """
 
     name: str
@@ -43,6 +57,7 @@ class Entry:
     distribution: str
     version: str | None = None
     obj: Any = None
+    declaration: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -129,18 +144,26 @@ def selection() -> list[str]:
     return [] if patterns == ["none"] else patterns
 
 
+def _distribution(point: metadata.EntryPoint) -> str:
+    dist = getattr(point, "dist", None)
+    return normalise(dist.name) if dist is not None else "unknown"
+
+
 def discover() -> list[Entry]:
     """Every architecture entry point that `TFP_ARCH_PLUGINS` allows, in a stable order.
 
     The same entry point seen twice (one distribution on two paths) is listed once.
     """
     patterns = selection()
+    declared = {(_distribution(point), point.name): point.value for point in metadata.entry_points(group=DECLARATIONS)}
     seen: dict[tuple[str, str, str], Entry] = {}
     for point in metadata.entry_points(group=GROUP):
         dist = getattr(point, "dist", None)
-        distribution = normalise(dist.name) if dist is not None else "unknown"
+        distribution = _distribution(point)
         version = dist.version if dist is not None else None
-        entry = Entry(point.name, point.value, distribution, version)
+        entry = Entry(
+            point.name, point.value, distribution, version, declaration=declared.get((distribution, point.name))
+        )
         key = (entry.distribution, entry.name, entry.value)
         if key not in seen and _selected(entry, patterns):
             seen[key] = entry

@@ -2,7 +2,7 @@
 
 Plugins are imported on demand, never by `import tfp_arch`. So that `keras.saving.load_model` still
 restores any installed architecture without `custom_objects`, `register_loaders` puts a small stand-in
-under each entry point's Keras registered name (read from the plugin's source, not imported); when
+under each entry point's Keras registered name (read from its declaration, not from the class); when
 Keras deserialises a saved model of that name, the stand-in imports the plugin and hands the config to
 the real class, whose own registration then replaces the stand-in. `load_model` reads the saved class
 from a `.keras` file and imports only its plugin.
@@ -10,16 +10,18 @@ from a `.keras` file and imports only its plugin.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import zipfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import keras
 
 from tfp_arch.registry.core import default_registry
-from tfp_arch.registry.describe import StaticReadError, registered_name
-from tfp_arch.registry.entries import Entry
+from tfp_arch.registry.describe import declared
+from tfp_arch.registry.entries import Entry, find_module_spec
 from tfp_arch.registry.errors import PluginLoadError, RegistryError
 
 if TYPE_CHECKING:
@@ -59,22 +61,51 @@ def _loader(qualified: str, class_name: str) -> type:
     )
 
 
-def _saved_name(entry: Entry) -> str | None:
-    """The Keras registered name a saved model of `entry`'s class carries, read from source; None
-    when the class cannot be read without importing it."""
+def _legacy_registered_name(entry: Entry) -> str | None:
+    """For an entry point without a declaration: the `register_keras_serializable(package=..., name=...)`
+    literal arguments of its class statement, read from the module's source, or None."""
+    module_name, _, attribute = entry.value.partition(":")
+    spec = find_module_spec(module_name)
     try:
-        name = registered_name(entry.value)
-    except StaticReadError:
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8")) if spec and spec.origin else None
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return None
-    return name or f"{_fallback_package(entry.qualified)}>{entry.value.partition(':')[2]}"
+    for node in tree.body if tree is not None else []:
+        if not (isinstance(node, ast.ClassDef) and node.name == attribute):
+            continue
+        for decorator in node.decorator_list:
+            if isinstance(decorator, ast.Call) and ast.unparse(decorator.func).endswith("register_keras_serializable"):
+                options = {"package": "Custom", "name": node.name}
+                pairs = [*zip(("package", "name"), decorator.args, strict=False)]
+                pairs += [(k.arg, k.value) for k in decorator.keywords if k.arg in options]
+                for key, value in pairs:
+                    if not (isinstance(value, ast.Constant) and isinstance(value.value, (str, type(None)))):
+                        return None
+                    options[str(key)] = value.value or options[str(key)]
+                return f"{options['package']}>{options['name']}"
+    return None
+
+
+def _saved_name(entry: Entry) -> str | None:
+    """The Keras registered name a saved model of `entry`'s class carries: its declaration's, else the
+    literal arguments of the class's decorator (a plugin without a declaration), else the name
+    `get` registers an undecorated class under."""
+    try:
+        declaration = declared(entry)
+    except PluginLoadError:
+        return None
+    if declaration is not None and declaration.registered_name:
+        return declaration.registered_name
+    return _legacy_registered_name(entry) or f"{_fallback_package(entry.qualified)}>{entry.value.partition(':')[2]}"
 
 
 def register_loaders() -> list[str]:
     """Register a Keras stand-in for every entry-point architecture not imported yet.
 
     Returns:
-        The registered names given stand-ins. An entry point whose class cannot be read from source
-        gets none: import it (`tfp_arch.get(name)`) before loading its saved models.
+        The registered names given stand-ins. An entry point whose registered name is not declared
+        and not a literal in its class's decorator gets none: import it (`tfp_arch.get(name)`)
+        before loading its saved models.
     """
     names = []
     for entry in default_registry().entries():
@@ -124,7 +155,7 @@ def load_model(path: str | os.PathLike, **kwargs) -> keras.Model:
     """Load a `.keras` file, importing only the plugin of the architecture it holds.
 
     The saved class is read from the file's `config.json` (its Keras registered name) and matched
-    against the entry points' registered names, read from their source; that plugin alone is
+    against the entry points' registered names, read from their declarations; that plugin alone is
     imported. A file holding any other Keras object loads as `keras.saving.load_model` loads it.
 
     Args:

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_arch.architecture import CAPABILITIES, CAPABILITY_METHODS, SUPERVISED, UNSUPERVISED, Architecture
-from tfp_arch.registry.describe import describe_class
+from tfp_arch.declaration import Declaration, constructor_parameters, describe_class
 from tfp_arch.validation import invalid_argument
 
 __all__ = ["RULES", "ContractError", "architecture_test_cases", "check_architecture", "contract_test"]
@@ -88,6 +88,38 @@ def _check_metadata(cls: type[Any], fail) -> None:
                 f"hyperparameter `{hyperparameter.name}` has a default that is not a plain value: "
                 f"{hyperparameter.default!r}",
             )
+    declared = vars(cls).get("declaration")
+    if declared is not None:
+        _check_declaration(cls, declared, fail)
+
+
+def _check_declaration(cls: type[Any], declaration: Declaration, fail) -> None:
+    """The class's declaration agrees with its constructor (names and defaults, when the constructor
+    names its arguments; else it accepts every declared one) and with its Keras registered name."""
+    parameters = {p.name: p.default for p in constructor_parameters(cls)}
+    declared = declaration.defaults
+    if set(parameters) - {"learning_rate", "optimizer"}:
+        for problem, names in (
+            ("takes arguments its declaration lacks", sorted(set(parameters) - set(declared))),
+            ("lacks declared arguments", sorted(set(declared) - set(parameters))),
+            (
+                "has defaults other than declared",
+                sorted(k for k in declared if k in parameters and parameters[k] != declared[k]),
+            ),
+        ):
+            if names:
+                fail("registry_metadata", f"the constructor {problem}: {', '.join(names)}")
+    try:
+        cls(**declared)
+    except Exception as error:
+        fail("registry_metadata", f"the constructor refuses the declared defaults: {type(error).__name__}: {error}")
+    registered = keras.saving.get_registered_name(cls)
+    if declaration.registered_name is not None and registered != declaration.registered_name:
+        fail(
+            "registry_metadata",
+            f"the declaration's registered_name {declaration.registered_name!r} is not the class's Keras "
+            f"registered name {registered!r}",
+        )
 
 
 def _check_capabilities(cls: type[Any], fail) -> None:
@@ -230,7 +262,8 @@ def check_architecture(
 ) -> dict[str, str]:
     """Check that architecture class `cls` keeps the contract of `tfp_arch.Architecture`.
 
-    The rules, in order: `registry_metadata` (class attributes, plain-value constructor defaults),
+    The rules, in order: `registry_metadata` (class attributes, plain-value constructor defaults, a
+    declaration that agrees with the constructor and the Keras registered name),
     `capabilities` (each declared capability's method is implemented and no other; `sample`'s
     signature), `build` (constructed with `hyperparameters_for` its default data), `get_config`
     (plain values, `from_config` round trip), `fit` (on the first `rows` rows of the default data,

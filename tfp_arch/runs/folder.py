@@ -3,8 +3,8 @@
 `tfp-arch train --output runs/x` works in `runs/x.partial` and renames it to `runs/x` at the very end,
 so a folder without the suffix is always a finished run. The staging folder is created before any
 training (which is the test that the output is writable), holds the run's request (`request.json`)
-and, while training, its checkpoint; after an interruption it is what `--resume` continues. The CLI
-creates it before importing TensorFlow, hence this module's place beside the registry.
+and, while training, its checkpoint; after an interruption it is what `--resume` continues. The run's
+plan (`tfp_arch.runs.plan`) creates it before TensorFlow is imported.
 
 A process that trains in a staging folder holds an exclusive lock on its `.lock` file (`flock`), so
 a second `--resume` of the same run, or a second run into the same output, is refused with one line
@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tfp_arch.safe_files import publish_folder, write_file
+from tfp_arch.safe_files import OutputError, publish_folder, write_file
 from tfp_arch.validation import ValidationError
 
 try:
@@ -37,10 +37,6 @@ REQUEST_FILE = "request.json"
 BACKUP_DIR = "checkpoint"
 _REQUEST_KEYS = ("data", "epochs", "batch_size", "seed", "hyperparameters")
 LOCK_FILE = ".lock"
-
-
-class OutputError(ValidationError):
-    """An output path that cannot be used (exists, not writable, under a file): a usage error."""
 
 
 class RunBusyError(ValidationError):

@@ -1,4 +1,9 @@
-"""Training an architecture into a run folder, resuming an interrupted run, and reusing a finished one."""
+"""Training an architecture into a run folder, and resuming an interrupted run.
+
+`train` and `resume` plan the run (`tfp_arch.runs.plan`, no TensorFlow), then `run_in` loads the
+data, resolves the number of epochs (`resolve_epochs`), builds the model in the strategy's scope,
+fits it, and writes the run folder.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,6 @@ import io
 import json
 import math
 import platform
-import time
-import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -19,24 +22,23 @@ import numpy as np
 
 from tfp_arch import _private_api
 from tfp_arch.architecture import Architecture
-from tfp_arch.callbacks import ResumableEarlyStopping, RunCheckpoint, StopOnNonFinite
+from tfp_arch.callbacks import StopOnNonFinite
 from tfp_arch.data import DataError, Dataset, load_data
+from tfp_arch.declaration import describe_class
 from tfp_arch.distribute import (
     MULTI_WORKER,
     ClusterError,
     ClusterRole,
-    cluster_role,
     is_peer_failure,
     make_strategy,
-    staging_folders,
     strategy_name,
     strategy_record,
 )
-from tfp_arch.registry import default_registry, get
-from tfp_arch.registry.describe import describe_class
-from tfp_arch.registry.hyperparameters import HyperparameterError
-from tfp_arch.registry.request import make_request
-from tfp_arch.registry.staging import STAGING_SUFFIX, RunFolder
+from tfp_arch.hyperparameters import HyperparameterError
+from tfp_arch.registry import get
+from tfp_arch.runs.callbacks import ResumableEarlyStopping, RunCheckpoint
+from tfp_arch.runs.folder import RunFolder
+from tfp_arch.runs.plan import plan_resume, plan_run, run_role
 from tfp_arch.safe_files import temporary_file
 from tfp_arch.schedules import BudgetCosineDecay
 from tfp_arch.validation import ValidationError
@@ -45,23 +47,25 @@ if TYPE_CHECKING:
     from tfp_arch.data.streaming import StreamedDataset
 
 __all__ = [
+    "FILES",
+    "MODEL_FILE",
     "NonFiniteMetricError",
     "Run",
     "RunWriteError",
     "check_labels",
     "check_validation_split",
-    "evaluate_run",
-    "load_run",
     "prepare_data",
+    "resolve_epochs",
     "resume",
     "run_in",
+    "save_model",
+    "strict_metrics",
     "train",
 ]
 
 MODEL_FILE = "model.keras"
 FILES = (MODEL_FILE, "config.json", "history.csv", "metrics.json")
 PLOT_FILE = "plot.png"
-CONFIG_KEYS = ("architecture", "data", "data_shape")
 
 
 class NonFiniteMetricError(ValidationError, ArithmeticError):
@@ -124,7 +128,8 @@ def _history_csv(rows: list[dict[str, float]]) -> str:
     return out.getvalue()
 
 
-def _strict(metrics: dict[str, Any], what: str) -> dict[str, float]:
+def strict_metrics(metrics: dict[str, Any], what: str) -> dict[str, float]:
+    """`metrics` as floats, or a `NonFiniteMetricError` naming the ones that are NaN or infinite."""
     values = {key: float(value) for key, value in metrics.items()}
     bad = [f"{key}={value}" for key, value in values.items() if not math.isfinite(value)]
     if bad:
@@ -186,12 +191,11 @@ def train(
     Returns:
         The finished run.
     """
-    entry = default_registry().resolve(name)
-    cls = get(entry)
-    request = make_request(
-        entry,
-        describe_class(cls),
+    plan = plan_run(
+        name,
         data,
+        output=output,
+        overwrite=overwrite,
         epochs=epochs,
         batch_size=batch_size,
         seed=seed,
@@ -202,15 +206,13 @@ def train(
         checkpoint_every=checkpoint_every,
         strategy=strategy if isinstance(strategy, str) else strategy_name(strategy),
     )
-    target = Path(output) if output else Path("runs") / f"{request['architecture']}-{time.strftime('%Y%m%d-%H%M%S')}"
-    folder, chief = staging_folders(target, request, overwrite=overwrite)
     return run_in(
-        folder,
-        request,
+        plan.folder,
+        plan.request,
         verbose,
-        architecture=cls,
         strategy=None if isinstance(strategy, str) else strategy,
-        chief=chief,
+        chief=plan.chief,
+        role=plan.role,
     )
 
 
@@ -226,9 +228,17 @@ def resume(path: str | Path, verbose: int | str = "auto", allow_changed_data: bo
         RunBusyError: another process trains in the folder.
         DataChangedError: the data files changed since the run started (unless `allow_changed_data`).
     """
-    opened, request = RunFolder.open(path)
-    folder, chief = staging_folders(opened.target, request, opened, allow_changed_data=allow_changed_data)
-    return run_in(folder, request, verbose, chief=chief)
+    plan = plan_resume(path, allow_changed_data)
+    return run_in(plan.folder, plan.request, verbose, chief=plan.chief, role=plan.role)
+
+
+def resolve_epochs(cls: type[Architecture], request: dict[str, Any], dataset: Dataset | StreamedDataset) -> int:
+    """The number of epochs the run trains: the request's, else the architecture's default.
+
+    The one place the number is resolved, after the data are loaded (so a default may depend on
+    them); `config.json` records the result as `epochs`.
+    """
+    return int(request["epochs"]) if request["epochs"] is not None else int(cls.default_epochs)
 
 
 def _build(cls: type[Architecture], arguments: dict[str, Any]) -> Architecture:
@@ -294,16 +304,18 @@ def run_in(
     *,
     strategy: Any = None,
     chief: RunFolder | None = None,
+    role: ClusterRole | None = None,
 ) -> Run:
     """Train as `request` says inside the staging folder `folder`, then finish the run folder.
 
-    `train` and `resume` call this; the CLI calls it with a folder it created before importing
-    TensorFlow (`tfp_arch.distribute.staging_folders`). `callbacks` are added to the run's own.
+    `train`, `resume` and the CLI call this with the folder and request of their plan
+    (`tfp_arch.runs.plan`), made before TensorFlow was imported. `callbacks` are added to the run's own.
     `architecture` is the class the request was made for, when the caller has loaded it already;
     otherwise it is loaded from `request["entry_point"]`. The model is built in the scope of
     `strategy` (default: the one `request["strategy"]` names). On a worker that is not the chief
     of a multi-worker run, `folder` is a temporary folder, removed at the end, and `chief` is the
-    chief's run folder, whose checkpoint a restarted job restores.
+    chief's run folder, whose checkpoint a restarted job restores. `role` is this process's task
+    in the cluster as the plan read it (default: read from `TF_CONFIG` now).
 
     Raises:
         ClusterError: a multi-worker run lost a worker; the chief keeps its staging folder if it
@@ -314,10 +326,12 @@ def run_in(
         # First: a multi-worker strategy configures TensorFlow's collective operations, which must
         # happen before TensorFlow runs any operation.
         requested = request.get("strategy", "auto")
-        strategy = make_strategy(requested if strategy is None else strategy)
+        role = run_role(request) if role is None else role
+        strategy = make_strategy(requested if strategy is None else strategy, role=role)
         cls = architecture if architecture is not None else get(request["entry_point"])
         dataset = prepare_data(cls, request["data"])
         check_validation_split(dataset, request["validation_split"])
+        epochs = resolve_epochs(cls, request, dataset)
         multi_worker = strategy_name(strategy) == MULTI_WORKER
         keras.utils.set_random_seed(request["seed"])
         suggested = dataset.suggested_hyperparameters.get(cls.architecture_name, {})
@@ -334,14 +348,14 @@ def run_in(
         model.fit(
             x,
             y,
-            epochs=request["epochs"],
+            epochs=epochs,
             batch_size=request["batch_size"],
             verbose=verbose,
             validation_split=request["validation_split"],
             callbacks=[*feeding, *own, *(callbacks or [])],
         )
         seconds = checkpoint.seconds
-        scores = _strict(model.evaluate_metrics(dataset.x_test, dataset.y_test), "test metrics")
+        scores = strict_metrics(model.evaluate_metrics(dataset.x_test, dataset.y_test), "test metrics")
         metrics = {**{f"test_{k}": v for k, v in scores.items()}, "train_seconds": seconds}
         names = describe_class(cls).names
         config = {
@@ -354,12 +368,12 @@ def run_in(
             "data": dataset.name,
             "data_shape": list(dataset.data_shape),
             "seed": request["seed"],
-            "epochs": request["epochs"],
+            "epochs": epochs,
             "epochs_run": len(checkpoint.history),
             "resumed_from_epoch": checkpoint.restored_epoch or None,
             "batch_size": request["batch_size"],
             "validation_split": request["validation_split"],
-            "strategy": strategy_record(requested, strategy, cluster_role() if multi_worker else ClusterRole()),
+            "strategy": strategy_record(requested, strategy, role if multi_worker else ClusterRole()),
             "early_stopping": None
             if stopping is None
             else {
@@ -480,66 +494,3 @@ def save_model(model: keras.Model, path: Path) -> None:
     """`model.save` into a private temporary file beside `path`, renamed to `path` when complete."""
     with temporary_file(path, overwrite=True, suffix=".keras") as (_, partial):
         model.save(partial)
-
-
-def load_run(path: str | Path) -> tuple[Architecture, dict[str, Any]]:
-    """The model and config of a run folder written by `train`.
-
-    Raises:
-        DataError: the folder is not a complete run, or a file in it is damaged.
-    """
-    folder = Path(path)
-    missing = [name for name in FILES if not (folder / name).is_file()]
-    if missing:
-        hint = (
-            f"; it is an interrupted run: `tfp-arch train --resume {folder}`"
-            if folder.name.endswith(STAGING_SUFFIX)
-            else ""
-        )
-        raise DataError(f"not a complete tfp-arch run folder (missing {', '.join(missing)}){hint}", str(folder))
-    try:
-        config = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError) as error:
-        raise DataError(f"config.json is not readable JSON: {error}", str(folder)) from None
-    if not isinstance(config, dict):
-        raise DataError("config.json does not hold a JSON object; it is damaged", str(folder))
-    missing = [key for key in CONFIG_KEYS if key not in config]
-    if missing:
-        raise DataError(
-            f"config.json lacks {', '.join(missing)}; it is damaged or not written by tfp-arch train", str(folder)
-        )
-    shape = config["data_shape"]
-    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
-        raise DataError(f"config.json: data_shape must be a list of positive integers, got {shape!r}", str(folder))
-    if not isinstance(config["data"], str):
-        raise DataError(f"config.json: data must be a data spec string, got {config['data']!r}", str(folder))
-    model_path = folder / MODEL_FILE
-    if not zipfile.is_zipfile(model_path):
-        raise DataError(f"{MODEL_FILE} is not a .keras (zip) file; it may be truncated or damaged", str(folder))
-    try:
-        model = keras.saving.load_model(model_path)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile) as error:
-        text = " ".join(str(error).split())[:300]
-        raise DataError(f"{MODEL_FILE} cannot be loaded ({type(error).__name__}: {text})", str(folder)) from None
-    if not isinstance(model, Architecture):
-        raise DataError(
-            f"{MODEL_FILE} holds a {type(model).__name__}, not a tfp_arch architecture; evaluate and sample take "
-            f"run folders written by `tfp-arch train`",
-            str(folder),
-        )
-    return model, config
-
-
-def evaluate_run(path: str | Path, data: str | None = None) -> dict[str, float]:
-    """Test metrics of a saved run, on its own data or on the data spec `data`."""
-    model, config = load_run(path)
-    dataset = prepare_data(type(model), data or config["data"])
-    expected = tuple(config["data_shape"])
-    if tuple(dataset.x_test.shape[1:]) != expected:
-        raise DataError(
-            f"the model takes inputs of shape {expected} ({int(np.prod(expected))} features); "
-            f"data {dataset.name!r} has {tuple(dataset.x_test.shape[1:])}"
-        )
-    check_labels(model, dataset)
-    scores = _strict(model.evaluate_metrics(dataset.x_test, dataset.y_test), "test metrics")
-    return {f"test_{k}": v for k, v in scores.items()}

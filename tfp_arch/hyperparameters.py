@@ -1,9 +1,9 @@
-"""Hyperparameter types, read from one declaration: the annotations of an architecture's `__init__`.
+"""Hyperparameter types: the type text of a declared hyperparameter as a `Kind` of plain values.
 
-An annotation such as `Sequence[int]`, `int | None` or `Literal["relu", "tanh"]` becomes a `Kind`,
-which checks a plain value (from `-p key=value`, from Python or from a config file) before any model
-is built. Annotations are parsed as text, so the same rules apply to a class read from its source
-without importing it (`tfp_arch.registry.describe`) and to a loaded class. Standard library only.
+A type such as `Sequence[int]`, `int | None` or `Literal["relu", "tanh"]` (as written in an
+architecture's declaration, `tfp_arch.declaration`, or in a constructor's annotations) becomes a
+`Kind`, which checks a plain value (from `-p key=value`, from Python or from a config file) before
+any model is built. Types are parsed as text, so no class need be imported. Standard library only.
 """
 
 from __future__ import annotations
