@@ -44,8 +44,8 @@ class FlowModel(Architecture):
     the network to see.
 
     A flow architecture is a subclass that sets its `declaration` (`tfp_arch.declaration.Declaration`:
-    name, summary, defaults, the flow's arguments as hyperparameters) and `flow_class`; everything else (standardisation,
-    `log_prob`, `sample`, metrics, serving signatures, plots) is derived here.
+    name, summary, defaults, the flow's arguments as hyperparameters) and `flow_class`; everything
+    else (standardisation, `log_prob`, `sample`, metrics, serving signatures, plots) is derived here.
 
     Args:
         **kwargs: the arguments of `flow_class`, forwarded to the flow layer; the rest go to
