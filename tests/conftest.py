@@ -43,6 +43,28 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         option.dist = XDIST_DEFAULTS["dist"]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules with the most test functions marked slow first, each module's tests in their own order.
+
+    `--dist loadfile` hands whole modules to the workers in collection order: starting with the long
+    ones leaves short modules for the end, so no worker is still running a long module while the
+    others have nothing left.
+    """
+    slow: dict[str, set[str]] = {}
+    for item in items:
+        module, _, name = item.nodeid.partition("::")
+        functions = slow.setdefault(module, set())
+        if item.get_closest_marker("slow") is not None:
+            functions.add(name.split("[")[0])
+    position = {module: i for i, module in enumerate(slow)}
+
+    def key(item: pytest.Item) -> tuple[int, int]:
+        module = item.nodeid.partition("::")[0]
+        return -len(slow[module]), position[module]
+
+    items.sort(key=key)
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     if config.pluginmanager.hasplugin("xdist"):
         return None

@@ -59,6 +59,7 @@ def test_capabilities_are_declared_one_way():
         bnn.has_capability("fly")
 
 
+@pytest.mark.slow
 def test_fit_compiles_adapts_once_and_learns():
     x, y = _data()
     model = CountingToy()
@@ -83,12 +84,14 @@ def test_validation_split_holds_out_the_last_rows():
     assert len(history.history["val_loss"]) == 2
 
 
+@pytest.mark.slow
 def test_validation_data_as_arrays():
     x, y = _data()
     history = ToyRegressor().fit(x, y, epochs=1, validation_data=_data(20, seed=1), verbose=0)
     assert np.isfinite(history.history["val_loss"][0])
 
 
+@pytest.mark.slow
 def test_same_seed_same_weights():
     x, y = _data()
     weights = []
@@ -132,6 +135,7 @@ def test_compute_loss_from_the_negative_log_likelihood_hook():
     assert float(model.compute_loss(x=x, y=y, y_pred=y_pred)) == pytest.approx(nll.mean() + 0.75, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_fit_on_a_dataset_keeps_its_order_without_keras_shuffle_warning():
     """A `tf.data.Dataset` carries its own order: fit does not pass Keras' default `shuffle=True`
     (which Keras ignores for datasets, with a warning); a `shuffle` given by the caller is passed on."""

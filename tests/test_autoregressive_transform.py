@@ -71,6 +71,7 @@ def test_predict_gives_the_convert_to_tensor_fn_tensor():
     assert np.abs(predicted).max() > 0
 
 
+@pytest.mark.slow
 def test_tfps_docstring_model_fits_and_returns_a_distribution(tmp_path):
     keras.utils.set_random_seed(0)
     n = 512
@@ -99,6 +100,7 @@ def test_tfps_docstring_model_fits_and_returns_a_distribution(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_a_made_without_two_parameters_or_a_tf_keras_network_is_refused():
     with pytest.raises(ValueError, match="`made`"):
         AutoregressiveTransform(MADE(params=3))

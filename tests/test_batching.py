@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfp_arch.batching import BatchedFunction
@@ -28,6 +29,7 @@ def test_nested_inputs_and_outputs_and_extra_arguments():
     np.testing.assert_array_equal(second, np.full(5, 2.0))
 
 
+@pytest.mark.slow
 def test_empty_inputs_keep_the_output_shape():
     batched = BatchedFunction(lambda chunk: chunk * 2.0, batch_size=4)
     assert batched(np.zeros((0, 3))).shape == (0, 3)

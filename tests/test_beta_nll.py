@@ -63,6 +63,7 @@ def test_weights_ignore_the_targets_units():
     assert float(loss(1000.0 * y[:, None], 1000.0 * params)) == pytest.approx(base + math.log(1000.0), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_config_round_trip_and_invalid_exponent():
     loss = losses.NegativeLogLikelihood(layers.IndependentNormal(1), variance_weighting=0.5)
     restored = keras.losses.deserialize(keras.losses.serialize(loss))

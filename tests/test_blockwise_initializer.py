@@ -37,6 +37,7 @@ def test_sizes_that_do_not_add_up_are_refused():
         BlockwiseInitializer(["zeros", "ones"], sizes=[2])
 
 
+@pytest.mark.slow
 def test_layer_with_the_initializer_round_trips(tmp_path):
     init = BlockwiseInitializer(["zeros", keras.initializers.Constant(-3.0)], sizes=[2, 2])
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, bias_initializer=init)])

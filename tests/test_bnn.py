@@ -39,6 +39,7 @@ def _blobs(n: int = 400) -> Dataset:
     return Dataset("blobs", x[:300], x[300:], labels[:300], labels[300:], kind="classification")
 
 
+@pytest.mark.slow
 def test_kl_weight_is_one_over_the_number_of_training_examples(trained: BayesianMLP, gap: Dataset) -> None:
     for layer in trained.variational_layers:
         assert float(layer.kl_weight_variable) == pytest.approx(1.0 / len(gap.x_train))
@@ -127,6 +128,7 @@ def test_regression_loss_is_the_gaussian_negative_log_likelihood() -> None:
     np.testing.assert_allclose(-likelihood_head("gaussian").log_prob(params32, y32).numpy(), expected, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_heteroscedastic_fit_with_jit_compile(gap: Dataset) -> None:
     keras.utils.set_random_seed(1)
     model = BayesianMLP(hidden_units=[16], likelihood="heteroscedastic", estimator="flipout", seed=1)
@@ -142,6 +144,7 @@ def test_heteroscedastic_fit_with_jit_compile(gap: Dataset) -> None:
     assert metrics["coverage_50"] == pytest.approx(np.mean((cdf >= 0.25) & (cdf <= 0.75)))
 
 
+@pytest.mark.slow
 def test_classification_with_categorical_likelihood(tmp_path) -> None:
     data = _blobs()
     arguments = BayesianMLP.hyperparameters_for(data)

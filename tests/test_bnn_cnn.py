@@ -31,6 +31,7 @@ def test_sampled_logits_follow_the_network_and_repeat_with_the_seed() -> None:
     assert float(wide.variational_layers[0].kl_weight_variable) == pytest.approx(1 / 6)
 
 
+@pytest.mark.slow
 def test_learns_the_embedded_shapes_and_reports_classification_metrics() -> None:
     keras.utils.set_random_seed(0)
     data = tfp_arch.load_data("synthetic:shapes_classification#n=1200")
@@ -49,6 +50,7 @@ def test_invalid_arguments_name_the_argument() -> None:
         BayesianCNN(posterior_family="multivariate_normal_tril")
 
 
+@pytest.mark.slow
 def test_automatic_posterior_scales_are_a_tenth_of_each_layers_he_scale() -> None:
     """The default initial posterior scale follows each layer's fan-in (3x3x1 = 9 inputs for the
     convolution, 4x4x4 = 64 flattened features for the dense output), and survives `get_config`."""

@@ -22,6 +22,7 @@ def _functional() -> keras.Model:
     return keras.Model(inputs, keras.layers.Dense(2, name="out")(hidden))
 
 
+@pytest.mark.slow
 def test_functional_model_centred_on_trained_weights() -> None:
     keras.utils.set_random_seed(0)
     model = _functional()
@@ -50,6 +51,7 @@ def test_sequential_model_fresh_initialisation_and_training() -> None:
     assert float(converted.layers[0].kl_weight_variable) == pytest.approx(1 / 64)
 
 
+@pytest.mark.slow
 def test_moped_needs_centring() -> None:
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="`moped_delta`"):

@@ -69,6 +69,7 @@ def _noise(x: np.ndarray) -> np.ndarray:
     return 0.1 + 0.2 * np.abs(x.reshape(-1))
 
 
+@pytest.mark.slow
 def test_epistemic_band_widens_in_the_gap(demo: BayesianMLP) -> None:
     """Bounds from the generating process, not from a run: in the gap the function is unknown, so
     the model must be less sure of it than the noise at the gap's edges (0.2); on the data, 1,350
@@ -88,12 +89,14 @@ def test_learned_noise_on_the_data_matches_the_generating_noise(demo: BayesianML
     assert 0.75 * truth < aleatoric < 1.25 * truth
 
 
+@pytest.mark.slow
 def test_relu_network_does_not_widen_in_the_gap(gap: Dataset) -> None:
     """A one-hidden-layer mean-field ReLU network cannot be more uncertain in between two clusters
     of data than on them (Foong et al. 2019), so the widening above comes from the localised units."""
     assert _epistemic_ratio(_train(gap, activation="relu")) < 1.0
 
 
+@pytest.mark.slow
 def test_demo_model_round_trips_through_keras_file(demo: BayesianMLP, tmp_path) -> None:
     path = tmp_path / "demo.keras"
     demo.save(path)

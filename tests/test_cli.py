@@ -71,6 +71,7 @@ def test_bad_data_exits_1_with_one_line(runner, toy_registered, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_train_writes_a_complete_run_and_json(runner, toy_registered, tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(main, ["train", "toy", "--epochs", "2", "--seed", "3", "--output", str(out),
@@ -108,6 +109,7 @@ def test_a_failed_run_leaves_no_folder(runner, toy_registered, tmp_path, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_evaluate_with_the_wrong_number_of_features(runner, toy_registered, tmp_path):
     out = tmp_path / "run"
     assert runner.invoke(main, ["train", "toy", "--epochs", "1", "--output", str(out)]).exit_code == 0

@@ -135,6 +135,7 @@ def test_a_correct_density_integrates_to_one():
     assert abs(float(report["density"].split()[-1]) - 1.0) < 1e-3
 
 
+@pytest.mark.slow
 def test_rules_can_be_chosen_and_unknown_ones_are_refused():
     report = check_architecture(Gaussian2D, rules=("density",))
     assert report["gradients"] == "skipped: not requested" and report["density"].startswith("ok")

@@ -28,6 +28,7 @@ def test_the_test_architecture_keeps_the_contract(toy_registered):
     assert check_architecture(tfp_arch.get("toy"))["save_load"] == "ok"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("architecture", architecture_test_cases(["bnn", "maf"]))
 def test_can_train_again_after_loading(architecture, tmp_path):
     from tfp_arch.runs import prepare_data

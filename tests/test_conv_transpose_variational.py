@@ -102,6 +102,7 @@ def test_output_shape_is_keras_one(kwargs: dict) -> None:
     assert tuple(layer(x).shape) == tuple(expected) == layer.compute_output_shape(x.shape)
 
 
+@pytest.mark.slow
 def test_decoder_trains_saves_and_loads(tmp_path) -> None:
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).normal(size=(32, 4, 4, 2)).astype("float32")

@@ -84,6 +84,7 @@ def test_conv_gradient_estimators_are_unbiased(estimator: str) -> None:
     assert z < 4.5, f"{estimator}: max z-score {z:.2f}"
 
 
+@pytest.mark.slow
 def test_small_bayesian_cnn_trains_saves_and_loads(tmp_path) -> None:
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

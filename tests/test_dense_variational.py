@@ -166,6 +166,7 @@ def test_kl_enters_the_loss_scaled_by_the_weight() -> None:
     assert float(layer.losses[0]) == pytest.approx(0.25 * float(layer.kl_divergence()), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_kl_weight_callback_sets_one_over_n() -> None:
     model = keras.Sequential([keras.Input((3,)), DenseVariational(4, activation="relu"), DenseVariational(1, kl_weight=0.5)])
     model.compile("adam", "mse")
@@ -178,6 +179,7 @@ def test_kl_weight_callback_sets_one_over_n() -> None:
     assert set_kl_weight(model, 0.1, only_automatic=False) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prior", ["standard_normal", "scale_mixture", "empirical_bayes"])
 def test_config_and_keras_file_round_trip(tmp_path, prior: str) -> None:
     inputs = keras.Input((3,))
@@ -206,6 +208,7 @@ def test_config_and_keras_file_round_trip(tmp_path, prior: str) -> None:
     assert kernels.shape == (3, 5, 1) and not np.allclose(kernels.numpy(), other.numpy())
 
 
+@pytest.mark.slow
 def test_fit_with_jit_compile_learns_a_linear_map() -> None:
     """One XLA-compiled model with a layer per estimator recovers the weights of a linear map."""
     keras.utils.set_random_seed(0)

@@ -210,6 +210,7 @@ def test_an_unregistered_lambda_is_refused_at_save_in_one_line_and_leaves_no_fil
     assert not (tmp_path / "model.keras").exists()
 
 
+@pytest.mark.slow
 def test_float64_output_trains_with_the_saved_loss_and_a_lambda_gets_a_one_line_error():
     x, y = _data()
     x, y = x.astype("float64"), y.astype("float64")

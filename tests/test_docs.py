@@ -69,6 +69,7 @@ def test_example_pages_keep_code_and_prose() -> None:
     assert not re.search(r"^# %%", page, re.MULTILINE)
 
 
+@pytest.mark.slow
 def test_site_builds_in_strict_mode(tmp_path: Path) -> None:
     pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip install '.[docs]'")
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(tmp_path)],

@@ -69,6 +69,7 @@ def regression_bnn():
     return model, data
 
 
+@pytest.mark.slow
 def test_bnn_signatures_equal_the_python_model(regression_bnn, tmp_path):
     model, data = regression_bnn
     saved = Path(model.export(str(tmp_path / "bnn")))
@@ -111,6 +112,7 @@ def test_bnn_predictive_samples_have_the_mixture_moments(regression_bnn):
     np.testing.assert_allclose(draws.std(axis=0), moments["std"], rtol=0.03)
 
 
+@pytest.mark.slow
 def test_exported_bnn_answers_without_tfp_arch_tfp_or_keras(regression_bnn, tmp_path):
     model, data = regression_bnn
     saved = Path(model.export(str(tmp_path / "bnn")))
@@ -130,6 +132,7 @@ def test_exported_graphs_use_core_tensorflow_ops_only(regression_bnn, tmp_path):
     assert missing == []
 
 
+@pytest.mark.slow
 def test_classification_bnn_and_bcnn_answer_class_probabilities_entropy_and_mutual_information(tmp_path):
     keras.utils.set_random_seed(0)
     data = make_synthetic("shapes_classification", n=96)
@@ -157,6 +160,7 @@ def test_classification_bnn_and_bcnn_answer_class_probabilities_entropy_and_mutu
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", [MaskedAutoregressiveFlowModel, NeuralSplineFlowModel])
 def test_flow_log_prob_and_sample_equal_the_python_model(cls, tmp_path):
     keras.utils.set_random_seed(0)
@@ -171,6 +175,7 @@ def test_flow_log_prob_and_sample_equal_the_python_model(cls, tmp_path):
     np.testing.assert_allclose(drawn["x"], model.sample(11, seed=5), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_conditional_flow_takes_the_context(tmp_path):
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
@@ -186,6 +191,7 @@ def test_conditional_flow_takes_the_context(tmp_path):
     np.testing.assert_allclose(drawn["x"].numpy(), model.sample(4, seed=7, context=[0.5]), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_vae_signatures_equal_the_python_model(tmp_path):
     keras.utils.set_random_seed(0)
     data = make_synthetic("shapes", n=64)
@@ -207,6 +213,7 @@ def test_vae_signatures_equal_the_python_model(tmp_path):
     np.testing.assert_allclose(iwae["log_likelihood"], vae.log_likelihood(x, 50, seed=(9, 0)), rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_signature_names_are_those_the_docs_give(regression_bnn, tmp_path):
     model, _ = regression_bnn
     summary = signature_summary(model.export(str(tmp_path / "bnn")))
@@ -223,6 +230,7 @@ def test_signature_names_are_those_the_docs_give(regression_bnn, tmp_path):
     assert set(request["inputs"]) == set(summary["predict"]["inputs"])
 
 
+@pytest.mark.slow
 def test_an_existing_folder_is_refused_unless_overwrite(regression_bnn, tmp_path):
     model, _ = regression_bnn
     target = tmp_path / "out"

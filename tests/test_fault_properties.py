@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -82,6 +83,7 @@ def test_any_npy_header_reads_or_fails_in_one_line_without_allocating(tmp_path_f
         assert arrays["x"].shape == shape
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=st.binary(min_size=1, max_size=2000), position=st.integers(0, 1999), byte=st.integers(0, 255))
 def test_the_fingerprint_sees_any_change_of_a_byte(tmp_path_factory, data, position, byte):

@@ -58,7 +58,12 @@ def _trained(name: str):
     return model, data
 
 
-@pytest.mark.parametrize("name", ["bnn", "bcnn", "vae", "vae_2d", "maf", "nsf"])
+# The bnn figure in the fast loop; the others, which train a model each, in the full suite.
+FIGURES = [pytest.param(name, marks=[] if name == "bnn" else [pytest.mark.slow]) for name in
+           ["bnn", "bcnn", "vae", "vae_2d", "maf", "nsf"]]
+
+
+@pytest.mark.parametrize("name", FIGURES)
 def test_every_text_of_the_figure_lies_inside_the_canvas(name, tmp_path, drawn_texts):
     model, data = _trained(name)
     path = Path(model.plot(str(tmp_path / "plot.png"), data))

@@ -167,6 +167,7 @@ def test_fit_reports_the_kl_loss(jit_compile):
     np.testing.assert_allclose(history.history["loss"][0], 0.5 * kl_diag_numpy(loc, raw).sum(1).mean(), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_kl_weight_variable_is_not_trainable_and_training_reduces_kl():
     keras.utils.set_random_seed(0)
     model = encoder_model(GaussianKLPenalty(), 3, 2, 2)
@@ -235,6 +236,7 @@ def test_keras_round_trip_keeps_config_and_current_weight(tmp_path):
     np.testing.assert_allclose(float(loaded.losses[0]), float(model.losses[0]), rtol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kl_method", ["analytic", "monte_carlo"])
 def test_full_covariance_trains_under_jit_compile(kl_method):
     keras.utils.set_random_seed(0)
@@ -248,6 +250,7 @@ def test_full_covariance_trains_under_jit_compile(kl_method):
     assert np.isfinite(history).all() and history[-1] < 0.5 * history[0]
 
 
+@pytest.mark.slow
 def test_warmup_also_anneals_variational_layers_from_their_automatic_weight():
     from tfp_arch.layers.variational.dense import DenseVariational
     from tfp_arch.layers.kl.weight import set_kl_weight

@@ -193,6 +193,7 @@ def test_a_kernel_provider_without_kernel_is_refused():
         VariationalGaussianProcess(3, keras.layers.Dense(1))
 
 
+@pytest.mark.slow
 def test_fit_with_the_tutorials_variational_loss_lowers_it():
     keras.utils.set_random_seed(0)
     x = np.linspace(-3, 3, 64, dtype="float32")[:, None]

@@ -88,6 +88,7 @@ def test_bernoulli_quantile_is_zero_below_the_failure_probability():
         np.testing.assert_array_equal(head.quantile(logits, q), (q > p_zero).astype("float32"))
 
 
+@pytest.mark.slow
 def test_quantile_works_inside_a_compiled_function():
     head = layers.MixtureNormal(2, [2])
     params = _params(head)

@@ -38,6 +38,7 @@ def trained(request):
     return model, x, y, before
 
 
+@pytest.mark.slow
 def test_training_with_the_nll_loss_reduces_it(trained):
     model, x, y, before = trained
     after = model.evaluate(x, y, batch_size=N, verbose=0)

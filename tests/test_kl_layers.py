@@ -150,6 +150,7 @@ def test_dense_variational_with_model_functions_gives_tfps_outputs_and_kl(exact)
     np.testing.assert_allclose(ours.losses[-1], theirs.losses[-1], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_dense_variational_with_model_functions_trains_and_saves(tmp_path):
     x = np.random.default_rng(6).normal(size=(64, 1)).astype("float32")
     y = 2 * x
@@ -162,6 +163,7 @@ def test_dense_variational_with_model_functions_trains_and_saves(tmp_path):
     np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_our_dense_variational_api_is_kept():
     layer = layers.DenseVariational(4, activation="relu", estimator="flipout")
     assert type(layer) is layers.DenseVariational

@@ -33,6 +33,7 @@ def test_pytest_plugin_and_testing_package_import_no_tensorflow_keras_or_plugin(
     assert out == ["[]"]
 
 
+@pytest.mark.slow
 def test_testing_names_import_the_kit_on_first_use():
     out = _run(
         "import sys, tfp_arch.testing as kit; before = 'keras' in sys.modules; rules = kit.RULES; "
@@ -41,6 +42,7 @@ def test_testing_names_import_the_kit_on_first_use():
     assert out == ["False True tfp_arch.testing.checks True"]
 
 
+@pytest.mark.slow
 def test_public_names_import_on_first_use():
     out = _run(
         "import sys, tfp_arch; before = 'keras' in sys.modules; cls = tfp_arch.Architecture; "
@@ -49,6 +51,7 @@ def test_public_names_import_on_first_use():
     assert out == ["False True tfp_arch.architecture tfp_arch.data.spec"]
 
 
+@pytest.mark.slow
 def test_unknown_attribute_is_an_attribute_error():
     try:
         tfp_arch.no_such_name

@@ -31,6 +31,7 @@ def _jacobians(made: MADE, x: np.ndarray, context: np.ndarray | None = None):
     return jac, ctx
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "input_order, hidden_degrees, context_size, num_params",
     [

@@ -95,6 +95,7 @@ def test_sliced_forward_matches_tfp_bijector_forward(kwargs):
     )
 
 
+@pytest.mark.slow
 def test_sampling_works_inside_a_compiled_graph():
     flow = _perturbed_flow(context_size=2)
     context = np.array([0.5, -1.0], "float32")
@@ -111,6 +112,7 @@ def test_sampling_works_inside_a_compiled_graph():
     np.testing.assert_allclose(z, expected, rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_log_prob_under_jit_compile_matches_eager():
     flow = _perturbed_flow(batch_norm=True, context_size=2)
     x, context = _data(), _data(16, seed=2, size=2)
@@ -160,6 +162,7 @@ def test_order_argument_is_validated():
         MaskedAutoregressiveFlow(num_transforms=0)
 
 
+@pytest.mark.slow
 def test_transforms_are_masked_autoregressive_with_affine_transformers_and_alternating_orders():
     flow = MaskedAutoregressiveFlow(num_transforms=3, hidden_units=[8], log_scale_bound=1.5)
     flow.build((None, D))

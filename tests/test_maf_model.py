@@ -40,6 +40,7 @@ def gaussian_fit():
     return model
 
 
+@pytest.mark.slow
 def test_fit_to_a_gaussian_recovers_mean_and_covariance(gaussian_fit):
     samples = gaussian_fit.sample(40000, seed=1)
     # Tolerance: 0.1 for the mean and 0.15 (absolute) per covariance entry, a few Monte Carlo
@@ -86,6 +87,7 @@ def test_adapt_stores_the_training_statistics(gaussian_fit):
     np.testing.assert_allclose(gaussian_fit.data_std.numpy(), data.std(axis=0), rtol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kwargs", [{"batch_norm": True, "order": "random"}, {"context_size": 1}])
 def test_keras_file_round_trip_keeps_log_prob_and_samples(tmp_path, kwargs):
     keras.utils.set_random_seed(1)
@@ -102,6 +104,7 @@ def test_keras_file_round_trip_keeps_log_prob_and_samples(tmp_path, kwargs):
     np.testing.assert_allclose(loaded.sample(20, seed=3, context=c), model.sample(20, seed=3, context=c), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_conditional_fit_learns_the_dependence_on_the_context():
     keras.utils.set_random_seed(2)
     rng = np.random.default_rng(5)
@@ -118,6 +121,7 @@ def test_conditional_fit_learns_the_dependence_on_the_context():
     assert np.isfinite(metrics["log_likelihood"])
 
 
+@pytest.mark.slow
 def test_training_with_jit_compile_matches_the_model_math():
     keras.utils.set_random_seed(3)
     model = _small(batch_norm=True)
@@ -137,6 +141,7 @@ def test_unsupervised_fit_rejects_targets():
         _small().fit(_gaussian(50, 0), np.zeros(50, "float32"), epochs=1, verbose=0)
 
 
+@pytest.mark.slow
 def test_plots_are_written(tmp_path):
     keras.utils.set_random_seed(4)
     data = two_moons(n=400)
@@ -156,6 +161,7 @@ def test_xla_is_on_by_default_only_with_a_gpu():
     assert model.jit_compile == bool(tf.config.list_physical_devices("GPU"))
 
 
+@pytest.mark.slow
 def test_constructor_forwards_the_flow_arguments():
     model = MaskedAutoregressiveFlowModel(num_transforms=1, hidden_units=[4], batch_norm_momentum=0.5, order="fixed")
     assert model.flow.batch_norm_momentum == 0.5 and model.flow.order == "fixed"

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfp_arch.layers.noise import random_signs, standard_normal
@@ -30,6 +31,7 @@ def test_each_call_draws_afresh_and_a_seed_repeats() -> None:
     np.testing.assert_array_equal(a, again)
 
 
+@pytest.mark.slow
 def test_draws_under_jit_compile_advance_the_seed() -> None:
     generator = keras.random.SeedGenerator(6)
 

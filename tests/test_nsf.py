@@ -77,6 +77,7 @@ def test_coupling_masks_alternate_or_are_seeded_halves():
         NeuralSplineFlow(coupling=True, order="fixed")
 
 
+@pytest.mark.slow
 def test_nsf_model_has_maf_metrics_and_forwards_the_spline_arguments():
     model = NeuralSplineFlowModel(num_transforms=2, hidden_units=[8], bins=4, bound=4.0, coupling=True)
     assert model.flow.coupling and model.flow.transformer.bins == 4 and model.flow.transformer.bound == 4.0
@@ -90,6 +91,7 @@ def test_nsf_model_has_maf_metrics_and_forwards_the_spline_arguments():
     assert model.get_config()["bins"] == 4 and model.get_config()["coupling"] is True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kwargs", KINDS)
 def test_conditional_nsf_round_trips_through_a_keras_file(tmp_path, kwargs):
     keras.utils.set_random_seed(0)

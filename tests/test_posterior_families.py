@@ -101,6 +101,7 @@ def test_output_moments_match_the_posterior(family: str, estimator: str) -> None
     np.testing.assert_allclose(draws.var(0), expected_var, rtol=0.1)
 
 
+@pytest.mark.slow
 def test_full_covariance_layer_learns_a_linear_map_and_round_trips(tmp_path) -> None:
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).normal(size=(256, 2)).astype("float32")
@@ -203,6 +204,7 @@ def test_user_posterior_without_registered_kl_falls_back_to_monte_carlo() -> Non
     assert float(layer.kl_divergence()) == pytest.approx(float(tf.reduce_mean(q.log_prob(w) - p.log_prob(w))), rel=0.03)
 
 
+@pytest.mark.slow
 def test_trainable_normal_prior_follows_the_posterior() -> None:
     keras.utils.set_random_seed(2)
     layer = DenseVariational(1, prior="trainable_normal", kl_weight=1.0, seed=0)

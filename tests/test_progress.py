@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 
+import pytest
 from tfp_arch.cli.progress import Progress, elapsed_ticker
 
 
@@ -29,6 +30,7 @@ def test_progress_writes_nothing_off_a_terminal_or_when_disabled():
     assert pipe.getvalue() == "" and terminal.getvalue() == ""
 
 
+@pytest.mark.slow
 def test_elapsed_ticker_shows_seconds_on_a_terminal_only():
     terminal, pipe = _Terminal(), io.StringIO()
     with elapsed_ticker("evaluating", stream=terminal):

@@ -43,6 +43,7 @@ def csv_run(tmp_path, monkeypatch):
     return tmp_path, data, staging
 
 
+@pytest.mark.slow
 def test_resume_refuses_changed_contents_and_keeps_the_run(csv_run):
     root, data, staging = csv_run
     text = data.read_text()
@@ -65,6 +66,7 @@ def test_resume_refuses_moved_data_and_keeps_the_run(csv_run):
     assert listing(root) == before
 
 
+@pytest.mark.slow
 def test_resume_on_data_with_other_columns_keeps_the_run_when_allowed_to_try(csv_run):
     root, data, staging = csv_run
     data.write_text("a,b,c\n" + "".join(f"{i},{i},{i}\n" for i in range(50)))
@@ -75,6 +77,7 @@ def test_resume_on_data_with_other_columns_keeps_the_run_when_allowed_to_try(csv
     assert listing(root) == before and checkpoint_epoch(staging) == 1
 
 
+@pytest.mark.slow
 def test_allow_changed_data_resumes_on_new_rows(csv_run):
     root, data, staging = csv_run
     _csv(data, rows=130)
@@ -83,6 +86,7 @@ def test_allow_changed_data_resumes_on_new_rows(csv_run):
     assert (root / "run" / "model.keras").is_file() and not staging.exists()
 
 
+@pytest.mark.slow
 def test_touching_the_data_is_not_a_change(csv_run):
     root, data, staging = csv_run
     os.utime(data, (1, 1))
@@ -130,6 +134,7 @@ def test_ctrl_c_while_a_resume_starts_keeps_the_run(csv_run, monkeypatch):
     assert listing(root) == before and checkpoint_epoch(staging) == 1
 
 
+@pytest.mark.slow
 def test_a_full_disk_at_the_second_checkpoint_keeps_the_first(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel as MafModel
@@ -177,6 +182,7 @@ def test_a_full_disk_at_the_final_save_keeps_the_checkpoint(tmp_path, monkeypatc
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_an_interrupted_checkpoint_swap_is_completed_on_resume(csv_run):
     root, _, staging = csv_run
     old = staging / ".checkpoint.old.abc123"
@@ -209,6 +215,7 @@ def maf_run(tmp_path_factory):
     return root / "run"
 
 
+@pytest.mark.slow
 def test_sample_never_writes_through_a_link_planted_at_the_old_temporary_name(maf_run, tmp_path):
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
@@ -256,6 +263,7 @@ def test_train_overwrite_replaces_a_finished_run_only_at_the_end(maf_run, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
+@pytest.mark.slow
 def test_write_file_does_not_follow_a_link_at_the_target(tmp_path):
     from tfp_arch.safe_files import write_file
 

@@ -38,6 +38,7 @@ def test_automatic_peak_is_inverse_square_root_of_the_steps_within_bounds() -> N
     assert BudgetCosineDecay.from_config(schedule.get_config()).peak is None
 
 
+@pytest.mark.slow
 def test_fit_spreads_the_decay_over_its_steps() -> None:
     from tfp_arch.plugins.bnn import BayesianMLP
 
@@ -54,6 +55,7 @@ def test_fit_spreads_the_decay_over_its_steps() -> None:
     assert float(schedule.start.numpy()) == 30 and float(schedule.steps.numpy()) == 10
 
 
+@pytest.mark.slow
 def test_run_folder_records_the_resolved_schedule(tmp_path) -> None:
     import json
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 
 from tfp_arch.seeding import seed_pair, seed_pairs
 
@@ -20,6 +21,7 @@ def test_seed_pair_of_none_follows_keras_global_seed():
     assert np.array_equal(seed_pair(None).numpy(), first)
 
 
+@pytest.mark.slow
 def test_seed_pairs_are_the_generator_draws_in_order():
     rng = np.random.default_rng(5)
     pairs = seed_pairs(5)

@@ -86,6 +86,7 @@ def test_bnn_adapts_from_a_dataset_as_from_arrays():
     assert kl_weights == pytest.approx([1.0 / 300] * len(kl_weights))
 
 
+@pytest.mark.slow
 def test_maf_adapts_a_conditional_dataset_as_the_pair_of_arrays():
     from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
 

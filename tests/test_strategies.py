@@ -92,6 +92,7 @@ def test_a_local_cluster_gives_each_worker_its_own_task_on_distinct_free_ports()
             sock.bind(("127.0.0.1", int(address.split(":")[1])))
 
 
+@pytest.mark.slow
 def test_one_device_is_recorded_in_config_json(tmp_path, toy_registered):
     from tfp_arch import runs
 
@@ -102,6 +103,7 @@ def test_one_device_is_recorded_in_config_json(tmp_path, toy_registered):
     assert json.loads((run.path.parent / "run" / "config.json").read_text()) == run.config
 
 
+@pytest.mark.slow
 def test_auto_keeps_the_default_strategy_on_a_machine_without_several_gpus(tmp_path, toy_registered):
     import tensorflow as tf
 

@@ -28,6 +28,7 @@ def _epoch(data, batch_size: int, epoch: int):
     return list(data.batches(batch_size, order=order).as_numpy_iterator())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("classes", [False, True])
 def test_cached_batches_equal_the_batches_parsed_from_the_text(tmp_path, classes):
     # 40,000 rows: more than two cache records of 16,384 rows and a partial last one in each part.
@@ -48,6 +49,7 @@ def test_cached_batches_equal_the_batches_parsed_from_the_text(tmp_path, classes
     np.testing.assert_array_equal(unsupervised, next(parsed.as_unsupervised().batches(50).as_numpy_iterator()))
 
 
+@pytest.mark.slow
 def test_the_cache_folder_lives_as_long_as_the_data_or_a_pipeline_reading_it(tmp_path):
     data = load_data(f"csv:{_write(tmp_path / 't.csv', 3000)}#stream=yes")
     folder = data.cache.folder
@@ -60,6 +62,7 @@ def test_the_cache_folder_lives_as_long_as_the_data_or_a_pipeline_reading_it(tmp
     assert not os.path.exists(folder)
 
 
+@pytest.mark.slow
 def test_auto_caches_a_text_table_with_room_for_it_and_never_a_memory_map(tmp_path, monkeypatch):
     path = _write(tmp_path / "t.csv", 300)
     assert load_data(f"csv:{path}#stream=yes").cache is not None
@@ -104,6 +107,7 @@ def test_a_failed_write_drops_the_cache_under_auto_and_is_an_error_under_yes(tmp
     assert not os.path.exists(folders[-1])
 
 
+@pytest.mark.slow
 def test_auto_leaves_a_temporary_folder_in_memory_alone():
     mounts = "/dev/vda / ext4 rw 0 0\ntmpfs /tmp tmpfs rw 0 0\n/dev/vdb /tmp/disk ext4 rw 0 0\n/dev/vdc /my\\040data ext4 rw 0 0\n"
     assert stream_cache.memory_backed("/tmp", mounts) and stream_cache.memory_backed("/tmp/x/y", mounts)

@@ -37,6 +37,7 @@ def _all_rows(data: StreamedDataset) -> np.ndarray:
     return _sorted_rows(np.concatenate([*x, data.x_test]), np.concatenate([*y, data.y_test]))
 
 
+@pytest.mark.slow
 def test_a_streamed_table_holds_the_rows_of_the_in_memory_read(tmp_path):
     path = _write(tmp_path / "t.csv", _table())
     streamed, memory = load_data(f"csv:{path}#stream=yes"), load_data(f"csv:{path}")
@@ -65,6 +66,7 @@ def test_the_held_out_rows_are_those_whose_keyed_hash_falls_below_the_fraction(t
     assert abs(data.n_test - 0.25 * ROWS) < spread and data.n_train == ROWS - data.n_test
 
 
+@pytest.mark.slow
 def test_the_hashed_hold_out_is_fixed_by_the_seed(tmp_path):
     path = _write(tmp_path / "t.csv", _table())
     first, again = load_data(f"csv:{path}#stream=yes&seed=3"), load_data(f"csv:{path}#stream=yes&seed=3")
@@ -97,6 +99,7 @@ def test_a_bad_row_in_a_late_chunk_gives_the_in_memory_error(tmp_path, bad):
     assert "row 9003" in str(streamed.value) and "\n" not in str(streamed.value)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", [7, 64, 1 << 20])
 def test_lines_split_across_read_blocks_keep_their_text_and_numbers(tmp_path, monkeypatch, block):
     monkeypatch.setattr(streaming, "_BLOCK", block)
@@ -199,6 +202,7 @@ def test_classification_counts_the_classes_in_the_streaming_pass(tmp_path):
         load_data(f"csv:{_write(tmp_path / 't.csv', values)}#stream=yes&task=classification")
 
 
+@pytest.mark.slow
 def test_training_on_a_streamed_table_counts_its_training_rows_for_the_kl_weight(tmp_path):
     from tfp_arch.runs import train
 

@@ -26,6 +26,7 @@ def _scalars(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
     return found
 
 
+@pytest.mark.slow
 def test_callback_logs_the_loss_terms_learning_rate_validation_and_posterior_scales(tmp_path):
     keras.utils.set_random_seed(0)
     data = make_synthetic("gap_regression", n=200)
@@ -51,6 +52,7 @@ def test_callback_logs_the_loss_terms_learning_rate_validation_and_posterior_sca
     np.testing.assert_allclose(logged, float(tf.reduce_mean(scale)), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_train_tensorboard_writes_events(tmp_path):
     result = CliRunner().invoke(main, ["train", "bnn", "--data", "synthetic:gap_regression#n=120", "--epochs", "2",
                                        "-p", "hidden_units=[4]", "--output", str(tmp_path / "run"),

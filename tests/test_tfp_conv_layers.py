@@ -110,6 +110,7 @@ def test_channels_first_equals_channels_last_on_transposed_inputs(rank, kind):
     assert not np.allclose(np.moveaxis(first(x_first).numpy(), 1, -1), expected, atol=1e-3), "the draws are random"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_output_mean_and_variance_match_the_convolution_of_the_posterior(kind):
     """Mean `conv(x, loc) + b` and variance `conv(x^2, scale^2)`, from Keras' own Conv2D, over 4,000 calls."""

@@ -112,6 +112,7 @@ def test_outputs_equal_tfps_when_the_posterior_scale_is_negligible(name, dtype):
     np.testing.assert_allclose(ours(x).numpy(), theirs(x).numpy(), atol=1e-5 if dtype == "float32" else 1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CLASSES)
 def test_output_mean_and_variance_match_the_closed_form(name):
     """Every estimator gives each output the normal marginal of `x @ W + b` under the posterior:
@@ -193,6 +194,7 @@ def test_default_loc_scale_fn_returns_loc_and_scale_or_no_scale():
     assert scale is None and not layer.weights[-1].trainable
 
 
+@pytest.mark.slow
 def test_fit_trains_and_its_loss_includes_the_kl():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(N, 3)).astype("float32")
@@ -286,6 +288,7 @@ class SubclassedBNN(keras.Model):
         return self.out(self.hidden(x))
 
 
+@pytest.mark.slow
 def test_a_subclassed_model_reads_its_trained_variables():
     """Keras builds the inner layers while it traces the model (their variables do not exist yet):
     the distributions must still read the variables, before and after training."""

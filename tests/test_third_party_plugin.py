@@ -7,11 +7,12 @@ import os
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
+from tfp_arch.cli.main import main
 
 import tfp_arch
 from tfp_arch.runs import train
-from tfp_arch.cli.main import main
 
 
 def _install_toy(plugins):
@@ -20,6 +21,7 @@ def _install_toy(plugins):
     return module
 
 
+@pytest.mark.slow
 def test_third_party_plugin_is_listed_loaded_trained_and_saved(plugins, tmp_path):
     module = _install_toy(plugins)
     listed = json.loads(CliRunner().invoke(main, ["list", "--json"]).output)

@@ -29,6 +29,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_a_diverging_kl_term_stops_the_run_with_exit_1_and_no_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["train", "bnn", "--data", "synthetic:gap_regression#n=200", "--epochs", "3",
@@ -103,6 +104,7 @@ def test_a_run_killed_after_its_second_epoch_resumes_to_the_same_result(tmp_path
         np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_validation_split_and_patience_keep_the_best_epoch(tmp_path, toy_registered):
     result = CliRunner().invoke(main, ["train", "toy", "--epochs", "40", "--validation-split", "0.25", "--patience", "2",
                                        "-p", "learning_rate=0.05", "--output", str(tmp_path / "run")])
@@ -140,6 +142,7 @@ def maf_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_samples_are_drawn_in_chunks_into_a_npy_file(maf_run, tmp_path, monkeypatch):
     import tfp_arch.cli.sampling as sampling
     from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel

@@ -63,6 +63,7 @@ def linear_data(n: int, seed: int = 1) -> np.ndarray:
     return (rng.normal(size=(n, LATENT)) @ W + B + SIGMA * rng.normal(size=(n, D))).astype("float32")
 
 
+@pytest.mark.slow
 def test_exact_posterior_makes_every_bound_equal_log_px():
     vae = linear_vae("normal_tril")
     x = linear_data(50)
@@ -132,6 +133,7 @@ def small_shapes(n: int = 256):
     return data
 
 
+@pytest.mark.slow
 def test_fit_tracks_reconstruction_kl_and_elbo():
     keras.utils.set_random_seed(0)
     data = small_shapes()
@@ -161,6 +163,7 @@ def test_fit_tracks_reconstruction_kl_and_elbo():
     assert metrics["elbo"] < metrics["log_likelihood"] < 0
 
 
+@pytest.mark.slow
 def test_monte_carlo_kl_is_drawn_once_per_step_and_logged_as_it_entered_the_loss():
     """With one batch per epoch, loss = reconstruction + kl holds only if the logged KL is the loss's draw."""
     keras.utils.set_random_seed(0)
@@ -175,6 +178,7 @@ def test_monte_carlo_kl_is_drawn_once_per_step_and_logged_as_it_entered_the_loss
     assert abs(draws[0] - draws[1]) > 1e-3
 
 
+@pytest.mark.slow
 def test_kl_weight_and_free_bits_change_the_loss_not_the_elbo():
     keras.utils.set_random_seed(0)
     data = small_shapes(128)
@@ -268,6 +272,7 @@ def test_hyperparameters_and_validation():
         VariationalAutoencoder(likelihood="poisson")
 
 
+@pytest.mark.slow
 def test_keras_round_trip(tmp_path):
     keras.utils.set_random_seed(0)
     data = small_shapes(64)
@@ -285,6 +290,7 @@ def test_keras_round_trip(tmp_path):
                                rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_lazy_build_without_data_shape():
     data = small_shapes(64)
     vae = VariationalAutoencoder(latent_dim=2, hidden_units=[8])
@@ -293,6 +299,7 @@ def test_lazy_build_without_data_shape():
     assert vae.get_config()["data_shape"] == [16, 16, 1]
 
 
+@pytest.mark.slow
 def test_plot_writes_png_with_latent_panel(tmp_path):
     data = small_shapes(64)
     vae = VariationalAutoencoder(**VariationalAutoencoder.hyperparameters_for(data), latent_dim=2, hidden_units=[8])
@@ -311,6 +318,7 @@ def test_class_attributes():
     assert VariationalAutoencoder.default_data == "synthetic:shapes"
 
 
+@pytest.mark.slow
 def test_binarize_grey_levels():
     grey = np.random.default_rng(0).random((200, 6, 6, 1)).astype("float32")
     drawn = binarize(grey, seed=3)
@@ -332,6 +340,7 @@ def test_binarize_grey_levels():
         VariationalAutoencoder(binarize=True, likelihood="gaussian")
 
 
+@pytest.mark.slow
 def test_full_covariance_posterior_trains_with_jit_compile():
     x = (np.random.default_rng(0).uniform(size=(64, 6)) > 0.5).astype("float32")
     keras.utils.set_random_seed(0)

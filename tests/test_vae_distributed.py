@@ -70,6 +70,7 @@ def result():
     return script_result(SCRIPT)
 
 
+@pytest.mark.slow
 def test_two_replicas(result):
     assert result["replicas"] == 2
 
@@ -81,6 +82,7 @@ def test_kl_loss_and_update_match_a_single_device(result, jit):
     assert result[f"weights_diff_jit{jit}"] < 1e-5
 
 
+@pytest.mark.slow
 def test_vae_trains_under_mirrored_strategy_with_correctly_scaled_loss(result):
     history = result["vae_history"]
     for key in ("loss", "reconstruction", "kl", "elbo"):

@@ -43,6 +43,7 @@ def test_positive_ints_of_sequences_and_single_integers():
         positive_ints("strides", 0, length=2, allow_int=True)
 
 
+@pytest.mark.slow
 def test_int_at_least_one_of_and_callable_or_none():
     assert int_at_least("k", 2, 2) == 2
     with pytest.raises(ValueError, match="expected an integer >= 2. Received: k=1"):

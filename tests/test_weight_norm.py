@@ -84,6 +84,7 @@ def test_keras_file_round_trip(tmp_path):
     np.testing.assert_allclose(loaded(x).numpy(), expected, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_layer_without_kernel_is_refused():
     with pytest.warns(UserWarning, match="tested only"):
         layer = WeightNorm(keras.layers.Dropout(0.1))
