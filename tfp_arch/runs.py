@@ -19,6 +19,7 @@ import numpy as np
 
 from tfp_arch import _private_api
 from tfp_arch.architecture import Architecture
+from tfp_arch.budget import resolve_epochs
 from tfp_arch.callbacks import ResumableEarlyStopping, RunCheckpoint, StopOnNonFinite
 from tfp_arch.data import DataError, Dataset, load_data
 from tfp_arch.distribute import (
@@ -329,6 +330,7 @@ def run_in(
             if not model.built:
                 model(dataset.head(1)[0])
         check_labels(model, dataset)
+        request = resolve_epochs(request, cls, dataset.n_train, folder, announce=verbose != 0)
         own, checkpoint, stopping = _callbacks(request, folder, dataset, chief, multi_worker)
         x, y, feeding = dataset.fit_inputs(request["batch_size"], request["seed"], request["validation_split"])
         model.fit(
@@ -355,6 +357,7 @@ def run_in(
             "data_shape": list(dataset.data_shape),
             "seed": request["seed"],
             "epochs": request["epochs"],
+            "epochs_rule": request.get("epochs_rule"),
             "epochs_run": len(checkpoint.history),
             "resumed_from_epoch": checkpoint.restored_epoch or None,
             "batch_size": request["batch_size"],

@@ -23,6 +23,8 @@ from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import non_negative_float, positive_float, positive_int, positive_ints
 
 SCALE_RATE_CAP = 0.006
+MIN_TRAINING_STEPS = 20_000
+MAX_DEFAULT_EPOCHS = 1_000
 _ACTIVATION_BUDGET = 1 << 20
 
 __all__ = ["BayesianMLP"]
@@ -87,6 +89,8 @@ class BayesianMLP(Architecture):
     summary: ClassVar[str] = "Bayesian MLP (mean-field variational DenseVariational layers) with predictive uncertainty"
     default_data: ClassVar[str] = "synthetic:gap_regression"
     default_epochs: ClassVar[int] = 40
+    min_training_steps: ClassVar[int | None] = MIN_TRAINING_STEPS
+    max_default_epochs: ClassVar[int | None] = MAX_DEFAULT_EPOCHS
     default_batch_size: ClassVar[int] = 32
     default_learning_rate: ClassVar[float | None] = None
     decay_learning_rate: ClassVar[bool] = True

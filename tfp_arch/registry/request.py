@@ -72,7 +72,9 @@ def make_request(
         "architecture": attributes["architecture_name"] or entry.name,
         "entry_point": entry.qualified,
         "data": data or attributes["default_data"],
-        "epochs": _count("epochs", epochs or attributes["default_epochs"], 1),
+        # None: the architecture's default, resolved from the training rows once the data are loaded
+        # (`tfp_arch.budget.resolve_epochs`).
+        "epochs": None if epochs is None else _count("epochs", epochs, 1),
         "batch_size": _count("batch_size", batch_size or attributes["default_batch_size"], 1),
         "seed": _seed(seed),
         "hyperparameters": checked,
