@@ -16,7 +16,7 @@ from tfp_arch.data.errors import DataError
 from tfp_arch.layers.kl.weight import set_kl_weight
 from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches
 from tfp_arch.layers.variational.dense import DenseVariational, inverse_softplus
-from tfp_arch.plugins.bnn.activations import get_activation
+from tfp_arch.plugins.bnn.activations import first_bias_initializer, get_activation
 from tfp_arch.plugins.bnn.likelihoods import likelihood_head, likelihood_loss, output_units, validate_likelihood
 from tfp_arch.plugins.bnn.metrics import classification_metrics, regression_metrics
 from tfp_arch.seeding import seed_pair
@@ -154,6 +154,7 @@ class BayesianMLP(Architecture):
                 activation=get_activation(activation) if i < len(hidden_units) else None,
                 name=f"dense_variational_{i}",
                 seed=None if seed is None else seed + i,
+                bias_initializer=first_bias_initializer(activation, seed) if i == 0 else "zeros",
                 **common,
             )
             for i, units in enumerate(widths)
