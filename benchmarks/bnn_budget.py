@@ -75,7 +75,7 @@ def run(case: str, split: int, min_steps: int, max_epochs: int) -> dict[str, flo
 
 
 def main() -> None:
-    from tfp_arch.plugins.bnn.model import MAX_DEFAULT_EPOCHS
+    from tfp_arch.plugins.bnn import BayesianMLP
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS)[::2])
@@ -89,7 +89,7 @@ def main() -> None:
     results = document.setdefault("results", {})
     for name in args.settings:
         entry = results.setdefault(name, {"setting": {"min_steps": SETTINGS[name]}, "cases": {}})
-        max_epochs = MAX_EPOCHS.get(name, MAX_DEFAULT_EPOCHS)
+        max_epochs = MAX_EPOCHS.get(name, BayesianMLP.max_default_epochs)
         entry["setting"]["max_epochs"] = max_epochs
         for case in args.cases:
             per_split = [run(case, split, SETTINGS[name], max_epochs) for split in range(args.splits)]

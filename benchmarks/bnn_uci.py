@@ -320,7 +320,7 @@ def side_by_side_epoch_seconds(fits: dict) -> dict[str, float]:
 
 
 def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple[str, ...] = MODELS,
-                budget: str = "default") -> dict:
+                budget: str = "default", on_split=None) -> dict:
     from tfp_arch.plugins.bnn import BayesianMLP
 
     settings = uci_protocol(name)
@@ -366,6 +366,13 @@ def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple
                                     "estimator": model.estimator}
         runs.append(row)
         print(name, split, {k: {m: round(v, 4) for m, v in row[k].items()} for k in models}, flush=True)
+        if on_split is not None:
+            on_split(summarise_runs(settings, runs, models, budget, budget_for(len(data.x_train))))
+    return summarise_runs(settings, runs, models, budget, budget_for(len(data.x_train)))
+
+
+def summarise_runs(settings: dict, runs: list[dict], models: tuple[str, ...], budget: str, epochs: int) -> dict:
+    """The result of one data set: its runs, their means per model and the paired ratios."""
     summary = {}
     for label in models:
         metrics = {metric for r in runs for metric in r[label]}
@@ -394,7 +401,7 @@ def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple
         if other in models:
             ratios[f"log_likelihood_minus_{other}"] = summarize(
                 [r["tfp_arch"]["log_likelihood"] - r[other]["log_likelihood"] for r in runs])
-    return {"protocol": settings, "epochs": budget_for(len(data.x_train)), "budget": budget, "splits_run": count,
+    return {"protocol": settings, "epochs": epochs, "budget": budget, "splits_run": len(runs),
             "split_ids": [r["split"] for r in runs], "settings": runs[0]["tfp_arch_settings"], "runs": runs,
             "summary": summary, "ratios": ratios}
 
@@ -435,10 +442,13 @@ def main() -> None:
     })
     counts = dict(item.split("=") for item in args.split_counts)
     for name in names:
-        results["datasets"][name] = run_dataset(name, int(counts[name]) if name in counts else splits,
-                                                timed=name in args.timing, models=tuple(args.models),
-                                                budget=args.budget)
-        write_result("bnn_uci", results, args.output)
+
+        def write(document: dict, name: str = name) -> None:
+            results["datasets"][name] = document
+            write_result("bnn_uci", results, args.output)
+
+        write(run_dataset(name, int(counts[name]) if name in counts else splits, timed=name in args.timing,
+                          models=tuple(args.models), budget=args.budget, on_split=write))
     for name, measured in results["datasets"].items():
         print(f"{name} ({measured['splits_run']} splits): mean ± standard error over the splits")
         print_table(measured["summary"], ("rmse", "log_likelihood", "coverage_90", "train_seconds", "predict_seconds"),

@@ -75,7 +75,8 @@ def _branches(d_in: int, hidden: int, copies: int, heads: int, rates: Sequence[f
         regularizer = keras.regularizers.L2(decays[i]) if decays[i] else None
         h = keras.layers.Lambda(lambda t, i=i: t[:, i])(inputs)
         h = keras.layers.Dropout(rates[i])(h) if rates[i] else h
-        h = keras.layers.Dense(hidden, activation="relu", kernel_regularizer=regularizer, bias_regularizer=regularizer)(h)
+        h = keras.layers.Dense(hidden, activation="relu", kernel_regularizer=regularizer,
+                               bias_regularizer=regularizer)(h)
         h = keras.layers.Dropout(rates[i])(h) if rates[i] else h
         outputs.append(keras.layers.Dense(heads, kernel_regularizer=regularizer, bias_regularizer=regularizer)(h))
     return keras.Model(inputs, keras.ops.stack(outputs, axis=1))

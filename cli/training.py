@@ -86,7 +86,10 @@ def _run(
     help="Data spec, e.g. uci:DIR#split=0 or csv:FILE#target=quality. Default: the architecture's embedded data.",
 )
 @click.option(
-    "--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (default: the architecture's)."
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Training epochs (default: the architecture's, resolved from the training rows; see config.json's epochs_rule).",
 )
 @click.option(
     "--batch-size", type=click.IntRange(min=1), default=None, help="Examples per batch (default: the architecture's)."

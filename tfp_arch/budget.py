@@ -9,9 +9,9 @@ batch and `n` training rows, an epoch is `ceil(n / B)` steps, and a default run 
 epochs: a small data set gets many epochs (enough steps to converge), a large one keeps
 `default_epochs`, so the work grows linearly in the rows beyond `min_training_steps * B /
 default_epochs` rows. The cap bounds the wall time on tiny sets, where each epoch's fixed cost
-(tens of milliseconds in Keras) outweighs its few steps. The rule reads the training data's size only, never its name. Standard library
-only: the CLI and `tfp_arch.runs` resolve it once the data are loaded, and record it in the run's
-request and `config.json`.
+(tens of milliseconds in Keras) outweighs its few steps. The rule reads the training data's size
+only, never its name. Standard library only: the CLI and `tfp_arch.runs` resolve it once the data
+are loaded, and record it in the run's request and `config.json`.
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ def epochs_for(
         >>> epochs_for(100, 32, 40, 20000, 1000)
         1000
     """
-    counts = (("train_rows", train_rows), ("batch_size", batch_size), ("min_epochs", min_epochs))
+    counts = [("train_rows", train_rows), ("batch_size", batch_size), ("min_epochs", min_epochs)]
     if max_epochs is not None:
-        counts += (("max_epochs", max_epochs),)
+        counts.append(("max_epochs", max_epochs))
     for name, value in counts:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"Invalid value for argument `{name}`: expected a positive integer. Received: {value!r}")

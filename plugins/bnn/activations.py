@@ -7,7 +7,14 @@ from typing import Any
 
 import keras
 
-__all__ = ["ACTIVATIONS", "BUMP_CENTRE_SPREAD", "BUMP_WIDTH", "first_bias_initializer", "gaussian_bump", "get_activation"]
+__all__ = [
+    "ACTIVATIONS",
+    "BUMP_CENTRE_SPREAD",
+    "BUMP_WIDTH",
+    "first_bias_initializer",
+    "gaussian_bump",
+    "get_activation",
+]
 
 BUMP_WIDTH = 0.1
 BUMP_CENTRE_SPREAD = 2.0

@@ -23,8 +23,6 @@ from tfp_arch.seeding import seed_pair
 from tfp_arch.validation import non_negative_float, positive_float, positive_int, positive_ints
 
 SCALE_RATE_CAP = 0.006
-MIN_TRAINING_STEPS = 20_000
-MAX_DEFAULT_EPOCHS = 1_000
 _ACTIVATION_BUDGET = 1 << 20
 
 __all__ = ["BayesianMLP"]
@@ -49,6 +47,13 @@ class BayesianMLP(Architecture):
 
     Predictions sample S weight sets in one batched computation (`sample_outputs`);
     `predict_distribution` returns the predictive mixture over those samples.
+
+    The training budget: a run without given epochs (`tfp-arch train bnn`, `tfp_arch.train("bnn")`)
+    trains `default_epochs_for(rows)` epochs, `max(40, min(1000, ceil(20000 / ceil(rows / 32))))`
+    (`tfp_arch.budget`): at least 20,000 optimiser steps, which small, nearly noise-free data need to
+    converge, and never fewer than 40 epochs. `fit` itself keeps Keras' default of one epoch, as any
+    Keras model; call `model.fit(x, y, epochs=BayesianMLP.default_epochs_for(len(x)))` for the budget
+    of the CLI.
 
     Args:
         hidden_units: widths of the hidden layers (the UCI protocol: `[50]`).
@@ -89,8 +94,8 @@ class BayesianMLP(Architecture):
     summary: ClassVar[str] = "Bayesian MLP (mean-field variational DenseVariational layers) with predictive uncertainty"
     default_data: ClassVar[str] = "synthetic:gap_regression"
     default_epochs: ClassVar[int] = 40
-    min_training_steps: ClassVar[int | None] = MIN_TRAINING_STEPS
-    max_default_epochs: ClassVar[int | None] = MAX_DEFAULT_EPOCHS
+    min_training_steps: ClassVar[int | None] = 20_000
+    max_default_epochs: ClassVar[int | None] = 1_000
     default_batch_size: ClassVar[int] = 32
     default_learning_rate: ClassVar[float | None] = None
     decay_learning_rate: ClassVar[bool] = True
