@@ -89,7 +89,7 @@ def _run(
     "--epochs",
     type=click.IntRange(min=1),
     default=None,
-    help="Training epochs (default: the architecture's, resolved from the training rows; see config.json's epochs_rule).",
+    help="Training epochs (default: the architecture's, which may follow the training rows; see epochs_rule).",
 )
 @click.option(
     "--batch-size", type=click.IntRange(min=1), default=None, help="Examples per batch (default: the architecture's)."
