@@ -27,8 +27,17 @@ COMMANDS: dict[str, str] = {
     "bnn_uci.json": "python benchmarks/bnn_uci.py --models tfp_arch tfp_arch_elbo tfp_arch_previous tf_keras "
     "tf_keras_lr1e-3 --split-counts power-plant=5 naval-propulsion-plant=5 protein-tertiary-structure=3",
     "bnn_uci_quick.json": "python benchmarks/bnn_uci.py --quick --output bnn_uci_quick",
-    "bnn_uci_defaults.json": "for set in wine-quality-red:2 bostonHousing:2 naval-propulsion-plant:1 power-plant:1 "
-    "protein-tertiary-structure:1; do python benchmarks/bnn_uci.py --datasets ${set%:*} --splits ${set#*:}; done",
+    "bnn_uci_defaults.json": "python benchmarks/bnn_uci.py --datasets wine-quality-red --splits 2",
+    "bnn_uci_defaults_boston.json": "python benchmarks/bnn_uci.py --datasets bostonHousing --splits 1 "
+    "--output bnn_uci_defaults_boston",
+    "bnn_uci_defaults_naval.json": "python benchmarks/bnn_uci.py --datasets naval-propulsion-plant --splits 1 "
+    "--output bnn_uci_defaults_naval",
+    "bnn_uci_defaults_power.json": "python benchmarks/bnn_uci.py --datasets power-plant --splits 1 "
+    "--output bnn_uci_defaults_power",
+    "bnn_uci_defaults_protein.json": "python benchmarks/bnn_uci.py --datasets protein-tertiary-structure --splits 1 "
+    "--output bnn_uci_defaults_protein",
+    "bnn_budget_small.json": "python benchmarks/bnn_budget.py --cases friedman1_snr1000@200 friedman1_snr1@200 "
+    "friedman1_snr1000@400 --splits 3 --name bnn_budget_small",
     "bnn_budget.json": "python benchmarks/bnn_budget.py",
     "bnn_validation.json": "python benchmarks/bnn_validation.py",
     "bnn_validation_variance_weighting.json": 'python benchmarks/bnn_validation.py --settings default '
