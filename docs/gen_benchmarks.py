@@ -35,7 +35,7 @@ COMMANDS: dict[str, str] = {
     "bnn_uci_defaults_power.json": "python benchmarks/bnn_uci.py --datasets power-plant --splits 1 "
     "--output bnn_uci_defaults_power",
     "bnn_uci_defaults_protein.json": "python benchmarks/bnn_uci.py --datasets protein-tertiary-structure --splits 1 "
-    "--output bnn_uci_defaults_protein",
+    "--models tfp_arch --output bnn_uci_defaults_protein",
     "bnn_budget_small.json": "python benchmarks/bnn_budget.py --cases friedman1_snr1000@200 friedman1_snr1@200 "
     "friedman1_snr1000@400 --splits 3 --name bnn_budget_small",
     "bnn_budget.json": "python benchmarks/bnn_budget.py",
