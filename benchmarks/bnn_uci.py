@@ -320,7 +320,9 @@ def side_by_side_epoch_seconds(fits: dict) -> dict[str, float]:
 
 
 def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple[str, ...] = MODELS,
-                budget: str = "default", on_split=None) -> dict:
+                budget: str = "default", on_split=None, split_ids: list[int] | None = None,
+                earlier: list[dict] | None = None) -> dict:
+    """Run `name` on its first `splits` splits (or on `split_ids`), after the `earlier` runs of a result file."""
     from tfp_arch.plugins.bnn import BayesianMLP
 
     settings = uci_protocol(name)
@@ -330,8 +332,8 @@ def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple
     def budget_for(rows: int) -> int:
         return BayesianMLP.default_epochs_for(rows) if budget == "default" else epochs
 
-    runs = []
-    for split in range(count):
+    runs = list(earlier or [])
+    for split in range(count) if split_ids is None else split_ids:
         data = load_uci(name, split)
         split_data = (data.x_train, data.y_train, data.x_test, data.y_test)
         row, fits = {"split": split}, {}
@@ -417,6 +419,8 @@ def main() -> None:
                         help="epochs of tfp_arch and the baselines: tfp-arch's default for the rows, or the protocol's")
     parser.add_argument("--timing", nargs="*", default=[],
                         help="sets whose epochs are timed side by side after training (e.g. wine-quality-red)")
+    parser.add_argument("--split-ids", nargs="+", type=int, default=None,
+                        help="run these splits and add them to the runs of the same set in the output file")
     parser.add_argument("--split-counts", nargs="*", default=[], metavar="NAME=N",
                         help="per-set split counts, e.g. power-plant=5 protein-tertiary-structure=3")
     parser.add_argument("--output", default="bnn_uci_defaults",
@@ -447,8 +451,10 @@ def main() -> None:
             results["datasets"][name] = document
             write_result("bnn_uci", results, args.output)
 
+        earlier = results["datasets"].get(name, {}).get("runs", []) if args.split_ids else []
         write(run_dataset(name, int(counts[name]) if name in counts else splits, timed=name in args.timing,
-                          models=tuple(args.models), budget=args.budget, on_split=write))
+                          models=tuple(args.models), budget=args.budget, on_split=write, split_ids=args.split_ids,
+                          earlier=earlier))
     for name, measured in results["datasets"].items():
         print(f"{name} ({measured['splits_run']} splits): mean ± standard error over the splits")
         print_table(measured["summary"], ("rmse", "log_likelihood", "coverage_90", "train_seconds", "predict_seconds"),
