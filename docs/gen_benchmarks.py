@@ -29,10 +29,12 @@ COMMANDS: dict[str, str] = {
     "bnn_uci_quick.json": "python benchmarks/bnn_uci.py --quick --output bnn_uci_quick",
     "bnn_uci_defaults.json": "python benchmarks/bnn_uci.py --datasets wine-quality-red --splits 2",
     "bnn_uci_defaults_boston.json": "python benchmarks/bnn_uci.py --datasets bostonHousing --splits 1 "
+    "--output bnn_uci_defaults_boston && python benchmarks/bnn_uci.py --datasets bostonHousing --split-ids 1 "
     "--output bnn_uci_defaults_boston",
     "bnn_uci_defaults_naval.json": "python benchmarks/bnn_uci.py --datasets naval-propulsion-plant --splits 1 "
     "--output bnn_uci_defaults_naval",
     "bnn_uci_defaults_power.json": "python benchmarks/bnn_uci.py --datasets power-plant --splits 1 "
+    "--output bnn_uci_defaults_power && python benchmarks/bnn_uci.py --datasets power-plant --split-ids 1 "
     "--output bnn_uci_defaults_power",
     "bnn_uci_defaults_protein.json": "python benchmarks/bnn_uci.py --datasets protein-tertiary-structure --splits 1 "
     "--models tfp_arch --output bnn_uci_defaults_protein",
