@@ -1,17 +1,25 @@
-"""UCI regression protocol for the bnn architecture, side by side with tfp.layers on tf_keras.
+"""UCI regression protocol for the bnn architecture, side by side with tfp.layers on tf_keras and the
+strongest published baselines.
 
 For each data set in ../shared/data/uci and each of its fixed 90/10 splits, these models of the same
-shape (one hidden layer, the protocol's width) are trained for the protocol's epochs:
+shape (one hidden layer, the protocol's width) are trained:
 
 - `tfp_arch`: `BayesianMLP` exactly as a user gets it: constructed with the plugin's defaults for the
   data (`hyperparameters_for`, as `tfp-arch train` does) and trained with `model.fit(x, y)` on NumPy
   arrays with the default `compile()` (Adam with its cosine decay over the run, batch 32, arrays fed
-  through tf.data, 32 steps per execution).
+  through tf.data, 32 steps per execution), for the epochs `tfp-arch train bnn` chooses without
+  `--epochs` (`BayesianMLP.default_epochs_for(rows)`, `--budget default`, the default) or for the
+  protocol's epochs (`--budget protocol`).
+- `mc_dropout`, `deep_ensemble`: MC dropout with its dropout rate and precision chosen by a grid search
+  on a validation cut of the training part, and an ensemble of 5 heteroscedastic networks, in Keras 3
+  at the same budget as `tfp_arch` (`uci_baselines.py`). Their published 20-split results (Gal's
+  updated grid-search MC dropout, Lakshminarayanan et al.'s deep ensembles) are in the result file
+  under `published` beside ours.
 - `tfp_arch_elbo`: the same model trained on the ELBO itself (`variance_weighting=0`), the default
   before beta-NLL, for the comparison with today's defaults.
 - `tfp_arch_previous`: the same model with an earlier release's training (Adam at a constant
   1e-3, one learning rate for means and scales, the ELBO).
-- `tf_keras`: the reference. The same network built with `tfp.layers.DenseVariational` on tf_keras
+- `tf_keras`: the reference, at the protocol's epochs whatever `--budget`. The same network built with `tfp.layers.DenseVariational` on tf_keras
   (mean-field normal posterior, standard normal prior with exact KL, the same likelihood and initial
   scales), trained as TFP's regression tutorial trains it: `compile(Adam(learning_rate=0.01), loss)`
   and `model.fit(x, y, batch_size=32)` on NumPy arrays.
@@ -32,8 +40,16 @@ the same machine load. Inputs and targets are standardised on the training part;
 log-likelihood (log-mean-exp over 100 weight samples) and 90% coverage are in the target's original
 units. The tf_keras models predict with 100 calls; the eager calls TFP's examples make are timed on
 the first split of each set (the metrics of every split use traced calls, which compute the same).
+Training seconds (`train_seconds`) and prediction seconds of the test part (`predict_seconds`: 100
+weight samples or dropout masks, the 5 members) are recorded for every model of a run with
+`--budget default`; the side-by-side epoch timing (`--timing`) is for the protocol's budget.
+The default run with the baselines leaves out `tfp_arch_elbo`, `tfp_arch_previous`, `tf_keras_lr1e-3`,
+`tf_keras_tuned` and `keras3_mlp` (choose them with `--models`): they compare earlier training
+defaults at the protocol's 40 epochs, which `bnn_uci.json` reports.
+
 Run:
     python benchmarks/bnn_uci.py [--quick] [--datasets wine-quality-red ...] [--splits N]
+        [--budget default|protocol] [--models tfp_arch mc_dropout deep_ensemble tf_keras]
 """
 
 from __future__ import annotations
@@ -48,6 +64,7 @@ from harness import (  # noqa: E402
     UCI, Stopwatch, epoch_timer, load_uci, median_seconds, pipeline, print_table, read_result, require, result_path,
     standardise, steady_median, summarize, uci_protocol, write_result,
 )
+from uci_baselines import deep_ensemble, mc_dropout  # noqa: E402
 
 DATASETS = ["wine-quality-red", "bostonHousing", "power-plant", "naval-propulsion-plant", "protein-tertiary-structure"]
 CONFIG = {
@@ -57,7 +74,20 @@ CONFIG = {
     "timing_epochs": 4,
     "epochs": "the protocol's n_epochs.txt",
 }
-MODELS = ("tfp_arch", "tfp_arch_elbo", "tfp_arch_previous", "tf_keras", "tf_keras_lr1e-3", "tf_keras_tuned", "keras3_mlp")
+MODELS = ("tfp_arch", "tfp_arch_elbo", "tfp_arch_previous", "tf_keras", "tf_keras_lr1e-3", "tf_keras_tuned", "keras3_mlp",
+          "mc_dropout", "deep_ensemble")
+DEFAULT_MODELS = ("tfp_arch", "mc_dropout", "deep_ensemble", "tf_keras")
+PUBLISHED = {
+    "source": "MC dropout: Gal's updated grid-search results (20 splits, RMSE / test log-likelihood); deep ensembles: "
+              "Lakshminarayanan et al. 2017, 5 networks (test log-likelihood)",
+    "mc_dropout": {"bostonHousing": [2.90, -2.40], "concrete": [4.82, -2.93], "energy": [0.54, -1.21],
+                   "kin8nm": [0.08, 1.14], "naval-propulsion-plant": [0.00, 4.45], "power-plant": [4.01, -2.80],
+                   "protein-tertiary-structure": [4.27, -2.87], "wine-quality-red": [0.62, -0.93],
+                   "yacht": [0.67, -1.25]},
+    "deep_ensemble_log_likelihood": {"bostonHousing": -2.41, "concrete": -3.06, "energy": -1.38, "kin8nm": 1.20,
+                                     "naval-propulsion-plant": 5.63, "power-plant": -2.79,
+                                     "protein-tertiary-structure": -2.83, "wine-quality-red": -0.94, "yacht": -1.18},
+}
 REFERENCE_LEARNING_RATE = 1e-2
 PREVIOUS_LEARNING_RATE = 1e-3
 
@@ -90,10 +120,12 @@ def train_ours(model, split_data, epochs: int) -> tuple[dict[str, float], callab
 
     x, y, x_test, y_test = split_data
     timer = epoch_timer(keras.callbacks.Callback)
-    model.fit(x, y, epochs=epochs, verbose=0, callbacks=[timer])
+    with Stopwatch() as watch:
+        model.fit(x, y, epochs=epochs, verbose=0, callbacks=[timer])
     predict = median_seconds(lambda: model.sample_outputs(x_test, CONFIG["num_samples"]).numpy())
     metrics = model.evaluate_metrics(x_test, y_test, num_samples=CONFIG["num_samples"])
-    result = {**metrics, "epoch_seconds_in_training": steady_median(timer.times), "predict_seconds": predict}
+    result = {**metrics, "epoch_seconds_in_training": steady_median(timer.times), "predict_seconds": predict,
+              "train_seconds": watch.seconds, "epochs": epochs}
     return result, lambda callback: model.fit(x, y, epochs=CONFIG["timing_epochs"], verbose=0, callbacks=[callback])
 
 
@@ -287,18 +319,31 @@ def side_by_side_epoch_seconds(fits: dict) -> dict[str, float]:
     return {label: float(np.median(values)) for label, values in times.items()}
 
 
-def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple[str, ...] = MODELS) -> dict:
+def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple[str, ...] = MODELS,
+                budget: str = "default", on_split=None, split_ids: list[int] | None = None,
+                earlier: list[dict] | None = None) -> dict:
+    """Run `name` on its first `splits` splits (or on `split_ids`), after the `earlier` runs of a result file."""
+    from tfp_arch.plugins.bnn import BayesianMLP
+
     settings = uci_protocol(name)
     count = settings["n_splits"] if splits is None else min(splits, settings["n_splits"])
     epochs, hidden = settings["n_epochs"], settings["n_hidden"]
-    runs = []
-    for split in range(count):
+
+    def budget_for(rows: int) -> int:
+        return BayesianMLP.default_epochs_for(rows) if budget == "default" else epochs
+
+    runs = list(earlier or [])
+    for split in range(count) if split_ids is None else split_ids:
         data = load_uci(name, split)
         split_data = (data.x_train, data.y_train, data.x_test, data.y_test)
         row, fits = {"split": split}, {}
         model = build_ours(data, hidden, seed=split)
         peer = peer_settings(model)
-        row["tfp_arch"], fits["tfp_arch"] = train_ours(model, split_data, epochs)
+        row["tfp_arch"], fits["tfp_arch"] = train_ours(model, split_data, budget_for(len(data.x_train)))
+        if "mc_dropout" in models:
+            row["mc_dropout"] = mc_dropout(split_data, hidden, budget_for, seed=split)
+        if "deep_ensemble" in models:
+            row["deep_ensemble"] = deep_ensemble(split_data, hidden, budget_for(len(data.x_train)), seed=split)
         if "tfp_arch_elbo" in models:
             elbo = build_ours(data, hidden, seed=split, variance_weighting=0.0)
             row["tfp_arch_elbo"], fits["tfp_arch_elbo"] = train_ours(elbo, split_data, epochs)
@@ -323,6 +368,13 @@ def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple
                                     "estimator": model.estimator}
         runs.append(row)
         print(name, split, {k: {m: round(v, 4) for m, v in row[k].items()} for k in models}, flush=True)
+        if on_split is not None:
+            on_split(summarise_runs(settings, runs, models, budget, budget_for(len(data.x_train))))
+    return summarise_runs(settings, runs, models, budget, budget_for(len(data.x_train)))
+
+
+def summarise_runs(settings: dict, runs: list[dict], models: tuple[str, ...], budget: str, epochs: int) -> dict:
+    """The result of one data set: its runs, their means per model and the paired ratios."""
     summary = {}
     for label in models:
         metrics = {metric for r in runs for metric in r[label]}
@@ -343,13 +395,17 @@ def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple
         "predict_time_vs_tf_keras_tuned": ratio("predict_seconds", "tf_keras_tuned"),
         "rmse_vs_tf_keras": ratio("rmse", "tf_keras"),
         "rmse_vs_elbo": ratio("rmse", "tfp_arch_elbo"),
+        "rmse_vs_mc_dropout": ratio("rmse", "mc_dropout"),
+        "rmse_vs_deep_ensemble": ratio("rmse", "deep_ensemble"),
     }
-    for other in ("tf_keras", "tfp_arch_elbo"):
+    ratios = {key: value for key, value in ratios.items() if value}
+    for other in ("tf_keras", "tfp_arch_elbo", "mc_dropout", "deep_ensemble"):
         if other in models:
             ratios[f"log_likelihood_minus_{other}"] = summarize(
                 [r["tfp_arch"]["log_likelihood"] - r[other]["log_likelihood"] for r in runs])
-    return {"protocol": settings, "epochs": epochs, "splits_run": count, "settings": runs[0]["tfp_arch_settings"],
-            "runs": runs, "summary": summary, "ratios": ratios}
+    return {"protocol": settings, "epochs": epochs, "budget": budget, "splits_run": len(runs),
+            "split_ids": [r["split"] for r in runs], "settings": runs[0]["tfp_arch_settings"], "runs": runs,
+            "summary": summary, "ratios": ratios}
 
 
 def main() -> None:
@@ -357,13 +413,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="wine-quality-red, 2 splits")
     parser.add_argument("--datasets", nargs="*", default=None)
     parser.add_argument("--splits", type=int, default=None, help="at most this many splits per data set")
-    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(DEFAULT_MODELS),
                         help="models to run (tfp_arch always runs)")
-    parser.add_argument("--timing", nargs="*", default=["wine-quality-red"],
-                        help="sets whose epochs are timed side by side after training (default: wine)")
+    parser.add_argument("--budget", choices=("default", "protocol"), default="default",
+                        help="epochs of tfp_arch and the baselines: tfp-arch's default for the rows, or the protocol's")
+    parser.add_argument("--timing", nargs="*", default=[],
+                        help="sets whose epochs are timed side by side after training (e.g. wine-quality-red)")
+    parser.add_argument("--split-ids", nargs="+", type=int, default=None,
+                        help="run these splits and add them to the runs of the same set in the output file")
     parser.add_argument("--split-counts", nargs="*", default=[], metavar="NAME=N",
                         help="per-set split counts, e.g. power-plant=5 protein-tertiary-structure=3")
-    parser.add_argument("--output", default="bnn_uci",
+    parser.add_argument("--output", default="bnn_uci_defaults",
                         help="result file: a name in benchmarks/results or a path (runs of other sets in it are kept)")
     args = parser.parse_args()
     require(UCI)
@@ -374,6 +434,8 @@ def main() -> None:
     results.update({
         "config": CONFIG,
         "published_wine_quality_red": {"mean_field_vi": [0.65, -0.98], "pbp": [0.64, -0.97], "mc_dropout": [0.62, -0.93]},
+        "published": PUBLISHED,
+        "budget": args.budget,
         "notes": "epoch_seconds: median over the epochs after the first of 5 side-by-side rounds of 4 epochs per model "
                  "after training (epoch_seconds_in_training: median over the training epochs after the first); "
                  "predict_seconds: median of 3 predictions of the test set with 100 weight samples for tfp_arch (one "
@@ -384,12 +446,19 @@ def main() -> None:
     })
     counts = dict(item.split("=") for item in args.split_counts)
     for name in names:
-        results["datasets"][name] = run_dataset(name, int(counts[name]) if name in counts else splits,
-                                                timed=name in args.timing, models=tuple(args.models))
-        write_result("bnn_uci", results, args.output)
+
+        def write(document: dict, name: str = name) -> None:
+            results["datasets"][name] = document
+            write_result("bnn_uci", results, args.output)
+
+        earlier = results["datasets"].get(name, {}).get("runs", []) if args.split_ids else []
+        write(run_dataset(name, int(counts[name]) if name in counts else splits, timed=name in args.timing,
+                          models=tuple(args.models), budget=args.budget, on_split=write, split_ids=args.split_ids,
+                          earlier=earlier))
     for name, measured in results["datasets"].items():
         print(f"{name} ({measured['splits_run']} splits): mean ± standard error over the splits")
-        print_table(measured["summary"], ("rmse", "log_likelihood", "coverage_90", "epoch_seconds"), title="model")
+        print_table(measured["summary"], ("rmse", "log_likelihood", "coverage_90", "train_seconds", "predict_seconds"),
+                    title="model")
         print_table({"tfp_arch": measured["ratios"]}, tuple(measured["ratios"]), title="ratios")
     print(f"wrote {result_path(args.output)}")
 

@@ -77,7 +77,12 @@ def _option_hint(argument: str) -> str:
     metavar="SPEC",
     help="Data spec, e.g. uci:DIR#split=0 or csv:FILE#target=quality. Default: the architecture's embedded data.",
 )
-@click.option("--epochs", type=int, default=None, help="Training epochs (default: the architecture's).")
+@click.option(
+    "--epochs",
+    type=int,
+    default=None,
+    help="Training epochs (default: the architecture's, which may follow the training rows; see epochs_rule).",
+)
 @click.option("--batch-size", type=int, default=None, help="Examples per batch (default: the architecture's).")
 @click.option(
     "--seed",

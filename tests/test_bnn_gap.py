@@ -81,6 +81,38 @@ def test_epistemic_band_widens_in_the_gap(demo: BayesianMLP) -> None:
     assert outside["epistemic_std"].mean() < 0.5 * _noise(X_DATA).mean()
 
 
+def test_epistemic_band_grows_beyond_the_data_on_both_sides(demo: BayesianMLP) -> None:
+    """Beyond the training inputs (|x| > 2), on the plot's margin up to 3, the function is as unknown
+    as in the gap: the mean epistemic standard deviation on each side is larger than on the data,
+    and larger than at the data's edge on that side."""
+
+    def epistemic(low: float, high: float) -> float:
+        x = np.linspace(low, high, 31, dtype="float32")[:, None]
+        return float(demo.predictive_moments(x, num_samples=200, seed=1)["epistemic_std"].mean())
+
+    on_data = float(demo.predictive_moments(X_DATA, num_samples=200, seed=1)["epistemic_std"].mean())
+    left, right = epistemic(-3.0, -2.4), epistemic(2.4, 3.0)
+    assert left > 1.5 * on_data and right > 1.5 * on_data
+    assert left > epistemic(-2.0, -1.7) and right > epistemic(1.7, 2.0)
+
+
+def test_bump_centres_start_across_and_beyond_the_inputs() -> None:
+    """The first layer's bias means start uniform in [-2, 2] for bumps (zeros for ReLU), so the centres
+    -b / w reach beyond the standardised inputs on both sides; the setting survives a config round trip."""
+    keras.utils.set_random_seed(0)
+    model = BayesianMLP(hidden_units=[50], activation="gaussian_bump")
+    model.build((None, 1))
+    kernel, _, bias, _ = (keras.ops.convert_to_numpy(t) for t in model.variational_layers[0].posterior_parameters())
+    assert np.all(np.abs(bias) <= 2.0) and bias.std() > 0.8
+    centres = -bias / kernel[0]
+    assert (centres < -2.5).sum() >= 5 and (centres > 2.5).sum() >= 5 and (np.abs(centres) < 1.5).sum() >= 5
+    layer = model.variational_layers[0]
+    assert type(layer).from_config(layer.get_config()).bias_initializer.get_config()["maxval"] == 2.0
+    relu = BayesianMLP(hidden_units=[8])
+    relu.build((None, 1))
+    assert not np.any(keras.ops.convert_to_numpy(relu.variational_layers[0].posterior_parameters()[2]))
+
+
 def test_learned_noise_on_the_data_matches_the_generating_noise(demo: BayesianMLP) -> None:
     """The mean aleatoric scale on the data within 25% of the true mean noise: the noise is
     estimated from 2,700 residuals to a few percent, so 25% leaves room for the fit's own error."""

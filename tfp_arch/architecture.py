@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfp_arch import _private_api
+from tfp_arch.budget import epochs_rule
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.declaration import Declaration
 from tfp_arch.fast_fit import as_dataset, hold_out, is_array_like, to_numpy_arrays
@@ -80,6 +81,9 @@ class Architecture(MultiWorkerFit, keras.Model):
             iterate_batches` does, so data larger than memory stream), and otherwise the dataset
             collected into arrays.
         default_epochs, default_batch_size: class attributes used by the CLI and by `fit`.
+        min_training_steps, max_default_epochs: class attributes, the fewest optimiser steps of a run
+            without given epochs (None: `default_epochs` whatever the data) and the most epochs that
+            minimum may ask for; see `default_epochs_for`.
         hyperparameters_for(dataset): class method returning constructor arguments that depend on the
             data (number of classes, image shape, ...); user arguments override them.
         serving_functions(): the signatures of the exported SavedModel (`export`), a dict of
@@ -107,6 +111,8 @@ class Architecture(MultiWorkerFit, keras.Model):
     task: ClassVar[str] = SUPERVISED
     default_data: ClassVar[str] = ""
     default_epochs: ClassVar[int] = 10
+    min_training_steps: ClassVar[int | None] = None
+    max_default_epochs: ClassVar[int | None] = None
     default_batch_size: ClassVar[int] = 32
     default_learning_rate: ClassVar[float | None] = 1e-3
     decay_learning_rate: ClassVar[bool] = False
@@ -174,6 +180,29 @@ class Architecture(MultiWorkerFit, keras.Model):
             A dict of plain values, overridden by any argument the user gives.
         """
         return {}
+
+    @classmethod
+    def default_epochs_for(cls, train_rows: int, batch_size: int | None = None) -> int:
+        """The epochs of a run on `train_rows` rows when none are given (`tfp_arch.budget.epochs_for`):
+        at least `default_epochs`, and at least `min_training_steps` optimiser steps within
+        `max_default_epochs` epochs.
+
+        Args:
+            train_rows: rows the model trains on.
+            batch_size: examples per step (default: `default_batch_size`).
+        """
+        return int(cls.epochs_rule_for(train_rows, batch_size)["epochs"])
+
+    @classmethod
+    def epochs_rule_for(cls, train_rows: int, batch_size: int | None = None) -> dict[str, Any]:
+        """`default_epochs_for` with the rule's inputs, as a run records them (`tfp_arch.budget.epochs_rule`)."""
+        return epochs_rule(
+            int(train_rows),
+            int(batch_size or cls.default_batch_size),
+            cls.default_epochs,
+            cls.min_training_steps,
+            cls.max_default_epochs,
+        )
 
     def adapt(self, x: np.ndarray, y: np.ndarray | None = None) -> None:
         """Compute statistics of the training data. The default records only that it ran.

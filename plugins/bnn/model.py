@@ -16,7 +16,7 @@ from tfp_arch.data.errors import DataError
 from tfp_arch.layers.kl.weight import set_kl_weight
 from tfp_arch.layers.standardize import RunningMoments, Standardization, iterate_batches
 from tfp_arch.layers.variational.dense import DenseVariational, inverse_softplus
-from tfp_arch.plugins.bnn.activations import get_activation
+from tfp_arch.plugins.bnn.activations import first_bias_initializer, get_activation
 from tfp_arch.plugins.bnn.declaration import BNN
 from tfp_arch.plugins.bnn.likelihoods import likelihood_head, likelihood_loss, output_units, validate_likelihood
 from tfp_arch.plugins.bnn.metrics import classification_metrics, regression_metrics
@@ -48,6 +48,13 @@ class BayesianMLP(Architecture):
 
     Predictions sample S weight sets in one batched computation (`sample_outputs`);
     `predict_distribution` returns the predictive mixture over those samples.
+
+    The training budget: a run without given epochs (`tfp-arch train bnn`, `tfp_arch.train("bnn")`)
+    trains `default_epochs_for(rows)` epochs, `max(40, min(1000, ceil(20000 / ceil(rows / 32))))`
+    (`tfp_arch.budget`): at least 20,000 optimiser steps, which small, nearly noise-free data need to
+    converge, and never fewer than 40 epochs. `fit` itself keeps Keras' default of one epoch, as any
+    Keras model; call `model.fit(x, y, epochs=BayesianMLP.default_epochs_for(len(x)))` for the budget
+    of the CLI.
 
     Args:
         hidden_units: widths of the hidden layers (the UCI protocol: `[50]`).
@@ -84,6 +91,8 @@ class BayesianMLP(Architecture):
 
     declaration = BNN
     adapts_datasets: ClassVar[bool] = True
+    min_training_steps: ClassVar[int | None] = 20_000
+    max_default_epochs: ClassVar[int | None] = 1_000
     default_learning_rate: ClassVar[float | None] = None
     decay_learning_rate: ClassVar[bool] = True
     min_scale: ClassVar[float] = 1e-3
@@ -146,6 +155,7 @@ class BayesianMLP(Architecture):
                 activation=get_activation(activation) if i < len(hidden_units) else None,
                 name=f"dense_variational_{i}",
                 seed=None if seed is None else seed + i,
+                bias_initializer=first_bias_initializer(activation, seed) if i == 0 else "zeros",
                 **common,
             )
             for i, units in enumerate(widths)

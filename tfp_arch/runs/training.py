@@ -12,6 +12,7 @@ import io
 import json
 import math
 import platform
+import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -37,7 +38,7 @@ from tfp_arch.distribute import (
 from tfp_arch.hyperparameters import HyperparameterError
 from tfp_arch.registry import get
 from tfp_arch.runs.callbacks import ResumableEarlyStopping, RunCheckpoint
-from tfp_arch.runs.folder import RunFolder
+from tfp_arch.runs.folder import REQUEST_FILE, RunFolder
 from tfp_arch.runs.plan import plan_resume, plan_run, run_role
 from tfp_arch.safe_files import temporary_file
 from tfp_arch.schedules import BudgetCosineDecay
@@ -169,7 +170,7 @@ def train(
     Args:
         name: architecture name (or `distribution:name`).
         data: data spec; None for the architecture's embedded default data.
-        epochs: training epochs (default: the architecture's).
+        epochs: training epochs (default: the architecture's for the training rows, `default_epochs_for`).
         batch_size: examples per batch (default: the architecture's).
         seed: seeds Python, NumPy and TensorFlow; the data order of every epoch follows from it.
         output: the run folder to create; must not exist. Default `runs/<name>-<time>`.
@@ -232,13 +233,37 @@ def resume(path: str | Path, verbose: int | str = "auto", allow_changed_data: bo
     return run_in(plan.folder, plan.request, verbose, chief=plan.chief, role=plan.role)
 
 
-def resolve_epochs(cls: type[Architecture], request: dict[str, Any], dataset: Dataset | StreamedDataset) -> int:
-    """The number of epochs the run trains: the request's, else the architecture's default.
+def resolve_epochs(
+    cls: type[Architecture],
+    request: dict[str, Any],
+    dataset: Dataset | StreamedDataset,
+    folder: RunFolder | None = None,
+    announce: bool = False,
+) -> dict[str, Any]:
+    """`request` with the number of epochs the run trains resolved, after the data are loaded.
 
-    The one place the number is resolved, after the data are loaded (so a default may depend on
-    them); `config.json` records the result as `epochs`.
+    Unchanged when the epochs were given (or resolved before, as on a resume); else the
+    architecture's default for the rows the model trains on (`cls.epochs_rule_for`, see
+    `tfp_arch.budget`: the training part less the validation split), under `epochs`, with the rule's
+    inputs under `epochs_rule`. The resolved request is written back into the run's staging
+    `folder`, so that a resume keeps the same epochs; with `announce` the epochs are printed once to
+    stderr. `config.json` records both.
     """
-    return int(request["epochs"]) if request["epochs"] is not None else int(cls.default_epochs)
+    if request.get("epochs") is not None:
+        return request
+    train_rows = max(int(dataset.n_train * (1.0 - float(request.get("validation_split") or 0.0))), 1)
+    rule = cls.epochs_rule_for(train_rows, request["batch_size"])
+    resolved = {**request, "epochs": rule["epochs"], "epochs_rule": rule}
+    if folder is not None:
+        folder.write(REQUEST_FILE, json.dumps(resolved, indent=2, allow_nan=False) + "\n")
+    if announce:
+        steps = "" if rule["min_steps"] is None else f" and {rule['min_steps']} steps"
+        print(
+            f"epochs: {rule['epochs']} (the default for {train_rows} training rows in batches of "
+            f"{rule['batch_size']}: at least {rule['min_epochs']} epochs{steps})",
+            file=sys.stderr,
+        )
+    return resolved
 
 
 def _build(cls: type[Architecture], arguments: dict[str, Any]) -> Architecture:
@@ -331,7 +356,8 @@ def run_in(
         cls = architecture if architecture is not None else get(request["entry_point"])
         dataset = prepare_data(cls, request["data"])
         check_validation_split(dataset, request["validation_split"])
-        epochs = resolve_epochs(cls, request, dataset)
+        request = resolve_epochs(cls, request, dataset, folder, announce=verbose != 0)
+        epochs = int(request["epochs"])
         multi_worker = strategy_name(strategy) == MULTI_WORKER
         keras.utils.set_random_seed(request["seed"])
         suggested = dataset.suggested_hyperparameters.get(cls.architecture_name, {})
@@ -369,6 +395,7 @@ def run_in(
             "data_shape": list(dataset.data_shape),
             "seed": request["seed"],
             "epochs": epochs,
+            "epochs_rule": request.get("epochs_rule"),
             "epochs_run": len(checkpoint.history),
             "resumed_from_epoch": checkpoint.restored_epoch or None,
             "batch_size": request["batch_size"],

@@ -72,6 +72,7 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
         posterior_scale_init: float = 0.02,
         scale_learning_rate_ratio: float = 1.0,
         kernel_initializer: str | dict = "glorot_uniform",
+        bias_initializer: str | dict = "zeros",
         kl_weight: float | None = None,
         kl_samples: int = 1,
         make_posterior_fn: Callable | dict | None = None,
@@ -102,6 +103,7 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
         self.posterior_scale_init = float(posterior_scale_init)
         self.scale_learning_rate_ratio = float(scale_learning_rate_ratio)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
         self.kl_weight = None if kl_weight is None else float(kl_weight)
         self.kl_samples = kl_samples
         self.seed = seed
@@ -122,9 +124,8 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
 
         def loc_initializer(shape: Sequence[int], dtype: Any = None) -> tf.Tensor:
             kernel = tf.convert_to_tensor(self.kernel_initializer(self._kernel_shape, dtype=dtype), dtype)
-            return tf.concat(
-                [tf.reshape(kernel, (self._kernel_rows, units)), tf.zeros((rows - self._kernel_rows, units), dtype)], 0
-            )
+            bias = tf.convert_to_tensor(self.bias_initializer((rows - self._kernel_rows, units), dtype=dtype), dtype)
+            return tf.concat([tf.reshape(kernel, (self._kernel_rows, units)), bias], 0)
 
         self.scale_ratio = self.add_weight(
             shape=(),
@@ -425,6 +426,7 @@ class VariationalLayer(KLWeighted, keras.layers.Layer):
             "posterior_scale_init": self.posterior_scale_init,
             "scale_learning_rate_ratio": self.scale_learning_rate_ratio,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             "kl_weight": self.kl_weight,
             "kl_samples": self.kl_samples,
             "make_posterior_fn": None if self.make_posterior_fn is None else serialize(self.make_posterior_fn),

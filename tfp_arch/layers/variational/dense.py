@@ -120,6 +120,7 @@ class DenseVariational(VariationalLayer):
             noisier and pulled by the KL towards the prior, settle smoothly. 1 (the default) is
             the plain parameterisation.
         kernel_initializer: initialiser of the posterior means of the kernel.
+        bias_initializer: initialiser of the posterior means of the bias (zeros by default).
         kl_weight: a non-negative float, or None for the automatic `1 / n`.
         kl_samples: Monte Carlo samples of the KL when it has no closed form (scale mixture).
         make_posterior_fn: a user's posterior, see above; overrides `posterior_family`.
