@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 import os
 
+import pytest
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfp_arch.layers.variational.dense import DenseVariational
 from tfp_arch.layers.kl.weight import KLWeightCallback
+from tfp_arch.layers.variational.dense import DenseVariational
 
 NOISE = 0.5
 MEAN_TOLERANCE = 0.25  # in posterior standard deviations
@@ -77,6 +79,7 @@ def test_mean_field_posterior_matches_analytic_posterior_and_elbo_bounds_evidenc
     assert elbo > best_elbo - 0.05
 
 
+@pytest.mark.slow
 def test_layer_defaults_reach_the_mean_field_scales_under_default_adam() -> None:
     """A user's own model: the layer's default initial scale, `Adam()` at Keras' default rate,
     minibatches of 32, 4,000 steps. The posterior scales must reach the closed-form

@@ -32,6 +32,7 @@ def test_export_writes_a_saved_model_and_records_it(run_dir, tmp_path):
     assert records[-1]["signatures"]["predict"]["inputs"]["seed"] == ["int64", []]
 
 
+@pytest.mark.slow
 def test_export_refuses_an_existing_output_in_one_line_unless_overwrite(run_dir, tmp_path):
     target = tmp_path / "taken"
     target.mkdir()

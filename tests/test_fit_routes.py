@@ -96,6 +96,7 @@ def test_bnn_arrays_and_dataset_give_the_same_first_epoch_loss():
     assert _first_epoch_loss(make, x, "dataset", y) == pytest.approx(arrays, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_vae_binarises_training_batches_afresh_and_evaluated_batches_at_a_fixed_seed():
     grey = np.full((64, 6, 6, 1), 0.5, "float32")
     vae = VariationalAutoencoder(data_shape=[6, 6, 1], latent_dim=2, hidden_units=[8], binarize=True, seed=3)

@@ -18,11 +18,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
+from tfp_arch.plugins.nsf import NeuralSplineFlowModel
 
 import tfp_arch
 from tfp_arch.flows import FlowModel
-from tfp_arch.plugins.maf import MaskedAutoregressiveFlowModel
-from tfp_arch.plugins.nsf import NeuralSplineFlowModel
 
 SPLINE = {"bins": 5, "bound": 3.0}
 CASES = {
@@ -37,6 +37,12 @@ CASES = {
     "nsf-coupling-conditional": (NeuralSplineFlowModel, {**SPLINE, "coupling": True, "context_size": 2}),
 }
 SAVED = Path(__file__).parent / "saved_flows"
+FAST = {"maf", "nsf-coupling"}
+"""The cases of the fast loop (`-m "not slow"`); the full suite runs every case."""
+
+
+def _params(names: list[str]) -> list:
+    return [pytest.param(name, marks=[] if name in FAST else [pytest.mark.slow]) for name in names]
 
 
 def _normal(n: int, size: int, seed: int, scale: float = 1.0) -> np.ndarray:
@@ -58,7 +64,7 @@ def _model(name: str, size: int) -> FlowModel:
     return model
 
 
-@pytest.fixture(scope="module", params=list(CASES))
+@pytest.fixture(scope="module", params=_params(list(CASES)))
 def case(request) -> tuple[str, FlowModel]:
     return request.param, _model(request.param, 3)
 
@@ -151,7 +157,7 @@ ONE_D = [name for name, (_, kwargs) in CASES.items() if not kwargs.get("coupling
 TWO_D = [name for name in CASES if "conditional" not in name] + ["nsf-coupling-conditional"]
 
 
-@pytest.mark.parametrize("name", ONE_D)
+@pytest.mark.parametrize("name", _params(ONE_D))
 def test_density_integrates_to_one_in_one_dimension(name):
     flow = _model(name, 1).flow
     grid = np.linspace(-12.0, 12.0, 12001, dtype="float32")
@@ -161,7 +167,7 @@ def test_density_integrates_to_one_in_one_dimension(name):
     assert _trapezoid(np.exp(log_p), 24.0 / (len(grid) - 1)) == pytest.approx(1.0, abs=1e-3)
 
 
-@pytest.mark.parametrize("name", TWO_D)
+@pytest.mark.parametrize("name", _params(TWO_D))
 def test_density_integrates_to_one_in_two_dimensions_and_samples_have_its_moments(name):
     model = _model(name, 2)
     flow = model.flow

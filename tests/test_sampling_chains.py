@@ -26,7 +26,7 @@ def _flow(kind: str, context_size: int | None):
     return flow
 
 
-@pytest.mark.parametrize("kind", ["maf", "autoregressive", "coupling"])
+@pytest.mark.parametrize("kind", ["maf", pytest.param("autoregressive", marks=pytest.mark.slow), "coupling"])
 @pytest.mark.parametrize("context_size", [None, 2])
 @pytest.mark.parametrize("n", [1, pytest.param(50, marks=pytest.mark.slow)])
 def test_any_number_of_chains_draws_the_same_samples(kind, context_size, n):

@@ -60,6 +60,7 @@ def test_import_tfp_arch_imports_no_plugin_and_load_all_reports_a_broken_one(plu
     assert lines[1] == "['fragile-arch:fragile']" and lines[2] == "BayesianMLP"
 
 
+@pytest.mark.slow
 def test_a_plugin_imported_before_tfp_arch_is_not_reported_broken():
     code = (
         "from tfp_arch.plugins.bnn import BayesianMLP\n"
