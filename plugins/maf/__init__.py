@@ -6,8 +6,9 @@ reads) imports no TensorFlow.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tfp_arch.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from tfp_arch.plugins.maf.model import MaskedAutoregressiveFlowModel
@@ -16,10 +17,4 @@ __all__ = ["MaskedAutoregressiveFlowModel"]
 
 _CLASSES = {"MaskedAutoregressiveFlowModel": "tfp_arch.plugins.maf.model"}
 
-
-def __getattr__(name: str) -> Any:
-    if name in _CLASSES:
-        value = getattr(importlib.import_module(_CLASSES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _CLASSES)

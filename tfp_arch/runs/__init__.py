@@ -18,9 +18,9 @@ when first used.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tfp_arch.lazy import lazy_attributes
 from tfp_arch.runs.plan import Plan, plan_resume, plan_run
 
 if TYPE_CHECKING:
@@ -73,13 +73,7 @@ _LAZY = {
     },
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:
