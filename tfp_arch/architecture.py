@@ -14,7 +14,7 @@ from tfp_arch.budget import epochs_rule
 from tfp_arch.data.dataset import Dataset
 from tfp_arch.declaration import Declaration
 from tfp_arch.fast_fit import as_dataset, hold_out, is_array_like, to_numpy_arrays
-from tfp_arch.multi_worker import MultiWorkerFit
+from tfp_arch.multi_worker import MultiWorkerFit, in_multi_worker_mode
 from tfp_arch.schedules import BudgetCosineDecay
 from tfp_arch.validation import ValidationError, one_of, positive_float
 
@@ -304,7 +304,8 @@ class Architecture(MultiWorkerFit, keras.Model):
             x_np, y_np, kwargs = hold_out(x_np, y_np, kwargs)
             if not self.is_adapted:
                 self.adapt(x_np, y_np)
-            dataset, kwargs = as_dataset(x_np, y_np, batch_size, kwargs)
+            count_steps = not in_multi_worker_mode(self.distribute_strategy)
+            dataset, kwargs = as_dataset(x_np, y_np, batch_size, kwargs, count_steps=count_steps)
             self._plan_learning_rate(dataset, kwargs)
             return super().fit(dataset, shuffle=False, **kwargs)
         if isinstance(x, tf.data.Dataset) and not self.is_adapted:

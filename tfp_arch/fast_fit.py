@@ -115,7 +115,9 @@ def hold_out(x: Any, y: Any, fit_kwargs: dict[str, Any]) -> tuple[Any, Any, dict
     return _take(x, head), None if y is None else y[head], kwargs
 
 
-def as_dataset(x: Any, y: Any, batch_size: int, fit_kwargs: dict[str, Any]) -> tuple[tf.data.Dataset, dict[str, Any]]:
+def as_dataset(
+    x: Any, y: Any, batch_size: int, fit_kwargs: dict[str, Any], count_steps: bool = True
+) -> tuple[tf.data.Dataset, dict[str, Any]]:
     """Turn `fit`'s array arguments into a `tf.data.Dataset` and the `fit` arguments left over.
 
     Handles `shuffle`, `sample_weight`, `validation_split` (through `hold_out`) and array
@@ -123,11 +125,17 @@ def as_dataset(x: Any, y: Any, batch_size: int, fit_kwargs: dict[str, Any]) -> t
     an `EpochOrder` callback is prepended to the callbacks: each epoch's order depends only on the
     seed (drawn from NumPy's global state, set by `keras.utils.set_random_seed`) and the epoch.
 
+    With `count_steps` (the default), `steps_per_epoch` is set to the number of batches unless
+    given: Keras then builds one iterator per epoch, where without a step count it builds two (one
+    at the start of the epoch, one when the data run out). A multi-worker strategy shares the
+    batches out between the workers, so it takes `count_steps=False`.
+
     Args:
         x: inputs (an array or a tuple of arrays).
         y: targets or None.
         batch_size: examples per batch.
         fit_kwargs: the other arguments given to `fit`.
+        count_steps: whether to set `steps_per_epoch` to the number of batches.
 
     Returns:
         The training dataset and the remaining keyword arguments for `keras.Model.fit`.
@@ -146,4 +154,6 @@ def as_dataset(x: Any, y: Any, batch_size: int, fit_kwargs: dict[str, Any]) -> t
     order = EpochOrder(_length(x), resolve_seed(None)) if shuffle else None
     if order is not None:
         kwargs["callbacks"] = [order, *(kwargs.get("callbacks") or [])]
+    if count_steps:
+        kwargs.setdefault("steps_per_epoch", -(-_length(x) // batch_size))
     return _make(x, y, weight, batch_size, order), kwargs
