@@ -70,6 +70,7 @@ def test_fit_compiles_adapts_once_and_learns():
     assert history.history["loss"][-1] < history.history["loss"][0] - 0.5
 
 
+@pytest.mark.slow
 def test_fit_on_a_batched_dataset_adapts_on_all_of_it():
     x, y = _data()
     model = CountingToy()
@@ -78,6 +79,7 @@ def test_fit_on_a_batched_dataset_adapts_on_all_of_it():
     assert model.adapt_calls == [((96, 1), (96,))]
 
 
+@pytest.mark.slow
 def test_validation_split_holds_out_the_last_rows():
     x, y = _data()
     history = ToyRegressor().fit(x, y, epochs=2, validation_split=0.25, verbose=0)
@@ -121,6 +123,7 @@ def test_base_methods_say_what_is_missing():
         model.sample(1)
 
 
+@pytest.mark.slow
 def test_compute_loss_from_the_negative_log_likelihood_hook():
     model = ToyRegressor()
     x, y = _data(8)

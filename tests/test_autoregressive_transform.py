@@ -51,6 +51,7 @@ def forward_of_the_base_mean(distribution):
     return distribution.bijector.forward(distribution.distribution.mean())
 
 
+@pytest.mark.slow
 def test_predict_gives_the_convert_to_tensor_fn_tensor():
     network = tfb.AutoregressiveNetwork(params=2, hidden_units=[10], activation="relu",
                                         kernel_initializer="random_normal", bias_initializer="random_normal")

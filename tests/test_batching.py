@@ -21,6 +21,7 @@ def test_chunks_give_the_whole_call_and_calls_reuse_the_trace():
     assert batched.function.experimental_get_tracing_count() == traces
 
 
+@pytest.mark.slow
 def test_nested_inputs_and_outputs_and_extra_arguments():
     c, x = np.arange(5.0)[:, None], np.ones((5, 2))
     batched = BatchedFunction(lambda pair, shift: (pair[0] + shift, tf.reduce_sum(pair[1], -1)), batch_size=2)

@@ -55,6 +55,7 @@ def test_vector_events_weight_each_example_by_its_mean_variance_power():
     assert float(loss(tf.constant(y, tf.float64), params)) == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_weights_ignore_the_targets_units():
     """Rescaling targets and scales by c shifts every NLL by log c and leaves the weights alone."""
     y, params = _scalar_case()

@@ -48,6 +48,7 @@ def test_kl_weight_is_one_over_the_number_of_training_examples(trained: Bayesian
     assert float(fixed.variational_layers[0].kl_weight_variable) == pytest.approx(0.5)
 
 
+@pytest.mark.slow
 def test_standardisation_is_computed_on_the_training_data(trained: BayesianMLP, gap: Dataset) -> None:
     assert float(trained.x_mean.numpy()[0]) == pytest.approx(gap.x_train.mean(), rel=1e-4, abs=1e-6)
     assert float(trained.x_scale.numpy()[0]) == pytest.approx(gap.x_train.std(), rel=1e-4)
@@ -194,6 +195,7 @@ def test_invalid_arguments_name_the_argument(kwargs: dict, argument: str) -> Non
         BayesianMLP(**kwargs)
 
 
+@pytest.mark.slow
 def test_metrics_over_row_chunks_equal_the_metrics_of_all_rows_at_once():
     """`evaluate_metrics` goes through a large test part in chunks of rows; every metric must equal
     `regression_metrics` of all rows' sampled outputs together (the same weight draws)."""

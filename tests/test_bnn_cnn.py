@@ -43,6 +43,7 @@ def test_learns_the_embedded_shapes_and_reports_classification_metrics() -> None
     assert metrics["accuracy"] > 0.8 and metrics["nll"] < np.log(4) / 2
 
 
+@pytest.mark.slow
 def test_invalid_arguments_name_the_argument() -> None:
     with pytest.raises(ValueError, match="`filters`"):
         BayesianCNN(filters=[8, 0])

@@ -81,6 +81,7 @@ def test_epistemic_band_widens_in_the_gap(demo: BayesianMLP) -> None:
     assert outside["epistemic_std"].mean() < 0.5 * _noise(X_DATA).mean()
 
 
+@pytest.mark.slow
 def test_epistemic_band_grows_beyond_the_data_on_both_sides(demo: BayesianMLP) -> None:
     """Beyond the training inputs (|x| > 2), on the plot's margin up to 3, the function is as unknown
     as in the gap: the mean epistemic standard deviation on each side is larger than on the data,
@@ -113,6 +114,7 @@ def test_bump_centres_start_across_and_beyond_the_inputs() -> None:
     assert not np.any(keras.ops.convert_to_numpy(relu.variational_layers[0].posterior_parameters()[2]))
 
 
+@pytest.mark.slow
 def test_learned_noise_on_the_data_matches_the_generating_noise(demo: BayesianMLP) -> None:
     """The mean aleatoric scale on the data within 25% of the true mean noise: the noise is
     estimated from 2,700 residuals to a few percent, so 25% leaves room for the fit's own error."""

@@ -96,6 +96,7 @@ def _train(arguments):
     return CliRunner().invoke(main, ["train", "toy", *arguments])
 
 
+@pytest.mark.slow
 def test_a_default_run_records_and_prints_the_resolved_epochs(budgeted_toy, tmp_path):
     result = _train(["--output", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
@@ -106,6 +107,7 @@ def test_a_default_run_records_and_prints_the_resolved_epochs(budgeted_toy, tmp_
     assert result.stderr.count("epochs: 3 (the default for 180 training rows in batches of 16") == 1
 
 
+@pytest.mark.slow
 def test_the_rule_counts_the_rows_left_after_the_validation_split(budgeted_toy, tmp_path):
     result = _train(["--validation-split", "0.5", "--output", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
@@ -113,6 +115,7 @@ def test_the_rule_counts_the_rows_left_after_the_validation_split(budgeted_toy, 
     assert config["epochs_rule"]["train_rows"] == 90 and config["epochs"] == 6
 
 
+@pytest.mark.slow
 def test_given_epochs_override_the_rule(budgeted_toy, tmp_path):
     result = _train(["--epochs", "1", "--output", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
@@ -121,6 +124,7 @@ def test_given_epochs_override_the_rule(budgeted_toy, tmp_path):
     assert "the default for" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_resume_keeps_the_epochs_resolved_when_the_run_started(budgeted_toy, tmp_path, monkeypatch):
     from tfp_arch.runs.callbacks import RunCheckpoint
     from tfp_arch.cli.main import main

@@ -99,6 +99,7 @@ def test_existing_output_folder_is_refused(runner, toy_registered, tmp_path):
     assert result.exit_code == 2 and "already exists" in result.output
 
 
+@pytest.mark.slow
 def test_a_failed_run_leaves_no_folder(runner, toy_registered, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError("disk full")
@@ -119,6 +120,7 @@ def test_evaluate_with_the_wrong_number_of_features(runner, toy_registered, tmp_
     assert result.exit_code == 1 and "(1,) (1 features)" in result.output and "(3,)" in result.output
 
 
+@pytest.mark.slow
 def test_sample_refuses_an_architecture_that_cannot_sample(runner, toy_registered, tmp_path):
     out = tmp_path / "run"
     runner.invoke(main, ["train", "toy", "--epochs", "1", "--output", str(out)])
@@ -166,6 +168,7 @@ def test_a_bug_is_one_line_naming_it_unexpected_and_its_traceback_is_there_with_
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_our_own_checks_are_one_line_errors(runner, toy_registered, tmp_path, monkeypatch):
     from tfp_arch.validation import ValidationError, positive_int
 

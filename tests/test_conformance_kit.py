@@ -129,6 +129,7 @@ def test_a_broken_architecture_fails_naming_the_rule(cls, rule, words):
     assert caught.value.rule == rule and words in str(caught.value), str(caught.value)
 
 
+@pytest.mark.slow
 def test_a_correct_density_integrates_to_one():
     report = check_architecture(Gaussian2D)
     assert report["density"].startswith("ok") and report["sample"] == "skipped: not declared"

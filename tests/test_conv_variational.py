@@ -106,6 +106,7 @@ def test_small_bayesian_cnn_trains_saves_and_loads(tmp_path) -> None:
     assert kernels.shape == (3, 3, 3, 1, 4) and biases.shape == (3, 4)
 
 
+@pytest.mark.slow
 def test_to_variational_converts_dense_and_convolutions_with_moped() -> None:
     keras.utils.set_random_seed(1)
     model = keras.Sequential([
@@ -125,6 +126,7 @@ def test_to_variational_converts_dense_and_convolutions_with_moped() -> None:
     assert conv.padding == "same" and conv.activation.__name__ == "relu"
 
 
+@pytest.mark.slow
 def test_unsupported_convolutions_and_estimators_are_refused() -> None:
     model = keras.Sequential([keras.Input((8, 2)), keras.layers.Conv1D(2, 3, padding="causal", name="causal")])
     with pytest.raises(ValueError, match="skip=\\['causal'\\]"):

@@ -50,6 +50,7 @@ def test_channels_first_equals_channels_last_on_transposed_inputs(cls, shape, es
     )
 
 
+@pytest.mark.slow
 def test_channels_first_is_saved_in_the_config(tmp_path):
     model = keras.Sequential([keras.Input((2, 6, 6)), Conv2DVariational(3, 2, data_format="channels_first")])
     model.save(tmp_path / "model.keras")

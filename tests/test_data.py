@@ -228,6 +228,7 @@ def test_read_table_keeps_what_python_reads_when_the_fast_reader_refuses(tmp_pat
     np.testing.assert_array_equal(read_table(path).values, [[1000.0, 2.0], [3.0, 4.0]])
 
 
+@pytest.mark.slow
 def test_read_table_without_header_and_a_bad_row_deep_in_the_file(tmp_path):
     from tfp_arch.data.tables import read_table
 

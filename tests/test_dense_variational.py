@@ -123,6 +123,7 @@ def test_gradient_estimators_are_unbiased(estimator: str) -> None:
     assert z < 4.5, f"{estimator}: max z-score {z:.2f}"
 
 
+@pytest.mark.slow
 def test_estimators_agree_with_each_other_in_expectation() -> None:
     """A non-quadratic function of the outputs: the three estimators' means agree within 4.5 SE."""
     x = tf.constant(np.random.default_rng(1).normal(size=(5, 3)), tf.float32)

@@ -72,6 +72,7 @@ def _expected_nll(model, x, y):
     return float(-np.mean(rv.log_prob(np.reshape(y, rv.batch_shape.concatenate(rv.event_shape)))))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "loss", [lambda y, rv: -rv.log_prob(y), losses.NegativeLogLikelihood()], ids=["lambda", "negative_log_likelihood"]
 )
@@ -152,6 +153,7 @@ def test_a_following_layer_receives_the_tensor():
     np.testing.assert_allclose(out, expected, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_distribution_output_as_the_input_of_a_decoder_model():
     x, _ = _data()
     encoder = keras.Sequential(
@@ -200,6 +202,7 @@ def test_variable_layer_round_trip(tmp_path):
     np.testing.assert_allclose(restored(np.zeros((1, 3))), np.full((2, 2), np.log1p(np.e)), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_an_unregistered_lambda_is_refused_at_save_in_one_line_and_leaves_no_file(tmp_path):
     model = _sequential(layers.DistributionLambda(lambda t: tfd.Normal(t[..., :1], 1.0), name="likelihood"))
     with pytest.raises(

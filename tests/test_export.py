@@ -88,6 +88,7 @@ def test_bnn_signatures_equal_the_python_model(regression_bnn, tmp_path):
     np.testing.assert_allclose(samples["loc"].numpy(), loc, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_bnn_quantiles_invert_the_mixture_cdf(regression_bnn):
     """Against an independent float64 computation: the mixture CDF at each quantile is its level."""
     def ndtr(z: np.ndarray) -> np.ndarray:
@@ -122,6 +123,7 @@ def test_exported_bnn_answers_without_tfp_arch_tfp_or_keras(regression_bnn, tmp_
         np.testing.assert_allclose(served[key], value, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_exported_graphs_use_core_tensorflow_ops_only(regression_bnn, tmp_path):
     """Every op of the graph is registered by TensorFlow itself (no custom or TFP-specific kernels)."""
     from tensorflow.python.framework import op_def_registry

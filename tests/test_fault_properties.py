@@ -70,6 +70,7 @@ def test_a_byte_order_mark_never_drops_a_row(tmp_path_factory, values, header):
     assert table.columns == (["a", "b"] if header else ["column_0", "column_1"])
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(shape=st.lists(st.integers(0, 10**7), min_size=0, max_size=3).map(tuple),
        dtype=st.sampled_from(["<f4", "<f8", "|u1", "<i8"]), body=st.integers(0, 256))

@@ -40,6 +40,7 @@ def test_hold_out_takes_the_last_fraction_before_shuffling():
     assert "validation_split" not in kwargs and kwargs["epochs"] == 2
 
 
+@pytest.mark.slow
 def test_bnn_validation_tail_of_outliers_moves_neither_standardisation_nor_kl_weight():
     x = _with_outlier_tail(_rows(), 0.2)
     y = x[:, 0] + 1.0
@@ -53,6 +54,7 @@ def test_bnn_validation_tail_of_outliers_moves_neither_standardisation_nor_kl_we
         assert float(layer.kl_weight_variable.numpy()) == pytest.approx(1.0 / 80)
 
 
+@pytest.mark.slow
 def test_maf_validation_tail_of_outliers_does_not_move_standardisation():
     x = _with_outlier_tail(_rows(), 0.25)
     model = MaskedAutoregressiveFlowModel(num_transforms=1, hidden_units=[4])
@@ -75,6 +77,7 @@ def _first_epoch_loss(make, data, route: str, targets=None) -> float:
     return history.history["loss"][0]
 
 
+@pytest.mark.slow
 def test_vae_arrays_and_dataset_give_the_same_first_epoch_loss():
     grey = np.random.default_rng(1).random((96, 6, 6, 1)).astype("float32")
 
@@ -85,6 +88,7 @@ def test_vae_arrays_and_dataset_give_the_same_first_epoch_loss():
     assert _first_epoch_loss(make, grey, "dataset") == pytest.approx(arrays, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_bnn_arrays_and_dataset_give_the_same_first_epoch_loss():
     x = _rows(96, 3)
     y = (x @ np.array([1.0, -2.0, 0.5], "float32") + 3.0).astype("float32")

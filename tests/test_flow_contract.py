@@ -81,6 +81,7 @@ def _jacobian(flow, x: np.ndarray, context) -> np.ndarray:
     return tape.batch_jacobian(z, tensor).numpy().astype("float64")
 
 
+@pytest.mark.slow
 def test_log_prob_is_the_base_density_plus_the_autodiff_log_determinant(case):
     _, model = case
     flow, x = model.flow, _normal(16, 3, seed=1, scale=2.5)
@@ -91,6 +92,7 @@ def test_log_prob_is_the_base_density_plus_the_autodiff_log_determinant(case):
     np.testing.assert_allclose(flow.log_prob(x, context).numpy(), expected, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_forward_and_inverse_are_inverses(case):
     """Exact up to float32 rounding times the condition number of the last step of each round trip."""
     _, model = case
@@ -107,6 +109,7 @@ def test_forward_and_inverse_are_inverses(case):
     assert np.all(error <= 1e-5 + rounding / smallest) and np.median(error) < 1e-5
 
 
+@pytest.mark.slow
 def test_samples_are_seeded_finite_and_map_back_to_the_base_draws(case):
     _, model = case
     flow = model.flow
@@ -167,6 +170,7 @@ def test_density_integrates_to_one_in_one_dimension(name):
     assert _trapezoid(np.exp(log_p), 24.0 / (len(grid) - 1)) == pytest.approx(1.0, abs=1e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", _params(TWO_D))
 def test_density_integrates_to_one_in_two_dimensions_and_samples_have_its_moments(name):
     model = _model(name, 2)

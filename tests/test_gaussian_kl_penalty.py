@@ -179,6 +179,7 @@ def test_kl_weight_variable_is_not_trainable_and_training_reduces_kl():
     assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
 
 
+@pytest.mark.slow
 def test_warmup_anneals_weight_without_retracing(monkeypatch):
     model = _kl_only_model(weight=2.0, jit_compile=True)
     loc, raw = params_of(model, X, 2)
@@ -214,6 +215,7 @@ def test_warmup_explicit_final_weight_and_errors():
         model.fit(X, X[:, :1], epochs=1, verbose=0, callbacks=[KLWarmup(epochs=2)])
 
 
+@pytest.mark.slow
 def test_keras_round_trip_keeps_config_and_current_weight(tmp_path):
     inputs = keras.Input((3,))
     h = keras.layers.Dense(6)(inputs)

@@ -95,6 +95,7 @@ def _pair(dtype, event_shape, inducing=5, features=2, convert_to_tensor_fn=tfd.D
     return theirs, ours, rng
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("event_shape", [(1,), (3,)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_distribution_and_kl_equal_tfps_for_the_same_variables(dtype, event_shape):
@@ -158,6 +159,7 @@ def test_sequential_model_returns_the_distribution_and_its_tensor_shape():
     assert tuple(distribution.sample().shape) == (4, 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("event_shape", [(1,), (3,)])
 def test_predict_gives_tfps_convert_to_tensor_fn_tensor(event_shape):
     theirs, ours, rng = _pair("float32", event_shape, convert_to_tensor_fn=tfd.Distribution.mean)
@@ -188,6 +190,7 @@ def test_keras_file_round_trip(tmp_path):
     np.testing.assert_allclose(loaded(x).mean().numpy(), model(x).mean().numpy(), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_kernel_provider_without_kernel_is_refused():
     with pytest.raises(ValueError, match="`kernel_provider`"):
         VariationalGaussianProcess(3, keras.layers.Dense(1))

@@ -48,6 +48,7 @@ def test_mean_and_stddev_equal_tfp_layer(case):
     np.testing.assert_allclose(head.stddev(params), reference.stddev(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_same_inputs_through_dense_layers_give_the_same_log_prob():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(16, 4)).astype("float32")

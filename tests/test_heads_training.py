@@ -49,6 +49,7 @@ def _params(model, x):
     return keras.Sequential(model.layers[:-1])(x)
 
 
+@pytest.mark.slow
 def test_the_compiled_loss_is_the_mean_negative_log_prob(trained):
     model, x, y, _ = trained
     head = model.layers[-1]
@@ -72,6 +73,7 @@ def test_keras_save_and_load_keeps_outputs_and_compiled_loss(trained, tmp_path):
 XLA_CASES = [pytest.param(case, id=case.id, marks=[] if i < 2 else [pytest.mark.slow]) for i, case in enumerate(CASES)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", XLA_CASES)
 def test_training_compiles_with_xla(case):
     head = case.make()
@@ -93,6 +95,7 @@ def test_wrong_parameter_count_is_refused_when_built():
         keras.Sequential([keras.Input((3,)), layers.IndependentNormal(2)])
 
 
+@pytest.mark.slow
 def test_loss_refuses_what_is_not_a_head():
     with pytest.raises(ValueError, match="Invalid value for argument `distribution_layer`"):
         losses.NegativeLogLikelihood(keras.layers.Dense(2))

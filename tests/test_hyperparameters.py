@@ -110,6 +110,7 @@ def test_a_constructor_that_disagrees_with_its_declaration_breaks_the_contract()
         check_architecture(Drifted, rules=("registry_metadata",))
 
 
+@pytest.mark.slow
 def test_a_class_attribute_that_contradicts_its_declaration_is_refused():
     from tfp_arch.architecture import Architecture
 

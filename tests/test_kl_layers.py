@@ -135,6 +135,7 @@ def _tfp_prior(kernel_size, bias_size=0, dtype=None):
     return tf_keras.Sequential([tfpl.VariableLayer(n, dtype=dtype), tfpl.DistributionLambda(unit_normal)])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exact", [True, False])
 def test_dense_variational_with_model_functions_gives_tfps_outputs_and_kl(exact):
     x = np.random.default_rng(4).normal(size=(5, 3)).astype("float32")

@@ -24,6 +24,7 @@ def test_import_tfp_arch_imports_no_tensorflow_keras_or_plugin():
     assert out == ["[]"]
 
 
+@pytest.mark.slow
 def test_pytest_plugin_and_testing_package_import_no_tensorflow_keras_or_plugin():
     out = _run(
         "import sys, tfp_arch.testing.pytest_plugin, tfp_arch.testing; "

@@ -202,6 +202,7 @@ def test_context_is_required_exactly_when_configured():
         plain(np.zeros((2, 3), "float32"), np.zeros((2, 2), "float32"))
 
 
+@pytest.mark.slow
 def test_keras_file_round_trip_keeps_masks_and_outputs(tmp_path):
     made = MADE(hidden_units=[8, 8], num_params=3, input_order="random", hidden_degrees="random", seed=11)
     model = keras.Sequential([keras.Input((5,)), made])

@@ -161,6 +161,7 @@ def test_shape_arguments_may_be_int_tensors():
     assert made.event_shape == [3] and made.context_size == 2
 
 
+@pytest.mark.slow
 def test_keras_file_round_trip_with_tfp_arguments(tmp_path):
     made = MADE(3, event_shape=[4], conditional=True, conditional_event_shape=[2], hidden_units=[8],
                 activation="relu", kernel_regularizer=keras.regularizers.L2(0.01),

@@ -49,6 +49,7 @@ def test_fit_to_a_gaussian_recovers_mean_and_covariance(gaussian_fit):
     np.testing.assert_allclose(np.cov(samples.T), COV, atol=0.15)
 
 
+@pytest.mark.slow
 def test_fitted_log_likelihood_is_close_to_the_true_one(gaussian_fit):
     test = _gaussian(2000, 1)
     truth = float(np.mean(_gaussian_log_density(test)))
@@ -155,6 +156,7 @@ def test_plots_are_written(tmp_path):
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_xla_is_on_by_default_only_with_a_gpu():
     model = MaskedAutoregressiveFlowModel(num_transforms=1, hidden_units=[4])
     model.compile()

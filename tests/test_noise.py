@@ -23,6 +23,7 @@ def test_random_signs_are_fair_plus_or_minus_one() -> None:
     assert abs(np.mean(signs == 1.0) - 0.5) < 4.5 * 0.5 / np.sqrt(N)
 
 
+@pytest.mark.slow
 def test_each_call_draws_afresh_and_a_seed_repeats() -> None:
     first = keras.random.SeedGenerator(5)
     a, b = standard_normal((8,), "float32", first), standard_normal((8,), "float32", first)

@@ -108,6 +108,7 @@ def test_conditional_nsf_round_trips_through_a_keras_file(tmp_path, kwargs):
     np.testing.assert_allclose(loaded.sample(20, seed=3, context=c), model.sample(20, seed=3, context=c), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_xla_is_on_by_default_on_one_replica():
     model = NeuralSplineFlowModel(num_transforms=1, hidden_units=[4], bins=2)
     model.compile()

@@ -170,6 +170,7 @@ def prior_trainable(layer, kernel_size, bias_size, dtype):
     return lambda: tfd.Independent(tfd.Normal(params, 1.0), 1)
 
 
+@pytest.mark.slow
 def test_user_posterior_and_prior_functions_train_and_save(tmp_path) -> None:
     keras.utils.set_random_seed(1)
     layer = DenseVariational(1, make_posterior_fn=posterior_mean_field, make_prior_fn=prior_trainable,

@@ -129,6 +129,7 @@ def test_registered_dispatchable_type_dispatches_tf_cast():
     np.testing.assert_array_equal(tf.cast(rv, tf.float64).numpy(), [1.0, 2.0])
 
 
+@pytest.mark.slow
 def test_reduce_weighted_values_weights_then_averages_over_the_batch():
     values = tf.constant([1.0, 2.0, 3.0, 4.0])
     weights = tf.constant([1.0, 0.0, 1.0, 2.0])

@@ -22,6 +22,7 @@ def test_progress_counts_on_a_terminal_and_ends_the_line():
     assert stream.getvalue() == "\rsampling: 10/10 (100%)\n"
 
 
+@pytest.mark.slow
 def test_progress_writes_nothing_off_a_terminal_or_when_disabled():
     pipe = io.StringIO()
     Progress("sampling", 10, stream=pipe).update(10)

@@ -138,6 +138,7 @@ def test_in_process_registration_never_shadows_silently():
     assert registry.load("thing") is replacement
 
 
+@pytest.mark.slow
 def test_invalid_names_are_rejected():
     with pytest.raises(RegistryError, match="expected an identifier"):
         Registry().register(object, name="has space")

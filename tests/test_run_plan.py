@@ -67,6 +67,7 @@ def test_a_usage_error_stops_the_run_before_tensorflow_is_imported(outcomes, ind
         assert word in errors[0]
 
 
+@pytest.mark.slow
 def test_plan_run_checks_options_and_stages_the_folder_with_the_request(tmp_path):
     with pytest.raises(OptionError, match="`epochs`") as caught:
         plan_run("bnn", epochs=0, output=tmp_path / "never")

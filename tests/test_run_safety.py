@@ -57,6 +57,7 @@ def test_resume_refuses_changed_contents_and_keeps_the_run(csv_run):
     assert listing(root) == before and checkpoint_epoch(staging) == 1
 
 
+@pytest.mark.slow
 def test_resume_refuses_moved_data_and_keeps_the_run(csv_run):
     root, data, staging = csv_run
     data.rename(root / "elsewhere.csv")
@@ -94,6 +95,7 @@ def test_touching_the_data_is_not_a_change(csv_run):
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow
 def test_a_plugin_allow_list_that_drops_the_architecture_keeps_the_run(csv_run, monkeypatch):
     root, _, staging = csv_run
     before = listing(root)
@@ -103,6 +105,7 @@ def test_a_plugin_allow_list_that_drops_the_architecture_keeps_the_run(csv_run, 
     assert listing(root) == before
 
 
+@pytest.mark.slow
 def test_a_second_resume_of_a_busy_run_gets_one_line_and_changes_nothing(csv_run):
     root, _, staging = csv_run
     holder = os.open(staging / ".lock", os.O_RDWR)
@@ -165,6 +168,7 @@ def test_a_full_disk_at_the_second_checkpoint_keeps_the_first(tmp_path, monkeypa
     assert json.loads((tmp_path / "run" / "config.json").read_text())["resumed_from_epoch"] == 1
 
 
+@pytest.mark.slow
 def test_a_full_disk_at_the_final_save_keeps_the_checkpoint(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     import tfp_arch.runs.training
@@ -228,6 +232,7 @@ def test_sample_never_writes_through_a_link_planted_at_the_old_temporary_name(ma
     assert sorted(p.name for p in tmp_path.iterdir()) == [".s.npy.partial.npy", "s.npy", "victim.txt"]
 
 
+@pytest.mark.slow
 def test_sample_refuses_an_existing_output_unless_asked_to_overwrite(maf_run, tmp_path):
     target = tmp_path / "s.npy"
     target.write_text("mine")
@@ -250,6 +255,7 @@ def test_sample_overwrite_replaces_a_link_not_its_target(maf_run, tmp_path):
     assert victim.read_text() == "precious" and not (tmp_path / "s.npy").is_symlink()
 
 
+@pytest.mark.slow
 def test_train_overwrite_replaces_a_finished_run_only_at_the_end(maf_run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "run").mkdir()

@@ -78,6 +78,7 @@ def test_a_malformed_tf_config_is_one_clear_error(text):
         cluster_role({"TF_CONFIG": text})
 
 
+@pytest.mark.slow
 def test_a_local_cluster_gives_each_worker_its_own_task_on_distinct_free_ports():
     import socket
 

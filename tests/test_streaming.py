@@ -47,6 +47,7 @@ def test_a_streamed_table_holds_the_rows_of_the_in_memory_read(tmp_path):
     np.testing.assert_array_equal(_all_rows(streamed), in_memory)
 
 
+@pytest.mark.slow
 def test_whitespace_text_streams_like_csv(tmp_path):
     values = _table(50)
     path = tmp_path / "t.txt"
@@ -131,6 +132,7 @@ def test_empty_and_narrow_streamed_tables(tmp_path, content, message):
         load_data(f"csv:{path}#stream=yes")
 
 
+@pytest.mark.slow
 def test_glob_shards_read_as_one_table_and_errors_name_the_shard(tmp_path):
     values = _table(90)
     for k in range(3):
@@ -191,6 +193,7 @@ def test_the_unsupervised_view_streams_every_column(tmp_path):
     assert data.kind == "density" and batch.shape == (10, 3) and data.feature_names == ["a", "b", "y"]
 
 
+@pytest.mark.slow
 def test_classification_counts_the_classes_in_the_streaming_pass(tmp_path):
     values = _table(300)
     values[:, 2] = np.arange(300) % 4
@@ -226,6 +229,7 @@ def test_a_memory_mapped_npy_array_streams_the_rows_of_the_in_memory_read(tmp_pa
     np.testing.assert_array_equal(_sorted_rows(rows), _sorted_rows(np.concatenate([memory.x_train, memory.x_test])))
 
 
+@pytest.mark.slow
 def test_a_memory_mapped_npy_array_names_its_bad_row_as_in_memory(tmp_path):
     array = np.ones((9000, 2))
     array[8500, 1] = 1e300

@@ -47,6 +47,7 @@ def test_third_party_plugin_is_listed_loaded_trained_and_saved(plugins, tmp_path
     assert loaded_module == module and abs(float(total) - expected) < 1e-5
 
 
+@pytest.mark.slow
 def test_import_tfp_arch_imports_no_plugin_and_load_all_reports_a_broken_one(plugins):
     module = plugins.unique("fails_on_import")
     plugins.distribution("fragile-arch", {"fragile": f"{module}:Model"}, {module: "1 / 0\n"})

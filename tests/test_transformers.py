@@ -133,6 +133,7 @@ def test_spline_is_the_identity_outside_the_bound_and_for_zero_parameters():
     np.testing.assert_allclose(_np(log_det), 0.0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_spline_round_trip_inside_and_outside_the_bound_to_float32_precision():
     """Each direction loses what float32 rounding loses, times the condition number of the step
     that follows it: data to latent to data is off by rounding / f'(x), latent to data to latent by

@@ -41,6 +41,7 @@ def test_a_diverging_kl_term_stops_the_run_with_exit_1_and_no_folder(tmp_path, m
     assert snapshot(tmp_path) == set()
 
 
+@pytest.mark.slow
 def test_a_diverging_optimisation_is_reported_with_finite_terms_at_the_epoch_start(tmp_path, toy_registered):
     result = CliRunner().invoke(main, ["train", "toy", "--epochs", "5", "-p", "learning_rate=1e30",
                                        "--output", str(tmp_path / "run")])
@@ -125,6 +126,7 @@ def test_validation_split_and_patience_keep_the_best_epoch(tmp_path, toy_registe
     assert held_out == pytest.approx(losses[best - 1], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_run_folders_follow_the_umask(tmp_path, toy_registered):
     assert CliRunner().invoke(main, ["train", "toy", "--epochs", "1", "--output", str(tmp_path / "a" / "run")]).exit_code == 0
     umask = os.umask(0)
@@ -168,6 +170,7 @@ def test_samples_are_drawn_in_chunks_into_a_npy_file(maf_run, tmp_path, monkeypa
     np.testing.assert_allclose(samples[:500], original(model, 500, seed=3), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_printed_samples_stream_as_strict_json(maf_run, monkeypatch):
     import tfp_arch.cli.sampling as sampling
 

@@ -75,6 +75,7 @@ def test_exact_posterior_makes_every_bound_equal_log_px():
     assert abs(diff.mean()) < 4 * diff.std() / math.sqrt(len(diff))
 
 
+@pytest.mark.slow
 def test_chunked_log_sum_exp_is_exact(monkeypatch):
     monkeypatch.setattr(importance, "_VALUES_PER_CALL", 3 * D * 7)
     vae = linear_vae("normal_tril")
@@ -311,6 +312,7 @@ def test_plot_writes_png_with_latent_panel(tmp_path):
     assert flat.plot(str(tmp_path / "flat.png"), moons).endswith("flat.png")
 
 
+@pytest.mark.slow
 def test_class_attributes():
     assert VariationalAutoencoder.architecture_name == "vae"
     assert VariationalAutoencoder.task == "unsupervised"

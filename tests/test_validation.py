@@ -32,6 +32,7 @@ def test_float_in_range_includes_the_bounds_it_says(interval, value, ok):
             float_in_range("p", value, 0.0, 1.0, interval)
 
 
+@pytest.mark.slow
 def test_positive_ints_of_sequences_and_single_integers():
     assert positive_ints("units", (3, 4)) == [3, 4]
     assert positive_ints("units", []) == []
