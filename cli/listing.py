@@ -84,6 +84,8 @@ def info_command(name: str, as_json: bool) -> None:
         "task": declaration.task,
         "default_data": declaration.default_data,
         "default_epochs": declaration.default_epochs,
+        "min_training_steps": declaration.min_training_steps,
+        "max_default_epochs": declaration.max_default_epochs,
         "default_batch_size": declaration.default_batch_size,
         "capabilities": list(declaration.capabilities),
         "can_sample": "sample" in declaration.capabilities,
@@ -97,7 +99,7 @@ def info_command(name: str, as_json: bool) -> None:
         [
             f"{entry.name} ({entry.qualified}): {declaration.summary}",
             f"task: {declaration.task}; default data: {declaration.default_data}",
-            f"defaults: epochs={declaration.default_epochs} batch_size={declaration.default_batch_size}; "
+            f"defaults: epochs={declaration.epochs_text} batch_size={declaration.default_batch_size}; "
             f"capabilities: {', '.join(declaration.capabilities) or 'none'}",
             "hyperparameters:",
         ]

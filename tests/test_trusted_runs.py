@@ -191,6 +191,7 @@ def test_info_reads_the_plugin_without_importing_tensorflow():
     document = strict_json(result.stdout)
     assert document["read_from"] == "static" and document["hyperparameters"]["hidden_units"] == [50]
     assert document["hyperparameter_types"]["hidden_units"] == "a list of integers"
+    assert (document["default_epochs"], document["min_training_steps"], document["max_default_epochs"]) == (40, 20000, 1000)
     assert result.stderr.strip() == "False False"
 
 

@@ -81,9 +81,9 @@ class Architecture(MultiWorkerFit, keras.Model):
             iterate_batches` does, so data larger than memory stream), and otherwise the dataset
             collected into arrays.
         default_epochs, default_batch_size: class attributes used by the CLI and by `fit`.
-        min_training_steps, max_default_epochs: class attributes, the fewest optimiser steps of a run
-            without given epochs (None: `default_epochs` whatever the data) and the most epochs that
-            minimum may ask for; see `default_epochs_for`.
+        min_training_steps, max_default_epochs: class attributes (set by the declaration), the fewest
+            optimiser steps of a run without given epochs (None: `default_epochs` whatever the data)
+            and the most epochs that minimum may ask for; see `epochs_rule_for`.
         hyperparameters_for(dataset): class method returning constructor arguments that depend on the
             data (number of classes, image shape, ...); user arguments override them.
         serving_functions(): the signatures of the exported SavedModel (`export`), a dict of

@@ -83,8 +83,11 @@ class Declaration:
         summary: one line saying what it is.
         task: `"supervised"` (trains on `(x, y)`) or `"unsupervised"`.
         default_data: the data spec used when none is given.
-        default_epochs: training epochs when none are given.
+        default_epochs: training epochs when none are given (the fewest, with `min_training_steps`).
         default_batch_size: examples per batch when none is given.
+        min_training_steps: the fewest optimiser steps of a run without given epochs, or None
+            (`default_epochs` whatever the data); see `tfp_arch.budget`.
+        max_default_epochs: the most epochs `min_training_steps` may ask for, or None (no cap).
         capabilities: among `"sample"`, `"density"`, `"plot"`.
         hyperparameters: the constructor's keyword arguments; `BASE_HYPERPARAMETERS` are appended
             unless declared.
@@ -101,6 +104,8 @@ class Declaration:
     default_data: str = ""
     default_epochs: int = 10
     default_batch_size: int = 32
+    min_training_steps: int | None = None
+    max_default_epochs: int | None = None
     capabilities: tuple[str, ...] = ()
     hyperparameters: tuple[Hyperparameter, ...] = ()
     registered_name: str | None = None
@@ -151,8 +156,23 @@ class Declaration:
             "default_data": self.default_data,
             "default_epochs": self.default_epochs,
             "default_batch_size": self.default_batch_size,
+            "min_training_steps": self.min_training_steps,
+            "max_default_epochs": self.max_default_epochs,
             "capabilities": self.capabilities,
         }
+
+    @property
+    def epochs_text(self) -> str:
+        """The default epochs in words: a number, or the range the training rows choose from.
+
+        Example:
+            >>> Declaration("x", default_epochs=40, min_training_steps=20000, max_default_epochs=1000).epochs_text
+            '40 to 1000 (at least 20000 optimiser steps)'
+        """
+        if self.min_training_steps is None:
+            return str(self.default_epochs)
+        top = "" if self.max_default_epochs is None else f" to {self.max_default_epochs}"
+        return f"{self.default_epochs}{top} (at least {self.min_training_steps} optimiser steps)"
 
     def check(self, values: dict[str, Any]) -> dict[str, Any]:
         """`values` checked against the declared names and types (tuples become lists).
@@ -214,6 +234,8 @@ def describe_class(cls: type) -> Declaration:
         default_data=attributes["default_data"] or "",
         default_epochs=getattr(cls, "default_epochs", 10),
         default_batch_size=getattr(cls, "default_batch_size", 32),
+        min_training_steps=getattr(cls, "min_training_steps", None),
+        max_default_epochs=getattr(cls, "max_default_epochs", None),
         capabilities=tuple(getattr(cls, "capabilities", ())),
         hyperparameters=tuple(constructor_parameters(cls)),
         qualified_class=f"{cls.__module__}.{cls.__qualname__}",

@@ -11,7 +11,7 @@ import tensorflow as tf
 from tfp_arch.seeding import resolve_seed
 from tfp_arch.validation import float_in_range
 
-__all__ = ["EpochOrder", "as_dataset", "hold_out", "is_array_like", "to_numpy_arrays"]
+__all__ = ["EpochOrder", "as_dataset", "hold_out", "is_array_like", "to_numpy_arrays", "training_rows"]
 
 
 def is_array_like(x: Any) -> bool:
@@ -83,6 +83,25 @@ def _make(x: Any, y: Any, weight: Any, batch_size: int, order: EpochOrder | None
     return batches.map(batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def training_rows(n: int, validation_split: float | None) -> int:
+    """How many of `n` rows `fit` trains on with `validation_split`: Keras' rule, `int(n * (1 - split))`.
+
+    The rest, the last rows as given, are the validation rows (`hold_out`).
+
+    Args:
+        n: number of rows.
+        validation_split: the fraction held out (None or 0 for none).
+
+    Returns:
+        The number of training rows.
+
+    Example:
+        >>> training_rows(100, 0.2), training_rows(7, 0.5), training_rows(10, None)
+        (80, 3, 10)
+    """
+    return int(n * (1.0 - float(validation_split or 0.0)))
+
+
 def hold_out(x: Any, y: Any, fit_kwargs: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
     """Apply `fit`'s `validation_split` to arrays: the training rows and the `fit` arguments left over.
 
@@ -105,7 +124,7 @@ def hold_out(x: Any, y: Any, fit_kwargs: dict[str, Any]) -> tuple[Any, Any, dict
     if not split:
         return x, y, kwargs
     n = _length(x)
-    cut = int(n * (1.0 - split))
+    cut = training_rows(n, split)
     head, tail = slice(0, cut), slice(cut, n)
     weight = kwargs.get("sample_weight")
     validation = (_take(x, tail), None if y is None else y[tail], None if weight is None else weight[tail])

@@ -91,8 +91,6 @@ class BayesianMLP(Architecture):
 
     declaration = BNN
     adapts_datasets: ClassVar[bool] = True
-    min_training_steps: ClassVar[int | None] = 20_000
-    max_default_epochs: ClassVar[int | None] = 1_000
     default_learning_rate: ClassVar[float | None] = None
     decay_learning_rate: ClassVar[bool] = True
     min_scale: ClassVar[float] = 1e-3

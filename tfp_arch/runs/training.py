@@ -35,6 +35,7 @@ from tfp_arch.distribute import (
     strategy_name,
     strategy_record,
 )
+from tfp_arch.fast_fit import training_rows
 from tfp_arch.hyperparameters import HyperparameterError
 from tfp_arch.registry import get
 from tfp_arch.runs.callbacks import ResumableEarlyStopping, RunCheckpoint
@@ -251,7 +252,7 @@ def resolve_epochs(
     """
     if request.get("epochs") is not None:
         return request
-    train_rows = max(int(dataset.n_train * (1.0 - float(request.get("validation_split") or 0.0))), 1)
+    train_rows = max(training_rows(dataset.n_train, request.get("validation_split")), 1)
     rule = cls.epochs_rule_for(train_rows, request["batch_size"])
     resolved = {**request, "epochs": rule["epochs"], "epochs_rule": rule}
     if folder is not None:
@@ -282,7 +283,7 @@ def _callbacks(
     multi_worker: bool,
 ) -> tuple[list, RunCheckpoint, ResumableEarlyStopping | None]:
     batch = request["batch_size"]
-    n_train = int(dataset.n_train * (1.0 - request["validation_split"]))
+    n_train = training_rows(dataset.n_train, request["validation_split"])
     probe = dataset.head(batch)
     stopping = None
     if request["patience"] is not None:
@@ -481,7 +482,7 @@ def check_validation_split(dataset: Dataset | StreamedDataset, validation_split:
     if not validation_split or not isinstance(dataset, Dataset):
         return
     n = dataset.n_train
-    keep = int(math.floor(n * (1.0 - validation_split)))
+    keep = training_rows(n, validation_split)
     if keep < 1 or keep >= n:
         part = "no training rows" if keep < 1 else "no validation rows"
         raise HyperparameterError(
