@@ -23,28 +23,41 @@ from tfp_arch.export import export_saved_model, signature_summary
 from tfp_arch.runs.folder import OutputError
 
 SEED = tf.constant(7, tf.int64)
-# What a process without tfp_arch, TensorFlow Probability and Keras runs: load, call, save the outputs.
+# What a process without tfp_arch, TensorFlow Probability and Keras runs: load, call each signature, save the outputs.
 _ISOLATED = textwrap.dedent("""
-    import sys
+    import json, sys
     for name in ("tfp_arch", "tensorflow_probability", "keras", "tf_keras"):
         sys.modules[name] = None
     import numpy as np
     import tensorflow as tf
-    path, signature, inputs, outputs = sys.argv[1:]
+    path, calls, inputs, outputs = sys.argv[1:]
     loaded = tf.saved_model.load(path)
     given = dict(np.load(inputs))
-    answer = loaded.signatures[signature](**{k: tf.constant(v) for k, v in given.items()})
-    np.savez(outputs, **{k: v.numpy() for k, v in answer.items()})
+    answers = {}
+    for key, signature in json.loads(calls).items():
+        arguments = {name.split("/", 1)[1]: tf.constant(v) for name, v in given.items() if name.startswith(key + "/")}
+        answer = loaded.signatures[signature](**arguments)
+        answers.update({f"{key}/{k}": v.numpy() for k, v in answer.items()})
+    np.savez(outputs, **answers)
 """)
 
 
-def _isolated_call(tmp_path: Path, saved: Path, signature: str, **inputs: np.ndarray) -> dict[str, np.ndarray]:
-    np.savez(tmp_path / "inputs.npz", **inputs)  # type: ignore[arg-type]
+def _isolated_calls(
+    tmp_path: Path, saved: Path, calls: dict[str, tuple[str, dict[str, np.ndarray]]]
+) -> dict[str, dict[str, np.ndarray]]:
+    """Call the signatures of `saved` in one process without tfp_arch: `{key: (signature, inputs)}` -> `{key: outputs}`."""
+    np.savez(tmp_path / "inputs.npz", **{f"{key}/{k}": v for key, (_, given) in calls.items() for k, v in given.items()})
     script = tmp_path / "isolated.py"
     script.write_text(_ISOLATED)
-    subprocess.run([sys.executable, str(script), str(saved), signature, str(tmp_path / "inputs.npz"),
+    signatures = json.dumps({key: signature for key, (signature, _) in calls.items()})
+    subprocess.run([sys.executable, str(script), str(saved), signatures, str(tmp_path / "inputs.npz"),
                     str(tmp_path / "outputs.npz")], check=True, capture_output=True, cwd=tmp_path)
-    return dict(np.load(tmp_path / "outputs.npz"))
+    answers = dict(np.load(tmp_path / "outputs.npz"))
+    return {key: {k.split("/", 1)[1]: v for k, v in answers.items() if k.startswith(key + "/")} for key in calls}
+
+
+def _isolated_call(tmp_path: Path, saved: Path, signature: str, **inputs: np.ndarray) -> dict[str, np.ndarray]:
+    return _isolated_calls(tmp_path, saved, {"call": (signature, inputs)})["call"]
 
 
 def _graph_ops(path: Path) -> set[str]:
@@ -171,10 +184,12 @@ def test_flow_log_prob_and_sample_equal_the_python_model(cls, tmp_path):
     model.fit(data.x_train, epochs=1, verbose=0)
     saved = Path(model.export(str(tmp_path / "flow")))
     x = data.x_test[:9].astype("float32")
-    served = _isolated_call(tmp_path, saved, "log_prob", x=x)
-    np.testing.assert_allclose(served["log_prob"], model.log_prob(x), rtol=1e-5, atol=1e-5)
-    drawn = _isolated_call(tmp_path, saved, "sample", num_samples=np.int32(11), seed=np.int64(5))
-    np.testing.assert_allclose(drawn["x"], model.sample(11, seed=5), rtol=1e-5, atol=1e-5)
+    served = _isolated_calls(tmp_path, saved, {
+        "density": ("log_prob", {"x": x}),
+        "drawn": ("sample", {"num_samples": np.int32(11), "seed": np.int64(5)}),
+    })
+    np.testing.assert_allclose(served["density"]["log_prob"], model.log_prob(x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(served["drawn"]["x"], model.sample(11, seed=5), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.slow
@@ -202,17 +217,20 @@ def test_vae_signatures_equal_the_python_model(tmp_path):
     vae.fit(data.x_train, epochs=1, verbose=0)
     saved = Path(vae.export(str(tmp_path / "vae")))
     x = (data.x_test[:5] > 0.5).astype("float32")
-    encoded = _isolated_call(tmp_path, saved, "encode", x=x)
     loc, scale = vae.encode(x)
-    np.testing.assert_allclose(encoded["loc"], loc, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(encoded["scale"], scale, rtol=1e-5, atol=1e-6)
-    decoded = _isolated_call(tmp_path, saved, "decode", z=loc)
-    np.testing.assert_allclose(decoded["mean"], vae.decode(loc), rtol=1e-5, atol=1e-6)
-    drawn = _isolated_call(tmp_path, saved, "sample", num_samples=np.int32(6), seed=np.int64(3))
-    np.testing.assert_array_equal(drawn["x"], vae.sample(6, seed=3))
-    np.testing.assert_allclose(drawn["mean"], vae.sample(6, seed=3, mean=True), rtol=1e-5, atol=1e-6)
-    iwae = _isolated_call(tmp_path, saved, "log_likelihood", x=x, num_samples=np.int32(50), seed=np.int64(9))
-    np.testing.assert_allclose(iwae["log_likelihood"], vae.log_likelihood(x, 50, seed=(9, 0)), rtol=1e-5, atol=1e-4)
+    served = _isolated_calls(tmp_path, saved, {
+        "encoded": ("encode", {"x": x}),
+        "decoded": ("decode", {"z": np.asarray(loc)}),
+        "drawn": ("sample", {"num_samples": np.int32(6), "seed": np.int64(3)}),
+        "iwae": ("log_likelihood", {"x": x, "num_samples": np.int32(50), "seed": np.int64(9)}),
+    })
+    np.testing.assert_allclose(served["encoded"]["loc"], loc, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(served["encoded"]["scale"], scale, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(served["decoded"]["mean"], vae.decode(loc), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(served["drawn"]["x"], vae.sample(6, seed=3))
+    np.testing.assert_allclose(served["drawn"]["mean"], vae.sample(6, seed=3, mean=True), rtol=1e-5, atol=1e-6)
+    iwae = served["iwae"]["log_likelihood"]
+    np.testing.assert_allclose(iwae, vae.log_likelihood(x, 50, seed=(9, 0)), rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.slow
