@@ -1,8 +1,5 @@
 """`Flow.sample` splits a draw into independent parts: the same samples for any number of parts."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -55,14 +52,11 @@ def test_an_invalid_number_of_chains_is_refused_naming_it(chains):
         flow.sample(5)
 
 
-@pytest.mark.slow
-def test_the_default_follows_the_cpu_threads():
-    chains = sampling_chains()
-    assert 1 <= chains <= MAX_SAMPLING_CHAINS
-    code = (
-        "import tensorflow as tf; tf.config.threading.set_inter_op_parallelism_threads({}); "
-        "from tfp_arch.layers.flows.flow import sampling_chains; print(sampling_chains())"
-    )
-    for threads, expected in ((1, 1), (3, 3), (16, MAX_SAMPLING_CHAINS)):
-        result = subprocess.run([sys.executable, "-c", code.format(threads)], capture_output=True, text=True, check=True)
-        assert int(result.stdout.split()[-1]) == expected
+@pytest.mark.parametrize(("threads", "cores", "expected"), [(1, 8, 1), (3, 8, 3), (16, 1, MAX_SAMPLING_CHAINS),
+                                                          (0, 3, 3), (0, 1, 1)])
+def test_the_default_follows_the_cpu_threads(monkeypatch, threads, cores, expected):
+    """TensorFlow's inter-op threads, or the usable cores when that setting is 0 (TensorFlow's "choose")."""
+    assert 1 <= sampling_chains() <= MAX_SAMPLING_CHAINS
+    monkeypatch.setattr(tf.config.threading, "get_inter_op_parallelism_threads", lambda: threads)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)))
+    assert sampling_chains() == expected
