@@ -16,6 +16,16 @@ import pytest
 import tfp_arch
 
 SKIPPED_MODULES: tuple[str, ...] = ()
+TRAINING_MODULES = {
+    "tfp_arch.layers.flows.flow",
+    "tfp_arch.layers.flows.nsf",
+    "tfp_arch.plugins.bnn.cnn",
+    "tfp_arch.plugins.bnn.model",
+    "tfp_arch.plugins.maf.model",
+    "tfp_arch.plugins.nsf.model",
+    "tfp_arch.plugins.vae.model",
+}
+"""Modules whose examples train a model (3 to 7 CPU-seconds each): in the full suite, not the fast loop."""
 EXAMPLE = re.compile(r"^(\s*)Example:\s*$", re.MULTILINE)
 
 
@@ -51,6 +61,7 @@ def _example_sections(docstring: str) -> list[str]:
 
 def test_modules_are_found() -> None:
     assert {"tfp_arch.losses", "tfp_arch.plugins.bnn.model", "tfp_arch.cli.main"} <= set(MODULES)
+    assert TRAINING_MODULES <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -62,7 +73,9 @@ def test_every_example_is_a_doctest(name: str) -> None:
             )
 
 
-@pytest.mark.parametrize("name", MODULES)
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=pytest.mark.slow) if name in TRAINING_MODULES else name for name in MODULES]
+)
 def test_docstring_examples_run(name: str) -> None:
     import keras
     import numpy as np

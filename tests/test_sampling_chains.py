@@ -23,9 +23,17 @@ def _flow(kind: str, context_size: int | None):
     return flow
 
 
-@pytest.mark.parametrize("kind", ["maf", pytest.param("autoregressive", marks=pytest.mark.slow), "coupling"])
-@pytest.mark.parametrize("context_size", [None, 2])
-@pytest.mark.parametrize("n", [1, pytest.param(50, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    ("kind", "context_size", "n"),
+    [pytest.param("maf", None, 1)]
+    + [
+        pytest.param(kind, context_size, n, marks=pytest.mark.slow)
+        for kind in ("maf", "autoregressive", "coupling")
+        for context_size in (None, 2)
+        for n in (1, 50)
+        if (kind, context_size, n) != ("maf", None, 1)
+    ],
+)
 def test_any_number_of_chains_draws_the_same_samples(kind, context_size, n):
     """1, 2 and 3 parts give the same samples, also when a part is empty (n < parts)."""
     context = None if context_size is None else np.random.default_rng(1).normal(size=(n, context_size)).astype("float32")
