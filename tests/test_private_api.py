@@ -35,6 +35,7 @@ def _owners(tmp_path) -> dict[str, object]:
         "keras.src.losses.loss": _module("keras.src.losses.loss"),
         "keras.src.losses.loss.Loss": getattr(_module("keras.src.losses.loss"), "Loss", object()),
         "keras.src.saving.saving_lib": _module("keras.src.saving.saving_lib"),
+        "keras.src.export.saved_model_export_archive": _module("keras.src.export.saved_model_export_archive"),
         "tensorflow.python.util.dispatch": _module("tensorflow.python.util.dispatch"),
         "tf.__internal__.CompositeTensor": tf.__internal__.CompositeTensor,
         "keras.optimizers.Optimizer instance": keras.optimizers.Adam(learning_rate=BudgetCosineDecay(1e-3)),
@@ -119,6 +120,26 @@ def test_keras_save_model_is_recognised_by_its_frame(tmp_path):
     path = tmp_path / "model.keras"
     keras.Sequential([keras.Input((1,)), Recording()]).save(path)
     assert str(path) in seen and _private_api.keras_save_model_path() is None
+
+
+def test_keras_export_is_recognised_by_its_frame(tmp_path):
+    from keras.src.export import saved_model_export_archive
+
+    source = inspect.getsourcefile(saved_model_export_archive.SavedModelExportArchive.write_out) or ""
+    assert os.path.join("keras", "src", "export") + os.sep in source, (
+        f"Keras' ExportArchive.write_out now lives in {source}, outside keras/src/export/: "
+        "tfp_arch._private_api.in_keras_export no longer recognises an export"
+    )
+    seen = []
+
+    class Recording(keras.layers.Layer):
+        def call(self, x):
+            seen.append(_private_api.in_keras_export())
+            return x
+
+    model = keras.Sequential([keras.Input((1,)), Recording()])
+    model.export(str(tmp_path / "exported"), verbose=False)
+    assert True in seen and not _private_api.in_keras_export()
 
 
 def test_registered_dispatchable_type_dispatches_tf_cast():

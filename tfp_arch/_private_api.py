@@ -20,6 +20,7 @@ __all__ = [
     "PRIVATE_ATTRIBUTES",
     "PrivateAttribute",
     "backup_paths",
+    "in_keras_export",
     "in_keras_loss_call",
     "in_multi_worker_mode",
     "keras_save_model_path",
@@ -106,6 +107,11 @@ PRIVATE_ATTRIBUTES = (
         "a frame of `save_model` in saving_lib.py holds the `filepath` of a refused save (`keras_save_model_path`)",
     ),
     PrivateAttribute(
+        "keras.src.export.saved_model_export_archive",
+        "SavedModelExportArchive",
+        "a frame in Keras' keras/src/export/ folder marks the tracing of an export endpoint (`in_keras_export`)",
+    ),
+    PrivateAttribute(
         "tensorflow.python.util.dispatch",
         "register_dispatchable_type",
         "lets `tf.experimental.dispatch_for_api` dispatch `tf.cast` on a distribution output",
@@ -170,6 +176,16 @@ def in_keras_loss_call() -> bool:
     """Whether the caller runs inside `keras.losses.Loss.__call__` (Keras' losses/loss.py)."""
     suffix = os.path.join("losses", "loss.py")
     return any(f.f_code.co_name == "__call__" and f.f_code.co_filename.endswith(suffix) for f in _frames())
+
+
+def in_keras_export() -> bool:
+    """Whether the caller runs inside Keras' export (`model.export`, `keras.export.ExportArchive`).
+
+    Keras traces an export endpoint in `ExportArchive.write_out` (keras/src/export/), where a
+    distribution output must leave the traced function as a tensor.
+    """
+    folder = os.path.join("keras", "src", "export") + os.sep
+    return any(folder in f.f_code.co_filename for f in _frames())
 
 
 def keras_save_model_path() -> str | None:
