@@ -1,4 +1,4 @@
-"""Keras' own export of a model whose output is a distribution layer: `serve` returns what `predict` returns."""
+"""Keras' export (and `tf.saved_model.save`) of a model with a distribution output serves what `predict` returns."""
 
 from __future__ import annotations
 
@@ -110,6 +110,30 @@ def test_export_archive_endpoints_of_the_output_and_of_its_statistics(tmp_path):
     np.testing.assert_allclose(loaded.serve(x).numpy(), model.predict(x, verbose=0), rtol=1e-6, atol=1e-7)
     stats = loaded.stats(x)
     np.testing.assert_allclose(stats["stddev"].numpy(), rv.stddev().numpy(), rtol=1e-6)
+
+
+def test_a_tf_function_traced_before_add_endpoint_serves_the_predicted_tensor(tmp_path):
+    x = _x()
+    model = _sequential(layers.IndependentNormal(1, convert_to_tensor_fn="mean"))
+    serve = tf.function(lambda t: model(t))
+    assert isinstance(serve(x), tfd.Independent)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", serve)
+    archive.write_out(str(tmp_path / "m"), verbose=False)
+    loaded = tf.saved_model.load(str(tmp_path / "m"))
+    np.testing.assert_allclose(loaded.serve(x).numpy(), model.predict(x, verbose=0), rtol=1e-6, atol=1e-7)
+
+
+def test_tf_saved_model_save_of_the_model_serves_the_predicted_tensor(tmp_path):
+    x = _x()
+    model = _functional(layers.IndependentNormal(1, convert_to_tensor_fn="mean"))
+    model(x)
+    tf.saved_model.save(model, str(tmp_path / "m"))
+    loaded = tf.saved_model.load(str(tmp_path / "m"))
+    served = loaded.signatures["serving_default"](tf.constant(x))
+    (output,) = served.values()
+    np.testing.assert_allclose(output.numpy(), model.predict(x, verbose=0), rtol=1e-6, atol=1e-7)
 
 
 def test_a_tf_function_still_returns_the_distribution_after_an_export(tmp_path):

@@ -20,7 +20,7 @@ __all__ = [
     "PRIVATE_ATTRIBUTES",
     "PrivateAttribute",
     "backup_paths",
-    "in_keras_export",
+    "in_saved_model_export",
     "in_keras_loss_call",
     "in_multi_worker_mode",
     "keras_save_model_path",
@@ -109,7 +109,12 @@ PRIVATE_ATTRIBUTES = (
     PrivateAttribute(
         "keras.src.export.saved_model_export_archive",
         "SavedModelExportArchive",
-        "a frame in Keras' keras/src/export/ folder marks the tracing of an export endpoint (`in_keras_export`)",
+        "a frame in Keras' keras/src/export/ folder marks the tracing of an export endpoint (`in_saved_model_export`)",
+    ),
+    PrivateAttribute(
+        "tensorflow.python.saved_model.save",
+        "save_and_return_nodes",
+        "a frame in TensorFlow's saved_model/save.py marks a `tf.saved_model.save` (`in_saved_model_export`)",
     ),
     PrivateAttribute(
         "tensorflow.python.util.dispatch",
@@ -178,14 +183,16 @@ def in_keras_loss_call() -> bool:
     return any(f.f_code.co_name == "__call__" and f.f_code.co_filename.endswith(suffix) for f in _frames())
 
 
-def in_keras_export() -> bool:
-    """Whether the caller runs inside Keras' export (`model.export`, `keras.export.ExportArchive`).
+def in_saved_model_export() -> bool:
+    """Whether the caller runs inside a SavedModel export: Keras' or `tf.saved_model.save`.
 
-    Keras traces an export endpoint in `ExportArchive.write_out` (keras/src/export/), where a
-    distribution output must leave the traced function as a tensor.
+    Keras traces its export endpoints (`model.export`, `keras.export.ExportArchive.write_out`) in
+    keras/src/export/; TensorFlow traces a Keras model's functions for `tf.saved_model.save` in
+    saved_model/save.py. A distribution output must leave the functions traced there as a tensor.
     """
-    folder = os.path.join("keras", "src", "export") + os.sep
-    return any(folder in f.f_code.co_filename for f in _frames())
+    keras_folder = os.path.join("keras", "src", "export") + os.sep
+    tf_save = os.path.join("tensorflow", "python", "saved_model", "save.py")
+    return any(keras_folder in f.f_code.co_filename or f.f_code.co_filename.endswith(tf_save) for f in _frames())
 
 
 def keras_save_model_path() -> str | None:

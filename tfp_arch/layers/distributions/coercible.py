@@ -10,8 +10,9 @@ and cached, as in `tfp.layers`. Keras 3 lets such an object through where it che
 tensor's), so a loss receives the distribution itself, while a `Dense` after it, `np.asarray`, and
 `predict` see `fn(d)`. Out of a `tf.function` (the step of `predict`) the distribution comes back
 as itself, holding the `fn(d)` computed inside the function (see `_CoercibleSpec`). Out of a
-function Keras traces for export (`model.export`, `keras.export.ExportArchive`), it leaves as the
-tensor `fn(d)` (see `_ExportedSpec`), so the SavedModel's `serve` returns what `predict` returns.
+function traced for a SavedModel (`model.export`, `keras.export.ExportArchive`,
+`tf.saved_model.save`), it leaves as the tensor `fn(d)` (see `_ExportedSpec`), so the SavedModel's
+`serve` returns what `predict` returns.
 """
 
 from __future__ import annotations
@@ -184,7 +185,8 @@ class _ExportedSpec(tf.TypeSpec):
 
     A SavedModel records the type of each output of its functions, and TensorFlow cannot record a
     distribution's; a function traced for export (`model.export`, `ExportArchive.add_endpoint`)
-    therefore returns `convert_to_tensor_fn(d)`, as a `tfp.layers` output leaves any `tf.function`.
+    or `tf.saved_model.save` therefore returns `convert_to_tensor_fn(d)`, as a `tfp.layers` output
+    leaves any `tf.function`.
     """
 
     def __init__(self, value_spec: Any) -> None:
@@ -218,7 +220,7 @@ def _as_base(distribution: Any) -> Any:
 
 def _coercible_type_spec(distribution: Any) -> tf.TypeSpec:
     value = distribution._coerced_value()
-    if _private_api.in_keras_export():
+    if _private_api.in_saved_model_export():
         return _ExportedSpec(tf.type_spec_from_value(value))
     return _CoercibleSpec(_as_base(distribution)._type_spec, tf.type_spec_from_value(value), type(distribution))
 
