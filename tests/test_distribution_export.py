@@ -73,6 +73,32 @@ def test_the_signature_outputs_one_tensor_of_the_predicted_shape(tmp_path):
     assert outputs["output_0"].shape.as_list() == [None, 1] and outputs["output_0"].dtype == tf.float32
 
 
+OTHER_OUTPUTS = {
+    "multivariate_normal_tril": lambda: [
+        keras.layers.Dense(layers.MultivariateNormalTriL.params_size(2)),
+        layers.MultivariateNormalTriL(2, convert_to_tensor_fn="mean"),
+    ],
+    "independent_bernoulli_logits": lambda: [
+        keras.layers.Dense(3),
+        layers.IndependentBernoulli(3, tfd.Bernoulli.logits),
+    ],
+    "dense_variational_then_head": lambda: [
+        layers.DenseVariational(2),
+        layers.IndependentNormal(1, convert_to_tensor_fn="mean"),
+    ],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("output", OTHER_OUTPUTS, ids=list(OTHER_OUTPUTS))
+def test_other_distribution_outputs_serve_the_predicted_tensor(output, tmp_path):
+    x = _x()
+    model = keras.Sequential([keras.Input((3,)), *OTHER_OUTPUTS[output]()])
+    loaded = _exported(model, x, tmp_path / "m")
+    np.testing.assert_allclose(loaded.serve(x).numpy(), model.predict(x, verbose=0), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.slow
 def test_a_mixture_serves_its_mean(tmp_path):
     x = _x()
     head = layers.MixtureNormal(2, [1], convert_to_tensor_fn=tfd.Distribution.mean)
