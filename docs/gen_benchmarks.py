@@ -65,8 +65,7 @@ COMMANDS: dict[str, str] = {
     "streaming.json": "python benchmarks/streaming.py --repeats 3",
     "streaming_3_epochs.json": "python benchmarks/streaming.py --rows 1000000 --memory-rows 1000000 --epochs 3 "
     "--repeats 3 --skip-workers --output streaming_3_epochs",
-    "tfp_layers_parity.json": "python benchmarks/tfp_layers_parity.py --seeds 3 --regression-epochs 150 "
-    "--mnist-epochs 3",
+    "tfp_layers_parity.json": "python benchmarks/tfp_layers_parity.py",
     "tflite_conversion.json": "python benchmarks/tflite_conversion.py",
 }
 """The command that wrote each result file that does not record its own (`commands` in the file wins)."""

@@ -35,6 +35,8 @@ def _owners(tmp_path) -> dict[str, object]:
         "keras.src.losses.loss": _module("keras.src.losses.loss"),
         "keras.src.losses.loss.Loss": getattr(_module("keras.src.losses.loss"), "Loss", object()),
         "keras.src.saving.saving_lib": _module("keras.src.saving.saving_lib"),
+        "keras.src.export.saved_model_export_archive": _module("keras.src.export.saved_model_export_archive"),
+        "tensorflow.python.saved_model.save": _module("tensorflow.python.saved_model.save"),
         "tensorflow.python.util.dispatch": _module("tensorflow.python.util.dispatch"),
         "tf.__internal__.CompositeTensor": tf.__internal__.CompositeTensor,
         "keras.optimizers.Optimizer instance": keras.optimizers.Adam(learning_rate=BudgetCosineDecay(1e-3)),
@@ -119,6 +121,34 @@ def test_keras_save_model_is_recognised_by_its_frame(tmp_path):
     path = tmp_path / "model.keras"
     keras.Sequential([keras.Input((1,)), Recording()]).save(path)
     assert str(path) in seen and _private_api.keras_save_model_path() is None
+
+
+def test_saved_model_exports_are_recognised_by_their_frames(tmp_path):
+    from keras.src.export import saved_model_export_archive
+    from tensorflow.python.saved_model import save
+
+    keras_source = inspect.getsourcefile(saved_model_export_archive.SavedModelExportArchive.write_out) or ""
+    assert os.path.join("keras", "src", "export") + os.sep in keras_source, (
+        f"Keras' ExportArchive.write_out now lives in {keras_source}, outside keras/src/export/: "
+        "tfp_arch._private_api.in_saved_model_export no longer recognises a Keras export"
+    )
+    tf_source = inspect.getsourcefile(save.save_and_return_nodes) or ""
+    assert tf_source.endswith(os.path.join("tensorflow", "python", "saved_model", "save.py")), (
+        f"tf.saved_model.save now lives in {tf_source}: tfp_arch._private_api.in_saved_model_export no longer "
+        "recognises it"
+    )
+    seen = []
+
+    class Recording(keras.layers.Layer):
+        def call(self, x):
+            seen.append(_private_api.in_saved_model_export())
+            return x
+
+    keras.Sequential([keras.Input((1,)), Recording()]).export(str(tmp_path / "exported"), verbose=False)
+    assert True in seen
+    seen.clear()
+    tf.saved_model.save(keras.Sequential([keras.Input((1,)), Recording()]), str(tmp_path / "saved"))
+    assert True in seen and not _private_api.in_saved_model_export()
 
 
 def test_registered_dispatchable_type_dispatches_tf_cast():

@@ -20,6 +20,7 @@ __all__ = [
     "PRIVATE_ATTRIBUTES",
     "PrivateAttribute",
     "backup_paths",
+    "in_saved_model_export",
     "in_keras_loss_call",
     "in_multi_worker_mode",
     "keras_save_model_path",
@@ -106,6 +107,16 @@ PRIVATE_ATTRIBUTES = (
         "a frame of `save_model` in saving_lib.py holds the `filepath` of a refused save (`keras_save_model_path`)",
     ),
     PrivateAttribute(
+        "keras.src.export.saved_model_export_archive",
+        "SavedModelExportArchive",
+        "a frame in Keras' keras/src/export/ folder marks the tracing of an export endpoint (`in_saved_model_export`)",
+    ),
+    PrivateAttribute(
+        "tensorflow.python.saved_model.save",
+        "save_and_return_nodes",
+        "a frame in TensorFlow's saved_model/save.py marks a `tf.saved_model.save` (`in_saved_model_export`)",
+    ),
+    PrivateAttribute(
         "tensorflow.python.util.dispatch",
         "register_dispatchable_type",
         "lets `tf.experimental.dispatch_for_api` dispatch `tf.cast` on a distribution output",
@@ -170,6 +181,18 @@ def in_keras_loss_call() -> bool:
     """Whether the caller runs inside `keras.losses.Loss.__call__` (Keras' losses/loss.py)."""
     suffix = os.path.join("losses", "loss.py")
     return any(f.f_code.co_name == "__call__" and f.f_code.co_filename.endswith(suffix) for f in _frames())
+
+
+def in_saved_model_export() -> bool:
+    """Whether the caller runs inside a SavedModel export: Keras' or `tf.saved_model.save`.
+
+    Keras traces its export endpoints (`model.export`, `keras.export.ExportArchive.write_out`) in
+    keras/src/export/; TensorFlow traces a Keras model's functions for `tf.saved_model.save` in
+    saved_model/save.py. A distribution output must leave the functions traced there as a tensor.
+    """
+    keras_folder = os.path.join("keras", "src", "export") + os.sep
+    tf_save = os.path.join("tensorflow", "python", "saved_model", "save.py")
+    return any(keras_folder in f.f_code.co_filename or f.f_code.co_filename.endswith(tf_save) for f in _frames())
 
 
 def keras_save_model_path() -> str | None:

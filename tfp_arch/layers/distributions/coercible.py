@@ -9,7 +9,10 @@ and cached, as in `tfp.layers`. Keras 3 lets such an object through where it che
 (`tf.is_tensor` is True through TensorFlow's `is_tensor_like` protocol, `shape` and `dtype` are the
 tensor's), so a loss receives the distribution itself, while a `Dense` after it, `np.asarray`, and
 `predict` see `fn(d)`. Out of a `tf.function` (the step of `predict`) the distribution comes back
-as itself, holding the `fn(d)` computed inside the function (see `_CoercibleSpec`).
+as itself, holding the `fn(d)` computed inside the function (see `_CoercibleSpec`). Out of a
+function traced for a SavedModel (`model.export`, `keras.export.ExportArchive`,
+`tf.saved_model.save`), it leaves as the tensor `fn(d)` (see `_ExportedSpec`), so the SavedModel's
+`serve` returns what `predict` returns.
 """
 
 from __future__ import annotations
@@ -177,6 +180,36 @@ class _CoercibleSpec(tf.TypeSpec):
         return distribution
 
 
+class _ExportedSpec(tf.TypeSpec):
+    """The type spec of a distribution output in Keras' export: the tensor it converts to, and only that.
+
+    A SavedModel records the type of each output of its functions, and TensorFlow cannot record a
+    distribution's; a function traced for export (`model.export`, `ExportArchive.add_endpoint`)
+    or `tf.saved_model.save` therefore returns `convert_to_tensor_fn(d)`, as a `tfp.layers` output
+    leaves any `tf.function`.
+    """
+
+    def __init__(self, value_spec: Any) -> None:
+        self._value_spec = value_spec
+
+    @property
+    def value_type(self) -> type:
+        return tf.Tensor
+
+    def _serialize(self) -> tuple[Any, ...]:
+        return (self._value_spec,)
+
+    @property
+    def _component_specs(self) -> Any:
+        return self._value_spec
+
+    def _to_components(self, value: Any) -> Any:
+        return value._coerced_value()
+
+    def _from_components(self, components: Any) -> Any:
+        return components
+
+
 def _as_base(distribution: Any) -> Any:
     """`distribution` as an instance of the TFP class it extends (same state, no cached tensor)."""
     base = type(distribution).__mro__[2]
@@ -185,8 +218,10 @@ def _as_base(distribution: Any) -> Any:
     return view
 
 
-def _coercible_type_spec(distribution: Any) -> _CoercibleSpec:
+def _coercible_type_spec(distribution: Any) -> tf.TypeSpec:
     value = distribution._coerced_value()
+    if _private_api.in_saved_model_export():
+        return _ExportedSpec(tf.type_spec_from_value(value))
     return _CoercibleSpec(_as_base(distribution)._type_spec, tf.type_spec_from_value(value), type(distribution))
 
 
