@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tfp_arch.data import DataError, load_data
@@ -49,6 +49,8 @@ _cell = st.one_of(st.floats(-1e6, 1e6).map(lambda v: f"{v:.4g}"), st.integers(-9
 @given(rows=st.lists(st.lists(_cell, min_size=1, max_size=4), min_size=0, max_size=8),
        delimiter=st.sampled_from([",", ";", "\t", "|"]), bom=st.booleans(),
        header=st.sampled_from(["auto", "yes", "no"]))
+@example(rows=[["\ufeff3"], ["0"]], delimiter=",", bom=True, header="auto")  # two byte-order marks
+@example(rows=[["\ufeffname"], ["0"]], delimiter=",", bom=True, header="auto")
 def test_any_csv_text_reads_or_fails_in_one_line(tmp_path_factory, rows, delimiter, bom, header):
     path = tmp_path_factory.mktemp("csv") / "t.csv"
     path.write_text(("\ufeff" if bom else "") + "".join(delimiter.join(r) + "\n" for r in rows), encoding="utf-8")

@@ -156,7 +156,9 @@ def first_row(path: str | Path, delimiter: str | None, header: str) -> tuple[lis
         number, line = next(_lines(handle, path), (0, ""))
     if not number:
         raise DataError("the file is empty", str(path))
-    cells = split_line(line, delimiter)
+    # A byte-order mark is dropped on opening; a file written with two (one tool's BOM before another's) keeps
+    # one, which must not become part of the first column's name.
+    cells = split_line(line.lstrip("\ufeff"), delimiter)
     has_header = header == "yes" or (header == "auto" and not all(_is_number(c) for c in cells))
     if has_header:
         return cells, True, number
