@@ -66,6 +66,7 @@ COMMANDS: dict[str, str] = {
     "streaming_3_epochs.json": "python benchmarks/streaming.py --rows 1000000 --memory-rows 1000000 --epochs 3 "
     "--repeats 3 --skip-workers --output streaming_3_epochs",
     "tfp_layers_parity.json": "python benchmarks/tfp_layers_parity.py",
+    "tfp_vae_parity.json": "python benchmarks/tfp_vae_parity.py",
     "tflite_conversion.json": "python benchmarks/tflite_conversion.py",
 }
 """The command that wrote each result file that does not record its own (`commands` in the file wins)."""
@@ -395,6 +396,25 @@ def side_by_side(document: Mapping[str, Any]) -> str:
     return table([*header, *(f"{METRIC_LABELS.get(m, m.replace('_', ' '))}: ours / tf_keras" for m in metrics)], body)
 
 
+def paired_seeds(document: Mapping[str, Any]) -> str:
+    """Per seed, ours and tf_keras' losses and epoch times and the test-loss difference; then the means
+    ± standard errors and the verdict on seed noise."""
+    runs, results = _mapping(document, "runs"), _mapping(document, "results")
+    difference = "test_loss_difference_ours_minus_tf_keras"
+    metrics = ("test_loss", "train_loss", "seconds_per_epoch")
+
+    def pair(ours: Any, peer: Any, metric: str) -> str:
+        return f"{cell(ours[metric])} / {cell(peer[metric])}"
+
+    body = [[f"seed {seed}", *(pair(ours, peer, m) for m in metrics), cell(runs[difference][seed])]
+            for seed, (ours, peer) in enumerate(zip(runs["ours"], runs["tf_keras"], strict=True))]
+    body.append(["mean ± stderr", *(pair(results["ours"], results["tf_keras"], m) for m in metrics),
+                 cell(results[difference])])
+    header = ["seed", "test loss (nats), ours / tf_keras", "final train loss, ours / tf_keras",
+              "s / epoch, ours / tf_keras", "test loss difference, ours − tf_keras"]
+    return table(header, body) + f"\n\nVerdict on the test-loss difference: {results['verdict']}."
+
+
 def tflite_conversion(document: Mapping[str, Any]) -> str:
     """One row per signature and op set: converted or not, what stopped it, and what running it gave."""
     body = []
@@ -437,6 +457,7 @@ RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "streaming_ratios": streaming_ratios,
     "streaming_workers": streaming_workers,
     "side_by_side": side_by_side,
+    "paired_seeds": paired_seeds,
     "tflite_conversion": tflite_conversion,
 }
 
