@@ -67,6 +67,29 @@ PACKAGES = ("tfp-arch", "numpy", "tensorflow", "keras", "tensorflow-probability"
 # Data, seeds and splits.
 
 
+def load_example(name: str) -> Any:
+    """The module `examples/NAME.py`, loaded from its file (the examples are scripts, not a package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tfp_frameworks() -> dict[str, tuple[Any, Any]]:
+    """The two (Keras, probabilistic layers) pairs a parity benchmark trains: ours and TFP's on tf_keras."""
+    import keras
+    import tensorflow_probability as tfp
+    import tf_keras
+
+    import tfp_arch.layers
+
+    return {"ours": (keras, tfp_arch.layers), "tf_keras": (tf_keras, tfp.layers)}
+
+
 def require(path: Path) -> Path:
     """`path` if it exists; otherwise exit with a message naming it."""
     if not Path(path).exists():

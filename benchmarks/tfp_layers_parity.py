@@ -29,7 +29,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,27 +36,10 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import MNIST, epoch_timer, load_mnist, print_table, steady_median, summarize, write_result  # noqa: E402
+from harness import (  # noqa: E402
+    MNIST, epoch_timer, load_example, load_mnist, print_table, steady_median, summarize, tfp_frameworks, write_result,
+)
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tfp_regression_tutorial.py"
-
-
-def _tutorial() -> Any:
-    spec = importlib.util.spec_from_file_location("tfp_regression_tutorial", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _frameworks() -> dict[str, tuple[Any, Any]]:
-    import keras
-    import tensorflow_probability as tfp
-    import tf_keras
-
-    import tfp_arch.layers
-
-    return {"ours": (keras, tfp_arch.layers), "tf_keras": (tf_keras, tfp.layers)}
 
 
 def regression_run(tutorial: Any, case: int, keras_module: Any, tfpl: Any, epochs: int, seed: int) -> dict[str, float]:
@@ -137,8 +119,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.regression_epochs, args.mnist_epochs = 1, 3, 2
-    tutorial = _tutorial()
-    frameworks = _frameworks()
+    tutorial = load_example("tfp_regression_tutorial")
+    frameworks = tfp_frameworks()
     mnist = load_mnist(args.data, "train=8000&binarize=none&task=classification")
     data = (mnist.x_train.reshape(len(mnist.x_train), -1).astype("float32"), mnist.y_train.astype("int64"),
             mnist.x_test.reshape(len(mnist.x_test), -1).astype("float32"), mnist.y_test.astype("int64"))

@@ -23,35 +23,15 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import MNIST, print_table, summarize, write_result  # noqa: E402
+from harness import MNIST, load_example, print_table, summarize, tfp_frameworks, write_result  # noqa: E402
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tfp_vae_tutorial.py"
 METRICS = ("train_loss", "test_loss", "seconds_per_epoch")
-
-
-def _tutorial() -> Any:
-    spec = importlib.util.spec_from_file_location("tfp_vae_tutorial", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _frameworks() -> dict[str, tuple[Any, Any]]:
-    import keras
-    import tensorflow_probability as tfp
-    import tf_keras
-
-    import tfp_arch.layers
-
-    return {"ours": (keras, tfp_arch.layers), "tf_keras": (tf_keras, tfp.layers)}
 
 
 def run(tutorial: Any, name: str, frameworks: dict[str, tuple[Any, Any]], args: argparse.Namespace,
@@ -102,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     args.test_size = None
     if args.quick:
         args.seeds, args.epochs, args.train_size, args.test_size = 1, 1, 256, 256
-    tutorial = _tutorial()
-    frameworks = _frameworks()
+    tutorial = load_example("tfp_vae_tutorial")
+    frameworks = tfp_frameworks()
 
     runs: dict[str, list[dict[str, float]]] = {"ours": [], "tf_keras": []}
     for seed in range(args.seeds):
