@@ -120,15 +120,17 @@ def test_full_covariance_layer_learns_a_linear_map_and_round_trips(tmp_path) -> 
 
 
 def test_scale_learning_rate_ratio_keeps_the_initial_scale() -> None:
+    """The same initial draws give the same posterior whatever the ratio (the low-rank factor is random)."""
     for family in ["multivariate_normal_tril", "low_rank"]:
-        layers = [DenseVariational(2, posterior_family=family, estimator="reparameterization", posterior_scale_init=0.05,
-                                   scale_learning_rate_ratio=ratio, seed=0) for ratio in (1.0, 0.2)]
         stddevs = []
-        for layer in layers:
+        for ratio in (1.0, 0.2):
+            keras.utils.set_random_seed(0)
+            layer = DenseVariational(2, posterior_family=family, estimator="reparameterization",
+                                     posterior_scale_init=0.05, scale_learning_rate_ratio=ratio, seed=0)
             layer.build((None, 3))
             stddevs.append(layer.family.distribution().stddev().numpy())
         np.testing.assert_allclose(stddevs[0], 0.05, rtol=0.02)
-        np.testing.assert_allclose(stddevs[1], stddevs[0], rtol=0.02)
+        np.testing.assert_allclose(stddevs[1], stddevs[0], rtol=1e-5)
 
 
 def _covariance(distribution: tfd.Distribution) -> np.ndarray:
