@@ -25,17 +25,17 @@ def _flow(kind: str, context_size: int | None):
 
 @pytest.mark.parametrize(
     ("kind", "context_size", "n"),
-    [pytest.param("maf", None, 1)]
+    [pytest.param("maf", None, 1), pytest.param("maf", None, 50, marks=pytest.mark.slow)]
     + [
-        pytest.param(kind, context_size, n, marks=pytest.mark.slow)
+        pytest.param(kind, context_size, 2, marks=pytest.mark.slow)
         for kind in ("maf", "autoregressive", "coupling")
         for context_size in (None, 2)
-        for n in (1, 50)
-        if (kind, context_size, n) != ("maf", None, 1)
+        if (kind, context_size) != ("maf", None)
     ],
 )
 def test_any_number_of_chains_draws_the_same_samples(kind, context_size, n):
-    """1, 2 and 3 parts give the same samples, also when a part is empty (n < parts)."""
+    """1, 2 and 3 parts give the same samples, also when a part is empty (n < parts): two rows in three
+    parts leave one empty and two in two parts give one each, so n=2 covers both cases for every flow."""
     context = None if context_size is None else np.random.default_rng(1).normal(size=(n, context_size)).astype("float32")
     draws = []
     for chains in (1, 2, 3):
