@@ -151,3 +151,24 @@ def test_fit_on_a_dataset_keeps_its_order_without_keras_shuffle_warning():
             warnings.simplefilter("always")
             ToyRegressor().fit(dataset, epochs=1, verbose=0, **given)
         assert sum("`shuffle=True` was passed" in str(w.message) for w in caught) == expected, given
+
+
+@pytest.mark.parametrize("route", ["arrays", "dataset"])
+def test_fit_traces_the_training_step_once(route):
+    """For a built model (the architectures build in `adapt`; the test architecture on a first call), the
+    optimizer's variables exist before the step is traced; had the first trace created them, TensorFlow
+    would trace the step again (two Python calls of `train_step` in one `fit`)."""
+    calls = []
+
+    class Counting(ToyRegressor):
+        def train_step(self, data):
+            calls.append(1)
+            return super().train_step(data)
+
+    x, y = _data()
+    model = Counting()
+    model(x[:1])
+    data = (x, y) if route == "arrays" else (tf.data.Dataset.from_tensor_slices((x, y)).batch(16),)
+    model.fit(*data, epochs=2, verbose=0)
+    assert model.optimizer.built
+    assert len(calls) == 1
