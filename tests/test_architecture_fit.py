@@ -172,3 +172,27 @@ def test_fit_traces_the_training_step_once(route):
     model.fit(*data, epochs=2, verbose=0)
     assert model.optimizer.built
     assert len(calls) == 1
+
+
+def test_predict_traces_one_step_and_keeps_steps_per_execution_for_training():
+    """Keras 3 unrolls `steps_per_execution` copies of the prediction step into one graph; the base
+    class predicts one batch per step: two traces of `predict_step` for 35 batches (the full batches' shape,
+    then, for the last, shorter batch, the shape TensorFlow relaxes to), where the unrolled graphs trace 35
+    (32 copies, then 3 for the last group); every row answered as a direct call answers it."""
+    calls = []
+
+    class Counting(ToyRegressor):
+        def predict_step(self, data):
+            calls.append(1)
+            return super().predict_step(data)
+
+    x, y = _data()
+    model = Counting()
+    model.fit(x, y, epochs=1, verbose=0)
+    kept = model.steps_per_execution
+    assert kept > 1
+    rows = np.random.default_rng(1).normal(size=(35 * 32 - 5, 1)).astype("float32")
+    predicted = model.predict(rows, verbose=0)
+    assert len(calls) == 2
+    np.testing.assert_allclose(predicted, model(rows).numpy(), rtol=1e-5, atol=1e-6)
+    assert model.steps_per_execution == kept

@@ -336,6 +336,24 @@ class Architecture(MultiWorkerFit, keras.Model):
             with self.distribute_strategy.scope():
                 self.optimizer.build(self.trainable_variables)
 
+    def predict(
+        self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None, callbacks: Any = None
+    ) -> Any:
+        """Keras' `predict`, one batch per step whatever `steps_per_execution` training uses.
+
+        Keras 3 compiles `steps_per_execution` copies of the prediction step into one graph (an
+        unrolled loop, where `fit` and `evaluate` run a loop inside the graph), and again for the
+        last, shorter group of batches: at this class's default of 32, the first prediction on
+        2,000 rows of `bnn` or `maf` took 13 s of CPU to trace, against 0.7 s one batch per step.
+        Takes the same arguments as `keras.Model.predict`.
+        """
+        kept = self.steps_per_execution
+        self.steps_per_execution = 1
+        try:
+            return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
+        finally:
+            self.steps_per_execution = kept
+
     def prepare(self, x: Any, y: Any = None, training: bool = False) -> tuple[Any, Any]:
         """Turn a batch of raw data into what the model trains and is evaluated on; the identity here.
 
