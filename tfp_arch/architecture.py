@@ -337,7 +337,12 @@ class Architecture(MultiWorkerFit, keras.Model):
                 self.optimizer.build(self.trainable_variables)
 
     def predict(
-        self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None, callbacks: Any = None
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: Any = None,
     ) -> Any:
         """Keras' `predict`, one batch per step whatever `steps_per_execution` training uses.
 
@@ -347,7 +352,7 @@ class Architecture(MultiWorkerFit, keras.Model):
         2,000 rows of `bnn` or `maf` took 13 s of CPU to trace, against 0.7 s one batch per step.
         Takes the same arguments as `keras.Model.predict`.
         """
-        kept = self.steps_per_execution
+        kept: int = self.steps_per_execution  # type: ignore[has-type]  # set by keras.Model.compile
         self.steps_per_execution = 1
         try:
             return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
