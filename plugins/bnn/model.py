@@ -414,6 +414,13 @@ class BayesianMLP(Architecture):
         metrics["rmse"] = float(np.sqrt(metrics["rmse"]))
         return metrics
 
+    def validation_score(self, x: Any, y: Any = None, num_samples: int = 20) -> float:
+        """The predictive log-likelihood per example of `(x, y)` (regression) or minus the NLL
+        (classification), from `num_samples` weight samples of a fixed seed (so scores of successive
+        epochs differ by the training, not by the draw)."""
+        metrics = self.evaluate_metrics(x, y, num_samples=num_samples, seed=0)
+        return metrics["log_likelihood"] if "log_likelihood" in metrics else -metrics["nll"]
+
     @classmethod
     def hyperparameters_for(cls, dataset: Dataset) -> dict[str, Any]:
         """Categorical likelihood and class count for classification; a heteroscedastic Gaussian
