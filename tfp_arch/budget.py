@@ -110,15 +110,16 @@ def search_plan(
     (`cut_rows`), on which the model trains for at most `epochs_for(cut_rows, ...)` epochs (the cap).
     The validation score is computed every `every = max(1, cap // evaluations)` epochs, and the search
     stops after `patience = max(every, ceil(patience_fraction * cap))` epochs without a better score.
-    None when the cut would leave fewer than 10 validation rows (or no rows to train on): the plain
-    rule (`epochs_for` on every row) then applies.
+    None when the cut would leave fewer than 10 validation rows (or no rows to train on), or when the
+    cap is `min_epochs` (a search could only answer `min_epochs`): the plain rule (`epochs_for` on every
+    row) then applies.
 
     Example:
         >>> plan = search_plan(364, 32, 40, 20000, 1000)
         >>> plan["cut_rows"], plan["validation_rows"], plan["epochs"], plan["every"], plan["patience"]
         (291, 73, 1000, 10, 200)
-        >>> search_plan(40, 32, 40, 20000, 1000) is None
-        True
+        >>> search_plan(40, 32, 40, 20000, 1000) is None, search_plan(25000, 32, 40, 20000, 1000) is None
+        (True, True)
     """
     for name, fraction in (("validation_fraction", validation_fraction), ("patience_fraction", patience_fraction)):
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
@@ -132,6 +133,8 @@ def search_plan(
     if validation_rows < 10 or cut_rows < 1:
         return None
     epochs = epochs_for(cut_rows, batch_size, min_epochs, min_steps, max_epochs)
+    if epochs <= min_epochs:
+        return None
     every = max(1, epochs // evaluations)
     return {
         "train_rows": train_rows,
