@@ -97,6 +97,10 @@ def search(case: str, split: int, validation_fraction: float, patience_fraction:
     def make():
         return BayesianMLP(hidden_units=[50], likelihood="heteroscedastic")
 
+    if plan is None:  # too few rows to cut, or a cap of 40 epochs: the default is the steps rule
+        plain = run(case, split, BayesianMLP.min_training_steps, BayesianMLP.max_default_epochs)
+        return {name: {**plain, "best_epoch": None, "epochs_searched": 0} for name in SEARCHES}
+
     with Stopwatch() as watch:
         model, record = search_epochs(make, x, y, plan, BayesianMLP.default_batch_size, seed=split)
     best = {**model.evaluate_metrics(x_val, y_val, seed=0)}
@@ -126,7 +130,8 @@ def search(case: str, split: int, validation_fraction: float, patience_fraction:
 
 
 def summarise(name: str, case: str, per_split: list[dict]) -> dict:
-    mean = {k: float(np.mean([m[k] for m in per_split])) for k in per_split[0]}
+    mean = {k: float(np.mean([m[k] for m in per_split])) for k in per_split[0]
+            if all(m[k] is not None for m in per_split)}
     print(f"{name:<24} {case:<26} RMSE {mean['rmse']:.4f}  LL {mean['log_likelihood']:.4f}  "
           f"cov90 {mean['coverage_90']:.3f}  epochs {mean['epochs']:.0f}  ({mean['train_seconds']:.0f} s)", flush=True)
     return {"mean": mean, "per_split": per_split}
