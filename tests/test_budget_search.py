@@ -119,7 +119,7 @@ def test_a_default_run_records_and_prints_its_search(searching_toy, tmp_path):
     assert rule["steps_rule_epochs"] == 3
     request = json.loads((tmp_path / "run" / "config.json").read_text())
     assert request["epochs_rule"]["search"]["seed"] == 0
-    assert result.stderr.count(f"epochs: {config['epochs']} (the best epoch") == 1
+    assert result.stderr.count(f"epochs: {config['epochs']} (the best of") == 1
 
 
 def test_given_epochs_skip_the_search(searching_toy, tmp_path, monkeypatch):

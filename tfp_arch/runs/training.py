@@ -278,7 +278,7 @@ def _rule_text(rule: dict[str, Any], train_rows: int) -> str:
     if "search" in rule:
         search = rule["search"]
         return (
-            f"the best epoch, {search['best_epoch']}, of {search['epochs_searched']} trained on {search['cut_rows']} "
+            f"the best of {search['epochs_searched']} epochs trained on {search['cut_rows']} "
             f"of the {train_rows} training rows and scored on the other {search['validation_rows']}; "
             f"at least {rule['min_epochs']}"
         )
