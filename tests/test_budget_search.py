@@ -122,6 +122,7 @@ def test_a_default_run_records_and_prints_its_search(searching_toy, tmp_path):
     assert result.stderr.count(f"epochs: {config['epochs']} (the best of") == 1
 
 
+@pytest.mark.slow
 def test_given_epochs_skip_the_search(searching_toy, tmp_path, monkeypatch):
     import tfp_arch.budget_search as budget_search
 

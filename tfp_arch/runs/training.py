@@ -382,6 +382,9 @@ def run_in(
         multi_worker = strategy_name(strategy) == MULTI_WORKER
         suggested = dataset.suggested_hyperparameters.get(cls.architecture_name, {})
         arguments = {**cls.hyperparameters_for(dataset.summary()), **suggested, **request["hyperparameters"]}
+        if dataset.kind == "classification":
+            # Before any training, the epochs' search included: a label beyond the classes is a data error.
+            check_labels(_build(cls, arguments), dataset)
         # Each worker of a multi-worker run would search alone: the steps rule applies there.
         request = resolve_epochs(
             cls,
@@ -398,7 +401,6 @@ def run_in(
             # BackupAndRestore restores into a built model only.
             if not model.built:
                 model(dataset.head(1)[0])
-        check_labels(model, dataset)
         own, checkpoint, stopping = _callbacks(request, folder, dataset, chief, multi_worker)
         x, y, feeding = dataset.fit_inputs(request["batch_size"], request["seed"], request["validation_split"])
         model.fit(
