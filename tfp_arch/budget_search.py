@@ -113,7 +113,8 @@ def choose_epochs(
     The steps rule (`cls.epochs_rule_for(len(x))`), or, for an architecture that declares
     `epochs_search` and given `make_model`, `max(default_epochs, best_epoch)` of a search on a
     validation cut (`search_epochs`, `tfp_arch.budget.searched_rule`; the rule again when the rows
-    are too few to cut). The record's `epochs` is the answer.
+    are too few to cut or the cap is already `default_epochs`, see `tfp_arch.budget.search_plan`).
+    The record's `epochs` is the answer.
 
     Args:
         cls: the architecture.
