@@ -173,7 +173,8 @@ def train(
     Args:
         name: architecture name (or `distribution:name`).
         data: data spec; None for the architecture's embedded default data.
-        epochs: training epochs (default: the architecture's for the training rows, `default_epochs_for`).
+        epochs: training epochs (default: the architecture's for the training rows, `default_epochs_for`,
+            or the best epoch of a search on a validation cut for one that declares `epochs_search`).
         batch_size: examples per batch (default: the architecture's).
         seed: seeds Python, NumPy and TensorFlow; the data order of every epoch follows from it.
         output: the run folder to create; must not exist. Default `runs/<name>-<time>`.
