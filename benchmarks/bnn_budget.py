@@ -32,6 +32,7 @@ CASES = [
     "power-plant",
 ]
 SETTINGS = {"40 epochs": 0, "5,000 steps": 5_000, "20,000 steps (default)": 20_000, "40,000 steps": 40_000}
+SEARCHES = ("early stop: best weights", "early stop: refit", "early stop: refit, >= 40 epochs")
 MAX_EPOCHS = {"40,000 steps": 2_000}
 FRIEDMAN_VARIANCE = 24.0
 
@@ -74,11 +75,76 @@ def run(case: str, split: int, min_steps: int, max_epochs: int) -> dict[str, flo
             "train_seconds": watch.seconds, "fit_rows": len(x)}
 
 
+def search(case: str, split: int, validation_fraction: float, patience_fraction: float) -> dict[str, dict]:
+    """Both early-stopping settings from one search on a cut of the fitting rows (`tfp_arch.budget_search`).
+
+    The search trains on the cut for at most the 20,000-step rule's epochs and keeps the weights of the
+    epoch with the best held-out log-likelihood (`early stop: best weights`); a new model then trains
+    on every fitting row for that many epochs (`early stop: refit`, whose seconds include the search's),
+    or for at least the protocol's 40 epochs (`early stop: refit, >= 40 epochs`).
+    """
+    import keras
+
+    from tfp_arch.budget import search_plan
+    from tfp_arch.budget_search import search_epochs
+    from tfp_arch.plugins.bnn import BayesianMLP
+
+    x, y, x_val, y_val = fit_and_validation(case, split)
+    plan = search_plan(len(x), BayesianMLP.default_batch_size, BayesianMLP.default_epochs,
+                       BayesianMLP.min_training_steps, BayesianMLP.max_default_epochs,
+                       validation_fraction=validation_fraction, patience_fraction=patience_fraction)
+
+    def make():
+        return BayesianMLP(hidden_units=[50], likelihood="heteroscedastic")
+
+    if plan is None:  # too few rows to cut, or a cap of 40 epochs: the default is the steps rule
+        plain = run(case, split, BayesianMLP.min_training_steps, BayesianMLP.max_default_epochs)
+        return {name: {**plain, "best_epoch": None, "epochs_searched": 0} for name in SEARCHES}
+
+    with Stopwatch() as watch:
+        model, record = search_epochs(make, x, y, plan, BayesianMLP.default_batch_size, seed=split)
+    best = {**model.evaluate_metrics(x_val, y_val, seed=0)}
+    keras.utils.set_random_seed(split)
+    refit = make()
+    with Stopwatch() as refit_watch:
+        refit.fit(x, y, epochs=record["best_epoch"], verbose=0)
+    again = refit.evaluate_metrics(x_val, y_val, seed=0)
+    floor = max(record["best_epoch"], BayesianMLP.default_epochs)
+    floored, floor_seconds = again, refit_watch.seconds
+    if floor != record["best_epoch"]:
+        keras.utils.set_random_seed(split)
+        refit = make()
+        with Stopwatch() as floor_watch:
+            refit.fit(x, y, epochs=floor, verbose=0)
+        floored, floor_seconds = refit.evaluate_metrics(x_val, y_val, seed=0), floor_watch.seconds
+    common = {"best_epoch": record["best_epoch"], "epochs_searched": record["epochs_searched"], "fit_rows": len(x)}
+    keys = ("rmse", "log_likelihood", "coverage_90")
+    return {
+        SEARCHES[0]: {**{k: float(best[k]) for k in keys}, "epochs": record["epochs_searched"],
+                      "train_seconds": watch.seconds, **common},
+        SEARCHES[1]: {**{k: float(again[k]) for k in keys}, "epochs": record["best_epoch"],
+                      "train_seconds": watch.seconds + refit_watch.seconds, **common},
+        SEARCHES[2]: {**{k: float(floored[k]) for k in keys}, "epochs": floor,
+                      "train_seconds": watch.seconds + floor_seconds, **common},
+    }
+
+
+def summarise(name: str, case: str, per_split: list[dict]) -> dict:
+    mean = {k: float(np.mean([m[k] for m in per_split])) for k in per_split[0]
+            if all(m[k] is not None for m in per_split)}
+    print(f"{name:<24} {case:<26} RMSE {mean['rmse']:.4f}  LL {mean['log_likelihood']:.4f}  "
+          f"cov90 {mean['coverage_90']:.3f}  epochs {mean['epochs']:.0f}  ({mean['train_seconds']:.0f} s)", flush=True)
+    return {"mean": mean, "per_split": per_split}
+
+
 def main() -> None:
     from tfp_arch.plugins.bnn import BayesianMLP
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS)[::2])
+    parser.add_argument("--settings", nargs="+", choices=[*SETTINGS, "early stop"], default=list(SETTINGS)[::2])
+    parser.add_argument("--validation-fraction", type=float, default=0.2, help="the early-stopping search's cut")
+    parser.add_argument("--patience-fraction", type=float, default=0.2,
+                        help="the search's patience, as a fraction of its most epochs")
     parser.add_argument("--cases", nargs="+", default=CASES)
     parser.add_argument("--splits", type=int, default=1)
     parser.add_argument("--name", default="bnn_budget", help="result file in benchmarks/results (cases are merged)")
@@ -87,7 +153,19 @@ def main() -> None:
         require(UCI)
     document = read_result(args.name)
     results = document.setdefault("results", {})
-    for name in args.settings:
+    if "early stop" in args.settings:
+        setting = {"validation_fraction": args.validation_fraction, "patience_fraction": args.patience_fraction,
+                   "min_steps": BayesianMLP.min_training_steps, "max_epochs": BayesianMLP.max_default_epochs}
+        entries = [results.setdefault(name, {"setting": setting, "cases": {}}) for name in SEARCHES]
+        for case in args.cases:
+            runs = [search(case, split, args.validation_fraction, args.patience_fraction)
+                    for split in range(args.splits)]
+            for name, entry in zip(SEARCHES, entries, strict=True):
+                entry["setting"] = setting
+                entry["cases"][case] = summarise(name, case, [run[name] for run in runs])
+            document.update({"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "splits": args.splits})
+            path = write_result("bnn_budget", document, args.name)
+    for name in (s for s in args.settings if s in SETTINGS):
         entry = results.setdefault(name, {"setting": {"min_steps": SETTINGS[name]}, "cases": {}})
         max_epochs = MAX_EPOCHS.get(name, BayesianMLP.max_default_epochs)
         entry["setting"]["max_epochs"] = max_epochs

@@ -8,8 +8,10 @@ shape (one hidden layer, the protocol's width) are trained:
   data (`hyperparameters_for`, as `tfp-arch train` does) and trained with `model.fit(x, y)` on NumPy
   arrays with the default `compile()` (Adam with its cosine decay over the run, batch 32, arrays fed
   through tf.data, 32 steps per execution), for the epochs `tfp-arch train bnn` chooses without
-  `--epochs` (`BayesianMLP.default_epochs_for(rows)`, `--budget default`, the default) or for the
-  protocol's epochs (`--budget protocol`).
+  `--epochs` (`tfp_arch.budget_search.choose_epochs`: the best epoch of a search on a validation cut
+  of the training part, whose seconds count in `train_seconds`; `--budget default`, the default) or
+  for the protocol's epochs (`--budget protocol`). The baselines train for the epochs of the steps
+  rule (`BayesianMLP.default_epochs_for(rows)`) with `--budget default`.
 - `mc_dropout`, `deep_ensemble`: MC dropout with its dropout rate and precision chosen by a grid search
   on a validation cut of the training part, and an ensemble of 5 heteroscedastic networks, in Keras 3
   at the same budget as `tfp_arch` (`uci_baselines.py`). Their published 20-split results (Gal's
@@ -323,6 +325,7 @@ def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple
                 budget: str = "default", on_split=None, split_ids: list[int] | None = None,
                 earlier: list[dict] | None = None) -> dict:
     """Run `name` on its first `splits` splits (or on `split_ids`), after the `earlier` runs of a result file."""
+    from tfp_arch.budget_search import choose_epochs
     from tfp_arch.plugins.bnn import BayesianMLP
 
     settings = uci_protocol(name)
@@ -337,9 +340,19 @@ def run_dataset(name: str, splits: int | None, timed: bool = True, models: tuple
         data = load_uci(name, split)
         split_data = (data.x_train, data.y_train, data.x_test, data.y_test)
         row, fits = {"split": split}, {}
+        ours = budget_for(len(data.x_train))
+        if budget == "default":
+            with Stopwatch() as search_watch:
+                rule = choose_epochs(BayesianMLP, data.x_train, data.y_train,
+                                     lambda: build_ours(data, hidden, seed=split), seed=split)
+            ours = rule["epochs"]
         model = build_ours(data, hidden, seed=split)
         peer = peer_settings(model)
-        row["tfp_arch"], fits["tfp_arch"] = train_ours(model, split_data, budget_for(len(data.x_train)))
+        row["tfp_arch"], fits["tfp_arch"] = train_ours(model, split_data, ours)
+        if budget == "default" and "search" in rule:
+            row["tfp_arch"]["train_seconds"] += search_watch.seconds
+            row["tfp_arch"]["search_seconds"] = search_watch.seconds
+            row["tfp_arch"]["best_epoch"] = rule["search"]["best_epoch"]
         if "mc_dropout" in models:
             row["mc_dropout"] = mc_dropout(split_data, hidden, budget_for, seed=split)
         if "deep_ensemble" in models:

@@ -86,6 +86,7 @@ def info_command(name: str, as_json: bool) -> None:
         "default_epochs": declaration.default_epochs,
         "min_training_steps": declaration.min_training_steps,
         "max_default_epochs": declaration.max_default_epochs,
+        "epochs_search": declaration.epochs_search,
         "default_batch_size": declaration.default_batch_size,
         "capabilities": list(declaration.capabilities),
         "can_sample": "sample" in declaration.capabilities,

@@ -84,6 +84,8 @@ class Architecture(MultiWorkerFit, keras.Model):
         min_training_steps, max_default_epochs: class attributes (set by the declaration), the fewest
             optimiser steps of a run without given epochs (None: `default_epochs` whatever the data)
             and the most epochs that minimum may ask for; see `epochs_rule_for`.
+        epochs_search: class attribute (set by the declaration): whether a run without given epochs
+            chooses them by a search on a validation cut (`tfp_arch.budget_search`) within that rule.
         hyperparameters_for(dataset): class method returning constructor arguments that depend on the
             data (number of classes, image shape, ...); user arguments override them.
         serving_functions(): the signatures of the exported SavedModel (`export`), a dict of
@@ -113,6 +115,7 @@ class Architecture(MultiWorkerFit, keras.Model):
     default_epochs: ClassVar[int] = 10
     min_training_steps: ClassVar[int | None] = None
     max_default_epochs: ClassVar[int | None] = None
+    epochs_search: ClassVar[bool] = False
     default_batch_size: ClassVar[int] = 32
     default_learning_rate: ClassVar[float | None] = 1e-3
     decay_learning_rate: ClassVar[bool] = False
@@ -419,6 +422,24 @@ class Architecture(MultiWorkerFit, keras.Model):
             raise ValueError(f"Architecture `{self.architecture_name}` is supervised: fit(x, y) needs targets y.")
         if not self.is_supervised and y is not None:
             raise ValueError(f"Architecture `{self.architecture_name}` is unsupervised: call fit(x) with no targets.")
+
+    def validation_score(self, x: Any, y: Any = None) -> float:
+        """The mean log-likelihood per example of held-out `(x, y)` (higher is better), by which a
+        search on a validation cut chooses the epochs of a default run (`tfp_arch.budget_search`):
+        the `log_likelihood` of `evaluate_metrics`, or minus its `nll`.
+
+        Args:
+            x: held-out inputs (raw units).
+            y: their targets, for a supervised architecture.
+        """
+        metrics = self.evaluate_metrics(x, y)
+        if "log_likelihood" in metrics:
+            return float(metrics["log_likelihood"])
+        if "nll" in metrics:
+            return -float(metrics["nll"])
+        raise NotImplementedError(
+            f"{type(self).__name__} has no `log_likelihood` or `nll` metric: override validation_score."
+        )
 
     def evaluate_metrics(self, x: Any, y: Any = None) -> dict[str, float]:
         """The architecture's own metrics on `(x, y)`, as a flat dict of floats.

@@ -88,6 +88,8 @@ class Declaration:
         min_training_steps: the fewest optimiser steps of a run without given epochs, or None
             (`default_epochs` whatever the data); see `tfp_arch.budget`.
         max_default_epochs: the most epochs `min_training_steps` may ask for, or None (no cap).
+        epochs_search: whether a run without given epochs trains for the best epoch of a search on
+            a validation cut of its training rows, capped by the rule above (`tfp_arch.budget`).
         capabilities: among `"sample"`, `"density"`, `"plot"`.
         hyperparameters: the constructor's keyword arguments; `BASE_HYPERPARAMETERS` are appended
             unless declared.
@@ -106,6 +108,7 @@ class Declaration:
     default_batch_size: int = 32
     min_training_steps: int | None = None
     max_default_epochs: int | None = None
+    epochs_search: bool = False
     capabilities: tuple[str, ...] = ()
     hyperparameters: tuple[Hyperparameter, ...] = ()
     registered_name: str | None = None
@@ -158,6 +161,7 @@ class Declaration:
             "default_batch_size": self.default_batch_size,
             "min_training_steps": self.min_training_steps,
             "max_default_epochs": self.max_default_epochs,
+            "epochs_search": self.epochs_search,
             "capabilities": self.capabilities,
         }
 
@@ -168,10 +172,17 @@ class Declaration:
         Example:
             >>> Declaration("x", default_epochs=40, min_training_steps=20000, max_default_epochs=1000).epochs_text
             '40 to 1000 (at least 20000 optimiser steps)'
+            >>> Declaration("x", default_epochs=40, min_training_steps=200, epochs_search=True).epochs_text
+            '40 (the best epoch of a search on a validation cut, at most the epochs of 200 optimiser steps)'
         """
         if self.min_training_steps is None:
             return str(self.default_epochs)
         top = "" if self.max_default_epochs is None else f" to {self.max_default_epochs}"
+        if self.epochs_search:
+            return (
+                f"{self.default_epochs}{top} (the best epoch of a search on a validation cut, "
+                f"at most the epochs of {self.min_training_steps} optimiser steps)"
+            )
         return f"{self.default_epochs}{top} (at least {self.min_training_steps} optimiser steps)"
 
     def check(self, values: dict[str, Any]) -> dict[str, Any]:
@@ -236,6 +247,7 @@ def describe_class(cls: type) -> Declaration:
         default_batch_size=getattr(cls, "default_batch_size", 32),
         min_training_steps=getattr(cls, "min_training_steps", None),
         max_default_epochs=getattr(cls, "max_default_epochs", None),
+        epochs_search=bool(getattr(cls, "epochs_search", False)),
         capabilities=tuple(getattr(cls, "capabilities", ())),
         hyperparameters=tuple(constructor_parameters(cls)),
         qualified_class=f"{cls.__module__}.{cls.__qualname__}",

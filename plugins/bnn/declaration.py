@@ -13,6 +13,7 @@ BNN = Declaration(
     default_batch_size=32,
     min_training_steps=20_000,
     max_default_epochs=1_000,
+    epochs_search=True,
     capabilities=("plot",),
     registered_name="tfp_arch>BayesianMLP",
     qualified_class="tfp_arch.plugins.bnn.model.BayesianMLP",

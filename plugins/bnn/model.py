@@ -50,11 +50,13 @@ class BayesianMLP(Architecture):
     `predict_distribution` returns the predictive mixture over those samples.
 
     The training budget: a run without given epochs (`tfp-arch train bnn`, `tfp_arch.train("bnn")`)
-    trains `default_epochs_for(rows)` epochs, `max(40, min(1000, ceil(20000 / ceil(rows / 32))))`
-    (`tfp_arch.budget`): at least 20,000 optimiser steps, which small, nearly noise-free data need to
-    converge, and never fewer than 40 epochs. `fit` itself keeps Keras' default of one epoch, as any
-    Keras model; call `model.fit(x, y, epochs=BayesianMLP.default_epochs_for(len(x)))` for the budget
-    of the CLI.
+    trains for the best epoch (at least 40) of a search on a validation cut of its training rows, a
+    model trained on 80% of them for at most `max(40, min(1000, ceil(20000 / steps per epoch)))`
+    epochs with the log-likelihood of the other 20% scored as it trains (`tfp_arch.budget_search`):
+    small, nearly noise-free data get the 20,000 optimiser steps they need to converge, and noisier
+    data stop before those steps overfit them. `fit` itself keeps Keras' default of one epoch, as any
+    Keras model; call `model.fit(x, y, epochs=choose_epochs(BayesianMLP, x, y, make_model)["epochs"])`
+    for the budget of the CLI (`BayesianMLP.default_epochs_for(len(x))` for the cap alone).
 
     Args:
         hidden_units: widths of the hidden layers (the UCI protocol: `[50]`).
@@ -413,6 +415,13 @@ class BayesianMLP(Architecture):
         metrics = {key: value / len(y) for key, value in totals.items()}
         metrics["rmse"] = float(np.sqrt(metrics["rmse"]))
         return metrics
+
+    def validation_score(self, x: Any, y: Any = None, num_samples: int = 20) -> float:
+        """The predictive log-likelihood per example of `(x, y)` (regression) or minus the NLL
+        (classification), from `num_samples` weight samples of a fixed seed (so scores of successive
+        epochs differ by the training, not by the draw)."""
+        metrics = self.evaluate_metrics(x, y, num_samples=num_samples, seed=0)
+        return metrics["log_likelihood"] if "log_likelihood" in metrics else -metrics["nll"]
 
     @classmethod
     def hyperparameters_for(cls, dataset: Dataset) -> dict[str, Any]:

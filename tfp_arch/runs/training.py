@@ -13,6 +13,7 @@ import json
 import math
 import platform
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 
 from tfp_arch import _private_api
 from tfp_arch.architecture import Architecture
+from tfp_arch.budget_search import choose_epochs
 from tfp_arch.callbacks import StopOnNonFinite
 from tfp_arch.data import DataError, Dataset, load_data
 from tfp_arch.declaration import describe_class
@@ -171,7 +173,8 @@ def train(
     Args:
         name: architecture name (or `distribution:name`).
         data: data spec; None for the architecture's embedded default data.
-        epochs: training epochs (default: the architecture's for the training rows, `default_epochs_for`).
+        epochs: training epochs (default: the architecture's for the training rows, `default_epochs_for`,
+            or the best epoch of a search on a validation cut for one that declares `epochs_search`).
         batch_size: examples per batch (default: the architecture's).
         seed: seeds Python, NumPy and TensorFlow; the data order of every epoch follows from it.
         output: the run folder to create; must not exist. Default `runs/<name>-<time>`.
@@ -240,31 +243,51 @@ def resolve_epochs(
     dataset: Dataset | StreamedDataset,
     folder: RunFolder | None = None,
     announce: bool = False,
+    make_model: Callable[[], Architecture] | None = None,
 ) -> dict[str, Any]:
     """`request` with the number of epochs the run trains resolved, after the data are loaded.
 
     Unchanged when the epochs were given (or resolved before, as on a resume); else the
     architecture's default for the rows the model trains on (`cls.epochs_rule_for`, see
     `tfp_arch.budget`: the training part less the validation split), under `epochs`, with the rule's
-    inputs under `epochs_rule`. The resolved request is written back into the run's staging
+    inputs under `epochs_rule`. An architecture that declares `epochs_search` trains for the best
+    epoch of a search on a validation cut of those rows instead (`tfp_arch.budget_search`, models
+    from `make_model`; without it, or with streamed data, the rule applies), recorded under
+    `epochs_rule["search"]`. The resolved request is written back into the run's staging
     `folder`, so that a resume keeps the same epochs; with `announce` the epochs are printed once to
     stderr. `config.json` records both.
     """
     if request.get("epochs") is not None:
         return request
     train_rows = max(training_rows(dataset.n_train, request.get("validation_split")), 1)
-    rule = cls.epochs_rule_for(train_rows, request["batch_size"])
+    if isinstance(dataset, Dataset):
+        y = None if dataset.y_train is None else dataset.y_train[:train_rows]
+        rule = choose_epochs(
+            cls, dataset.x_train[:train_rows], y, make_model, request["batch_size"], seed=request["seed"]
+        )
+    else:
+        rule = cls.epochs_rule_for(train_rows, request["batch_size"])
     resolved = {**request, "epochs": rule["epochs"], "epochs_rule": rule}
     if folder is not None:
         folder.write(REQUEST_FILE, json.dumps(resolved, indent=2, allow_nan=False) + "\n")
     if announce:
-        steps = "" if rule["min_steps"] is None else f" and {rule['min_steps']} steps"
-        print(
-            f"epochs: {rule['epochs']} (the default for {train_rows} training rows in batches of "
-            f"{rule['batch_size']}: at least {rule['min_epochs']} epochs{steps})",
-            file=sys.stderr,
-        )
+        print(f"epochs: {rule['epochs']} ({_rule_text(rule, train_rows)})", file=sys.stderr)
     return resolved
+
+
+def _rule_text(rule: dict[str, Any], train_rows: int) -> str:
+    if "search" in rule:
+        search = rule["search"]
+        return (
+            f"the best of {search['epochs_searched']} epochs trained on {search['cut_rows']} "
+            f"of the {train_rows} training rows and scored on the other {search['validation_rows']}; "
+            f"at least {rule['min_epochs']}"
+        )
+    steps = "" if rule["min_steps"] is None else f" and {rule['min_steps']} steps"
+    return (
+        f"the default for {train_rows} training rows in batches of {rule['batch_size']}: "
+        f"at least {rule['min_epochs']} epochs{steps}"
+    )
 
 
 def _build(cls: type[Architecture], arguments: dict[str, Any]) -> Architecture:
@@ -357,19 +380,28 @@ def run_in(
         cls = architecture if architecture is not None else get(request["entry_point"])
         dataset = prepare_data(cls, request["data"])
         check_validation_split(dataset, request["validation_split"])
-        request = resolve_epochs(cls, request, dataset, folder, announce=verbose != 0)
-        epochs = int(request["epochs"])
         multi_worker = strategy_name(strategy) == MULTI_WORKER
-        keras.utils.set_random_seed(request["seed"])
         suggested = dataset.suggested_hyperparameters.get(cls.architecture_name, {})
+        arguments = {**cls.hyperparameters_for(dataset.summary()), **suggested, **request["hyperparameters"]}
+        if dataset.kind == "classification":
+            # Before any training, the epochs' search included: a label beyond the classes is a data error.
+            check_labels(_build(cls, arguments), dataset)
+        # Each worker of a multi-worker run would search alone: the steps rule applies there.
+        request = resolve_epochs(
+            cls,
+            request,
+            dataset,
+            folder,
+            announce=verbose != 0,
+            make_model=None if multi_worker else lambda: _build(cls, arguments),
+        )
+        epochs = int(request["epochs"])
+        keras.utils.set_random_seed(request["seed"])
         with strategy.scope():
-            model = _build(
-                cls, {**cls.hyperparameters_for(dataset.summary()), **suggested, **request["hyperparameters"]}
-            )
+            model = _build(cls, arguments)
             # BackupAndRestore restores into a built model only.
             if not model.built:
                 model(dataset.head(1)[0])
-        check_labels(model, dataset)
         own, checkpoint, stopping = _callbacks(request, folder, dataset, chief, multi_worker)
         x, y, feeding = dataset.fit_inputs(request["batch_size"], request["seed"], request["validation_split"])
         model.fit(
