@@ -228,8 +228,13 @@ def bnn_uci_sota(document: Mapping[str, Any]) -> str:
         if ensemble is not None:
             rows["deep ensemble, published (Lakshminarayanan et al.)"] = {"log_likelihood": ensemble}
         splits = ", ".join(str(split) for split in data.get("split_ids", []))
-        parts.append(f"**{name}** (split ids {splits} of {data['protocol']['n_splits']}; {data.get('epochs', '?')} "
-                     f"epochs; tfp_arch against the published MC dropout: "
+        epochs = f"{data.get('epochs', '?')} epochs"
+        best = summary["tfp_arch"].get("best_epoch")
+        if best is not None:
+            epochs = (f"tfp_arch's epochs from a search on a validation cut, best epoch {best['mean']:.0f} on "
+                      f"average, at most {epochs}")
+        parts.append(f"**{name}** (split ids {splits} of {data['protocol']['n_splits']}; {epochs}; "
+                     f"tfp_arch against the published MC dropout: "
                      f"{_target_check(summary['tfp_arch'], reference)})\n")
         parts.append(grid(rows, columns, "model", labels))
     return "\n\n".join(parts)
