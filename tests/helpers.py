@@ -91,3 +91,28 @@ def assign_random_posterior(layer: Any, seed: int) -> Any:
         bias_loc=rng.normal(0.0, 0.7, 2), bias_rho=inverse_softplus(0.4) + rng.normal(0.0, 0.4, 2),
     )
     return rng
+
+
+def train_toy(arguments: list[str], stop_after_first_epoch: bool = False) -> Any:
+    """`tfp-arch train toy ARGUMENTS` through click's test runner (the `toy` architecture registered);
+    with `stop_after_first_epoch`, interrupted (KeyboardInterrupt, exit 130) once the first epoch's
+    checkpoint is written."""
+    import pytest
+    from click.testing import CliRunner
+
+    from tfp_arch.cli.main import main
+    from tfp_arch.runs.callbacks import RunCheckpoint
+
+    command = ["train", "toy", *arguments]
+    if not stop_after_first_epoch:
+        return CliRunner().invoke(main, command)
+    original = RunCheckpoint.on_epoch_end
+
+    def stop_after_first(self: Any, epoch: int, logs: Any = None) -> None:
+        original(self, epoch, logs)
+        if epoch == 0:
+            raise KeyboardInterrupt()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RunCheckpoint, "on_epoch_end", stop_after_first)
+        return CliRunner().invoke(main, command)

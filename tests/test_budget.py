@@ -7,7 +7,7 @@ import math
 
 import pytest
 from click.testing import CliRunner
-from helpers import strict_json
+from helpers import strict_json, train_toy
 
 from tfp_arch.budget import epochs_for, epochs_rule
 
@@ -90,15 +90,9 @@ def budgeted_toy(toy_registered, monkeypatch):
     return toy_registered
 
 
-def _train(arguments):
-    from tfp_arch.cli.main import main
-
-    return CliRunner().invoke(main, ["train", "toy", *arguments])
-
-
 @pytest.mark.slow
 def test_a_default_run_records_and_prints_the_resolved_epochs(budgeted_toy, tmp_path):
-    result = _train(["--output", str(tmp_path / "run")])
+    result = train_toy(["--output", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     config = strict_json((tmp_path / "run" / "config.json").read_text())
     assert config["epochs"] == config["epochs_run"] == 3
@@ -109,7 +103,7 @@ def test_a_default_run_records_and_prints_the_resolved_epochs(budgeted_toy, tmp_
 
 @pytest.mark.slow
 def test_the_rule_counts_the_rows_left_after_the_validation_split(budgeted_toy, tmp_path):
-    result = _train(["--validation-split", "0.5", "--output", str(tmp_path / "run")])
+    result = train_toy(["--validation-split", "0.5", "--output", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     config = strict_json((tmp_path / "run" / "config.json").read_text())
     assert config["epochs_rule"]["train_rows"] == 90 and config["epochs"] == 6
@@ -117,7 +111,7 @@ def test_the_rule_counts_the_rows_left_after_the_validation_split(budgeted_toy, 
 
 @pytest.mark.slow
 def test_given_epochs_override_the_rule(budgeted_toy, tmp_path):
-    result = _train(["--epochs", "1", "--output", str(tmp_path / "run")])
+    result = train_toy(["--epochs", "1", "--output", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     config = strict_json((tmp_path / "run" / "config.json").read_text())
     assert config["epochs"] == 1 and config["epochs_rule"] is None
@@ -126,19 +120,9 @@ def test_given_epochs_override_the_rule(budgeted_toy, tmp_path):
 
 @pytest.mark.slow
 def test_a_resume_keeps_the_epochs_resolved_when_the_run_started(budgeted_toy, tmp_path, monkeypatch):
-    from tfp_arch.runs.callbacks import RunCheckpoint
     from tfp_arch.cli.main import main
 
-    original = RunCheckpoint.on_epoch_end
-
-    def stop_after_first(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch == 0:
-            raise KeyboardInterrupt()
-
-    with monkeypatch.context() as patch:
-        patch.setattr(RunCheckpoint, "on_epoch_end", stop_after_first)
-        interrupted = _train(["--checkpoint-every", "1", "--output", str(tmp_path / "run")])
+    interrupted = train_toy(["--checkpoint-every", "1", "--output", str(tmp_path / "run")], stop_after_first_epoch=True)
     assert interrupted.exit_code == 130, interrupted.output
     staging = tmp_path / "run.partial"
     assert json.loads((staging / "request.json").read_text())["epochs"] == 3

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import strict_json
+from helpers import strict_json, train_toy
 
 from tfp_arch.budget import epochs_for, epochs_rule, search_plan, searched_rule
 
@@ -101,15 +101,9 @@ def searching_toy(toy_registered, monkeypatch):
     return toy_registered
 
 
-def _train(arguments):
-    from tfp_arch.cli.main import main
-
-    return CliRunner().invoke(main, ["train", "toy", *arguments])
-
-
 @pytest.mark.slow
 def test_a_default_run_records_and_prints_its_search(searching_toy, tmp_path):
-    result = _train(["--output", str(tmp_path / "run")])
+    result = train_toy(["--output", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     config = strict_json((tmp_path / "run" / "config.json").read_text())
     rule = config["epochs_rule"]
@@ -127,7 +121,7 @@ def test_given_epochs_skip_the_search(searching_toy, tmp_path, monkeypatch):
     import tfp_arch.budget_search as budget_search
 
     monkeypatch.setattr(budget_search, "search_epochs", lambda *args, **kwargs: pytest.fail("searched"))
-    result = _train(["--epochs", "1", "--output", str(tmp_path / "run")])
+    result = train_toy(["--epochs", "1", "--output", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert strict_json((tmp_path / "run" / "config.json").read_text())["epochs_rule"] is None
 
@@ -136,19 +130,11 @@ def test_given_epochs_skip_the_search(searching_toy, tmp_path, monkeypatch):
 def test_a_resume_keeps_the_searched_epochs_without_searching_again(searching_toy, tmp_path, monkeypatch):
     import tfp_arch.budget_search as budget_search
     from tfp_arch.cli.main import main
-    from tfp_arch.runs.callbacks import RunCheckpoint
-
-    original = RunCheckpoint.on_epoch_end
-
-    def stop_after_first(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch == 0:
-            raise KeyboardInterrupt()
 
     with monkeypatch.context() as patch:
-        patch.setattr(RunCheckpoint, "on_epoch_end", stop_after_first)
         patch.setattr(searching_toy, "default_epochs", 2)
-        interrupted = _train(["--checkpoint-every", "1", "--output", str(tmp_path / "run")])
+        arguments = ["--checkpoint-every", "1", "--output", str(tmp_path / "run")]
+        interrupted = train_toy(arguments, stop_after_first_epoch=True)
     assert interrupted.exit_code == 130, interrupted.output
     staging = tmp_path / "run.partial"
     planned = json.loads((staging / "request.json").read_text())
