@@ -432,7 +432,10 @@ class Architecture(MultiWorkerFit, keras.Model):
             x: held-out inputs (raw units).
             y: their targets, for a supervised architecture.
         """
-        metrics = self.evaluate_metrics(x, y)
+        return self._validation_score_from(self.evaluate_metrics(x, y))
+
+    def _validation_score_from(self, metrics: dict[str, float]) -> float:
+        """`validation_score` from `evaluate_metrics`' answer: its `log_likelihood`, or minus its `nll`."""
         if "log_likelihood" in metrics:
             return float(metrics["log_likelihood"])
         if "nll" in metrics:

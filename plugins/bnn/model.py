@@ -420,8 +420,7 @@ class BayesianMLP(Architecture):
         """The predictive log-likelihood per example of `(x, y)` (regression) or minus the NLL
         (classification), from `num_samples` weight samples of a fixed seed (so scores of successive
         epochs differ by the training, not by the draw)."""
-        metrics = self.evaluate_metrics(x, y, num_samples=num_samples, seed=0)
-        return metrics["log_likelihood"] if "log_likelihood" in metrics else -metrics["nll"]
+        return self._validation_score_from(self.evaluate_metrics(x, y, num_samples=num_samples, seed=0))
 
     @classmethod
     def hyperparameters_for(cls, dataset: Dataset) -> dict[str, Any]:
