@@ -165,3 +165,26 @@ def test_info_shows_that_bnn_searches_its_epochs():
     assert document["epochs_search"] is True
     human = CliRunner().invoke(main, ["info", "bnn"]).stdout
     assert "epochs=40 to 1000 (the best epoch of a search on a validation cut" in human
+
+
+def test_the_validation_score_is_the_held_out_log_likelihood_or_minus_the_nll():
+    from toy import ToyRegressor
+
+    toy = ToyRegressor()
+    assert toy._validation_score_from({"rmse": 1.0, "log_likelihood": -0.5}) == -0.5
+    assert toy._validation_score_from({"accuracy": 0.9, "nll": 0.25}) == -0.25
+    with pytest.raises(NotImplementedError, match="validation_score"):
+        toy._validation_score_from({"rmse": 1.0})
+
+
+@pytest.mark.slow
+def test_bnn_scores_its_log_likelihood_from_twenty_weight_samples_of_a_fixed_seed():
+    from tfp_arch.plugins.bnn import BayesianMLP
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 2)).astype("float32")
+    y = x.sum(axis=1).astype("float32")
+    model = BayesianMLP(hidden_units=[4])
+    model.fit(x, y, epochs=1, verbose=0)
+    expected = model.evaluate_metrics(x, y, num_samples=20, seed=0)["log_likelihood"]
+    assert model.validation_score(x, y) == pytest.approx(expected, rel=1e-6)
